@@ -1,0 +1,16 @@
+// Package segment is the segment definition model of segmentkit: the
+// condition tree of FORMAT.md section 2, customer attribute measures of
+// section 3, their JSON form, a compact printed form, and validation against
+// a schema.
+//
+// The package is data only: it imports no Arrow, roaring or engine code, and
+// nothing in it evaluates a definition. The engine package compiles a
+// validated Definition against a storage snapshot.
+//
+//	def, err := segment.Parse(data) // syntax problems, every one, with paths
+//	if err != nil { ... }
+//	if err := def.Validate(sch); err != nil {
+//		// a diag.List: "groups[0].condition.attribute: Customer has no
+//		// attribute "Agee" (did you mean Age?)"
+//	}
+package segment
