@@ -2,35 +2,95 @@ package segment
 
 import (
 	"errors"
-
-	"github.com/segmentkit/segmentkit/schema"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors for the kinds of definition problems. Every problem that
 // Parse or Validate reports wraps one of them; test with errors.Is.
 var (
-	ErrSyntax           = errors.New("definition syntax")
-	ErrUnknownEntity    = errors.New("unknown entity")
+	// ErrSyntax: the JSON is malformed, a key is unknown, duplicated or
+	// missing, a JSON value has the wrong type, or a node is missing.
+	ErrSyntax = errors.New("definition syntax")
+	// ErrUnknownEntity: a name refers to no entity of the schema.
+	ErrUnknownEntity = errors.New("unknown entity")
+	// ErrUnknownAttribute: a name refers to no attribute, or is not written
+	// as "Entity.Attribute".
 	ErrUnknownAttribute = errors.New("unknown attribute")
-	ErrUnknownOperator  = errors.New("unknown operator")
-	ErrOperatorType     = errors.New("operator not allowed for the type")
-	ErrValue            = errors.New("invalid value")
-	ErrPath             = errors.New("invalid relationship path")
-	ErrWhere            = errors.New("invalid where")
-	ErrAggregate        = errors.New("invalid aggregate")
-	ErrEmpty            = errors.New("empty condition list")
-	ErrGroups           = errors.New("invalid groups")
-	ErrName             = errors.New("invalid name")
-	ErrUnknownSegment   = errors.New("unknown segment")
-	ErrSegmentCycle     = errors.New("segment reference cycle")
-	ErrMeasure          = errors.New("invalid measure")
+	// ErrUnknownOperator: an operator name is not one of FORMAT.md's, or a
+	// predicate has none.
+	ErrUnknownOperator = errors.New("unknown operator")
+	// ErrOperatorType: an operator, or ignoreCase, does not apply to the
+	// type of what it compares.
+	ErrOperatorType = errors.New("operator not allowed for the type")
+	// ErrValue: a value is missing, present where none is taken, or not of
+	// the form and type the operator needs.
+	ErrValue = errors.New("invalid value")
+	// ErrPath: a related entity has no relationship path to the customer
+	// entity, several where one is needed, or a given path is not one.
+	ErrPath = errors.New("invalid relationship path")
+	// ErrWhere: a related condition's where holds something other than
+	// and, or, not and predicates on the related entity.
+	ErrWhere = errors.New("invalid where")
+	// ErrAggregate: a related condition or measure mixes match and
+	// aggregate, or its aggregate function, attribute, orderBy or comparison
+	// does not fit.
+	ErrAggregate = errors.New("invalid aggregate")
+	// ErrEmpty: an and or or has no conditions.
+	ErrEmpty = errors.New("empty condition list")
+	// ErrGroups: a definition has no group, or a group's setOperator is
+	// missing, unknown or given on the first group.
+	ErrGroups = errors.New("invalid groups")
+	// ErrName: a segment or measure name is not 1 to 128 letters, digits,
+	// '_' and '-'.
+	ErrName = errors.New("invalid name")
+	// ErrUnknownSegment: a segment reference names no existing segment.
+	ErrUnknownSegment = errors.New("unknown segment")
+	// ErrSegmentCycle: segment references form a cycle, such as a
+	// definition that references itself.
+	ErrSegmentCycle = errors.New("segment reference cycle")
+	// ErrMeasure: a schema's measures are not well formed together, such
+	// as two measures with the same name.
+	ErrMeasure = errors.New("invalid measure")
 )
 
-// ValidateOptions adjusts Validate.
+// ValidateOptions adjusts Validate. The zero value validates a definition
+// on its own: no segment exists, so every segment reference is a problem.
 type ValidateOptions struct {
 	// Segments reports whether a segment of that name exists, for segment
 	// references. Nil means no segment exists: every reference is a problem.
 	Segments func(name string) bool
 }
 
-var _ = schema.Invalid
+// MaxNameLength is the longest segment or measure name, in characters.
+const MaxNameLength = 128
+
+// ValidateName reports whether name is a valid segment or measure name: 1
+// to MaxNameLength characters, each a letter, a digit, '_' or '-'. It
+// returns nil or an error wrapping ErrName that says what is wrong.
+func ValidateName(name string) error {
+	if msg := nameProblem(name); msg != "" {
+		return fmt.Errorf("%w: %s", ErrName, msg)
+	}
+	return nil
+}
+
+// nameProblem returns what is wrong with name, or "".
+func nameProblem(name string) string {
+	if name == "" {
+		return "name is empty"
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Sprintf("name %q is not valid UTF-8", name)
+	}
+	if n := utf8.RuneCountInString(name); n > MaxNameLength {
+		return fmt.Sprintf("name is %d characters long; at most %d are allowed", n, MaxNameLength)
+	}
+	for i, r := range []rune(name) {
+		if r != '_' && r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return fmt.Sprintf("name %q has %q at position %d; use only letters, digits, '_' and '-'", name, r, i+1)
+		}
+	}
+	return ""
+}

@@ -7,10 +7,16 @@
 // nothing in it evaluates a definition. The engine package compiles a
 // validated Definition against a storage snapshot.
 //
-//	def, err := segment.Parse(data) // syntax problems, every one, with paths
+//	def, err := segment.Parse(data) // shape problems, every one, with paths
 //	if err != nil { ... }
 //	if err := def.Validate(sch); err != nil {
-//		// a diag.List: "groups[0].condition.attribute: Customer has no
-//		// attribute "Agee" (did you mean Age?)"
+//		// a diag.List: groups[0].condition.attribute: Customer has no
+//		// attribute "Agee" (did you mean Age?)
 //	}
+//	fmt.Println(def) // HighValue: sum(Order.Amount) of Order >= 500
+//	out, err := json.Marshal(def) // FORMAT.md's JSON; Parse reads it back
+//
+// Definitions, conditions and measures are plain values: no function of
+// the package modifies them, and they may be shared between goroutines once
+// built.
 package segment

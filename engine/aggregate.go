@@ -1,0 +1,484 @@
+package engine
+
+import (
+	"cmp"
+	"math"
+	"math/big"
+	"math/bits"
+	"slices"
+	"strings"
+
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// aggSpec is a compiled aggregate function over the rows of one entity.
+type aggSpec struct {
+	fn       segment.Func
+	attr     *vec // nil for count
+	attrType schema.Type
+	orderBy  *vec // first, last
+	key      *vec // first, last: the entity's key breaks ties
+	// storageType is the type of the per-customer result vector: integer
+	// for counts, the attribute's type for sum (integer sums stay exact),
+	// min, max, first and last, number for avg.
+	storageType schema.Type
+}
+
+// measureNode is a compiled customer attribute measure.
+type measureNode struct {
+	name        string
+	links       *storage.Links
+	rows        int
+	where       rowNode
+	agg         *aggSpec
+	storageType schema.Type
+}
+
+// measure returns the measure's per-customer values, computing them once
+// per evaluation.
+func (ec *evalCtx) measure(m *measureNode) (*vec, error) {
+	if v, ok := ec.measures[m]; ok {
+		return v, nil
+	}
+	var mask bitset
+	if m.where != nil {
+		var err error
+		if mask, err = m.where.eval(ec, m.rows); err != nil {
+			return nil, err
+		}
+	}
+	v, err := ec.aggregate(m.links, m.rows, mask, m.agg)
+	if err != nil {
+		return nil, err
+	}
+	ec.measures[m] = v
+	return v, nil
+}
+
+const idBatch = 4096
+
+// eachBatch calls fn with the rows of mask (nil: every row) that link to a
+// customer, in increasing row order, a batch of ids at a time, so that the
+// aggregate loops run over plain slices. Rows of one customer are thus
+// visited in row order, which fixes the order of floating-point sums.
+func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask bitset, fn func(batch []uint32)) error {
+	cust := l.Customer
+	buf := make([]uint32, 0, idBatch)
+	flush := func() error {
+		if len(buf) > 0 {
+			fn(buf)
+			buf = buf[:0]
+		}
+		return ec.err()
+	}
+	if mask == nil {
+		for r := 0; r < rows; r++ {
+			if cust[r] >= 0 {
+				buf = append(buf, uint32(r))
+				if len(buf) == idBatch {
+					if err := flush(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return flush()
+	}
+	for wi, w := range mask {
+		for w != 0 {
+			r := wi<<6 | bits.TrailingZeros64(w)
+			w &= w - 1
+			if cust[r] >= 0 {
+				buf = append(buf, uint32(r))
+			}
+		}
+		if len(buf) >= idBatch-64 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// aggregate computes a per-customer vector of the aggregate over the rows of
+// mask. Rows scatter into dense per-customer arrays: one pass, no hash table.
+func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+	n := ec.n
+	cust := l.Customer
+	out := &vec{n: n, typ: a.storageType}
+	switch a.fn {
+	case segment.Count:
+		cnt := make([]int64, n)
+		err := ec.eachBatch(l, rows, mask, func(b []uint32) {
+			for _, r := range b {
+				cnt[cust[r]]++
+			}
+		})
+		out.i64 = cnt
+		return out, err
+	case segment.CountDistinct:
+		return ec.countDistinct(l, rows, mask, a)
+	case segment.Sum, segment.Avg:
+		return ec.sumAvg(l, rows, mask, a)
+	case segment.Min, segment.Max:
+		return ec.minMax(l, rows, mask, a)
+	case segment.First, segment.Last:
+		return ec.firstLast(l, rows, mask, a)
+	}
+	return nil, ec.err()
+}
+
+func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+	n, cust, v := ec.n, l.Customer, a.attr
+	cnt := make([]int64, n)
+	out := &vec{n: n, typ: a.storageType}
+	var err error
+	if v.f64 != nil {
+		sum := make([]float64, n)
+		err = ec.eachBatch(l, rows, mask, func(b []uint32) {
+			for _, r := range b {
+				if v.isValid(int(r)) {
+					c := cust[r]
+					sum[c] += v.f64[r]
+					cnt[c]++
+				}
+			}
+		})
+		if a.fn == segment.Avg {
+			out.valid = newBitset(n)
+			for c := range sum {
+				if cnt[c] > 0 {
+					sum[c] /= float64(cnt[c])
+					out.valid.set(c)
+				}
+			}
+		}
+		out.f64 = sum
+		return out, err
+	}
+	// Integer sums are exact: int64 while they fit, big integers for the
+	// customers whose sum overflows.
+	sum := make([]int64, n)
+	var overflow map[int32]*big.Int
+	err = ec.eachBatch(l, rows, mask, func(b []uint32) {
+		for _, r := range b {
+			if !v.isValid(int(r)) {
+				continue
+			}
+			c, x := cust[r], v.i64[r]
+			cnt[c]++
+			if o, ok := overflow[c]; ok {
+				o.Add(o, big.NewInt(x))
+				continue
+			}
+			s := sum[c] + x
+			if (x > 0 && s < sum[c]) || (x < 0 && s > sum[c]) {
+				if overflow == nil {
+					overflow = map[int32]*big.Int{}
+				}
+				o := big.NewInt(sum[c])
+				overflow[c] = o.Add(o, big.NewInt(x))
+				continue
+			}
+			sum[c] = s
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	exact := func(c int) *big.Int {
+		if o, ok := overflow[int32(c)]; ok {
+			return o
+		}
+		return big.NewInt(sum[c])
+	}
+	if a.fn == segment.Sum {
+		out.i64 = sum
+		for c, o := range overflow {
+			out.setBig(int(c), new(big.Rat).SetInt(o))
+		}
+		return out, nil
+	}
+	avg := make([]float64, n)
+	out.valid = newBitset(n)
+	const exactFloat = 1 << 53
+	for c := range avg {
+		if cnt[c] == 0 {
+			continue
+		}
+		out.valid.set(c)
+		if _, big := overflow[int32(c)]; !big && sum[c] <= exactFloat && sum[c] >= -exactFloat {
+			avg[c] = float64(sum[c]) / float64(cnt[c]) // one correctly rounded division
+			continue
+		}
+		avg[c], _ = new(big.Rat).SetFrac(exact(c), big.NewInt(cnt[c])).Float64()
+	}
+	out.f64 = avg
+	return out, nil
+}
+
+// setBig records value i as an exact rational that the vector's type cannot
+// hold; i stays valid.
+func (v *vec) setBig(i int, r *big.Rat) {
+	if v.big == nil {
+		v.big = map[int]*big.Rat{}
+	}
+	v.big[i] = r
+}
+
+func (ec *evalCtx) minMax(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+	n, cust, v := ec.n, l.Customer, a.attr
+	isMax := a.fn == segment.Max
+	has := newBitset(n)
+	out := &vec{n: n, typ: a.storageType, valid: has}
+	var err error
+	switch {
+	case v.f64 != nil:
+		best := make([]float64, n)
+		err = ec.eachBatch(l, rows, mask, func(b []uint32) {
+			for _, r := range b {
+				if !v.isValid(int(r)) {
+					continue
+				}
+				c, x := int(cust[r]), v.f64[r]
+				if !has.has(c) || (isMax && x > best[c]) || (!isMax && x < best[c]) {
+					best[c] = x
+					has.set(c)
+				}
+			}
+		})
+		out.f64 = best
+	case v.i64 != nil:
+		out.i64, err = minMaxInts(ec, l, rows, mask, v, v.i64, has, isMax)
+	case v.i32 != nil:
+		out.i32, err = minMaxInts(ec, l, rows, mask, v, v.i32, has, isMax)
+	default:
+		// min and max of strings or booleans: ordered by value.
+		best := make([]int32, n)
+		err = ec.eachBatch(l, rows, mask, func(b []uint32) {
+			for _, r := range b {
+				if !v.isValid(int(r)) {
+					continue
+				}
+				c := int(cust[r])
+				if !has.has(c) {
+					best[c] = int32(r)
+					has.set(c)
+					continue
+				}
+				d := compareAt(v, int(r), int(best[c]))
+				if (isMax && d > 0) || (!isMax && d < 0) {
+					best[c] = int32(r)
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return gather(v, best, has), nil
+	}
+	return out, err
+}
+
+func minMaxInts[T integer](ec *evalCtx, l *storage.Links, rows int, mask bitset, v *vec, vals []T, has bitset, isMax bool) ([]T, error) {
+	cust := l.Customer
+	best := make([]T, ec.n)
+	err := ec.eachBatch(l, rows, mask, func(b []uint32) {
+		for _, r := range b {
+			if !v.isValid(int(r)) {
+				continue
+			}
+			c, x := int(cust[r]), vals[r]
+			if !has.has(c) || (isMax && x > best[c]) || (!isMax && x < best[c]) {
+				best[c] = x
+				has.set(c)
+			}
+		}
+	})
+	return best, err
+}
+
+// compareAt orders values i and j of v, both valid.
+func compareAt(v *vec, i, j int) int {
+	switch {
+	case v.i64 != nil:
+		return cmp.Compare(v.i64[i], v.i64[j])
+	case v.f64 != nil:
+		return cmp.Compare(v.f64[i], v.f64[j])
+	case v.i32 != nil:
+		return cmp.Compare(v.i32[i], v.i32[j])
+	case v.b != nil:
+		bi, bj := v.b.has(i), v.b.has(j)
+		switch {
+		case bi == bj:
+			return 0
+		case bj:
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(v.stringAt(i), v.stringAt(j))
+}
+
+// gather returns a vector over customers holding, for each customer c with
+// has set, value rowOf[c] of v (which may itself be null).
+func gather(v *vec, rowOf []int32, has bitset) *vec {
+	n := len(rowOf)
+	out := &vec{n: n, typ: v.typ, valid: newBitset(n)}
+	switch {
+	case v.i64 != nil:
+		out.i64 = make([]int64, n)
+	case v.f64 != nil:
+		out.f64 = make([]float64, n)
+	case v.i32 != nil:
+		out.i32 = make([]int32, n)
+	case v.b != nil:
+		out.b = newBitset(n)
+	default:
+		out.strs = make([]string, n)
+	}
+	has.forEach(func(c int) {
+		r := int(rowOf[c])
+		if !v.isValid(r) {
+			return
+		}
+		out.valid.set(c)
+		switch {
+		case v.i64 != nil:
+			out.i64[c] = v.i64[r]
+		case v.f64 != nil:
+			out.f64[c] = v.f64[r]
+		case v.i32 != nil:
+			out.i32[c] = v.i32[r]
+		case v.b != nil:
+			if v.b.has(r) {
+				out.b.set(c)
+			}
+		default:
+			out.strs[c] = v.stringAt(r)
+		}
+	})
+	return out
+}
+
+// firstLast orders the where-matching rows with a non-null orderBy by
+// (orderBy, key) and takes the attribute of the first or last of them.
+func (ec *evalCtx) firstLast(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+	n, cust := ec.n, l.Customer
+	isLast := a.fn == segment.Last
+	best := make([]int32, n)
+	has := newBitset(n)
+	ob, key := a.orderBy, a.key
+	err := ec.eachBatch(l, rows, mask, func(b []uint32) {
+		for _, r := range b {
+			if !ob.isValid(int(r)) {
+				continue
+			}
+			c := int(cust[r])
+			if !has.has(c) {
+				best[c] = int32(r)
+				has.set(c)
+				continue
+			}
+			cur := int(best[c])
+			d := compareAt(ob, int(r), cur)
+			if d == 0 {
+				d = compareAt(key, int(r), cur)
+			}
+			if (isLast && d > 0) || (!isLast && d < 0) {
+				best[c] = int32(r)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return gather(a.attr, best, has), nil
+}
+
+// countDistinct counts the distinct non-null values per customer by sorting
+// (customer, value) pairs.
+func (ec *evalCtx) countDistinct(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+	n, cust, v := ec.n, l.Customer, a.attr
+	cnt := make([]int64, n)
+	out := &vec{n: n, typ: schema.Integer, i64: cnt}
+	if v.codes == nil && v.str == nil && v.strs == nil {
+		type pair struct {
+			c int32
+			k uint64
+		}
+		var pairs []pair
+		err := ec.eachBatch(l, rows, mask, func(b []uint32) {
+			for _, r := range b {
+				if v.isValid(int(r)) {
+					pairs = append(pairs, pair{cust[r], distinctKey(v, int(r))})
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(pairs, func(x, y pair) int {
+			if c := cmp.Compare(x.c, y.c); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.k, y.k)
+		})
+		for i, p := range pairs {
+			if i == 0 || p != pairs[i-1] {
+				cnt[p.c]++
+			}
+		}
+		return out, nil
+	}
+	type pair struct {
+		c int32
+		s string
+	}
+	var pairs []pair
+	err := ec.eachBatch(l, rows, mask, func(b []uint32) {
+		for _, r := range b {
+			if v.isValid(int(r)) {
+				pairs = append(pairs, pair{cust[r], v.stringAt(int(r))})
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(pairs, func(x, y pair) int {
+		if c := cmp.Compare(x.c, y.c); c != 0 {
+			return c
+		}
+		return strings.Compare(x.s, y.s)
+	})
+	for i, p := range pairs {
+		if i == 0 || p != pairs[i-1] {
+			cnt[p.c]++
+		}
+	}
+	return out, nil
+}
+
+// distinctKey maps a non-string value to a key equal for equal values:
+// 0 and -0 are one number.
+func distinctKey(v *vec, i int) uint64 {
+	switch {
+	case v.i64 != nil:
+		return uint64(v.i64[i])
+	case v.f64 != nil:
+		f := v.f64[i]
+		if f == 0 {
+			f = 0
+		}
+		return math.Float64bits(f)
+	case v.i32 != nil:
+		return uint64(v.i32[i])
+	case v.b != nil && v.b.has(i):
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,220 @@
+package engine_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+var benchLarge = flag.Bool("bench.large", false, "run the benchmarks on the 1M-customer / 10M-order / 2M-case dataset")
+
+// benchSizes: the default keeps `go test -bench .` quick; -bench.large runs
+// the dataset the performance targets are stated for.
+func benchSize() (customers, orders, lines, cases int) {
+	if *benchLarge {
+		return 1_000_000, 10_000_000, 10_000_000, 2_000_000
+	}
+	return 100_000, 1_000_000, 1_000_000, 200_000
+}
+
+var (
+	benchOnce sync.Once
+	benchSnap *storage.Snapshot
+	benchErr  error
+)
+
+const benchSchemaJSON = `{
+  "customerEntity": "Customer",
+  "entities": [
+    {"name": "Customer", "key": "CustomerId", "attributes": [
+      {"name": "CustomerId", "type": "integer"}, {"name": "Age", "type": "integer"},
+      {"name": "Country", "type": "string"}, {"name": "IsVip", "type": "boolean"}]},
+    {"name": "Order", "key": "OrderId", "attributes": [
+      {"name": "OrderId", "type": "integer"}, {"name": "CustomerId", "type": "integer"},
+      {"name": "Amount", "type": "number"}, {"name": "OrderDate", "type": "date"},
+      {"name": "Channel", "type": "string"}]},
+    {"name": "OrderLine", "key": "LineId", "attributes": [
+      {"name": "LineId", "type": "integer"}, {"name": "OrderId", "type": "integer"},
+      {"name": "Category", "type": "string"}, {"name": "Quantity", "type": "integer"}]},
+    {"name": "SupportCase", "key": "CaseId", "attributes": [
+      {"name": "CaseId", "type": "integer"}, {"name": "CustomerId", "type": "integer"},
+      {"name": "Escalated", "type": "boolean"}, {"name": "Opened", "type": "date"}]}
+  ],
+  "relationships": [
+    {"name": "OrderCustomer", "from": {"entity": "Order", "attribute": "CustomerId"}, "to": {"entity": "Customer", "attribute": "CustomerId"}},
+    {"name": "LineOrder", "from": {"entity": "OrderLine", "attribute": "OrderId"}, "to": {"entity": "Order", "attribute": "OrderId"}},
+    {"name": "CaseCustomer", "from": {"entity": "SupportCase", "attribute": "CustomerId"}, "to": {"entity": "Customer", "attribute": "CustomerId"}}
+  ]
+}`
+
+// benchSnapshot builds the retail dataset once per test binary, in memory,
+// with skew: customer ids of orders are drawn so that a few customers buy a
+// lot, dates cover three years before the as-of day.
+func benchSnapshot(b *testing.B) *storage.Snapshot {
+	benchOnce.Do(func() { benchSnap, benchErr = buildBench() })
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchSnap
+}
+
+func buildBench() (*storage.Snapshot, error) {
+	nc, no, nl, ncase := benchSize()
+	sch, err := schema.Parse([]byte(benchSchemaJSON))
+	if err != nil {
+		return nil, err
+	}
+	mem := memory.DefaultAllocator
+	r := rand.New(rand.NewPCG(1, 2))
+	day := int32(asOf.Unix() / 86400)
+	countries := []string{"US", "DE", "FR", "GB", "NL", "ES", "IT", "XX", "YY", "SE"}
+	channels := []string{"web", "store", "phone", "app"}
+	categories := make([]string, 200)
+	for i := range categories {
+		categories[i] = fmt.Sprintf("cat-%03d", i)
+	}
+	skewed := func() int64 { // a few heavy buyers
+		if r.IntN(10) == 0 {
+			return int64(r.IntN(nc / 100))
+		}
+		return int64(r.IntN(nc))
+	}
+
+	cb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "CustomerId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "Age", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "Country", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}},
+		{Name: "IsVip", Type: arrow.FixedWidthTypes.Boolean},
+	}, nil))
+	defer cb.Release()
+	for i := 0; i < nc; i++ {
+		cb.Field(0).(*array.Int64Builder).Append(int64(i))
+		if r.IntN(10) == 0 {
+			cb.Field(1).AppendNull()
+		} else {
+			cb.Field(1).(*array.Int64Builder).Append(int64(18 + r.IntN(70)))
+		}
+		if err := cb.Field(2).(*array.BinaryDictionaryBuilder).AppendString(countries[min(r.IntN(12), 9)]); err != nil {
+			return nil, err
+		}
+		cb.Field(3).(*array.BooleanBuilder).Append(r.IntN(20) == 0)
+	}
+	ob := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "OrderId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "CustomerId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "Amount", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "OrderDate", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "Channel", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}},
+	}, nil))
+	defer ob.Release()
+	for i := 0; i < no; i++ {
+		ob.Field(0).(*array.Int64Builder).Append(int64(i))
+		ob.Field(1).(*array.Int64Builder).Append(skewed())
+		ob.Field(2).(*array.Float64Builder).Append(float64(r.IntN(40000)) / 100)
+		ob.Field(3).(*array.Date32Builder).Append(arrow.Date32(day - int32(r.IntN(3*365))))
+		if err := ob.Field(4).(*array.BinaryDictionaryBuilder).AppendString(channels[r.IntN(len(channels))]); err != nil {
+			return nil, err
+		}
+	}
+	lb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "LineId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "OrderId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "Category", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}},
+		{Name: "Quantity", Type: arrow.PrimitiveTypes.Int64},
+	}, nil))
+	defer lb.Release()
+	for i := 0; i < nl; i++ {
+		lb.Field(0).(*array.Int64Builder).Append(int64(i))
+		lb.Field(1).(*array.Int64Builder).Append(int64(r.IntN(no)))
+		c := int(r.ExpFloat64() * 20)
+		if err := lb.Field(2).(*array.BinaryDictionaryBuilder).AppendString(categories[min(c, len(categories)-1)]); err != nil {
+			return nil, err
+		}
+		lb.Field(3).(*array.Int64Builder).Append(int64(1 + r.IntN(5)))
+	}
+	sb := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "CaseId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "CustomerId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "Escalated", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "Opened", Type: arrow.FixedWidthTypes.Date32},
+	}, nil))
+	defer sb.Release()
+	for i := 0; i < ncase; i++ {
+		sb.Field(0).(*array.Int64Builder).Append(int64(i))
+		sb.Field(1).(*array.Int64Builder).Append(int64(r.IntN(nc)))
+		sb.Field(2).(*array.BooleanBuilder).Append(r.IntN(8) == 0)
+		sb.Field(3).(*array.Date32Builder).Append(arrow.Date32(day - int32(r.IntN(3*365))))
+	}
+	recs := map[string]arrow.RecordBatch{
+		"Customer": cb.NewRecordBatch(), "Order": ob.NewRecordBatch(),
+		"OrderLine": lb.NewRecordBatch(), "SupportCase": sb.NewRecordBatch(),
+	}
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	return storage.FromRecords(context.Background(), sch, recs, storage.Options{})
+}
+
+// The benchmark segments of issue 2.
+var benchSegments = []struct{ name, def string }{
+	{"customer_predicate", `{"name": "B", "groups": [{"condition": {"and": [
+	   {"attribute": "Customer.Age", "operator": "between", "value": [25, 40]},
+	   {"attribute": "Customer.Country", "operator": "in", "value": ["US", "DE"]}]}}]}`},
+	{"seed_example", `{"name": "HighValueEscalated", "groups": [
+	   {"condition": {"and": [
+	     {"related": "Order", "where": {"attribute": "Order.OrderDate", "operator": "inLastDays", "value": 90},
+	      "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "greaterThanOrEqual", "value": 500},
+	     {"related": "SupportCase", "where": {"attribute": "SupportCase.Escalated", "operator": "isTrue"}}]}},
+	   {"setOperator": "except", "condition": {"attribute": "Customer.Country", "operator": "in", "value": ["XX", "YY"]}}]}`},
+	{"multi_hop_order_line", `{"name": "B", "groups": [{"condition":
+	   {"related": "OrderLine", "where": {"and": [
+	     {"attribute": "OrderLine.Category", "operator": "equals", "value": "cat-007"},
+	     {"attribute": "OrderLine.Quantity", "operator": "greaterThanOrEqual", "value": 3}]}}}]}`},
+	{"three_group_union_except", `{"name": "B", "groups": [
+	   {"condition": {"attribute": "Customer.IsVip", "operator": "isTrue"}},
+	   {"setOperator": "union", "condition": {"related": "Order", "where": {"attribute": "Order.Channel", "operator": "equals", "value": "app"},
+	     "aggregate": {"function": "count"}, "operator": "greaterThanOrEqual", "value": 3}},
+	   {"setOperator": "except", "condition": {"attribute": "Customer.Age", "operator": "lessThan", "value": 21}}]}`},
+}
+
+func BenchmarkEval(b *testing.B) {
+	snap := benchSnapshot(b)
+	for _, s := range benchSegments {
+		b.Run(fmt.Sprintf("%s/customers_%d", s.name, snap.NumCustomers()), func(b *testing.B) {
+			def, err := segment.Parse([]byte(s.def))
+			if err != nil {
+				b.Fatal(err)
+			}
+			plan, err := engine.Compile(def, snap, engine.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			var n uint64
+			for b.Loop() {
+				if n, err = plan.EvalCardinality(ctx, asOf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "members")
+		})
+	}
+}
+
+var _ = time.Second

@@ -1,0 +1,356 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// ErrCompile is wrapped by every error Compile returns for a definition
+// that does not fit the snapshot beyond what Validate reports.
+var ErrCompile = errors.New("compile")
+
+// Options configures Compile. The zero value is ready to use: no segment
+// references can be resolved, evaluation uses every core.
+type Options struct {
+	// Segments holds the members of the segments that the definition may
+	// reference by name. The bitmaps are read, never modified; they must
+	// not change while plans compiled with them are evaluated.
+	Segments map[string]*roaring.Bitmap
+	// Parallelism bounds the goroutines one evaluation uses; zero means
+	// runtime.GOMAXPROCS(0).
+	Parallelism int
+}
+
+// Plan is a definition compiled against one snapshot. It is immutable and
+// safe for concurrent use by many goroutines; each Eval allocates its own
+// scratch space. A Plan keeps its snapshot's columns in use: it must not be
+// evaluated after the snapshot is released.
+type Plan struct {
+	def    *segment.Definition
+	snap   *storage.Snapshot
+	opts   Options
+	n      int
+	groups []group
+}
+
+type group struct {
+	op   segment.SetOp
+	node node
+}
+
+// compiler carries what one Compile call shares across nodes: column views
+// and measures are built once per plan.
+type compiler struct {
+	snap     *storage.Snapshot
+	sch      *schema.Schema
+	opts     Options
+	vecs     map[*storage.Column]*vec
+	measures map[string]*measureNode
+	mdefs    map[string]*segment.Measure
+	problems diag.List
+}
+
+// Compile checks def against the snapshot's schema (every problem at once,
+// as a diag.List whose problems wrap the segment package's sentinels) and
+// builds a Plan. Segment references resolve through opts.Segments.
+func Compile(def *segment.Definition, snap *storage.Snapshot, opts Options) (*Plan, error) {
+	if def == nil || snap == nil {
+		return nil, fmt.Errorf("%w: nil definition or snapshot", ErrCompile)
+	}
+	sch := snap.Schema()
+	vo := segment.ValidateOptions{Segments: func(name string) bool { _, ok := opts.Segments[name]; return ok }}
+	if err := def.ValidateWith(sch, vo); err != nil {
+		return nil, err
+	}
+	c := &compiler{snap: snap, sch: sch, opts: opts, vecs: map[*storage.Column]*vec{}, measures: map[string]*measureNode{}, mdefs: map[string]*segment.Measure{}}
+	ms, err := segment.ParseMeasures(sch)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		c.mdefs[m.Name] = m
+	}
+	p := &Plan{def: def, snap: snap, opts: opts, n: snap.NumCustomers()}
+	for i, g := range def.Groups {
+		n := c.customer(fmt.Sprintf("groups[%d].condition", i), g.Condition)
+		p.groups = append(p.groups, group{op: g.SetOp, node: n})
+	}
+	if err := c.problems.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Definition returns the definition the plan was compiled from.
+func (p *Plan) Definition() *segment.Definition { return p.def }
+
+// Snapshot returns the snapshot the plan was compiled against.
+func (p *Plan) Snapshot() *storage.Snapshot { return p.snap }
+
+func (c *compiler) fail(path string, format string, args ...any) node {
+	c.problems.Add(path, ErrCompile, format, args...)
+	return constNode{}
+}
+
+func splitAttr(ref string) (entity, attr string, ok bool) {
+	entity, attr, ok = strings.Cut(ref, ".")
+	return entity, attr, ok && entity != "" && attr != ""
+}
+
+func (c *compiler) column(t *storage.Table, attr string) (*storage.Column, *vec, bool) {
+	col := t.Column(attr)
+	if col == nil {
+		return nil, nil, false
+	}
+	if v, ok := c.vecs[col]; ok {
+		return col, v, true
+	}
+	v, err := vecOf(col.Attr.Type, col.Data)
+	if err != nil {
+		c.problems.Add("", ErrCompile, "%v", err)
+		return nil, nil, false
+	}
+	c.vecs[col] = v
+	return col, v, true
+}
+
+// customer compiles a condition over customers.
+func (c *compiler) customer(path string, cond segment.Condition) node {
+	switch n := cond.(type) {
+	case *segment.And:
+		kids := make([]node, len(n.Conditions))
+		for i, x := range n.Conditions {
+			kids[i] = c.customer(fmt.Sprintf("%s.and[%d]", path, i), x)
+		}
+		return andNode{kids}
+	case *segment.Or:
+		kids := make([]node, len(n.Conditions))
+		for i, x := range n.Conditions {
+			kids[i] = c.customer(fmt.Sprintf("%s.or[%d]", path, i), x)
+		}
+		return orNode{kids}
+	case *segment.Not:
+		return notNode{c.customer(path+".not", n.Condition)}
+	case *segment.SegmentRef:
+		bm, ok := c.opts.Segments[n.Name]
+		if !ok {
+			return c.fail(path+".segment", "unknown segment %q", n.Name)
+		}
+		return segmentNode{bm}
+	case *segment.Predicate:
+		entity, attr, ok := splitAttr(n.Attribute)
+		if !ok {
+			return c.fail(path+".attribute", "attribute %q is not Entity.Attribute", n.Attribute)
+		}
+		switch entity {
+		case c.sch.CustomerEntity:
+			col, v, ok := c.column(c.snap.Customers(), attr)
+			if !ok {
+				return c.fail(path+".attribute", "unknown attribute %q", n.Attribute)
+			}
+			pr, err := newPredicate(col.Attr.Type, n.Op, n.Value, n.IgnoreCase)
+			if err != nil {
+				return c.fail(path, "%v", err)
+			}
+			return predNode{v: v, p: pr}
+		case schema.MeasuresEntity:
+			m := c.measure(path+".attribute", attr)
+			if m == nil {
+				return constNode{}
+			}
+			pr, err := newPredicate(m.storageType, n.Op, n.Value, n.IgnoreCase)
+			if err != nil {
+				return c.fail(path, "%v", err)
+			}
+			return measurePredNode{m: m, p: pr}
+		default:
+			// Shorthand for a related condition, match any.
+			return c.related(path, &segment.Related{Entity: entity, Where: n})
+		}
+	case *segment.Related:
+		return c.related(path, n)
+	case nil:
+		return c.fail(path, "missing condition")
+	}
+	return c.fail(path, "unknown condition %T", cond)
+}
+
+// link resolves a related entity and its relationship path.
+func (c *compiler) link(path, entity string, rel []string) (*storage.Table, *storage.Links, bool) {
+	t := c.snap.Table(entity)
+	if t == nil || entity == c.sch.CustomerEntity {
+		c.fail(path, "%q is not a related entity", entity)
+		return nil, nil, false
+	}
+	p := schema.Path(rel)
+	if len(p) == 0 {
+		paths := c.sch.Paths(entity)
+		if len(paths) != 1 {
+			c.fail(path, "entity %s has %d relationship paths to the customer", entity, len(paths))
+			return nil, nil, false
+		}
+		p = paths[0]
+	}
+	l := c.snap.Links(entity, p)
+	if l == nil {
+		c.fail(path+".path", "%s is not a relationship path from %s", p, entity)
+		return nil, nil, false
+	}
+	return t, l, true
+}
+
+func (c *compiler) related(path string, n *segment.Related) node {
+	t, l, ok := c.link(path, n.Entity, n.Path)
+	if !ok {
+		return constNode{}
+	}
+	r := &relatedNode{links: l, rows: t.NumRows, match: n.Match}
+	if n.Where != nil {
+		r.where = c.rows(path+".where", t, n.Where)
+	}
+	if n.Aggregate != nil {
+		a, ok := c.aggregate(path+".aggregate", t, n.Entity, *n.Aggregate)
+		if !ok {
+			return constNode{}
+		}
+		r.agg = a
+		pr, err := newPredicate(a.storageType, n.Op, n.Value, false)
+		if err != nil {
+			return c.fail(path, "%v", err)
+		}
+		r.cmp = pr
+	}
+	return r
+}
+
+// rows compiles a where condition over the rows of table t.
+func (c *compiler) rows(path string, t *storage.Table, cond segment.Condition) rowNode {
+	switch n := cond.(type) {
+	case *segment.And:
+		kids := make([]rowNode, len(n.Conditions))
+		for i, x := range n.Conditions {
+			kids[i] = c.rows(fmt.Sprintf("%s.and[%d]", path, i), t, x)
+		}
+		return rowAnd{kids}
+	case *segment.Or:
+		kids := make([]rowNode, len(n.Conditions))
+		for i, x := range n.Conditions {
+			kids[i] = c.rows(fmt.Sprintf("%s.or[%d]", path, i), t, x)
+		}
+		return rowOr{kids}
+	case *segment.Not:
+		return rowNot{c.rows(path+".not", t, n.Condition)}
+	case *segment.Predicate:
+		entity, attr, ok := splitAttr(n.Attribute)
+		if !ok || entity != t.Entity.Name {
+			c.fail(path+".attribute", "where of %s names %q", t.Entity.Name, n.Attribute)
+			return rowConst{}
+		}
+		col, v, ok := c.column(t, attr)
+		if !ok {
+			c.fail(path+".attribute", "unknown attribute %q", n.Attribute)
+			return rowConst{}
+		}
+		pr, err := newPredicate(col.Attr.Type, n.Op, n.Value, n.IgnoreCase)
+		if err != nil {
+			c.fail(path, "%v", err)
+			return rowConst{}
+		}
+		return rowPred{v: v, p: pr}
+	}
+	c.fail(path, "where of %s allows and, or, not and predicates only", t.Entity.Name)
+	return rowConst{}
+}
+
+// aggregate compiles an aggregate over the rows of t.
+func (c *compiler) aggregate(path string, t *storage.Table, entity string, a segment.Aggregate) (*aggSpec, bool) {
+	spec := &aggSpec{fn: a.Func}
+	attrVec := func(field, ref string) (*vec, schema.Type, bool) {
+		e, attr, ok := splitAttr(ref)
+		if !ok || e != entity {
+			c.fail(path+"."+field, "aggregate %s must be an attribute of %s, not %q", field, entity, ref)
+			return nil, schema.Invalid, false
+		}
+		col, v, ok := c.column(t, attr)
+		if !ok {
+			c.fail(path+"."+field, "unknown attribute %q", ref)
+			return nil, schema.Invalid, false
+		}
+		return v, col.Attr.Type, true
+	}
+	if a.Func != segment.Count {
+		v, typ, ok := attrVec("attribute", a.Attribute)
+		if !ok {
+			return nil, false
+		}
+		spec.attr, spec.attrType = v, typ
+	}
+	if a.Func == segment.First || a.Func == segment.Last {
+		v, _, ok := attrVec("orderBy", a.OrderBy)
+		if !ok {
+			return nil, false
+		}
+		spec.orderBy = v
+		_, kv, ok := c.column(t, t.Entity.Key)
+		if !ok {
+			return nil, false
+		}
+		spec.key = kv
+	}
+	switch a.Func {
+	case segment.Count, segment.CountDistinct:
+		spec.storageType = schema.Integer
+	case segment.Sum:
+		spec.storageType = spec.attrType // integer sums stay exact
+	case segment.Avg:
+		spec.storageType = schema.Number
+	case segment.Min, segment.Max, segment.First, segment.Last:
+		spec.storageType = spec.attrType
+	default:
+		c.fail(path+".function", "unknown aggregate function %s", a.Func)
+		return nil, false
+	}
+	if a.Func == segment.Sum || a.Func == segment.Avg {
+		if !spec.attrType.Numeric() {
+			c.fail(path+".attribute", "%s needs a numeric attribute", a.Func)
+			return nil, false
+		}
+	}
+	return spec, true
+}
+
+// measure returns the compiled measure named name, compiling it once.
+func (c *compiler) measure(path, name string) *measureNode {
+	if m, ok := c.measures[name]; ok {
+		return m
+	}
+	def, ok := c.mdefs[name]
+	if !ok {
+		c.fail(path, "unknown measure %q", name)
+		return nil
+	}
+	t, l, ok := c.link(path, def.Entity, def.Path)
+	if !ok {
+		return nil
+	}
+	m := &measureNode{name: name, links: l, rows: t.NumRows}
+	if def.Where != nil {
+		m.where = c.rows(path, t, def.Where)
+	}
+	a, ok := c.aggregate(path, t, def.Entity, def.Aggregate)
+	if !ok {
+		return nil
+	}
+	m.agg = a
+	m.storageType = a.storageType
+	c.measures[name] = m
+	return m
+}

@@ -1,0 +1,381 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// Eval evaluates the plan with the as-of instant asOf (FORMAT.md: the
+// instant that inLastDays and inNextDays count from) and returns the member
+// customer ids as a new bitmap, which belongs to the caller. It honours ctx:
+// cancellation is checked between batches of rows, and the error then wraps
+// ctx.Err(). Eval is safe for concurrent use.
+func (p *Plan) Eval(ctx context.Context, asOf time.Time) (*roaring.Bitmap, error) {
+	b, err := p.evalDense(ctx, asOf)
+	if err != nil {
+		return nil, err
+	}
+	return b.toRoaring(), nil
+}
+
+// EvalCardinality evaluates the plan like Eval and returns only the number
+// of members.
+func (p *Plan) EvalCardinality(ctx context.Context, asOf time.Time) (uint64, error) {
+	b, err := p.evalDense(ctx, asOf)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(b.count()), nil
+}
+
+func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	par := p.opts.Parallelism
+	if par <= 0 {
+		par = runtime.GOMAXPROCS(0)
+	}
+	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*vec{}}
+	var acc bitset
+	for i, g := range p.groups {
+		b, err := g.node.eval(ec)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = b
+			continue
+		}
+		switch g.op {
+		case segment.Union:
+			acc.or(b)
+		case segment.Intersect:
+			acc.and(b)
+		case segment.Except:
+			acc.andNot(b)
+		default:
+			return nil, fmt.Errorf("%w: group %d has set operator %s", ErrCompile, i, g.op)
+		}
+	}
+	return acc, nil
+}
+
+// evalCtx is the state of one evaluation.
+type evalCtx struct {
+	ctx      context.Context
+	asOf     time.Time
+	n        int // customers
+	par      int
+	measures map[*measureNode]*vec
+}
+
+func (ec *evalCtx) err() error {
+	if err := ec.ctx.Err(); err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	return nil
+}
+
+// batchRows is how many rows a kernel runs between cancellation checks; a
+// multiple of 64 so that batches split bitsets on word boundaries.
+const batchRows = 1 << 16
+
+// run evaluates kernel k over v into out, splitting the rows into batches
+// run by up to ec.par goroutines.
+func (ec *evalCtx) run(k *kernel, v *vec, out bitset) error {
+	n := v.n
+	if n <= batchRows || ec.par == 1 {
+		for lo := 0; lo < n; lo += batchRows {
+			if err := ec.err(); err != nil {
+				return err
+			}
+			hi := min(n, lo+batchRows)
+			k.eval(v.slice(lo, hi), out[lo/64:(hi+63)/64])
+		}
+		if n == 0 {
+			return ec.err()
+		}
+		return nil
+	}
+	batches := (n + batchRows - 1) / batchRows
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	for w := 0; w < min(ec.par, batches); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= batches {
+					return
+				}
+				if err := ec.err(); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				lo := i * batchRows
+				hi := min(n, lo+batchRows)
+				k.eval(v.slice(lo, hi), out[lo/64:(hi+63)/64])
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// node is a compiled condition over customers. eval returns a new bitset
+// over the customer universe, owned by the caller.
+type node interface {
+	eval(ec *evalCtx) (bitset, error)
+}
+
+type constNode struct{}
+
+func (constNode) eval(ec *evalCtx) (bitset, error) { return newBitset(ec.n), nil }
+
+type andNode struct{ kids []node }
+
+func (a andNode) eval(ec *evalCtx) (bitset, error) {
+	var acc bitset
+	for i, k := range a.kids {
+		b, err := k.eval(ec)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = b
+		} else {
+			acc.and(b)
+		}
+		if acc.empty() {
+			break // nothing can be added back by a conjunction
+		}
+	}
+	return acc, nil
+}
+
+type orNode struct{ kids []node }
+
+func (o orNode) eval(ec *evalCtx) (bitset, error) {
+	var acc bitset
+	for i, k := range o.kids {
+		b, err := k.eval(ec)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = b
+		} else {
+			acc.or(b)
+		}
+	}
+	return acc, nil
+}
+
+type notNode struct{ kid node }
+
+func (n notNode) eval(ec *evalCtx) (bitset, error) {
+	b, err := n.kid.eval(ec)
+	if err != nil {
+		return nil, err
+	}
+	b.not(ec.n)
+	return b, nil
+}
+
+type segmentNode struct{ bm *roaring.Bitmap }
+
+func (s segmentNode) eval(ec *evalCtx) (bitset, error) { return fromRoaring(s.bm, ec.n), ec.err() }
+
+// predNode is a predicate on a customer attribute: customer ids are row
+// numbers of the customer entity, so the kernel's output is the result.
+type predNode struct {
+	v *vec
+	p *predicate
+}
+
+func (pn predNode) eval(ec *evalCtx) (bitset, error) {
+	out := newBitset(ec.n)
+	return out, ec.run(pn.p.bind(ec.asOf), pn.v, out)
+}
+
+type measurePredNode struct {
+	m *measureNode
+	p *predicate
+}
+
+func (mp measurePredNode) eval(ec *evalCtx) (bitset, error) {
+	v, err := ec.measure(mp.m)
+	if err != nil {
+		return nil, err
+	}
+	return ec.compare(mp.p, v)
+}
+
+// compare evaluates a predicate over per-customer values computed by the
+// engine, values too large for their vector included.
+func (ec *evalCtx) compare(p *predicate, v *vec) (bitset, error) {
+	out := newBitset(ec.n)
+	if err := ec.run(p.bind(ec.asOf), v, out); err != nil {
+		return nil, err
+	}
+	for i, r := range v.big {
+		if p.holdsRat(r) {
+			out.set(i)
+		} else {
+			out[i>>6] &^= 1 << (uint(i) & 63)
+		}
+	}
+	return out, nil
+}
+
+type relatedNode struct {
+	links *storage.Links
+	rows  int
+	where rowNode // nil: every row
+	match segment.Match
+	agg   *aggSpec
+	cmp   *predicate
+}
+
+func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
+	var mask bitset
+	if r.where != nil {
+		var err error
+		if mask, err = r.where.eval(ec, r.rows); err != nil {
+			return nil, err
+		}
+	}
+	if r.agg != nil {
+		v, err := ec.aggregate(r.links, r.rows, mask, r.agg)
+		if err != nil {
+			return nil, err
+		}
+		return ec.compare(r.cmp, v)
+	}
+	switch r.match {
+	case segment.MatchAll:
+		// Customers with rows, less those with a row that fails where.
+		has, err := ec.customersOf(r.links, r.rows, nil)
+		if err != nil || mask == nil {
+			return has, err
+		}
+		mask.not(r.rows)
+		bad, err := ec.customersOf(r.links, r.rows, mask)
+		if err != nil {
+			return nil, err
+		}
+		has.andNot(bad)
+		return has, nil
+	case segment.MatchNone:
+		b, err := ec.customersOf(r.links, r.rows, mask)
+		if err != nil {
+			return nil, err
+		}
+		b.not(ec.n)
+		return b, nil
+	default:
+		return ec.customersOf(r.links, r.rows, mask)
+	}
+}
+
+// customersOf returns the customers linked to at least one row of mask (nil:
+// every row).
+func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask bitset) (bitset, error) {
+	out := newBitset(ec.n)
+	cust := l.Customer
+	err := ec.eachBatch(l, rows, mask, func(batch []uint32) {
+		for _, r := range batch {
+			c := uint32(cust[r])
+			out[c>>6] |= 1 << (c & 63)
+		}
+	})
+	return out, err
+}
+
+// rowNode is a compiled where condition over the rows of one entity.
+type rowNode interface {
+	eval(ec *evalCtx, rows int) (bitset, error)
+}
+
+type rowConst struct{}
+
+func (rowConst) eval(ec *evalCtx, rows int) (bitset, error) { return newBitset(rows), nil }
+
+type rowPred struct {
+	v *vec
+	p *predicate
+}
+
+func (rp rowPred) eval(ec *evalCtx, rows int) (bitset, error) {
+	out := newBitset(rows)
+	return out, ec.run(rp.p.bind(ec.asOf), rp.v, out)
+}
+
+type rowAnd struct{ kids []rowNode }
+
+func (a rowAnd) eval(ec *evalCtx, rows int) (bitset, error) {
+	var acc bitset
+	for i, k := range a.kids {
+		b, err := k.eval(ec, rows)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = b
+		} else {
+			acc.and(b)
+		}
+		if acc.empty() {
+			break
+		}
+	}
+	return acc, nil
+}
+
+type rowOr struct{ kids []rowNode }
+
+func (o rowOr) eval(ec *evalCtx, rows int) (bitset, error) {
+	var acc bitset
+	for i, k := range o.kids {
+		b, err := k.eval(ec, rows)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = b
+		} else {
+			acc.or(b)
+		}
+	}
+	return acc, nil
+}
+
+type rowNot struct{ kid rowNode }
+
+func (n rowNot) eval(ec *evalCtx, rows int) (bitset, error) {
+	b, err := n.kid.eval(ec, rows)
+	if err != nil {
+		return nil, err
+	}
+	b.not(rows)
+	return b, nil
+}

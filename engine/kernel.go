@@ -1,0 +1,469 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+type kernelKind uint8
+
+const (
+	kNull kernelKind = iota
+	kNotNull
+	kInts   // integer, date, datetime: value in one of ir
+	kFloats // number: value in one of fr
+	kStrings
+	kBool
+	kNone // no value matches (still false on null)
+)
+
+// irange is an inclusive range of int64 values.
+type irange struct{ lo, hi int64 }
+
+// frange is a range of float64 values with open or closed ends.
+type frange struct {
+	lo, hi         float64
+	loOpen, hiOpen bool
+}
+
+func (r frange) has(x float64) bool {
+	return (x > r.lo || !r.loOpen && x == r.lo) && (x < r.hi || !r.hiOpen && x == r.hi)
+}
+
+// kernel is a predicate bound to its operand and as-of instant, ready to run
+// over a column. All dispatch on type and operator happens when it is built;
+// the loops in eval are per kind only.
+type kernel struct {
+	kind kernelKind
+	// negate selects the non-null values that do NOT match (notEquals,
+	// notIn, notContains).
+	negate bool
+	ir     []irange
+	fr     []frange
+	match  func(string) bool
+	want   bool
+}
+
+// predicate is a compiled attribute predicate: its kernel depends on the
+// as-of instant only for inLastDays and inNextDays.
+type predicate struct {
+	typ        schema.Type
+	op         segment.Op
+	value      segment.Value
+	ignoreCase bool
+	fixed      *kernel // nil when the kernel depends on the as-of instant
+}
+
+func newPredicate(typ schema.Type, op segment.Op, value segment.Value, ignoreCase bool) (*predicate, error) {
+	p := &predicate{typ: typ, op: op, value: value, ignoreCase: ignoreCase}
+	k, err := p.kernel(time.Unix(0, 0).UTC())
+	if err != nil {
+		return nil, err
+	}
+	if op != segment.InLastDays && op != segment.InNextDays {
+		p.fixed = k
+	}
+	return p, nil
+}
+
+func (p *predicate) bind(asOf time.Time) *kernel {
+	if p.fixed != nil {
+		return p.fixed
+	}
+	k, err := p.kernel(asOf)
+	if err != nil {
+		panic("BUG: predicate failed to bind after it compiled: " + err.Error())
+	}
+	return k
+}
+
+func (p *predicate) kernel(asOf time.Time) (*kernel, error) {
+	switch p.op {
+	case segment.IsNull:
+		return &kernel{kind: kNull}, nil
+	case segment.IsNotNull:
+		return &kernel{kind: kNotNull}, nil
+	}
+	switch p.typ {
+	case schema.Integer, schema.Date, schema.Datetime:
+		return p.intKernel(asOf)
+	case schema.Number:
+		return p.floatKernel()
+	case schema.String:
+		return p.stringKernel()
+	case schema.Boolean:
+		return p.boolKernel()
+	}
+	return nil, fmt.Errorf("%w: %s on type %s", segment.ErrOperatorType, p.op, p.typ)
+}
+
+func (p *predicate) errType() error {
+	return fmt.Errorf("%w: %s does not apply to %s", segment.ErrOperatorType, p.op, p.typ)
+}
+
+// operand converts one scalar of the definition for a column of p.typ.
+func (p *predicate) operand(v segment.Value) (operand, error) {
+	switch p.typ {
+	case schema.Integer, schema.Number:
+		if v.Kind != segment.NumberValue {
+			return operand{}, fmt.Errorf("%w: %s needs a number", segment.ErrValue, p.typ)
+		}
+		return numberOperand(v.Num)
+	case schema.Date:
+		if v.Kind != segment.StringValue {
+			return operand{}, fmt.Errorf("%w: date needs a YYYY-MM-DD string", segment.ErrValue)
+		}
+		return dateOperand(v.Str)
+	case schema.Datetime:
+		if v.Kind != segment.StringValue {
+			return operand{}, fmt.Errorf("%w: datetime needs an RFC 3339 string", segment.ErrValue)
+		}
+		return datetimeOperand(v.Str)
+	}
+	return operand{}, p.errType()
+}
+
+func (p *predicate) operands(want int) ([]operand, error) {
+	if p.value.Kind != segment.ListValue || len(p.value.List) == 0 || want > 0 && len(p.value.List) != want {
+		return nil, fmt.Errorf("%w: %s needs a list of values", segment.ErrValue, p.op)
+	}
+	ops := make([]operand, len(p.value.List))
+	for i, v := range p.value.List {
+		o, err := p.operand(v)
+		if err != nil {
+			return nil, err
+		}
+		ops[i] = o
+	}
+	return ops, nil
+}
+
+func (p *predicate) days() (int64, error) {
+	if p.value.Kind != segment.NumberValue {
+		return 0, fmt.Errorf("%w: %s needs a positive integer", segment.ErrValue, p.op)
+	}
+	o, err := numberOperand(p.value.Num)
+	if err != nil || !o.r.IsInt() || o.r.Sign() <= 0 {
+		return 0, fmt.Errorf("%w: %s needs a positive integer, not %s", segment.ErrValue, p.op, p.value.Num)
+	}
+	n, _, above := floorInt(o.r)
+	if above || n > math.MaxInt64/dayMicros {
+		n = math.MaxInt64 / dayMicros // beyond every representable instant
+	}
+	return n, nil
+}
+
+// intRange returns the integers x with lo <= x <= hi for the rational
+// bounds (nil means unbounded), and false when there are none.
+func intRange(lo, hi *big.Rat) (irange, bool) {
+	r := irange{math.MinInt64, math.MaxInt64}
+	if lo != nil {
+		v, _, above := ceilInt(lo)
+		if above {
+			return r, false
+		}
+		r.lo = v
+	}
+	if hi != nil {
+		v, below, _ := floorInt(hi)
+		if below {
+			return r, false
+		}
+		r.hi = v
+	}
+	return r, r.lo <= r.hi
+}
+
+// exclusive bounds on integers: x > r is x >= floor(r)+1, x < r is
+// x <= ceil(r)-1.
+func above(r *big.Rat) *big.Rat {
+	f := new(big.Int).Quo(r.Num(), r.Denom())
+	if r.Sign() < 0 && !r.IsInt() {
+		f.Sub(f, big.NewInt(1))
+	}
+	return new(big.Rat).SetInt(f.Add(f, big.NewInt(1)))
+}
+
+func below(r *big.Rat) *big.Rat {
+	c := new(big.Int).Quo(r.Num(), r.Denom())
+	if r.Sign() > 0 && !r.IsInt() {
+		c.Add(c, big.NewInt(1))
+	}
+	return new(big.Rat).SetInt(c.Sub(c, big.NewInt(1)))
+}
+
+func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
+	k := &kernel{kind: kInts}
+	add := func(lo, hi *big.Rat) {
+		if r, ok := intRange(lo, hi); ok {
+			k.ir = append(k.ir, r)
+		}
+	}
+	switch p.op {
+	case segment.Equals, segment.NotEquals, segment.GreaterThan, segment.GreaterThanOrEqual,
+		segment.LessThan, segment.LessThanOrEqual:
+		o, err := p.operand(p.value)
+		if err != nil {
+			return nil, err
+		}
+		switch p.op {
+		case segment.Equals, segment.NotEquals:
+			add(o.r, o.r)
+			k.negate = p.op == segment.NotEquals
+		case segment.GreaterThan:
+			add(above(o.r), nil)
+		case segment.GreaterThanOrEqual:
+			add(o.r, nil)
+		case segment.LessThan:
+			add(nil, below(o.r))
+		case segment.LessThanOrEqual:
+			add(nil, o.r)
+		}
+	case segment.In, segment.NotIn:
+		ops, err := p.operands(0)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range ops {
+			add(o.r, o.r)
+		}
+		k.negate = p.op == segment.NotIn
+	case segment.Between:
+		ops, err := p.operands(2)
+		if err != nil {
+			return nil, err
+		}
+		add(ops[0].r, ops[1].r)
+	case segment.InLastDays, segment.InNextDays:
+		n, err := p.days()
+		if err != nil {
+			return nil, err
+		}
+		var lo, hi *big.Rat
+		switch p.typ {
+		case schema.Date:
+			d := utcDay(asOf)
+			lo, hi = big.NewRat(d, 1), big.NewRat(d, 1)
+			if p.op == segment.InLastDays {
+				lo = addRat(lo, -n)
+			} else {
+				hi = addRat(hi, n)
+			}
+		case schema.Datetime:
+			t := instantMicros(asOf)
+			lo, hi = t, t
+			if p.op == segment.InLastDays {
+				lo = addRat(t, -n*dayMicros)
+			} else {
+				hi = addRat(t, n*dayMicros)
+			}
+		default:
+			return nil, p.errType()
+		}
+		add(lo, hi)
+	default:
+		return nil, p.errType()
+	}
+	if len(k.ir) == 0 && !k.negate {
+		k.kind = kNone
+	}
+	k.ir = mergeRanges(k.ir)
+	return k, nil
+}
+
+func mergeRanges(rs []irange) []irange {
+	slices.SortFunc(rs, func(a, b irange) int {
+		switch {
+		case a.lo < b.lo:
+			return -1
+		case a.lo > b.lo:
+			return 1
+		}
+		return 0
+	})
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && (r.lo <= out[n-1].hi || out[n-1].hi != math.MaxInt64 && r.lo == out[n-1].hi+1) {
+			out[n-1].hi = max(out[n-1].hi, r.hi)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (p *predicate) floatKernel() (*kernel, error) {
+	k := &kernel{kind: kFloats}
+	inf := math.Inf(1)
+	eq := func(o operand) {
+		if o.fExact {
+			k.fr = append(k.fr, frange{lo: o.f, hi: o.f})
+		}
+	}
+	// lower returns the range x > o (strict) or x >= o: with an operand that
+	// no float64 equals, both are decided by the nearest float f.
+	lower := func(o operand, strict bool) frange {
+		if o.fExact {
+			return frange{lo: o.f, hi: inf, loOpen: strict}
+		}
+		return frange{lo: o.f, hi: inf, loOpen: !o.fAbove}
+	}
+	upper := func(o operand, strict bool) frange {
+		if o.fExact {
+			return frange{lo: -inf, hi: o.f, hiOpen: strict}
+		}
+		return frange{lo: -inf, hi: o.f, hiOpen: o.fAbove}
+	}
+	switch p.op {
+	case segment.Equals, segment.NotEquals, segment.GreaterThan, segment.GreaterThanOrEqual,
+		segment.LessThan, segment.LessThanOrEqual:
+		o, err := p.operand(p.value)
+		if err != nil {
+			return nil, err
+		}
+		switch p.op {
+		case segment.Equals, segment.NotEquals:
+			eq(o)
+			k.negate = p.op == segment.NotEquals
+		case segment.GreaterThan, segment.GreaterThanOrEqual:
+			k.fr = append(k.fr, lower(o, p.op == segment.GreaterThan))
+		case segment.LessThan, segment.LessThanOrEqual:
+			k.fr = append(k.fr, upper(o, p.op == segment.LessThan))
+		}
+	case segment.In, segment.NotIn:
+		ops, err := p.operands(0)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range ops {
+			eq(o)
+		}
+		k.negate = p.op == segment.NotIn
+	case segment.Between:
+		ops, err := p.operands(2)
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := lower(ops[0], false), upper(ops[1], false)
+		k.fr = append(k.fr, frange{lo: lo.lo, loOpen: lo.loOpen, hi: hi.hi, hiOpen: hi.hiOpen})
+	default:
+		return nil, p.errType()
+	}
+	if len(k.fr) == 0 && !k.negate {
+		k.kind = kNone
+	}
+	return k, nil
+}
+
+func (p *predicate) stringKernel() (*kernel, error) {
+	k := &kernel{kind: kStrings}
+	norm := func(s string) string { return s }
+	if p.ignoreCase {
+		norm = foldString
+	}
+	str := func(v segment.Value) (string, error) {
+		if v.Kind != segment.StringValue {
+			return "", fmt.Errorf("%w: %s on a string needs a string value", segment.ErrValue, p.op)
+		}
+		return norm(v.Str), nil
+	}
+	switch p.op {
+	case segment.In, segment.NotIn:
+		if p.value.Kind != segment.ListValue || len(p.value.List) == 0 {
+			return nil, fmt.Errorf("%w: %s needs a non-empty list", segment.ErrValue, p.op)
+		}
+		set := make(map[string]struct{}, len(p.value.List))
+		for _, v := range p.value.List {
+			s, err := str(v)
+			if err != nil {
+				return nil, err
+			}
+			set[s] = struct{}{}
+		}
+		k.match = func(x string) bool { _, ok := set[norm(x)]; return ok }
+		k.negate = p.op == segment.NotIn
+		return k, nil
+	}
+	s, err := str(p.value)
+	if err != nil {
+		return nil, err
+	}
+	switch p.op {
+	case segment.Equals, segment.NotEquals:
+		k.match = func(x string) bool { return norm(x) == s }
+		k.negate = p.op == segment.NotEquals
+	case segment.GreaterThan:
+		k.match = func(x string) bool { return x > s }
+	case segment.GreaterThanOrEqual:
+		k.match = func(x string) bool { return x >= s }
+	case segment.LessThan:
+		k.match = func(x string) bool { return x < s }
+	case segment.LessThanOrEqual:
+		k.match = func(x string) bool { return x <= s }
+	case segment.Contains, segment.NotContains:
+		k.match = func(x string) bool { return strings.Contains(norm(x), s) }
+		k.negate = p.op == segment.NotContains
+	case segment.StartsWith:
+		k.match = func(x string) bool { return strings.HasPrefix(norm(x), s) }
+	case segment.EndsWith:
+		k.match = func(x string) bool { return strings.HasSuffix(norm(x), s) }
+	default:
+		return nil, p.errType()
+	}
+	return k, nil
+}
+
+func (p *predicate) boolKernel() (*kernel, error) {
+	k := &kernel{kind: kBool}
+	switch p.op {
+	case segment.IsTrue:
+		k.want = true
+	case segment.IsFalse:
+		k.want = false
+	case segment.Equals, segment.NotEquals:
+		if p.value.Kind != segment.BoolValue {
+			return nil, fmt.Errorf("%w: %s on a boolean needs true or false", segment.ErrValue, p.op)
+		}
+		k.want = p.value.Bool
+		if p.op == segment.NotEquals {
+			k.want = !k.want
+		}
+	default:
+		return nil, p.errType()
+	}
+	return k, nil
+}
+
+// foldRune maps r to one fixed member of its simple case folding orbit (the
+// smallest), so that two strings are equal under simple Unicode case folding
+// exactly when their folded forms are equal.
+func foldRune(r rune) rune {
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		m = min(m, f)
+	}
+	return m
+}
+
+func foldString(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || c >= 'a' && c <= 'z' {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	return strings.Map(foldRune, s)
+}

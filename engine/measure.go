@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// Values are per-customer values computed by the engine: a measure, or an
+// aggregate shown beside a segment's members. They are immutable and safe
+// for concurrent use.
+type Values struct {
+	v   *vec
+	typ schema.Type
+}
+
+// Type returns the values' type (FORMAT.md section 3: integer for counts,
+// number for sums and averages, the attribute's own type otherwise).
+func (vs *Values) Type() schema.Type { return vs.typ }
+
+// Len returns the number of customers.
+func (vs *Values) Len() int { return vs.v.n }
+
+// Valid reports whether customer id has a value (not null).
+func (vs *Values) Valid(id uint32) bool { return int(id) < vs.v.n && vs.v.isValid(int(id)) }
+
+// Format returns customer id's value as text, in the form of the data
+// directory's CSV files; "" for null.
+func (vs *Values) Format(id uint32) string {
+	v, i := vs.v, int(id)
+	if !vs.Valid(id) {
+		return ""
+	}
+	if r, ok := v.big[i]; ok {
+		return r.RatString()
+	}
+	switch {
+	case v.f64 != nil:
+		return strconv.FormatFloat(v.f64[i], 'g', -1, 64)
+	case v.i32 != nil:
+		return time.Unix(int64(v.i32[i])*86400, 0).UTC().Format(time.DateOnly)
+	case v.i64 != nil && v.typ == schema.Datetime:
+		return time.UnixMicro(v.i64[i]).UTC().Format(time.RFC3339Nano)
+	case v.i64 != nil:
+		return strconv.FormatInt(v.i64[i], 10)
+	case v.b != nil:
+		return strconv.FormatBool(v.b.has(i))
+	}
+	return v.stringAt(i)
+}
+
+// EvalMeasure computes a customer attribute measure for every customer of
+// snap at the as-of instant asOf. The measure is validated against the
+// snapshot's schema first; problems come back as a diag.List.
+func EvalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure, asOf time.Time) (*Values, error) {
+	if m == nil || snap == nil {
+		return nil, fmt.Errorf("%w: nil measure or snapshot", ErrCompile)
+	}
+	if err := m.Validate(snap.Schema()); err != nil {
+		return nil, err
+	}
+	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*vec{},
+		measures: map[string]*measureNode{}, mdefs: map[string]*segment.Measure{m.Name: m}}
+	mn := c.measure("measure", m.Name)
+	if err := c.problems.Err(); err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ec := &evalCtx{ctx: ctx, asOf: asOf, n: snap.NumCustomers(), par: 1, measures: map[*measureNode]*vec{}}
+	v, err := ec.measure(mn)
+	if err != nil {
+		return nil, err
+	}
+	return &Values{v: v, typ: m.Type(snap.Schema())}, nil
+}
+
+// Value returns customer id's value as a Go value: int64 (integer; a sum
+// beyond int64 comes back as *big.Rat), float64 (number), string, bool,
+// time.Time (date at 00:00 UTC, datetime in UTC), or nil for null.
+func (vs *Values) Value(id uint32) any {
+	v, i := vs.v, int(id)
+	if !vs.Valid(id) {
+		return nil
+	}
+	if r, ok := v.big[i]; ok {
+		return r
+	}
+	switch {
+	case v.f64 != nil:
+		return v.f64[i]
+	case v.i32 != nil:
+		return time.Unix(int64(v.i32[i])*86400, 0).UTC()
+	case v.i64 != nil && v.typ == schema.Datetime:
+		return time.UnixMicro(v.i64[i]).UTC()
+	case v.i64 != nil:
+		return v.i64[i]
+	case v.b != nil:
+		return v.b.has(i)
+	}
+	return v.stringAt(i)
+}

@@ -1,0 +1,258 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+// maxProblems is how many problems a data file may report before reading
+// stops: enough to show a pattern, few enough to stay readable.
+const maxProblems = 20
+
+// maxRows bounds the rows of an entity: row indexes and customer ids are
+// int32 in Links (NoCustomer is -1).
+const maxRows = 1<<31 - 1
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// csvColumn is a schema attribute read from a CSV column.
+type csvColumn struct {
+	attr  schema.Attribute
+	field int // index in the CSV record
+	b     columnBuilder
+}
+
+// readCSV reads one entity from CSV text. name is the file as the user
+// knows it ("Order.csv"), used in messages; size is the input's length in
+// bytes, or 0 when unknown; tooMany is the sentinel for more rows than
+// maxRows. The table's arrays come from opts.Allocator and
+// belong to the caller. On error nothing stays allocated.
+func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *schema.Entity, tooMany error, opts *Options) (_ *Table, _ *origin, err error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	var skipped int64
+	if head, _ := br.Peek(len(utf8BOM)); string(head) == string(utf8BOM) {
+		_, _ = br.Discard(len(utf8BOM))
+		skipped = int64(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
+	cr.ReuseRecord = true
+	cr.LazyQuotes = false
+	cr.FieldsPerRecord = 0 // the header fixes the count
+
+	var problems diag.List
+	header, err := cr.Read()
+	switch {
+	case err == io.EOF:
+		problems.Add(name, ErrData, "empty file: no header row")
+		return nil, nil, problems
+	case err != nil:
+		addCSVError(&problems, name, err)
+		return nil, nil, problems
+	}
+
+	cols, err := mapHeader(name, ent, header)
+	if err != nil {
+		return nil, nil, err
+	}
+	mem := opts.allocator()
+	for i := range cols {
+		cols[i].b, err = newColumnBuilder(mem, cols[i].attr.Type)
+		if err != nil {
+			releaseBuilders(cols)
+			return nil, nil, err
+		}
+	}
+	defer func() {
+		if err != nil {
+			releaseBuilders(cols)
+		}
+	}()
+
+	org := &origin{name: name, csv: true}
+	rows := 0
+	for {
+		rec, rerr := cr.Read()
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			var pe *csv.ParseError
+			if errors.As(rerr, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+				problems.Add(fmt.Sprintf("%s:%d", name, pe.StartLine), ErrData,
+					"wrong number of fields: %d, the header has %d", len(rec), len(header))
+				if len(problems) >= maxProblems {
+					break
+				}
+				continue
+			}
+			// A syntax error leaves the reader at an unknown place in
+			// the record structure, so reading stops here.
+			addCSVError(&problems, name, rerr)
+			break
+		}
+		if rows == maxRows {
+			problems.Add(name, tooMany, "more than %d rows", maxRows)
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		org.addLine(rows, line)
+		for i := range cols {
+			c := &cols[i]
+			s := rec[c.field]
+			if s == "" {
+				c.b.appendNull()
+				continue
+			}
+			if perr := c.b.appendText(s); perr != nil {
+				problems.Add(fmt.Sprintf("%s:%d: column %s", name, line, c.attr.Name), ErrData, "%s", describe(s, perr))
+				c.b.appendNull()
+			}
+		}
+		rows++
+		if len(problems) >= maxProblems {
+			break
+		}
+		if rows%batchRows == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, fmt.Errorf("load %s: %w", name, err)
+			}
+			for i := range cols {
+				cols[i].b.checkpoint()
+			}
+			opts.progress(ent.Name, int64(rows), skipped+cr.InputOffset(), size)
+		}
+	}
+	if len(problems) >= maxProblems {
+		problems.Add(name, ErrData, "stopped reading after %d problems", len(problems))
+	}
+	if len(problems) > 0 {
+		return nil, nil, problems
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", name, err)
+	}
+	opts.progress(ent.Name, int64(rows), skipped+cr.InputOffset(), size)
+
+	t := &Table{Entity: ent, NumRows: rows, Columns: make([]*Column, len(ent.Attributes))}
+	for i := range cols {
+		c := &cols[i]
+		arr := c.b.finish()
+		t.Columns[ent.AttributeIndex(c.attr.Name)] = &Column{Attr: c.attr, Data: arr}
+	}
+	releaseBuilders(cols)
+	return t, org, nil
+}
+
+// mapHeader finds the CSV field of every attribute of ent.
+func mapHeader(name string, ent *schema.Entity, header []string) ([]csvColumn, error) {
+	var problems diag.List
+	pos := make(map[string]int, len(header))
+	for i, h := range header {
+		if h == "" {
+			continue // unnamed columns are ignored
+		}
+		if _, dup := pos[h]; dup {
+			if _, named := ent.Attribute(h); named {
+				problems.Add(fmt.Sprintf("%s:1", name), ErrData, "column %s appears more than once in the header", h)
+			}
+			continue
+		}
+		pos[h] = i
+	}
+	cols := make([]csvColumn, 0, len(ent.Attributes))
+	for _, a := range ent.Attributes {
+		i, ok := pos[a.Name]
+		if !ok {
+			problems.AddSuggest(name, ErrData, a.Name, header, "missing column %s", a.Name)
+			continue
+		}
+		cols = append(cols, csvColumn{attr: a, field: i})
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	return cols, nil
+}
+
+// addCSVError records an error of encoding/csv with its position.
+func addCSVError(l *diag.List, name string, err error) {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		l.Add(fmt.Sprintf("%s:%d", name, pe.Line), ErrData, "%v (byte %d of the line)", pe.Err, pe.Column)
+		return
+	}
+	l.Add(name, ErrData, "read: %v", err)
+}
+
+func releaseBuilders(cols []csvColumn) {
+	for i := range cols {
+		if cols[i].b != nil {
+			cols[i].b.release()
+			cols[i].b = nil
+		}
+	}
+}
+
+// origin says where an entity's rows came from, for messages that name a
+// row: a CSV file's physical lines, or row indexes of an Arrow source.
+type origin struct {
+	name string // "Order.csv", "Order.parquet" or the entity name
+	csv  bool
+	// lines holds each row's first physical line; nil while every row r
+	// is on line r+2 (one header line, no blank lines, no quoted line
+	// breaks), which is the common case and costs no memory.
+	lines []int
+}
+
+func (o *origin) addLine(row, line int) {
+	if o.lines == nil {
+		if line == row+2 {
+			return
+		}
+		o.lines = make([]int, row, row+batchRows)
+		for r := range o.lines {
+			o.lines[r] = r + 2
+		}
+	}
+	o.lines = append(o.lines, line)
+}
+
+// ref names a row inside its source: "line 15" or "row 14".
+func (o *origin) ref(row int) string {
+	if !o.csv {
+		return fmt.Sprintf("row %d", row)
+	}
+	if o.lines != nil && row < len(o.lines) {
+		return fmt.Sprintf("line %d", o.lines[row])
+	}
+	return fmt.Sprintf("line %d", row+2)
+}
+
+// at locates a row: "Order.csv:15" or "Order.parquet: row 14".
+func (o *origin) at(row int) string {
+	if !o.csv {
+		return fmt.Sprintf("%s: row %d", o.name, row)
+	}
+	if o.lines != nil && row < len(o.lines) {
+		return fmt.Sprintf("%s:%d", o.name, o.lines[row])
+	}
+	return fmt.Sprintf("%s:%d", o.name, row+2)
+}
+
+// releaseArrays releases every non-nil array.
+func releaseArrays(arrs []arrow.Array) {
+	for _, a := range arrs {
+		if a != nil {
+			a.Release()
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+)
+
+// fuzzSchema has a string key, for dictionary and plain key columns, and
+// every other type.
+const fuzzSchema = `{
+  "customerEntity": "Customer",
+  "entities": [
+    {"name": "Customer", "key": "Id", "source": "Customer.csv",
+     "attributes": [
+       {"name": "Id", "type": "string"},
+       {"name": "I",  "type": "integer"},
+       {"name": "N",  "type": "number"},
+       {"name": "D",  "type": "date"},
+       {"name": "T",  "type": "datetime"},
+       {"name": "B",  "type": "boolean"}]}
+  ]
+}`
+
+var fuzzSeeds = []string{
+	"Id,I,N,D,T,B\na,1,1.5,2024-02-29,2024-01-01T00:00:00Z,true\nb,,,,,\n",
+	"\xEF\xBB\xBFId,I,N,D,T,B\n\"a\nb\",-1,1e3,0000-01-01,9999-12-31T23:59:59.999999+23:59,false\n",
+	"B,T,D,N,I,Id,\nfalse,2024-01-01T00:00:00.5-01:00,1970-01-01,-0,9223372036854775807,x,\n",
+	"Id,I,N,D,T,B\na,1,1,2024-01-01,2024-01-01T00:00:00Z,true\na,2,2,2024-01-01,2024-01-01T00:00:00Z,true\n",
+	"Id,I,N,D,T,B\n,1,1,2024-01-01,2024-01-01T00:00:00Z,true\n",
+	"Id,I,N,D,T,B\r\na,0x1,NaN,2023-02-29,2024-01-01 00:00:00Z,TRUE\r\n",
+	"Id,I\na,1\n",
+	"Id,I,N,D,T,B\na,1,1,2024-01-01,2024-01-01T00:00:00Z,true,extra\n",
+	"Id,I,N,D,T,B\na\"b,1,1,2024-01-01,2024-01-01T00:00:00Z,true\n",
+	"Id,I,N,D,T,B\n\"a\xff\",1,1,2024-01-01,2024-01-01T00:00:00Z,true\n",
+	"",
+	"\n\n",
+	"\xEF\xBB",
+}
+
+// loadCSVBytes loads data as Customer.csv of fuzzSchema, as Load does.
+func loadCSVBytes(t testing.TB, mem memory.Allocator, data []byte) (*Snapshot, error) {
+	t.Helper()
+	sch := mustParseSchema(t, fuzzSchema)
+	opts := &Options{Allocator: mem}
+	e := sch.Customer()
+	tbl, org, err := readCSV(context.Background(), bytes.NewReader(data), int64(len(data)), e.Source, e, ErrTooManyCustomers, opts)
+	if err != nil {
+		return nil, err
+	}
+	return build(context.Background(), sch, []loaded{{t: tbl, org: org}}, opts)
+}
+
+// checkSnapshot checks what every snapshot must satisfy.
+func checkSnapshot(t testing.TB, snap *Snapshot) {
+	t.Helper()
+	tbl := snap.Customers()
+	require.Equal(t, tbl.NumRows, snap.NumCustomers())
+	for _, c := range tbl.Columns {
+		require.Equal(t, tbl.NumRows, c.Data.Len())
+		for r := range tbl.NumRows {
+			_ = c.Format(r)
+		}
+	}
+	for id := range uint32(tbl.NumRows) {
+		key := snap.CustomerKey(id)
+		got, ok := snap.CustomerID(key)
+		require.True(t, ok, "key %q", key)
+		require.Equal(t, id, got)
+	}
+}
+
+func FuzzLoadCSV(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		snap, err := loadCSVBytes(t, mem, data)
+		if err != nil {
+			require.Nil(t, snap)
+			return
+		}
+		defer snap.Release()
+		checkSnapshot(t, snap)
+	})
+}
+
+// TestFuzzSeeds runs the fuzz seeds and kept crashers as named cases,
+// with the outcome each must have.
+func TestFuzzSeeds(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    string
+		wantErr error // nil: a snapshot
+	}{
+		{"valid", fuzzSeeds[0], nil},
+		{"bom and quoted newline", fuzzSeeds[1], nil},
+		{"reordered with unnamed column", fuzzSeeds[2], nil},
+		{"duplicate key", fuzzSeeds[3], ErrDuplicateKey},
+		{"null key", fuzzSeeds[4], ErrNullKey},
+		{"bad values", fuzzSeeds[5], ErrData},
+		{"missing columns", fuzzSeeds[6], ErrData},
+		{"extra field", fuzzSeeds[7], ErrData},
+		{"bare quote", fuzzSeeds[8], ErrData},
+		{"invalid UTF-8 key", fuzzSeeds[9], ErrData},
+		{"empty", fuzzSeeds[10], ErrData},
+		{"blank lines", fuzzSeeds[11], ErrData},
+		{"partial bom", fuzzSeeds[12], ErrData},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			snap, err := loadCSVBytes(t, mem, []byte(tt.data))
+			if tt.wantErr != nil {
+				require.ErrorIs(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			defer snap.Release()
+			checkSnapshot(t, snap)
+		})
+	}
+}

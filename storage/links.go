@@ -1,0 +1,187 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+// resolve maps every row of a relationship's many side to the row of the
+// one side its foreign key names (to indexes the one side's key), or -1
+// when the foreign key is null or dangling; it counts both.
+func resolve(ctx context.Context, fk *Column, to *keyIndex) (target []int32, null, dangling int, err error) {
+	n := fk.Data.Len()
+	target = make([]int32, n)
+	// check runs once per batch of rows: a cancelled load stops soon
+	// without a branch on the context in the loops.
+	check := func(i int) error {
+		if i%batchRows == batchRows-1 {
+			return ctx.Err()
+		}
+		return nil
+	}
+	switch a := fk.Data.(type) {
+	case *array.Int64:
+		vals := a.Int64Values()
+		for i := range n {
+			target[i] = to.findInt(vals[i])
+			if err := check(i); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+	case *array.Timestamp:
+		vals := a.TimestampValues()
+		for i := range n {
+			target[i] = to.findInt(int64(vals[i]))
+			if err := check(i); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+	case *array.Date32:
+		vals := a.Date32Values()
+		for i := range n {
+			target[i] = to.findInt(int64(vals[i]))
+			if err := check(i); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+	case *array.Boolean:
+		t, f := to.findInt(1), to.findInt(0)
+		for i := range n {
+			if a.Value(i) {
+				target[i] = t
+			} else {
+				target[i] = f
+			}
+		}
+	case *array.Float64:
+		vals := a.Float64Values()
+		for i := range n {
+			target[i] = to.findFloat(vals[i])
+			if err := check(i); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+	case *array.String:
+		for i := range n {
+			target[i] = to.findString(a.Value(i))
+			if err := check(i); err != nil {
+				return nil, 0, 0, err
+			}
+		}
+	case *array.Dictionary:
+		// Look up each distinct value once, then map the codes.
+		dict := a.Dictionary().(*array.String)
+		byCode := make([]int32, dict.Len())
+		for j := range byCode {
+			byCode[j] = to.findString(dict.Value(j))
+		}
+		codes := a.Indices().(*array.Int32).Int32Values()
+		for i := range n {
+			if a.IsValid(i) {
+				target[i] = byCode[codes[i]]
+			}
+		}
+	default:
+		return nil, 0, 0, fmt.Errorf("BUG: foreign key column of type %s", fk.Data.DataType())
+	}
+	// Nulls last: the loops above read whatever a null slot holds.
+	for i := range n {
+		if fk.Data.IsNull(i) {
+			target[i] = -1
+			null++
+		} else if target[i] < 0 {
+			dangling++
+		}
+	}
+	return target, null, dangling, nil
+}
+
+// linker composes relationship targets into customer links, sharing the
+// links of a path's tail between entities.
+type linker struct {
+	ctx          context.Context
+	sch          *schema.Schema
+	targets      map[string][]int32 // by relationship
+	numCustomers int
+	links        map[string][]*Links // by entity
+}
+
+// linksFor returns the links of entity along path, building them (and
+// those of the path's tail) on first use.
+func (lk *linker) linksFor(entity string, path schema.Path) (*Links, error) {
+	for _, l := range lk.links[entity] {
+		if slices.Equal(l.Path, path) {
+			return l, nil
+		}
+	}
+	rel, ok := lk.sch.Relationship(path[0])
+	if !ok {
+		return nil, fmt.Errorf("BUG: unknown relationship %s", path[0])
+	}
+	target := lk.targets[rel.Name]
+	var cust []int32
+	if len(path) == 1 {
+		// One hop: the one side is the customer entity, whose rows are
+		// the customer ids.
+		cust = target
+	} else {
+		up, err := lk.linksFor(rel.To.Entity, path[1:])
+		if err != nil {
+			return nil, err
+		}
+		cust = make([]int32, len(target))
+		for i, t := range target {
+			if i%batchRows == batchRows-1 {
+				if err := lk.ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			if t < 0 {
+				cust[i] = NoCustomer
+			} else {
+				cust[i] = up.Customer[t]
+			}
+		}
+	}
+	l := &Links{Path: slices.Clone(path), Customer: cust, numCustomers: lk.numCustomers}
+	for _, c := range cust {
+		if c == NoCustomer {
+			l.Broken++
+		}
+	}
+	lk.links[entity] = append(lk.links[entity], l)
+	return l, nil
+}
+
+// group clusters the rows by customer with a counting sort: one pass to
+// count, a prefix sum, one pass to place. Placing in row order keeps each
+// customer's rows in row order.
+func (l *Links) group() {
+	n := l.numCustomers
+	offsets := make([]uint32, n+1)
+	for _, c := range l.Customer {
+		if c >= 0 {
+			offsets[c+1]++
+		}
+	}
+	for c := 1; c <= n; c++ {
+		offsets[c] += offsets[c-1]
+	}
+	rows := make([]uint32, offsets[n])
+	// offsets[c] serves as customer c's write cursor; once placed it
+	// has advanced to the start of customer c+1.
+	for i, c := range l.Customer {
+		if c >= 0 {
+			rows[offsets[c]] = uint32(i)
+			offsets[c]++
+		}
+	}
+	copy(offsets[1:], offsets[:n])
+	offsets[0] = 0
+	l.offsets, l.rows = offsets, rows
+}

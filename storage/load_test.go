@@ -1,0 +1,321 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+func TestRelationships(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	snap, err := loadShop(t, mem, shopFiles())
+	require.NoError(t, err)
+	defer snap.Release()
+	defer snap.Release() // idempotent
+
+	require.Equal(t, 3, snap.NumCustomers())
+	require.Equal(t, []LinkReport{
+		{Relationship: "OrderCustomer", Null: 1, Dangling: 1},
+		{Relationship: "LineOrder", Null: 0, Dangling: 1},
+		{Relationship: "CaseCustomer", Null: 1, Dangling: 0},
+		{Relationship: "CaseOrder", Null: 0, Dangling: 0},
+	}, snap.LinkReports())
+
+	const no = NoCustomer
+	tests := []struct {
+		name   string
+		entity string
+		path   schema.Path
+		want   []int32
+		broken int
+	}{
+		{"one hop", "Order", schema.Path{"OrderCustomer"}, []int32{0, 2, no, no, 0}, 2},
+		{"three levels, broken in the middle", "OrderLine", schema.Path{"LineOrder", "OrderCustomer"}, []int32{0, no, no, 2, 0}, 2},
+		{"first of two paths", "Case", schema.Path{"CaseCustomer"}, []int32{1, no}, 1},
+		{"second of two paths", "Case", schema.Path{"CaseOrder", "OrderCustomer"}, []int32{2, 0}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := snap.Links(tt.entity, tt.path)
+			require.NotNil(t, l)
+			require.Equal(t, tt.path, l.Path)
+			require.Equal(t, tt.want, l.Customer)
+			require.Equal(t, tt.broken, l.Broken)
+		})
+	}
+
+	require.Len(t, snap.Schema().Paths("Case"), 2)
+	for _, e := range snap.Schema().Entities {
+		for _, p := range snap.Schema().Paths(e.Name) {
+			require.NotNil(t, snap.Links(e.Name, p), "%s %v", e.Name, p)
+		}
+	}
+	require.Nil(t, snap.Links("Order", schema.Path{"LineOrder"}))
+	require.Nil(t, snap.Links("Customer", nil))
+	require.Nil(t, snap.Links("Nope", schema.Path{"OrderCustomer"}))
+	require.Nil(t, snap.Table("Nope"))
+	require.Equal(t, 5, snap.Table("OrderLine").NumRows)
+	require.Positive(t, snap.MemoryBytes())
+}
+
+func TestGrouped(t *testing.T) {
+	tests := []struct {
+		name        string
+		customer    []int32
+		n           int
+		wantOffsets []uint32
+		wantRows    []uint32
+	}{
+		{"empty", nil, 0, []uint32{0}, []uint32{}},
+		{"no rows", nil, 3, []uint32{0, 0, 0, 0}, []uint32{}},
+		{"all broken", []int32{-1, -1}, 2, []uint32{0, 0, 0}, []uint32{}},
+		{
+			name:        "stable by customer",
+			customer:    []int32{2, 0, -1, 2, 0, 1, 2},
+			n:           4,
+			wantOffsets: []uint32{0, 2, 3, 6, 6},
+			wantRows:    []uint32{1, 4, 5, 0, 3, 6},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &Links{Customer: tt.customer, numCustomers: tt.n}
+			offsets, rows := l.Grouped()
+			require.Equal(t, tt.wantOffsets, offsets)
+			require.Equal(t, tt.wantRows, rows)
+		})
+	}
+
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	snap, err := loadShop(t, mem, shopFiles())
+	require.NoError(t, err)
+	defer snap.Release()
+	offsets, rows := snap.Links("Order", schema.Path{"OrderCustomer"}).Grouped()
+	require.Equal(t, []uint32{0, 2, 2, 3}, offsets)
+	require.Equal(t, []uint32{0, 4, 1}, rows)
+}
+
+func TestCustomerIDs(t *testing.T) {
+	const intKeys = `{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.csv",
+	  "attributes": [{"name": "K", "type": "integer"}]}]}`
+	const dateKeys = `{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.csv",
+	  "attributes": [{"name": "K", "type": "datetime"}]}]}`
+	const numKeys = `{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.csv",
+	  "attributes": [{"name": "K", "type": "number"}]}]}`
+	tests := []struct {
+		name    string
+		schema  string
+		csv     string
+		keys    []string
+		missing []string
+	}{
+		{"string", shopSchema, "", []string{"C1", "C2", "C3"}, []string{"C4", "c1", ""}},
+		{"integer", intKeys, "K\n-5\n0\n9223372036854775807\n", []string{"-5", "0", "9223372036854775807"}, []string{"1", "x", ""}},
+		{"datetime", dateKeys, "K\n2024-01-01T00:00:00Z\n2024-01-01T00:00:00.5Z\n", []string{"2024-01-01T00:00:00Z", "2024-01-01T00:00:00.5Z"}, []string{"2024-01-01"}},
+		{"number", numKeys, "K\n1.5\n-0\n", []string{"1.5", "-0"}, []string{"2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			files := shopFiles()
+			if tt.csv != "" {
+				files = map[string]string{"P.csv": tt.csv}
+			}
+			snap, err := Load(t.Context(), writeDir(t, tt.schema, files), Options{Allocator: mem})
+			require.NoError(t, err)
+			defer snap.Release()
+			for i, k := range tt.keys {
+				id, ok := snap.CustomerID(k)
+				require.True(t, ok, k)
+				require.Equal(t, uint32(i), id)
+				require.Equal(t, k, snap.CustomerKey(id))
+			}
+			for _, k := range tt.missing {
+				_, ok := snap.CustomerID(k)
+				require.False(t, ok, k)
+			}
+			require.Equal(t, "", snap.CustomerKey(uint32(len(tt.keys))))
+		})
+	}
+}
+
+func TestKeyIndexMany(t *testing.T) {
+	// Enough keys to fill many probe chains, with a foreign key per row.
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	const n = 50_000
+	var cust, orders strings.Builder
+	cust.WriteString("CustomerId,Age,Score,Country,SignupDate,LastSeen,IsVip\n")
+	orders.WriteString("OrderId,CustomerId,Amount\n")
+	for i := range n {
+		fmt.Fprintf(&cust, "K%d,,,,,,\n", i*7)
+		fmt.Fprintf(&orders, "O%d,K%d,1\n", i, i*3)
+	}
+	files := shopFiles()
+	files["Customer.csv"] = cust.String()
+	files["Order.csv"] = orders.String()
+	snap, err := loadShop(t, mem, files)
+	require.NoError(t, err)
+	defer snap.Release()
+	l := snap.Links("Order", schema.Path{"OrderCustomer"})
+	for i, c := range l.Customer {
+		if (i*3)%7 == 0 {
+			require.Equal(t, int32(i*3/7), c)
+		} else {
+			require.Equal(t, NoCustomer, c)
+		}
+	}
+}
+
+func TestCancel(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Id,I,N,S,D,T,B\n")
+	for i := range 3 * batchRows {
+		fmt.Fprintf(&b, "%d,%d,1.5,s%d,2024-01-01,2024-01-01T00:00:00Z,true\n", i, i, i%10)
+	}
+	dir := writeDir(t, typesSchema, map[string]string{"Customer.csv": b.String()})
+
+	t.Run("before", func(t *testing.T) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := Load(ctx, dir, Options{Allocator: mem})
+		require.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("while reading", func(t *testing.T) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		calls := 0
+		_, err := Load(ctx, dir, Options{Allocator: mem, Progress: func(entity string, rows, read, total int64) {
+			calls++
+			require.Equal(t, "Customer", entity)
+			require.Equal(t, int64(batchRows), rows)
+			require.Positive(t, read)
+			require.Greater(t, total, read)
+			cancel()
+		}})
+		require.ErrorIs(t, err, context.Canceled)
+		require.Equal(t, 1, calls)
+	})
+	t.Run("progress to the end", func(t *testing.T) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		var last [3]int64
+		snap, err := Load(t.Context(), dir, Options{Allocator: mem, Progress: func(_ string, rows, read, total int64) {
+			last = [3]int64{rows, read, total}
+		}})
+		require.NoError(t, err)
+		defer snap.Release()
+		require.Equal(t, int64(3*batchRows), last[0])
+		require.Equal(t, last[2], last[1])
+	})
+}
+
+func TestParquetRoundTrip(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+
+	// Enough repeated countries for a dictionary column among the plain ones.
+	files := shopFiles()
+	var b strings.Builder
+	b.WriteString("CustomerId,Age,Score,Country,SignupDate,LastSeen,IsVip\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "C%d,%d,%g,%s,2024-01-%02d,2024-01-01T00:00:%02d.%06dZ,%t\n",
+			i, i-500, float64(i)/3, []string{"FR", "DE", ""}[i%3], i%28+1, i%60, i, i%2 == 0)
+	}
+	b.WriteString("C1000,,,,,,\n")
+	files["Customer.csv"] = b.String()
+	csvSnap, err := loadShop(t, mem, files)
+	require.NoError(t, err)
+	defer csvSnap.Release()
+
+	dir := t.TempDir()
+	pqSchema := shopSchema
+	for _, e := range csvSnap.Schema().Entities {
+		pqSchema = strings.Replace(pqSchema, e.Source, e.Name+".parquet", 1)
+		f, err := os.Create(filepath.Join(dir, e.Name+".parquet"))
+		require.NoError(t, err)
+		require.NoError(t, WriteParquet(f, csvSnap.Table(e.Name)))
+		require.NoError(t, f.Close())
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "schema.json"), []byte(pqSchema), 0o644))
+
+	progress := 0
+	pqSnap, err := Load(t.Context(), dir, Options{Allocator: mem, Progress: func(string, int64, int64, int64) { progress++ }})
+	require.NoError(t, err)
+	defer pqSnap.Release()
+	require.Positive(t, progress)
+
+	for _, e := range csvSnap.Schema().Entities {
+		t.Run(e.Name, func(t *testing.T) {
+			want, got := csvSnap.Table(e.Name), pqSnap.Table(e.Name)
+			require.Equal(t, formatAll(want), formatAll(got))
+			for i, c := range got.Columns {
+				require.Equal(t, want.Columns[i].Data.DataType().ID(), c.Data.DataType().ID(), c.Attr.Name)
+			}
+		})
+	}
+	require.Equal(t, csvSnap.LinkReports(), pqSnap.LinkReports())
+}
+
+func TestParquetProblems(t *testing.T) {
+	const sch = `{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.parquet",
+	  "attributes": [{"name": "K", "type": "integer"}, {"name": "Amount", "type": "number"}]}]}`
+	tests := []struct {
+		name string
+		data func(t *testing.T) []byte
+		want string
+	}{
+		{"not parquet", func(*testing.T) []byte { return []byte("K,Amount\n1,2\n") }, "P.parquet: not a Parquet file"},
+		{"truncated", func(t *testing.T) []byte { return parquetOf(t, "K,amount\n1,2\n")[:40] }, "P.parquet: "},
+		{"missing column", func(t *testing.T) []byte { return parquetOf(t, "K,amount\n1,2\n") }, "P.parquet: missing column Amount (did you mean amount?)"},
+		{"wrong type", func(t *testing.T) []byte { return parquetOf(t, "K,Amount\n1,x\n") }, "P.parquet: column Amount has Arrow type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			dir := writeDir(t, sch, map[string]string{"P.parquet": string(tt.data(t))})
+			_, err := Load(t.Context(), dir, Options{Allocator: mem})
+			require.ErrorIs(t, err, ErrData)
+			require.Contains(t, err.Error(), tt.want)
+		})
+	}
+}
+
+// parquetOf converts CSV text, read with all columns as strings except K
+// as an integer, to Parquet bytes.
+func parquetOf(t *testing.T, csv string) []byte {
+	t.Helper()
+	header := strings.SplitN(csv, "\n", 2)[0]
+	var attrs []string
+	for _, h := range strings.Split(header, ",") {
+		typ := "string"
+		if h == "K" {
+			typ = "integer"
+		}
+		attrs = append(attrs, fmt.Sprintf(`{"name": %q, "type": %q}`, h, typ))
+	}
+	sch := fmt.Sprintf(`{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.csv", "attributes": [%s]}]}`,
+		strings.Join(attrs, ","))
+	snap, err := Load(t.Context(), writeDir(t, sch, map[string]string{"P.csv": csv}), Options{})
+	require.NoError(t, err)
+	defer snap.Release()
+	var buf strings.Builder
+	require.NoError(t, WriteParquet(&buf, snap.Customers()))
+	return []byte(buf.String())
+}

@@ -1,0 +1,182 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+// readParquet reads one entity from a Parquet file: only the attributes'
+// columns, one row group at a time (the context is checked and progress
+// reported between row groups), then normalized as FromTables does.
+func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany error, opts *Options) (_ *Table, _ *origin, err error) {
+	name := e.Source
+	org := &origin{name: name}
+	fail := func(format string, args ...any) error {
+		var l diag.List
+		l.Add(name, ErrData, format, args...)
+		return l
+	}
+	var chunks [][]arrow.Array
+	defer func() {
+		for _, cs := range chunks {
+			releaseArrays(cs)
+		}
+	}()
+	// The Parquet decoder may panic on a corrupt file; that is bad input,
+	// not a broken invariant of this package.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fail("corrupt Parquet file: %v", p)
+		}
+	}()
+
+	var size int64
+	if st, serr := os.Stat(path); serr == nil {
+		size = st.Size()
+	}
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, nil, fmt.Errorf("load %s: %w", e.Name, err)
+		}
+		return nil, nil, fail("not a Parquet file: %v", err)
+	}
+	defer rdr.Close()
+	mem := opts.allocator()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: batchRows}, mem)
+	if err != nil {
+		return nil, nil, fail("cannot read the Parquet schema: %v", err)
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return nil, nil, fail("cannot read the Parquet schema: %v", err)
+	}
+
+	var problems diag.List
+	names := make([]string, sc.NumFields())
+	for i, f := range sc.Fields() {
+		names[i] = f.Name
+	}
+	leaves := make([]int, 0, len(e.Attributes))
+	for _, a := range e.Attributes {
+		idx := sc.FieldIndices(a.Name)
+		switch {
+		case len(idx) == 0:
+			problems.AddSuggest(name, ErrData, a.Name, names, "missing column %s", a.Name)
+		case len(idx) > 1:
+			problems.Add(name, ErrData, "column %s appears %d times", a.Name, len(idx))
+		case !fr.Manifest.Fields[idx[0]].IsLeaf():
+			problems.Add(name, ErrData, "column %s has Arrow type %s, want %s (%s)", a.Name, sc.Field(idx[0]).Type, normalizedType(a.Type), a.Type)
+		default:
+			leaves = append(leaves, fr.Manifest.Fields[idx[0]].ColIndex)
+		}
+	}
+	if err := problems.Err(); err != nil {
+		return nil, nil, err
+	}
+
+	chunks = make([][]arrow.Array, len(e.Attributes))
+	var rows, bytesRead int64
+	for rg := range rdr.NumRowGroups() {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("load %s: %w", name, err)
+		}
+		tbl, err := fr.ReadRowGroups(ctx, leaves, []int{rg})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, fmt.Errorf("load %s: %w", name, ctx.Err())
+			}
+			return nil, nil, fail("row group %d: %v", rg, err)
+		}
+		for i, a := range e.Attributes {
+			idx := tbl.Schema().FieldIndices(a.Name)
+			if len(idx) != 1 {
+				tbl.Release()
+				return nil, nil, fail("row group %d: column %s not read", rg, a.Name)
+			}
+			for _, c := range tbl.Column(idx[0]).Data().Chunks() {
+				c.Retain()
+				chunks[i] = append(chunks[i], c)
+			}
+		}
+		rows += tbl.NumRows()
+		tbl.Release()
+		if rows > maxRows {
+			var l diag.List
+			l.Add(name, tooMany, "more than %d rows", maxRows)
+			return nil, nil, l
+		}
+		bytesRead += rdr.MetaData().RowGroup(rg).TotalCompressedSize()
+		opts.progress(e.Name, rows, min(bytesRead, size), size)
+	}
+
+	src := arrowSource{
+		schema: arrowSchemaOf(e, chunks),
+		rows:   rows,
+		chunks: func(i int) []arrow.Array { return chunks[i] },
+	}
+	t, err := tableFromArrow(ctx, mem, e, org, src, tooMany)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, org, nil
+}
+
+// arrowSchemaOf names field i after attribute i, so that tableFromArrow
+// finds each attribute's chunks at its own position.
+func arrowSchemaOf(e *schema.Entity, chunks [][]arrow.Array) *arrow.Schema {
+	fields := make([]arrow.Field, len(e.Attributes))
+	for i, a := range e.Attributes {
+		fields[i] = arrow.Field{Name: a.Name, Type: normalizedType(a.Type), Nullable: true}
+		if len(chunks[i]) > 0 {
+			fields[i].Type = chunks[i][0].DataType()
+		}
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// WriteParquet writes t as a Parquet file to w: one column per attribute,
+// named after it, in its normalized Arrow type (strings keep their
+// dictionary encoding), Snappy-compressed. Load reads the file back with
+// the same values. It is meant for tests and tools that convert a data
+// directory; t is only read, and w is not closed.
+func WriteParquet(w io.Writer, t *Table) error {
+	fields := make([]arrow.Field, len(t.Columns))
+	cols := make([]arrow.Array, len(t.Columns))
+	for i, c := range t.Columns {
+		fields[i] = arrow.Field{Name: c.Attr.Name, Type: c.Data.DataType(), Nullable: true}
+		cols[i] = c.Data
+	}
+	sc := arrow.NewSchema(fields, nil)
+	rec := array.NewRecordBatch(sc, cols, int64(t.NumRows))
+	defer rec.Release()
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+	// The anonymous struct hides a Close method of w: the Parquet writer
+	// would otherwise close it.
+	fw, err := pqarrow.NewFileWriter(sc, struct{ io.Writer }{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		return fmt.Errorf("write parquet %s: %w", t.Entity.Name, err)
+	}
+	if err := fw.Write(rec); err != nil {
+		_ = fw.Close()
+		return fmt.Errorf("write parquet %s: %w", t.Entity.Name, err)
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("write parquet %s: %w", t.Entity.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package storage
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+// Sentinel errors of the storage package; test with errors.Is.
+var (
+	// ErrData: a data file or record does not match the schema (a value that
+	// does not parse, a missing column, a wrong Arrow type).
+	ErrData = errors.New("invalid data")
+	// ErrDuplicateKey: two rows of an entity share a key value.
+	ErrDuplicateKey = errors.New("duplicate key")
+	// ErrNullKey: a key value is null.
+	ErrNullKey = errors.New("null key")
+	// ErrTooManyCustomers: the customer entity has more rows than uint32 ids.
+	ErrTooManyCustomers = errors.New("too many customers")
+)
+
+// NoCustomer marks a related row that links to no customer: its foreign key
+// is null or dangling somewhere along the path.
+const NoCustomer int32 = -1
+
+// Options configures loading. The zero value is ready to use: Go's default
+// allocator, no progress reports.
+type Options struct {
+	// Allocator allocates every Arrow buffer of the snapshot; nil means
+	// memory.DefaultAllocator.
+	Allocator memory.Allocator
+	// Progress, if not nil, is called as entities load, from the loading
+	// goroutine: the entity, rows read so far, and the source's size in
+	// bytes read so far and in all (0 when unknown).
+	Progress func(entity string, rows int64, bytesRead, bytesTotal int64)
+}
+
+// Column is one attribute's values, one Arrow array in a normalized type:
+//
+//	integer   *array.Int64
+//	number    *array.Float64
+//	string    *array.String, or *array.Dictionary with int32 indices and a
+//	          *array.String dictionary
+//	date      *array.Date32 (days since 1970-01-01)
+//	datetime  *array.Timestamp, unit microsecond, time zone "UTC"
+//	boolean   *array.Boolean
+//
+// A Column belongs to its Snapshot; it is valid until the snapshot is
+// released and safe for concurrent readers.
+type Column struct {
+	Attr schema.Attribute
+	Data arrow.Array
+}
+
+// Table is one entity's rows.
+type Table struct {
+	Entity  *schema.Entity
+	NumRows int
+	// Columns are in the order of Entity.Attributes.
+	Columns []*Column
+}
+
+// Column returns the column of the attribute named name, or nil.
+func (t *Table) Column(name string) *Column {
+	if i := t.Entity.AttributeIndex(name); i >= 0 {
+		return t.Columns[i]
+	}
+	return nil
+}
+
+// Links maps the rows of one entity to customers along one relationship
+// path. It is built at load and immutable; safe for concurrent use.
+type Links struct {
+	// Path is the relationship path.
+	Path schema.Path
+	// Customer holds, for every row of the entity, the customer id it links
+	// to, or NoCustomer.
+	Customer []int32
+	// Broken counts the rows that link to no customer.
+	Broken int
+
+	numCustomers int // the universe of Customer values, for group
+	groupOnce    sync.Once
+	offsets      []uint32
+	rows         []uint32
+}
+
+// Grouped returns the entity's rows clustered by customer: the rows of
+// customer c are rows[offsets[c]:offsets[c+1]], in row order. Rows that link
+// to no customer are left out. It is computed on first use and cached; the
+// caller must not modify the slices.
+func (l *Links) Grouped() (offsets, rows []uint32) {
+	l.groupOnce.Do(l.group)
+	return l.offsets, l.rows
+}
+
+// LinkReport describes the foreign keys of one relationship.
+type LinkReport struct {
+	Relationship string
+	// Null counts rows whose foreign key is null.
+	Null int
+	// Dangling counts rows whose foreign key matches no row.
+	Dangling int
+}
+
+// Snapshot is a loaded data directory: one Table per entity, the customer
+// key <-> id mapping, and the Links of every entity along every
+// relationship path. It is immutable once built, so any number of
+// goroutines may read it at once. Its Arrow memory is released by
+// Release; nothing read from the snapshot may be used after that.
+type Snapshot struct {
+	schema    *schema.Schema
+	tables    map[string]*Table
+	entries   []*Table // in schema order
+	customers *Table
+	keys      *keyIndex           // of the customer entity
+	links     map[string][]*Links // by entity
+	reports   []LinkReport
+	memBytes  int64
+	released  atomic.Bool
+}
+
+// Release releases every Arrow buffer of the snapshot. It is idempotent;
+// the caller must make sure no reader still uses the snapshot.
+func (s *Snapshot) Release() {
+	if s == nil || !s.released.CompareAndSwap(false, true) {
+		return
+	}
+	for _, t := range s.entries {
+		t.release()
+	}
+}
+
+// Schema returns the snapshot's schema: the one Load parsed, or the
+// validated copy of the one given to FromTables or FromRecords. The caller
+// must not modify it.
+func (s *Snapshot) Schema() *schema.Schema { return s.schema }
+
+// NumCustomers returns the number of customers; their ids are
+// 0..NumCustomers()-1.
+func (s *Snapshot) NumCustomers() int { return s.customers.NumRows }
+
+// Customers returns the table of the customer entity: row i is customer i.
+// It belongs to the snapshot and must not be modified.
+func (s *Snapshot) Customers() *Table { return s.customers }
+
+// Table returns the table of the named entity, or nil if the schema has no
+// such entity. It belongs to the snapshot and must not be modified.
+func (s *Snapshot) Table(entity string) *Table { return s.tables[entity] }
+
+// Links returns the links of entity's rows to customers along path, or
+// nil if path is not a relationship path of entity (the customer entity
+// has none). The result belongs to the snapshot and must not be modified.
+func (s *Snapshot) Links(entity string, path schema.Path) *Links {
+	for _, l := range s.links[entity] {
+		if slices.Equal(l.Path, path) {
+			return l
+		}
+	}
+	return nil
+}
+
+// LinkReports returns, for every relationship in schema order, how many
+// foreign keys are null and how many dangle. The slice is the caller's.
+func (s *Snapshot) LinkReports() []LinkReport { return slices.Clone(s.reports) }
+
+// CustomerID returns the id of the customer whose key, written as text as
+// in a CSV file, is key. It reports false when key does not parse as the
+// key's type or names no customer.
+func (s *Snapshot) CustomerID(key string) (uint32, bool) {
+	a, _ := s.customers.Entity.Attribute(s.customers.Entity.Key)
+	r, ok := s.keys.lookupText(a.Type, key)
+	if !ok {
+		return 0, false
+	}
+	return uint32(r), true
+}
+
+// CustomerKey returns the key of customer id as text, as CustomerID reads
+// it; "" if there is no such customer.
+func (s *Snapshot) CustomerKey(id uint32) string {
+	if uint64(id) >= uint64(s.customers.NumRows) {
+		return ""
+	}
+	return s.customers.Column(s.customers.Entity.Key).Format(int(id))
+}
+
+// MemoryBytes returns the bytes held by the snapshot's columns (whole
+// Arrow buffers, shared ones included), key index and links. The row
+// orders that Links.Grouped builds on demand are not counted.
+func (s *Snapshot) MemoryBytes() int64 { return s.memBytes }
+
+func (s *Snapshot) computeMemory() int64 {
+	var n int64
+	for _, t := range s.entries {
+		for _, c := range t.Columns {
+			n += arrayBytes(c.Data.Data())
+		}
+	}
+	n += s.keys.bytes()
+	seen := map[*int32]bool{}
+	for _, ls := range s.links {
+		for _, l := range ls {
+			if len(l.Customer) > 0 && !seen[&l.Customer[0]] {
+				seen[&l.Customer[0]] = true
+				n += int64(len(l.Customer)) * 4
+			}
+		}
+	}
+	return n
+}
+
+func arrayBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += arrayBytes(c)
+	}
+	// Dictionary returns a typed nil for an array without one.
+	if dict, ok := d.Dictionary().(*array.Data); ok && dict != nil {
+		n += arrayBytes(dict)
+	}
+	return n
+}
