@@ -62,9 +62,7 @@ func evalInts[T integer](vals []T, rs []irange, out bitset) {
 			block := vals[w*64 : min(n, w*64+64)]
 			var word uint64
 			for j, x := range block {
-				if uint64(int64(x))-lo <= width {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(uint64(int64(x))-lo <= width) << uint(j)
 			}
 			out[w] = word
 		}
@@ -107,9 +105,7 @@ func evalFloats(vals []float64, rs []frange, out bitset) {
 			block := vals[w*64 : min(n, w*64+64)]
 			var word uint64
 			for j, x := range block {
-				if x >= lo && x <= hi {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(x >= lo) & b2u(x <= hi) << uint(j)
 			}
 			out[w] = word
 		}
@@ -160,4 +156,13 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 			out.set(i)
 		}
 	}
+}
+
+// b2u converts a comparison result to 0 or 1 without a branch, so that
+// kernels with unpredictable outcomes do not pay for mispredictions.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+const kernelRows = 1 << 20
+
+func benchKernel(b *testing.B, typ schema.Type, op segment.Op, value segment.Value, v *vec, bytesPerRow int) {
+	p, err := newPredicate(typ, op, value, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := p.bind(asOfBench)
+	out := newBitset(v.n)
+	b.SetBytes(int64(v.n * bytesPerRow))
+	b.ReportAllocs()
+	for b.Loop() {
+		k.eval(v, out)
+	}
+}
+
+func BenchmarkKernelInt64Between(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	vals := make([]int64, kernelRows)
+	for i := range vals {
+		vals[i] = int64(r.IntN(100))
+	}
+	benchKernel(b, schema.Integer, segment.Between, segment.List(segment.Int(25), segment.Int(40)),
+		&vec{n: kernelRows, typ: schema.Integer, i64: vals}, 8)
+}
+
+func BenchmarkKernelDateInLastDays(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	vals := make([]int32, kernelRows)
+	d := int32(utcDay(asOfBench))
+	for i := range vals {
+		vals[i] = d - int32(r.IntN(1000))
+	}
+	benchKernel(b, schema.Date, segment.InLastDays, segment.Int(90), &vec{n: kernelRows, typ: schema.Date, i32: vals}, 4)
+}
+
+func BenchmarkKernelFloatGreater(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	vals := make([]float64, kernelRows)
+	for i := range vals {
+		vals[i] = r.Float64() * 100
+	}
+	benchKernel(b, schema.Number, segment.GreaterThan, segment.Float(50.5), &vec{n: kernelRows, typ: schema.Number, f64: vals}, 8)
+}
+
+func BenchmarkKernelIntIn(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	vals := make([]int64, kernelRows)
+	for i := range vals {
+		vals[i] = int64(r.IntN(100))
+	}
+	benchKernel(b, schema.Integer, segment.In, segment.List(segment.Int(3), segment.Int(17), segment.Int(50), segment.Int(99)),
+		&vec{n: kernelRows, typ: schema.Integer, i64: vals}, 8)
+}
+
+func BenchmarkKernelNullable(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	vals := make([]int64, kernelRows)
+	valid := newBitset(kernelRows)
+	for i := range vals {
+		vals[i] = int64(r.IntN(100))
+		if r.IntN(10) > 0 {
+			valid.set(i)
+		}
+	}
+	benchKernel(b, schema.Integer, segment.NotEquals, segment.Int(5),
+		&vec{n: kernelRows, typ: schema.Integer, i64: vals, valid: valid}, 8)
+}
+
+func BenchmarkBitsetAnd(b *testing.B) {
+	x, y := fullBitset(10_000_000), newBitset(10_000_000)
+	for i := 0; i < 10_000_000; i += 97 {
+		y.set(i)
+	}
+	b.SetBytes(int64(len(x) * 16))
+	b.ReportAllocs()
+	for b.Loop() {
+		x.and(y)
+	}
+}
