@@ -24,6 +24,9 @@ type Options struct {
 	// reference by name. The bitmaps are read, never modified; they must
 	// not change while plans compiled with them are evaluated.
 	Segments map[string]*roaring.Bitmap
+	// Cache, if not nil, keeps condition results across evaluations of
+	// plans over the same snapshot; it is ignored for other snapshots.
+	Cache *Cache
 	// Parallelism bounds the goroutines one evaluation uses; zero means
 	// runtime.GOMAXPROCS(0).
 	Parallelism int
@@ -81,7 +84,7 @@ func Compile(def *segment.Definition, snap *storage.Snapshot, opts Options) (*Pl
 	p := &Plan{def: def, snap: snap, opts: opts, n: snap.NumCustomers()}
 	for i, g := range def.Groups {
 		n := c.customer(fmt.Sprintf("groups[%d].condition", i), g.Condition)
-		p.groups = append(p.groups, group{op: g.SetOp, node: n})
+		p.groups = append(p.groups, group{op: g.SetOp, node: cached(n, g.Condition)})
 	}
 	if err := c.problems.Err(); err != nil {
 		return nil, err
@@ -160,7 +163,7 @@ func (c *compiler) customer(path string, cond segment.Condition) node {
 			if err != nil {
 				return c.fail(path, "%v", err)
 			}
-			return predNode{v: v, p: pr}
+			return cached(predNode{v: v, p: pr}, n)
 		case schema.MeasuresEntity:
 			m := c.measure(path+".attribute", attr)
 			if m == nil {
@@ -170,13 +173,13 @@ func (c *compiler) customer(path string, cond segment.Condition) node {
 			if err != nil {
 				return c.fail(path, "%v", err)
 			}
-			return measurePredNode{m: m, p: pr}
+			return cached(measurePredNode{m: m, p: pr}, n)
 		default:
 			// Shorthand for a related condition, match any.
-			return c.related(path, &segment.Related{Entity: entity, Where: n})
+			return cached(c.related(path, &segment.Related{Entity: entity, Where: n}), n)
 		}
 	case *segment.Related:
-		return c.related(path, n)
+		return cached(c.related(path, n), n)
 	case nil:
 		return c.fail(path, "missing condition")
 	}

@@ -45,6 +45,9 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
 		par = runtime.GOMAXPROCS(0)
 	}
 	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*vec{}}
+	if c := p.opts.Cache; c != nil && c.snap == p.snap {
+		ec.cache = c
+	}
 	var acc bitset
 	for i, g := range p.groups {
 		b, err := g.node.eval(ec)
@@ -76,6 +79,7 @@ type evalCtx struct {
 	n        int // customers
 	par      int
 	measures map[*measureNode]*vec
+	cache    *Cache // nil: no caching
 }
 
 func (ec *evalCtx) err() error {

@@ -1,0 +1,70 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+func TestCacheReusesAndStaysCorrect(t *testing.T) {
+	snap := load(t)
+	cache := engine.NewCache(snap, 0)
+	compile := func(js string, opts engine.Options) *engine.Plan {
+		def, err := segment.Parse([]byte(js))
+		require.NoError(t, err)
+		plan, err := engine.Compile(def, snap, opts)
+		require.NoError(t, err)
+		return plan
+	}
+	relative := `{"name": "R", "groups": [{"condition": ` + pred("D", "inLastDays", "1") + `}]}`
+	plain := engine.Options{}
+	withCache := engine.Options{Cache: cache}
+
+	// The same plan twice: the second evaluation is served from the cache.
+	p := compile(relative, withCache)
+	first, err := p.Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	st := cache.Stats()
+	again, err := p.Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	require.True(t, first.Equals(again))
+	require.Greater(t, cache.Stats().Hits, st.Hits)
+
+	// A relative condition at another as-of instant is not served from the
+	// first instant's result.
+	later := asOf.Add(24 * time.Hour * 90)
+	got, err := p.Eval(context.Background(), later)
+	require.NoError(t, err)
+	want, err := compile(relative, plain).Eval(context.Background(), later)
+	require.NoError(t, err)
+	require.True(t, want.Equals(got), "cached %v, uncached %v", got.ToArray(), want.ToArray())
+	require.False(t, first.Equals(got))
+
+	// A definition sharing a condition reuses it.
+	shared := `{"name": "S", "groups": [{"condition": ` + pred("D", "inLastDays", "1") + `}, {"setOperator": "union", "condition": ` + pred("B", "isTrue", "") + `}]}`
+	st = cache.Stats()
+	res, err := compile(shared, withCache).Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	require.Greater(t, cache.Stats().Hits, st.Hits)
+	uncached, err := compile(shared, plain).Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	require.True(t, uncached.Equals(res))
+
+	// Segment references are inputs, never cached: new members, new result.
+	ref := `{"name": "F", "groups": [{"condition": {"segment": "Other"}}]}`
+	a, err := compile(ref, engine.Options{Cache: cache, Segments: map[string]*roaring.Bitmap{"Other": roaring.BitmapOf(1)}}).Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	b, err := compile(ref, engine.Options{Cache: cache, Segments: map[string]*roaring.Bitmap{"Other": roaring.BitmapOf(2)}}).Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	require.Equal(t, []uint32{1}, a.ToArray())
+	require.Equal(t, []uint32{2}, b.ToArray())
+
+	cache.Clear()
+	require.Zero(t, cache.Stats().Entries)
+}
