@@ -319,9 +319,9 @@ func (*SegmentRef) condition() {}
 
 // Inspect traverses c depth-first, calling f for each node. If f returns
 // false, Inspect does not descend into that node's children. A Related
-// node's Where is its child.
+// node's Where is its child. Nil nodes, typed or not, are skipped.
 func Inspect(c Condition, f func(Condition) bool) {
-	if c == nil || !f(c) {
+	if isNil(c) || !f(c) {
 		return
 	}
 	switch n := c.(type) {

@@ -102,3 +102,42 @@ func FuzzParseMeasure(f *testing.F) {
 		_ = m.Type(s)
 	})
 }
+
+// TestParseMalformed runs FuzzParse's check on inputs that stress the
+// parser's corners, and stays as the place for inputs the fuzzer finds.
+func TestParseMalformed(t *testing.T) {
+	s := testSchema(t)
+	tests := map[string]string{
+		"invalid UTF-8 in a key":         "{\"name\": \"S\", \"gr\xffoups\": []}",
+		"invalid UTF-8 in a value":       "{\"name\": \"S\xfe\", \"groups\": [{\"condition\": {\"segment\": \"\xff\"}}]}",
+		"NUL byte":                       "{\n  \"00\x00 ",
+		"nesting at the limit":           `{"name": "S", "groups": [{"condition": ` + nest(`{"not": `, `{"segment": "A"}`, "}", 496) + `}]}`,
+		"nesting over the limit":         nest("[", "", "]", 501),
+		"deep value":                     `{"name": "S", "groups": [{"condition": {"attribute": "Customer.Age", "operator": "in", "value": ` + nest("[", "1", "]", 495) + `}}]}`,
+		"huge exponent":                  `{"name": "S", "groups": [{"condition": {"attribute": "Customer.Age", "operator": "between", "value": [1e99999999999, -1e-99999999999]}}]}`,
+		"huge inLastDays":                `{"name": "S", "groups": [{"condition": {"attribute": "Customer.SignupDate", "operator": "inLastDays", "value": 1e300}}]}`,
+		"object key with a dot":          `{"name": "S", "groups": [{"condition": {"segment": "A", "a.b[0]": 1}}]}`,
+		"unknown aggregate in a where":   `{"name": "S", "groups": [{"condition": {"related": "Order", "where": {"related": "Order", "aggregate": {"function": "first"}}}}]}`,
+		"aggregate not an object":        `{"name": "S", "groups": [{"condition": {"related": "Order", "aggregate": 5, "operator": "equals", "value": 1}}]}`,
+		"empty key":                      `{"": 1, "name": "S", "groups": [{"condition": {"": 2, "segment": "A"}}]}`,
+		"measure attribute in shorthand": `{"name": "S", "groups": [{"condition": {"attribute": "Measures.", "operator": "isNull"}}]}`,
+		"dot only":                       `{"name": "S", "groups": [{"condition": {"attribute": ".", "operator": "isNull"}}]}`,
+	}
+	for name, in := range tests {
+		t.Run(name, func(t *testing.T) {
+			checkParse(t, s, []byte(in))
+		})
+	}
+}
+
+func nest(open, inner, close string, n int) string {
+	var b []byte
+	for range n {
+		b = append(b, open...)
+	}
+	b = append(b, inner...)
+	for range n {
+		b = append(b, close...)
+	}
+	return string(b)
+}

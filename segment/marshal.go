@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,12 +17,29 @@ import (
 // null, and enum values out of range as their String form; Parse reports
 // both.
 
+var (
+	_ json.Marshaler   = (*Definition)(nil)
+	_ json.Unmarshaler = (*Definition)(nil)
+	_ json.Marshaler   = (*Measure)(nil)
+	_ json.Unmarshaler = (*Measure)(nil)
+	_ json.Marshaler   = Value{}
+	_ json.Unmarshaler = (*Value)(nil)
+
+	_ Condition = (*And)(nil)
+	_ Condition = (*Or)(nil)
+	_ Condition = (*Not)(nil)
+	_ Condition = (*Predicate)(nil)
+	_ Condition = (*Related)(nil)
+	_ Condition = (*SegmentRef)(nil)
+)
+
 // MarshalJSON writes the definition as compact JSON in FORMAT.md's form.
 // displayName, description, type (when dynamic) and the first group's
-// setOperator are omitted when empty.
-func (d *Definition) MarshalJSON() ([]byte, error) {
+// setOperator are omitted when empty. It has a value receiver, so that
+// encoding/json uses it for a Definition as well as a *Definition.
+func (d Definition) MarshalJSON() ([]byte, error) {
 	var e encoder
-	e.definition(d)
+	e.definition(&d)
 	return e.result()
 }
 
@@ -33,10 +51,11 @@ func MarshalCondition(c Condition) ([]byte, error) {
 	return e.result()
 }
 
-// MarshalJSON writes the measure as compact JSON in FORMAT.md's form.
-func (m *Measure) MarshalJSON() ([]byte, error) {
+// MarshalJSON writes the measure as compact JSON in FORMAT.md's form. It
+// has a value receiver, like Definition's.
+func (m Measure) MarshalJSON() ([]byte, error) {
 	var e encoder
-	e.measure(m)
+	e.measure(&m)
 	return e.result()
 }
 

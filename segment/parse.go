@@ -162,10 +162,30 @@ func at(path, key string) string {
 // index returns the path of element i of the array at path.
 func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 
+// nearest is diag.Nearest, without its work for a name much longer than
+// every candidate, which cannot be within the few edits it allows.
+func nearest(name string, candidates []string) string {
+	longest := 0
+	for _, c := range candidates {
+		longest = max(longest, len(c))
+	}
+	if len(name) > 4*(longest+4) {
+		return ""
+	}
+	return diag.Nearest(name, candidates)
+}
+
+// addSuggest is diag.List.AddSuggest with nearest.
+func addSuggest(l *diag.List, path string, sentinel error, name string, candidates []string, format string, args ...any) *diag.Problem {
+	p := l.Add(path, sentinel, format, args...)
+	p.Suggestion = nearest(name, candidates)
+	return p
+}
+
 // addUnknown reports an unknown name with the nearest of valid as its
 // suggestion, or with the list of valid names when none is close.
 func addUnknown(l *diag.List, path string, sentinel error, name string, valid []string, format string, args ...any) *diag.Problem {
-	p := l.AddSuggest(path, sentinel, name, valid, format, args...)
+	p := addSuggest(l, path, sentinel, name, valid, format, args...)
 	if p.Suggestion == "" && len(valid) > 0 {
 		p.Message += "; use one of " + strings.Join(valid, ", ")
 	}
@@ -357,14 +377,14 @@ func (p *parser) formless(path string, keys []string) {
 		if slices.Contains(conditionKeys, k) {
 			continue
 		}
-		if s := diag.Nearest(k, formKeys); s != "" {
+		if s := nearest(k, formKeys); s != "" {
 			p.l.Add(at(path, k), ErrSyntax, "unknown key %q in a condition", k).Suggestion = s
 			typo = true
 		}
 	}
 	for _, k := range keys {
-		if !slices.Contains(conditionKeys, k) && diag.Nearest(k, formKeys) == "" {
-			p.l.AddSuggest(at(path, k), ErrSyntax, k, conditionKeys, "unknown key %q in a condition", k)
+		if !slices.Contains(conditionKeys, k) && nearest(k, formKeys) == "" {
+			addSuggest(&p.l, at(path, k), ErrSyntax, k, conditionKeys, "unknown key %q in a condition", k)
 		}
 	}
 	if !typo {

@@ -251,6 +251,18 @@ func TestMarshalDrafts(t *testing.T) {
 	requireProblem(t, err, want{segment.ErrGroups, "groups[1].setOperator", "needs a setOperator", ""})
 }
 
+func TestMarshalNilNodes(t *testing.T) {
+	for _, c := range []segment.Condition{nil, (*segment.And)(nil), (*segment.Or)(nil), (*segment.Not)(nil),
+		(*segment.Predicate)(nil), (*segment.Related)(nil), (*segment.SegmentRef)(nil)} {
+		b, err := segment.MarshalCondition(c)
+		require.NoError(t, err)
+		require.Equal(t, "null", string(b))
+	}
+	b, err := segment.MarshalCondition(&segment.Or{Conditions: []segment.Condition{&segment.Not{}}})
+	require.NoError(t, err)
+	require.Equal(t, `{"or":[{"not":null}]}`, string(b))
+}
+
 func TestMarshalErrors(t *testing.T) {
 	tests := []struct {
 		name string

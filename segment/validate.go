@@ -240,14 +240,14 @@ func (c *checker) attribute(path, ref, hint string) (string, schema.Type, bool) 
 	if entName == schema.MeasuresEntity {
 		m := c.measures[attrName]
 		if m == nil {
-			addUnknownIf(&c.l, path, ErrUnknownAttribute, attrName, c.measureNames, "Measures has no measure %q", attrName)
+			addSuggest(&c.l, path, ErrUnknownAttribute, attrName, c.measureNames, "Measures has no measure %q", attrName)
 			return "", schema.Invalid, false
 		}
 		return schema.MeasuresEntity, m.Type(c.s), true
 	}
 	e, ok := c.s.Entity(entName)
 	if !ok {
-		p := c.l.AddSuggest(path, ErrUnknownEntity, entName, c.entityNames(), "unknown entity %q in %s", entName, clip(ref))
+		p := addSuggest(&c.l, path, ErrUnknownEntity, entName, c.entityNames(), "unknown entity %q in %s", entName, clip(ref))
 		if p.Suggestion != "" && slices.Contains(c.attrNames(p.Suggestion), attrName) {
 			p.Suggestion += "." + attrName
 		}
@@ -255,20 +255,10 @@ func (c *checker) attribute(path, ref, hint string) (string, schema.Type, bool) 
 	}
 	a, ok := e.Attribute(attrName)
 	if !ok {
-		addUnknownIf(&c.l, path, ErrUnknownAttribute, attrName, e.AttributeNames(), "%s has no attribute %q", e.Name, attrName)
+		addSuggest(&c.l, path, ErrUnknownAttribute, attrName, e.AttributeNames(), "%s has no attribute %q", e.Name, attrName)
 		return "", schema.Invalid, false
 	}
 	return e.Name, a.Type, true
-}
-
-// addUnknownIf reports an unknown name with the nearest candidate as its
-// suggestion; with no candidates it adds none.
-func addUnknownIf(l *diag.List, path string, sentinel error, name string, candidates []string, format string, args ...any) {
-	if len(candidates) == 0 {
-		l.Add(path, sentinel, format, args...)
-		return
-	}
-	l.AddSuggest(path, sentinel, name, candidates, format, args...)
 }
 
 // qualify suggests "Entity.name" for an unqualified attribute name: the
@@ -282,7 +272,7 @@ func (c *checker) qualify(name, hint string) string {
 		all = append(all, c.attrNames(e)...)
 	}
 	if !slices.Contains(all, name) {
-		name = diag.Nearest(name, all)
+		name = nearest(name, all)
 		if name == "" {
 			return ""
 		}
@@ -380,7 +370,8 @@ func (c *checker) predicate(path string, n *Predicate, sc scope) {
 		}
 	}
 	c.compare(path, n.Attribute, typ, n.Op, n.Value, "a predicate")
-	if n.IgnoreCase {
+	// A missing or unknown operator is reported above.
+	if n.IgnoreCase && n.Op != NoOp && int(n.Op) < len(opNames) {
 		ip := at(path, "ignoreCase")
 		switch {
 		case !ignoreCaseOp(n.Op):
@@ -432,7 +423,7 @@ func (c *checker) relatedEntity(path, name string, relPath []string) (string, bo
 				related = append(related, e)
 			}
 		}
-		addUnknownIf(&c.l, rpath, ErrUnknownEntity, name, related, "unknown entity %q", name)
+		addSuggest(&c.l, rpath, ErrUnknownEntity, name, related, "unknown entity %q", name)
 		return "", false
 	}
 	paths := c.s.Paths(name)
@@ -457,13 +448,13 @@ func (c *checker) relatedEntity(path, name string, relPath []string) (string, bo
 		for i, r := range relPath {
 			if _, ok := c.s.Relationship(r); !ok {
 				unknown = true
-				p := c.l.AddSuggest(index(pp, i), ErrPath, r, onPaths, "unknown relationship %q", r)
+				p := addSuggest(&c.l, index(pp, i), ErrPath, r, onPaths, "unknown relationship %q", r)
 				if p.Suggestion == "" {
 					var all []string
 					for _, rel := range c.s.Relationships {
 						all = append(all, rel.Name)
 					}
-					p.Suggestion = diag.Nearest(r, all)
+					p.Suggestion = nearest(r, all)
 				}
 			}
 		}

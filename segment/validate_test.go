@@ -389,7 +389,12 @@ func TestValidateGoBuilt(t *testing.T) {
 	})
 	t.Run("nil schema", func(t *testing.T) {
 		d := &segment.Definition{Name: "S", Groups: []segment.Group{{Condition: ref}}}
-		require.Error(t, d.Validate(nil))
+		requireProblem(t, d.Validate(nil), want{segment.ErrUnknownEntity, "", "no schema to validate against", ""})
+	})
+	t.Run("schema without its customer entity", func(t *testing.T) {
+		d := &segment.Definition{Name: "S", Groups: []segment.Group{{Condition: ref}}}
+		requireProblem(t, d.Validate(&schema.Schema{CustomerEntity: "Client"}),
+			want{segment.ErrUnknownEntity, "", `the schema has no customer entity "Client"`, ""})
 	})
 }
 
