@@ -216,7 +216,6 @@ func BenchmarkEval(b *testing.B) {
 	}
 }
 
-
 // BenchmarkEvalCached re-evaluates the seed's example segment on an
 // unchanged snapshot with a cache: the groups' results are reused.
 func BenchmarkEvalCached(b *testing.B) {
