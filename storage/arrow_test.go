@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -267,6 +268,14 @@ func TestFromRecordsProblems(t *testing.T) {
 		})
 	}
 
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		sch := mustParseSchema(t, `{"customerEntity": "Order", "entities": [{"name": "Order", "key": "OrderId",
+		  "attributes": [{"name": "OrderId", "type": "string"}]}]}`)
+		_, err := FromRecords(ctx, sch, map[string]arrow.RecordBatch{"Order": orders}, Options{Allocator: mem})
+		require.ErrorIs(t, err, context.Canceled)
+	})
 	t.Run("duplicate key", func(t *testing.T) {
 		sch := mustParseSchema(t, `{"customerEntity": "Order", "entities": [{"name": "Order", "key": "OrderId",
 		  "attributes": [{"name": "OrderId", "type": "string"}, {"name": "Amount", "type": "number"}]}]}`)
@@ -281,4 +290,42 @@ func TestFromRecordsProblems(t *testing.T) {
 		require.ErrorIs(t, err, ErrNullKey)
 		require.ErrorIs(t, err, ErrDuplicateKey)
 	})
+}
+
+func TestFromRecordsDictionaryKeys(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sch := mustParseSchema(t, `{"customerEntity": "P", "entities": [
+	  {"name": "P", "key": "K", "attributes": [{"name": "K", "type": "string"}]},
+	  {"name": "E", "key": "Id", "attributes": [{"name": "Id", "type": "integer"}, {"name": "FK", "type": "string"}]}],
+	  "relationships": [{"name": "EP", "from": {"entity": "E", "attribute": "FK"}, "to": {"entity": "P", "attribute": "K"}}]}`)
+
+	dictOf := func(values, codes string) arrow.Array {
+		d := fromJSON(t, mem, arrow.BinaryTypes.String, values)
+		defer d.Release()
+		c := fromJSON(t, mem, arrow.PrimitiveTypes.Int32, codes)
+		defer c.Release()
+		return array.NewDictionaryArray(stringDictType, c, d)
+	}
+	// The key column is a dictionary with an unused entry; the foreign
+	// key a dictionary of its own, with entries in another order.
+	k := dictOf(`["unused", "b", "a"]`, `[2, 1]`)
+	p := recordOf([]string{"K"}, []arrow.Array{k})
+	defer p.Release()
+	k.Release()
+	id := fromJSON(t, mem, arrow.PrimitiveTypes.Int64, `[1, 2, 3, 4]`)
+	fk := dictOf(`["b", "x", "a"]`, `[0, 1, null, 2]`)
+	e := recordOf([]string{"Id", "FK"}, []arrow.Array{id, fk})
+	defer e.Release()
+	releaseArrays([]arrow.Array{id, fk})
+
+	snap, err := FromRecords(t.Context(), sch, map[string]arrow.RecordBatch{"P": p, "E": e}, Options{Allocator: mem})
+	require.NoError(t, err)
+	defer snap.Release()
+	require.Equal(t, []int32{1, NoCustomer, NoCustomer, 0}, snap.Links("E", []string{"EP"}).Customer)
+	require.Equal(t, []LinkReport{{Relationship: "EP", Null: 1, Dangling: 1}}, snap.LinkReports())
+	cid, ok := snap.CustomerID("b")
+	require.True(t, ok)
+	require.Equal(t, uint32(1), cid)
+	require.Equal(t, "a", snap.CustomerKey(0))
 }

@@ -188,22 +188,6 @@ func (b *stringBuilder) appendText(s string) error {
 	return nil
 }
 
-// appendString appends a value already known to be valid UTF-8.
-func (b *stringBuilder) appendString(s string) {
-	if b.codes == nil {
-		b.plain.Append(s)
-		return
-	}
-	code, ok := b.lookup[s]
-	if !ok {
-		v := strings.Clone(s)
-		code = int32(len(b.values))
-		b.values = append(b.values, v)
-		b.lookup[v] = code
-	}
-	b.codes.Append(code)
-}
-
 func (b *stringBuilder) appendNull() {
 	if b.codes == nil {
 		b.plain.AppendNull()
@@ -271,4 +255,29 @@ func (b *stringBuilder) release() {
 		b.plain = nil
 	}
 	b.lookup, b.values = nil, nil
+}
+
+// withValueBuffer returns arr, or for an empty fixed-width array whose
+// value buffer is nil (as Arrow builders make them) the same empty array
+// with an empty value buffer, so that readers may slice Buffers()[1]
+// without a nil check. It takes over the caller's reference to arr.
+func withValueBuffer(arr arrow.Array) arrow.Array {
+	if arr.Len() > 0 {
+		return arr
+	}
+	switch arr.DataType().ID() {
+	case arrow.INT64, arrow.FLOAT64, arrow.DATE32, arrow.TIMESTAMP, arrow.BOOL:
+	default:
+		return arr
+	}
+	d := arr.Data()
+	if bufs := d.Buffers(); len(bufs) < 2 || bufs[1] != nil {
+		return arr
+	}
+	empty := memory.NewBufferBytes([]byte{})
+	defer empty.Release()
+	nd := array.NewData(d.DataType(), 0, []*memory.Buffer{nil, empty}, nil, 0, 0)
+	defer nd.Release()
+	arr.Release()
+	return array.MakeFromData(nd)
 }

@@ -40,10 +40,11 @@ func (e *valueError) Error() string { return e.value + " " + e.err.Error() }
 // normalize returns the column of attr built from chunks (the column's
 // data, in order), in the normalized type of Column. A single chunk that
 // already has that type is shared, not copied: the result is the same
-// array, retained. Anything else is converted into new buffers from mem.
-// The caller keeps its references to chunks and owns the result.
-func normalize(ctx context.Context, mem memory.Allocator, org *origin, attr schema.Attribute, chunks []arrow.Array) (arrow.Array, error) {
-	arr, err := convertChunks(ctx, mem, attr, chunks)
+// array, retained; reencode makes an exception of strings, which are then
+// built anew. Anything else is converted into new buffers from mem. The
+// caller keeps its references to chunks and owns the result.
+func normalize(ctx context.Context, mem memory.Allocator, org *origin, attr schema.Attribute, chunks []arrow.Array, reencode bool) (arrow.Array, error) {
+	arr, err := convertChunks(ctx, mem, attr, chunks, reencode)
 	if err == nil {
 		return arr, nil
 	}
@@ -70,7 +71,7 @@ func (e *typeError) Error() string {
 	return fmt.Sprintf("Arrow type %s, want %s", e.found, e.want)
 }
 
-func convertChunks(ctx context.Context, mem memory.Allocator, attr schema.Attribute, chunks []arrow.Array) (arrow.Array, error) {
+func convertChunks(ctx context.Context, mem memory.Allocator, attr schema.Attribute, chunks []arrow.Array, reencode bool) (arrow.Array, error) {
 	want := normalizedType(attr.Type)
 	if want == nil {
 		return nil, fmt.Errorf("%w: attribute %s has type %s", schema.ErrUnknownType, attr.Name, attr.Type)
@@ -80,7 +81,7 @@ func convertChunks(ctx context.Context, mem memory.Allocator, attr schema.Attrib
 			return nil, &typeError{found: c.DataType(), want: want}
 		}
 	}
-	if len(chunks) == 1 {
+	if len(chunks) == 1 && !(reencode && attr.Type == schema.String) {
 		if arr, ok, err := share(mem, chunks[0]); ok || err != nil {
 			return arr, err
 		}
@@ -90,37 +91,38 @@ func convertChunks(ctx context.Context, mem memory.Allocator, attr schema.Attrib
 		return convertFixed(mem, want, chunks, func(c arrow.Array, dst []int64) error {
 			switch c.DataType().ID() {
 			case arrow.INT8:
-				return widen[int8](c, dst)
+				widen[int8](c, dst)
 			case arrow.INT16:
-				return widen[int16](c, dst)
+				widen[int16](c, dst)
 			case arrow.INT32:
-				return widen[int32](c, dst)
+				widen[int32](c, dst)
 			case arrow.INT64:
-				return widen[int64](c, dst)
+				widen[int64](c, dst)
 			case arrow.UINT8:
-				return widen[uint8](c, dst)
+				widen[uint8](c, dst)
 			case arrow.UINT16:
-				return widen[uint16](c, dst)
+				widen[uint16](c, dst)
 			case arrow.UINT32:
-				return widen[uint32](c, dst)
+				widen[uint32](c, dst)
+			default:
+				return fmt.Errorf("BUG: integer chunk of type %s", c.DataType())
 			}
-			return fmt.Errorf("BUG: integer chunk of type %s", c.DataType())
+			return nil
 		})
 	case schema.Number:
 		return convertFixed(mem, want, chunks, func(c arrow.Array, dst []float64) error {
 			if c.DataType().ID() == arrow.FLOAT32 {
-				if err := widen[float32](c, dst); err != nil {
-					return err
-				}
-			} else if err := widen[float64](c, dst); err != nil {
-				return err
+				widen[float32](c, dst)
+			} else {
+				widen[float64](c, dst)
 			}
 			return checkFinite(c, dst)
 		})
 	case schema.Date:
 		return convertFixed(mem, want, chunks, func(c arrow.Array, dst []arrow.Date32) error {
 			if c.DataType().ID() == arrow.DATE32 {
-				return widen[arrow.Date32](c, dst)
+				widen[arrow.Date32](c, dst)
+				return nil
 			}
 			return eachValid(c, arrow.GetValues[arrow.Date64](c.Data(), 1), func(i int, v arrow.Date64) error {
 				const msPerDay = secondsPerDay * 1000
@@ -262,25 +264,15 @@ func shareDictionary(mem memory.Allocator, a *array.Dictionary) (arrow.Array, bo
 		return a, true, nil
 	}
 	// Every valid index is inside the dictionary, which has fewer than
-	// 2^31 entries, so int32 holds it.
+	// 2^31 entries, so int32 holds it. GetValueIndex reads the index as
+	// the check above did.
 	codes, err := convertFixed(mem, arrow.PrimitiveTypes.Int32, []arrow.Array{idx}, func(c arrow.Array, dst []int32) error {
-		switch c.DataType().ID() {
-		case arrow.INT8:
-			return widen[int8](c, dst)
-		case arrow.INT16:
-			return widen[int16](c, dst)
-		case arrow.INT64:
-			return widen[int64](c, dst)
-		case arrow.UINT8:
-			return widen[uint8](c, dst)
-		case arrow.UINT16:
-			return widen[uint16](c, dst)
-		case arrow.UINT32:
-			return widen[uint32](c, dst)
-		case arrow.UINT64:
-			return widen[uint64](c, dst)
+		for i := range dst {
+			if c.IsValid(i) {
+				dst[i] = int32(a.GetValueIndex(i))
+			}
 		}
-		return fmt.Errorf("BUG: dictionary index type %s", c.DataType())
+		return nil
 	})
 	if err != nil {
 		return nil, false, err
@@ -289,17 +281,16 @@ func shareDictionary(mem memory.Allocator, a *array.Dictionary) (arrow.Array, bo
 	return array.NewDictionaryArray(stringDictType, codes, dict), true, nil
 }
 
-// widen copies the valid values of c, of Go type In, into dst.
+// widen copies the values of c, of Go type In, into dst; what null slots
+// hold is copied too, and means nothing.
 func widen[In interface {
 	arrow.IntType | arrow.UintType | ~float32 | ~float64
 }, Out interface {
 	arrow.IntType | arrow.UintType | ~float32 | ~float64
-}](c arrow.Array, dst []Out) error {
-	src := arrow.GetValues[In](c.Data(), 1)
-	for i, v := range src {
+}](c arrow.Array, dst []Out) {
+	for i, v := range arrow.GetValues[In](c.Data(), 1) {
 		dst[i] = Out(v)
 	}
-	return nil
 }
 
 // eachValid calls f for every valid row of c with its value.

@@ -55,7 +55,9 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 		problems.Add(name, ErrData, "empty file: no header row")
 		return nil, nil, problems
 	case err != nil:
-		addCSVError(&problems, name, err)
+		if !addCSVError(&problems, name, err) {
+			return nil, nil, fmt.Errorf("load %s: %w", name, err)
+		}
 		return nil, nil, problems
 	}
 
@@ -79,6 +81,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 
 	org := &origin{name: name, csv: true}
 	rows := 0
+	stopped := false
 	for {
 		rec, rerr := cr.Read()
 		if rerr == io.EOF {
@@ -90,13 +93,16 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 				problems.Add(fmt.Sprintf("%s:%d", name, pe.StartLine), ErrData,
 					"wrong number of fields: %d, the header has %d", len(rec), len(header))
 				if len(problems) >= maxProblems {
+					stopped = true
 					break
 				}
 				continue
 			}
 			// A syntax error leaves the reader at an unknown place in
 			// the record structure, so reading stops here.
-			addCSVError(&problems, name, rerr)
+			if !addCSVError(&problems, name, rerr) {
+				return nil, nil, fmt.Errorf("load %s: %w", name, rerr)
+			}
 			break
 		}
 		if rows == maxRows {
@@ -119,6 +125,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 		}
 		rows++
 		if len(problems) >= maxProblems {
+			stopped = true
 			break
 		}
 		if rows%batchRows == 0 {
@@ -131,7 +138,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 			opts.progress(ent.Name, int64(rows), skipped+cr.InputOffset(), size)
 		}
 	}
-	if len(problems) >= maxProblems {
+	if stopped {
 		problems.Add(name, ErrData, "stopped reading after %d problems", len(problems))
 	}
 	if len(problems) > 0 {
@@ -145,7 +152,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 	t := &Table{Entity: ent, NumRows: rows, Columns: make([]*Column, len(ent.Attributes))}
 	for i := range cols {
 		c := &cols[i]
-		arr := c.b.finish()
+		arr := withValueBuffer(c.b.finish())
 		t.Columns[ent.AttributeIndex(c.attr.Name)] = &Column{Attr: c.attr, Data: arr}
 	}
 	releaseBuilders(cols)
@@ -183,14 +190,15 @@ func mapHeader(name string, ent *schema.Entity, header []string) ([]csvColumn, e
 	return cols, nil
 }
 
-// addCSVError records an error of encoding/csv with its position.
-func addCSVError(l *diag.List, name string, err error) {
+// addCSVError records a syntax error of encoding/csv with its position.
+// It reports false for any other error, such as a failed read.
+func addCSVError(l *diag.List, name string, err error) bool {
 	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		l.Add(fmt.Sprintf("%s:%d", name, pe.Line), ErrData, "%v (byte %d of the line)", pe.Err, pe.Column)
-		return
+	if !errors.As(err, &pe) {
+		return false
 	}
-	l.Add(name, ErrData, "read: %v", err)
+	l.Add(fmt.Sprintf("%s:%d", name, pe.Line), ErrData, "%v (byte %d of the line)", pe.Err, pe.Column)
+	return true
 }
 
 func releaseBuilders(cols []csvColumn) {

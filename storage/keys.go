@@ -59,7 +59,8 @@ func int64s[T ~int64](s []T) []int64 {
 	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
-// newKeyView prepares a keyIndex without slots over column c.
+// newKeyView prepares a keyIndex over column c, without slots. Int64,
+// timestamp, float and string values are read from c's buffers in place.
 func newKeyView(c arrow.Array) (*keyIndex, error) {
 	ki := &keyIndex{seed: maphash.MakeSeed()}
 	ki.salt = maphash.Comparable(ki.seed, uint64(0x9e3779b97f4a7c15))
@@ -69,12 +70,12 @@ func newKeyView(c arrow.Array) (*keyIndex, error) {
 	case *array.Timestamp:
 		ki.kind, ki.ints = kindInt, int64s(c.TimestampValues())
 	case *array.Date32:
-		ki.kind, ki.ints = kindInt, make([]int64, c.Len())
+		ki.kind, ki.ints, ki.owned = kindInt, make([]int64, c.Len()), true
 		for i, v := range c.Date32Values() {
 			ki.ints[i] = int64(v)
 		}
 	case *array.Boolean:
-		ki.kind, ki.ints = kindInt, make([]int64, c.Len())
+		ki.kind, ki.ints, ki.owned = kindInt, make([]int64, c.Len()), true
 		for i := range c.Len() {
 			if c.Value(i) {
 				ki.ints[i] = 1
@@ -211,10 +212,6 @@ func buildKeyIndex(ctx context.Context, t *Table, org *origin) (*keyIndex, error
 	ki, err := newKeyView(col.Data)
 	if err != nil {
 		return nil, err
-	}
-	switch col.Data.(type) {
-	case *array.Date32, *array.Boolean:
-		ki.owned = true
 	}
 	n := col.Data.Len()
 	size := uint64(8)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -53,8 +55,12 @@ func (t *Table) release() {
 
 // Load reads the data directory dir: dir/schema.json (schema.Parse), then
 // every entity's source, a .csv or .parquet file named relative to dir,
-// as FORMAT.md section 1 describes. It then checks keys, resolves every
+// as FORMAT.md section 1 describes, and validates the schema's measures
+// (segment.ParseMeasures). It then checks keys, resolves every
 // relationship and every relationship path, and returns the snapshot.
+// String columns are dictionary-encoded when at most half their rows hold
+// distinct values, whatever the source; Parquet columns are converted as
+// FromTables converts Arrow columns.
 //
 // Problems with the schema or the data come back as a diag.List (test
 // with errors.Is for schema.ErrUnknownType, ErrData, ErrDuplicateKey,
@@ -161,7 +167,7 @@ func loadCSVFile(ctx context.Context, path string, e *schema.Entity, tooMany err
 func FromTables(ctx context.Context, sch *schema.Schema, tables map[string]arrow.Table, opts Options) (*Snapshot, error) {
 	return fromArrow(ctx, sch, func(name string) (arrowSource, bool) {
 		t, ok := tables[name]
-		if !ok {
+		if !ok || t == nil {
 			return arrowSource{}, false
 		}
 		return arrowSource{
@@ -178,7 +184,7 @@ func FromTables(ctx context.Context, sch *schema.Schema, tables map[string]arrow
 func FromRecords(ctx context.Context, sch *schema.Schema, records map[string]arrow.RecordBatch, opts Options) (*Snapshot, error) {
 	return fromArrow(ctx, sch, func(name string) (arrowSource, bool) {
 		r, ok := records[name]
-		if !ok {
+		if !ok || r == nil {
 			return arrowSource{}, false
 		}
 		return arrowSource{
@@ -189,12 +195,10 @@ func FromRecords(ctx context.Context, sch *schema.Schema, records map[string]arr
 	}, func() []string { return mapKeys(records) }, &opts)
 }
 
+// mapKeys returns the keys of m, sorted so that problems come in a stable
+// order.
 func mapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
 
 // arrowSource is an entity's in-memory data.
@@ -202,6 +206,9 @@ type arrowSource struct {
 	schema *arrow.Schema
 	rows   int64
 	chunks func(field int) []arrow.Array
+	// reencode builds string columns anew, dictionary-encoded when that
+	// pays, instead of sharing them.
+	reencode bool
 }
 
 func fromArrow(ctx context.Context, sch *schema.Schema, get func(string) (arrowSource, bool), names func() []string, opts *Options) (*Snapshot, error) {
@@ -280,13 +287,14 @@ func tableFromArrow(ctx context.Context, mem memory.Allocator, e *schema.Entity,
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("load %s: %w", e.Name, err)
 		}
-		arr, err := normalize(ctx, mem, org, a, src.chunks(fields[i]))
+		arr, err := normalize(ctx, mem, org, a, src.chunks(fields[i]), src.reencode)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return nil, fmt.Errorf("load %s: %w", e.Name, err)
 			}
 			return nil, err
 		}
+		arr = withValueBuffer(arr)
 		t.Columns[i] = &Column{Attr: a, Data: arr}
 		if arr.Len() != t.NumRows {
 			var l diag.List

@@ -1,18 +1,17 @@
 package storage
 
-import "github.com/segmentkit/segmentkit/schema"
+import (
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+)
 
 // validateMeasures checks the measure definitions of a data directory's
-// schema.json.
-//
-// MEASURES: the definitions belong to package segment, which does not yet
-// provide ParseMeasures; until it does, measures are carried in the schema
-// unchecked. Once it exists this becomes:
-//
-//	if len(sch.Measures) == 0 { return nil }
-//	_, err := segment.ParseMeasures(sch)
-//	return err
+// schema.json, so that a directory whose measures do not parse or do not
+// fit its schema fails to load with every problem listed.
 func validateMeasures(sch *schema.Schema) error {
-	_ = sch
-	return nil
+	if len(sch.Measures) == 0 {
+		return nil
+	}
+	_, err := segment.ParseMeasures(sch)
+	return err
 }

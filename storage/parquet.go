@@ -22,9 +22,34 @@ import (
 // readParquet reads one entity from a Parquet file: only the attributes'
 // columns, one row group at a time (the context is checked and progress
 // reported between row groups), then normalized as FromTables does.
-func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany error, opts *Options) (_ *Table, _ *origin, err error) {
+func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany error, opts *Options) (*Table, *origin, error) {
+	chunks, rows, err := readParquetChunks(ctx, path, e, tooMany, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		for _, cs := range chunks {
+			releaseArrays(cs)
+		}
+	}()
+	org := &origin{name: e.Source}
+	src := arrowSource{
+		schema:   arrowSchemaOf(e, chunks),
+		rows:     rows,
+		chunks:   func(i int) []arrow.Array { return chunks[i] },
+		reencode: true,
+	}
+	t, err := tableFromArrow(ctx, opts.allocator(), e, org, src, tooMany)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, org, nil
+}
+
+// readParquetChunks returns the chunks of every attribute's column, in
+// attribute order, and the row count. The chunks are the caller's.
+func readParquetChunks(ctx context.Context, path string, e *schema.Entity, tooMany error, opts *Options) (_ [][]arrow.Array, rows int64, err error) {
 	name := e.Source
-	org := &origin{name: name}
 	fail := func(format string, args ...any) error {
 		var l diag.List
 		l.Add(name, ErrData, format, args...)
@@ -32,12 +57,15 @@ func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany err
 	}
 	var chunks [][]arrow.Array
 	defer func() {
-		for _, cs := range chunks {
-			releaseArrays(cs)
+		if err != nil {
+			for _, cs := range chunks {
+				releaseArrays(cs)
+			}
 		}
 	}()
 	// The Parquet decoder may panic on a corrupt file; that is bad input,
-	// not a broken invariant of this package.
+	// not a broken invariant of this package. Declared last, this runs
+	// first, so the chunks read so far are then released.
 	defer func() {
 		if p := recover(); p != nil {
 			err = fail("corrupt Parquet file: %v", p)
@@ -51,19 +79,32 @@ func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany err
 	rdr, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return nil, nil, fmt.Errorf("load %s: %w", e.Name, err)
+			return nil, 0, fmt.Errorf("load %s: %w", e.Name, err)
 		}
-		return nil, nil, fail("not a Parquet file: %v", err)
+		return nil, 0, fail("not a Parquet file: %v", err)
 	}
 	defer rdr.Close()
+	// pqarrow decodes the Arrow schema that Arrow writers store in the
+	// file's metadata, and a corrupt one makes it allocate without bound,
+	// which no recover catches. The Parquet types are all this package
+	// needs: strings are dictionary-encoded again as the CSV reader does,
+	// and every timestamp is UTC.
+	md := rdr.MetaData().FileMetaData
+	kept := md.KeyValueMetadata[:0:0]
+	for _, kv := range md.KeyValueMetadata {
+		if kv != nil && kv.Key != "ARROW:schema" {
+			kept = append(kept, kv)
+		}
+	}
+	md.KeyValueMetadata = kept
 	mem := opts.allocator()
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: batchRows}, mem)
 	if err != nil {
-		return nil, nil, fail("cannot read the Parquet schema: %v", err)
+		return nil, 0, fail("cannot read the Parquet schema: %v", err)
 	}
 	sc, err := fr.Schema()
 	if err != nil {
-		return nil, nil, fail("cannot read the Parquet schema: %v", err)
+		return nil, 0, fail("cannot read the Parquet schema: %v", err)
 	}
 
 	var problems diag.List
@@ -86,27 +127,27 @@ func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany err
 		}
 	}
 	if err := problems.Err(); err != nil {
-		return nil, nil, err
+		return nil, 0, err
 	}
 
 	chunks = make([][]arrow.Array, len(e.Attributes))
-	var rows, bytesRead int64
+	var bytesRead int64
 	for rg := range rdr.NumRowGroups() {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("load %s: %w", name, err)
+			return nil, 0, fmt.Errorf("load %s: %w", name, err)
 		}
 		tbl, err := fr.ReadRowGroups(ctx, leaves, []int{rg})
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, nil, fmt.Errorf("load %s: %w", name, ctx.Err())
+				return nil, 0, fmt.Errorf("load %s: %w", name, ctx.Err())
 			}
-			return nil, nil, fail("row group %d: %v", rg, err)
+			return nil, 0, fail("row group %d: %v", rg, err)
 		}
 		for i, a := range e.Attributes {
 			idx := tbl.Schema().FieldIndices(a.Name)
 			if len(idx) != 1 {
 				tbl.Release()
-				return nil, nil, fail("row group %d: column %s not read", rg, a.Name)
+				return nil, 0, fail("row group %d: column %s not read", rg, a.Name)
 			}
 			for _, c := range tbl.Column(idx[0]).Data().Chunks() {
 				c.Retain()
@@ -118,22 +159,12 @@ func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany err
 		if rows > maxRows {
 			var l diag.List
 			l.Add(name, tooMany, "more than %d rows", maxRows)
-			return nil, nil, l
+			return nil, 0, l
 		}
 		bytesRead += rdr.MetaData().RowGroup(rg).TotalCompressedSize()
 		opts.progress(e.Name, rows, min(bytesRead, size), size)
 	}
-
-	src := arrowSource{
-		schema: arrowSchemaOf(e, chunks),
-		rows:   rows,
-		chunks: func(i int) []arrow.Array { return chunks[i] },
-	}
-	t, err := tableFromArrow(ctx, mem, e, org, src, tooMany)
-	if err != nil {
-		return nil, nil, err
-	}
-	return t, org, nil
+	return chunks, rows, nil
 }
 
 // arrowSchemaOf names field i after attribute i, so that tableFromArrow

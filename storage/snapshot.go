@@ -22,7 +22,8 @@ var (
 	ErrDuplicateKey = errors.New("duplicate key")
 	// ErrNullKey: a key value is null.
 	ErrNullKey = errors.New("null key")
-	// ErrTooManyCustomers: the customer entity has more rows than uint32 ids.
+	// ErrTooManyCustomers: the customer entity has more rows than customer
+	// ids: 2^31-1, since Links holds ids as int32 beside NoCustomer.
 	ErrTooManyCustomers = errors.New("too many customers")
 )
 
@@ -53,7 +54,9 @@ type Options struct {
 //	boolean   *array.Boolean
 //
 // A Column belongs to its Snapshot; it is valid until the snapshot is
-// released and safe for concurrent readers.
+// released and safe for concurrent readers. A column shared from the
+// caller's Arrow data (FromTables, FromRecords) may have a non-zero
+// offset; read it through the array's accessors or mind Data().Offset().
 type Column struct {
 	Attr schema.Attribute
 	Data arrow.Array
