@@ -166,7 +166,7 @@ func buildBench() (*storage.Snapshot, error) {
 			rec.Release()
 		}
 	}()
-	return storage.FromRecords(context.Background(), sch, recs, storage.Options{})
+	return storage.FromRecords(context.Background(), sch, recs, storage.Options{Cluster: true})
 }
 
 // The benchmark segments of issue 2.

@@ -329,3 +329,60 @@ func TestFromRecordsDictionaryKeys(t *testing.T) {
 	require.Equal(t, uint32(1), cid)
 	require.Equal(t, "a", snap.CustomerKey(0))
 }
+
+func TestFromRecordsCluster(t *testing.T) {
+	sch := mustParseSchema(t, `{"customerEntity": "P", "entities": [
+	  {"name": "P", "key": "K", "attributes": [{"name": "K", "type": "integer"}]},
+	  {"name": "E", "key": "Id", "attributes": [{"name": "Id", "type": "integer"}, {"name": "FK", "type": "integer"},
+	    {"name": "S", "type": "string"}, {"name": "B", "type": "boolean"}, {"name": "D", "type": "date"}]}],
+	  "relationships": [{"name": "EP", "from": {"entity": "E", "attribute": "FK"}, "to": {"entity": "P", "attribute": "K"}}]}`)
+	for _, cluster := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cluster=%v", cluster), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			k := fromJSON(t, mem, arrow.PrimitiveTypes.Int64, `[10, 20]`)
+			p := recordOf([]string{"K"}, []arrow.Array{k})
+			defer p.Release()
+			k.Release()
+			cols := []arrow.Array{
+				fromJSON(t, mem, arrow.PrimitiveTypes.Int64, `[1, 2, 3, 4, 5]`),
+				fromJSON(t, mem, arrow.PrimitiveTypes.Int64, `[20, null, 10, 20, 10]`),
+				fromJSON(t, mem, arrow.BinaryTypes.String, `["a", "b", null, "d", "e"]`),
+				fromJSON(t, mem, arrow.FixedWidthTypes.Boolean, `[true, false, true, null, false]`),
+				fromJSON(t, mem, arrow.FixedWidthTypes.Date32, `[1, 2, 3, 4, null]`),
+			}
+			e := recordOf([]string{"Id", "FK", "S", "B", "D"}, cols)
+			defer e.Release()
+			releaseArrays(cols)
+
+			snap, err := FromRecords(t.Context(), sch, map[string]arrow.RecordBatch{"P": p, "E": e}, Options{Allocator: mem, Cluster: cluster})
+			require.NoError(t, err)
+			defer snap.Release()
+			tbl := snap.Table("E")
+			var rows []string
+			for r := range tbl.NumRows {
+				var cells []string
+				for _, c := range tbl.Columns {
+					cells = append(cells, c.Format(r))
+				}
+				rows = append(rows, strings.Join(cells, ","))
+			}
+			cust := snap.Links("E", []string{"EP"}).Customer
+			if !cluster {
+				require.Equal(t, []int32{1, NoCustomer, 0, 1, 0}, cust)
+				require.Equal(t, "1,20,a,true,1970-01-02", rows[0])
+				return
+			}
+			// Customer 0 (K=10) first, rows in their order, then
+			// customer 1, then the row linked to nobody.
+			require.Equal(t, []int32{0, 0, 1, 1, NoCustomer}, cust)
+			require.Equal(t, []string{
+				"3,10,,true,1970-01-04",
+				"5,10,e,false,",
+				"1,20,a,true,1970-01-02",
+				"4,20,d,,1970-01-05",
+				"2,,b,false,1970-01-03",
+			}, rows)
+		})
+	}
+}

@@ -51,7 +51,7 @@ func loadCSVBytes(t testing.TB, mem memory.Allocator, data []byte) (*Snapshot, e
 	if err != nil {
 		return nil, err
 	}
-	return build(context.Background(), sch, []loaded{{t: tbl, org: org}}, opts)
+	return build(context.Background(), sch, []loaded{{t: tbl, org: org}}, opts, true)
 }
 
 // checkSnapshot checks what every snapshot must satisfy.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -115,6 +116,32 @@ func formatAll(t *Table) [][]string {
 		for _, c := range t.Columns {
 			out[r] = append(out[r], c.Format(r))
 		}
+	}
+	return out
+}
+
+// inKeyOrder returns the customer of every row of entity in the order of
+// the entity's keys, shorter keys first: the files of these tests list their
+// rows in that order, while Load clusters rows by customer.
+func inKeyOrder(t *testing.T, snap *Snapshot, entity string, l *Links) []int32 {
+	t.Helper()
+	tbl := snap.Table(entity)
+	require.NotNil(t, tbl)
+	key := tbl.Column(tbl.Entity.Key)
+	rows := make([]int, tbl.NumRows)
+	for i := range rows {
+		rows[i] = i
+	}
+	sort.SliceStable(rows, func(a, b int) bool {
+		ka, kb := key.Format(rows[a]), key.Format(rows[b])
+		if len(ka) != len(kb) {
+			return len(ka) < len(kb)
+		}
+		return ka < kb
+	})
+	out := make([]int32, len(rows))
+	for i, r := range rows {
+		out[i] = l.Customer[r]
 	}
 	return out
 }

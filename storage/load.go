@@ -120,7 +120,7 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 		}
 		tables = append(tables, l)
 	}
-	return build(ctx, sch, tables, &opts)
+	return build(ctx, sch, tables, &opts, true)
 }
 
 // tooManyErr is the sentinel for an entity with more rows than ids.
@@ -248,7 +248,7 @@ func fromArrow(ctx context.Context, sch *schema.Schema, get func(string) (arrowS
 		opts.progress(e.Name, int64(t.NumRows), 0, 0)
 		tables = append(tables, loaded{t: t, org: org})
 	}
-	return build(ctx, sch, tables, opts)
+	return build(ctx, sch, tables, opts, opts.Cluster)
 }
 
 // tableFromArrow normalizes the columns of one entity.
@@ -307,7 +307,7 @@ func tableFromArrow(ctx context.Context, mem memory.Allocator, e *schema.Entity,
 
 // build checks the keys of every table, resolves relationships and paths,
 // and assembles the snapshot. It owns tables: on error it releases them.
-func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Options) (_ *Snapshot, err error) {
+func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Options, cluster bool) (_ *Snapshot, err error) {
 	defer func() {
 		if err != nil {
 			releaseLoaded(tables)
@@ -361,6 +361,11 @@ func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Optio
 			if _, err := lk.linksFor(e.Name, p); err != nil {
 				return nil, fmt.Errorf("load %s: %w", e.Name, err)
 			}
+		}
+	}
+	if cluster {
+		if err := s.cluster(ctx, opts.allocator()); err != nil {
+			return nil, err
 		}
 	}
 	s.memBytes = s.computeMemory()

@@ -41,6 +41,12 @@ type Options struct {
 	// goroutine: the entity, rows read so far, and the source's size in
 	// bytes read so far and in all (0 when unknown).
 	Progress func(entity string, rows int64, bytesRead, bytesTotal int64)
+	// Cluster re-sorts the rows of related entities given as Arrow data
+	// (FromTables, FromRecords) by customer, which copies their columns
+	// but makes aggregates one sequential pass. Without it Arrow input is
+	// used as given, without copying. Load always clusters: it builds its
+	// columns itself.
+	Cluster bool
 }
 
 // Column is one attribute's values, one Arrow array in a normalized type:

@@ -1,0 +1,208 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// cluster re-sorts the rows of every related entity by customer along the
+// entity's first relationship path, rows of no customer last. The sort is
+// stable, so one customer's rows keep their order. Aggregates scatter into
+// per-customer arrays in row order; with clustered rows those writes, and
+// the reads of the link and value columns, move forward through memory
+// instead of jumping, which is what makes an aggregate one sequential pass
+// (DESIGN.md, "Related entities are clustered by customer at load").
+//
+// Row numbers of related entities are internal: no result or error refers
+// to them after load, so the order is free to change.
+func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
+	for _, e := range s.schema.Entities {
+		paths := s.schema.Paths(e.Name)
+		t := s.tables[e.Name]
+		if len(paths) == 0 || t == nil || t.NumRows < 2 {
+			continue
+		}
+		primary := s.Links(e.Name, paths[0])
+		if primary == nil {
+			return fmt.Errorf("BUG: no links for %s along %s", e.Name, paths[0])
+		}
+		perm, sorted := clusterOrder(primary.Customer, primary.numCustomers)
+		if sorted {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("cluster %s: %w", e.Name, err)
+		}
+		for _, c := range t.Columns {
+			arr, err := take(mem, c.Data, perm)
+			if err != nil {
+				return fmt.Errorf("cluster %s.%s: %w", e.Name, c.Attr.Name, err)
+			}
+			c.Data.Release()
+			c.Data = arr
+		}
+		for _, l := range s.links[e.Name] {
+			cust := make([]int32, len(perm))
+			for i, r := range perm {
+				cust[i] = l.Customer[r]
+			}
+			l.Customer = cust
+		}
+	}
+	return nil
+}
+
+// clusterOrder returns the stable order of rows by customer (NoCustomer
+// last), and whether the rows are already in that order.
+func clusterOrder(cust []int32, numCustomers int) (perm []uint32, sorted bool) {
+	sorted = true
+	last := int64(-1)
+	for _, c := range cust {
+		k := int64(c)
+		if c == NoCustomer {
+			k = int64(numCustomers)
+		}
+		if k < last {
+			sorted = false
+			break
+		}
+		last = k
+	}
+	if sorted {
+		return nil, true
+	}
+	// Counting sort; bucket numCustomers holds the unlinked rows.
+	start := make([]uint32, numCustomers+2)
+	for _, c := range cust {
+		if c == NoCustomer {
+			start[numCustomers+1]++
+		} else {
+			start[c+1]++
+		}
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	perm = make([]uint32, len(cust))
+	for r, c := range cust {
+		b := int(c)
+		if c == NoCustomer {
+			b = numCustomers
+		}
+		perm[start[b]] = uint32(r)
+		start[b]++
+	}
+	return perm, false
+}
+
+// take returns a new array holding arr's values in the order of perm. It
+// handles the storage package's normalized types.
+func take(mem memory.Allocator, arr arrow.Array, perm []uint32) (arrow.Array, error) {
+	n := len(perm)
+	d := arr.Data()
+	var validity *memory.Buffer
+	nulls := 0
+	if arr.NullN() > 0 {
+		validity = memory.NewResizableBuffer(mem)
+		validity.Resize(int(bitutil.BytesForBits(int64(n))))
+		vb := validity.Bytes()
+		clear(vb)
+		for i, r := range perm {
+			if arr.IsValid(int(r)) {
+				bitutil.SetBit(vb, i)
+			} else {
+				nulls++
+			}
+		}
+	}
+	release := func(bufs ...*memory.Buffer) {
+		for _, b := range bufs {
+			if b != nil {
+				b.Release()
+			}
+		}
+	}
+	fixed := func(width int) *memory.Buffer {
+		buf := memory.NewResizableBuffer(mem)
+		buf.Resize(n * width)
+		src := d.Buffers()[1].Bytes()[d.Offset()*width:]
+		dst := buf.Bytes()
+		switch width {
+		case 8:
+			s, o := arrow.GetData[uint64](src), arrow.GetData[uint64](dst)
+			for i, r := range perm {
+				o[i] = s[r]
+			}
+		case 4:
+			s, o := arrow.GetData[uint32](src), arrow.GetData[uint32](dst)
+			for i, r := range perm {
+				o[i] = s[r]
+			}
+		}
+		return buf
+	}
+	switch a := arr.(type) {
+	case *array.Int64, *array.Float64, *array.Timestamp:
+		vals := fixed(8)
+		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
+		defer nd.Release()
+		defer release(validity, vals)
+		return array.MakeFromData(nd), nil
+	case *array.Date32:
+		vals := fixed(4)
+		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
+		defer nd.Release()
+		defer release(validity, vals)
+		return array.MakeFromData(nd), nil
+	case *array.Boolean:
+		vals := memory.NewResizableBuffer(mem)
+		vals.Resize(int(bitutil.BytesForBits(int64(n))))
+		vb := vals.Bytes()
+		clear(vb)
+		for i, r := range perm {
+			if a.Value(int(r)) {
+				bitutil.SetBit(vb, i)
+			}
+		}
+		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
+		defer nd.Release()
+		defer release(validity, vals)
+		return array.MakeFromData(nd), nil
+	case *array.String:
+		release(validity)
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		b.ReserveData(len(a.ValueBytes()))
+		for _, r := range perm {
+			if a.IsNull(int(r)) {
+				b.AppendNull()
+			} else {
+				b.Append(a.Value(int(r)))
+			}
+		}
+		return b.NewArray(), nil
+	case *array.Dictionary:
+		idx, err := take(mem, a.Indices(), perm)
+		if err != nil {
+			release(validity)
+			return nil, err
+		}
+		release(validity)
+		defer idx.Release()
+		return array.NewDictionaryArray(a.DataType(), idx, a.Dictionary()), nil
+	case *array.Int32:
+		vals := fixed(4)
+		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
+		defer nd.Release()
+		defer release(validity, vals)
+		return array.MakeFromData(nd), nil
+	}
+	release(validity)
+	return nil, fmt.Errorf("BUG: cannot reorder a column of type %s", arr.DataType())
+}
