@@ -21,8 +21,8 @@ type aggSpec struct {
 	orderBy  *vec // first, last
 	key      *vec // first, last: the entity's key breaks ties
 	// storageType is the type of the per-customer result vector: integer
-	// for counts, the attribute's type for sum (integer sums stay exact),
-	// min, max, first and last, number for avg.
+	// for counts, number for sum and avg, the attribute's type for min,
+	// max, first and last (FORMAT.md section 3).
 	storageType schema.Type
 }
 
@@ -136,7 +136,7 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	cnt := make([]int64, n)
 	out := &vec{n: n, typ: a.storageType}
 	var err error
-	if v.f64 != nil {
+	if a.attrType == schema.Number {
 		sum := make([]float64, n)
 		err = ec.eachBatch(l, rows, mask, func(b []uint32) {
 			for _, r := range b {
@@ -159,8 +159,9 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 		out.f64 = sum
 		return out, err
 	}
-	// Integer sums are exact: int64 while they fit, big integers for the
-	// customers whose sum overflows.
+	// Integer sums are added exactly (int64 while they fit, big integers
+	// for the customers whose sum overflows) and rounded to a number once:
+	// FORMAT.md types sum and avg as number.
 	sum := make([]int64, n)
 	var overflow map[int32]*big.Int
 	err = ec.eachBatch(l, rows, mask, func(b []uint32) {
@@ -189,44 +190,36 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	if err != nil {
 		return nil, err
 	}
-	exact := func(c int) *big.Int {
-		if o, ok := overflow[int32(c)]; ok {
-			return o
-		}
-		return big.NewInt(sum[c])
+	res := make([]float64, n)
+	if a.fn == segment.Avg {
+		out.valid = newBitset(n)
 	}
-	if a.fn == segment.Sum {
-		out.i64 = sum
-		for c, o := range overflow {
-			out.setBig(int(c), new(big.Rat).SetInt(o))
-		}
-		return out, nil
-	}
-	avg := make([]float64, n)
-	out.valid = newBitset(n)
 	const exactFloat = 1 << 53
-	for c := range avg {
+	for c := range res {
+		o, huge := overflow[int32(c)]
+		if a.fn == segment.Sum {
+			if huge {
+				res[c], _ = new(big.Rat).SetInt(o).Float64()
+			} else {
+				res[c] = float64(sum[c]) // correctly rounded
+			}
+			continue
+		}
 		if cnt[c] == 0 {
 			continue
 		}
 		out.valid.set(c)
-		if _, big := overflow[int32(c)]; !big && sum[c] <= exactFloat && sum[c] >= -exactFloat {
-			avg[c] = float64(sum[c]) / float64(cnt[c]) // one correctly rounded division
+		if !huge && sum[c] <= exactFloat && sum[c] >= -exactFloat {
+			res[c] = float64(sum[c]) / float64(cnt[c]) // one correctly rounded division
 			continue
 		}
-		avg[c], _ = new(big.Rat).SetFrac(exact(c), big.NewInt(cnt[c])).Float64()
+		if !huge {
+			o = big.NewInt(sum[c])
+		}
+		res[c], _ = new(big.Rat).SetFrac(o, big.NewInt(cnt[c])).Float64()
 	}
-	out.f64 = avg
+	out.f64 = res
 	return out, nil
-}
-
-// setBig records value i as an exact rational that the vector's type cannot
-// hold; i stays valid.
-func (v *vec) setBig(i int, r *big.Rat) {
-	if v.big == nil {
-		v.big = map[int]*big.Rat{}
-	}
-	v.big[i] = r
 }
 
 func (ec *evalCtx) minMax(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {

@@ -311,9 +311,7 @@ func (c *compiler) aggregate(path string, t *storage.Table, entity string, a seg
 	switch a.Func {
 	case segment.Count, segment.CountDistinct:
 		spec.storageType = schema.Integer
-	case segment.Sum:
-		spec.storageType = spec.attrType // integer sums stay exact
-	case segment.Avg:
+	case segment.Sum, segment.Avg:
 		spec.storageType = schema.Number
 	case segment.Min, segment.Max, segment.First, segment.Last:
 		spec.storageType = spec.attrType

@@ -235,20 +235,10 @@ func (mp measurePredNode) eval(ec *evalCtx) (bitset, error) {
 }
 
 // compare evaluates a predicate over per-customer values computed by the
-// engine, values too large for their vector included.
+// engine.
 func (ec *evalCtx) compare(p *predicate, v *vec) (bitset, error) {
 	out := newBitset(ec.n)
-	if err := ec.run(p.bind(ec.asOf), v, out); err != nil {
-		return nil, err
-	}
-	for i, r := range v.big {
-		if p.holdsRat(r) {
-			out.set(i)
-		} else {
-			out[i>>6] &^= 1 << (uint(i) & 63)
-		}
-	}
-	return out, nil
+	return out, ec.run(p.bind(ec.asOf), v, out)
 }
 
 type relatedNode struct {

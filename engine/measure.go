@@ -36,9 +36,6 @@ func (vs *Values) Format(id uint32) string {
 	if !vs.Valid(id) {
 		return ""
 	}
-	if r, ok := v.big[i]; ok {
-		return r.RatString()
-	}
 	switch {
 	case v.f64 != nil:
 		return strconv.FormatFloat(v.f64[i], 'g', -1, 64)
@@ -81,16 +78,12 @@ func EvalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 	return &Values{v: v, typ: m.Type(snap.Schema())}, nil
 }
 
-// Value returns customer id's value as a Go value: int64 (integer; a sum
-// beyond int64 comes back as *big.Rat), float64 (number), string, bool,
+// Value returns customer id's value as a Go value: int64 (integer), float64 (number), string, bool,
 // time.Time (date at 00:00 UTC, datetime in UTC), or nil for null.
 func (vs *Values) Value(id uint32) any {
 	v, i := vs.v, int(id)
 	if !vs.Valid(id) {
 		return nil
-	}
-	if r, ok := v.big[i]; ok {
-		return r
 	}
 	switch {
 	case v.f64 != nil:

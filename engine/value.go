@@ -2,43 +2,106 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/segmentkit/segmentkit/segment"
 )
 
-// A numeric operand is kept as an exact rational so that comparisons with
-// integer, date and datetime columns are exact: an integer column compared
-// with 30.5, or with 9007199254740993, means what it says. A JSON number
-// written with a fraction or an exponent denotes the float64 nearest to its
-// text, as a JSON decoder reads it; one written as plain digits is the
-// integer itself.
+// A numeric operand is read twice. For integer, date and datetime columns
+// it is the exact rational value of its JSON text, so that an integer
+// column compared with 30.5, 9007199254740993.0 or 1e-400 means what it
+// says ("compare numerically with any JSON number"). For number columns it
+// is the float64 nearest to the text, as a JSON decoder reads it, so that a
+// column value written 0.1 equals the value 0.1.
 type operand struct {
 	r *big.Rat // exact value, for integer, date and datetime columns
 	f float64  // nearest float64, for number columns
-	// fExact reports f == r; when false, fAbove reports f > r.
+	// fExact reports that f stands for the operand exactly. It is false
+	// only for instants and days converted with ratOperand, whose nearest
+	// float is never used for a number column.
 	fExact, fAbove bool
 }
 
 func numberOperand(n json.Number) (operand, error) {
 	s := string(n)
-	var r big.Rat
-	if strings.ContainsAny(s, ".eE") {
-		f, err := n.Float64()
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return operand{}, fmt.Errorf("%w: %q is not a finite number", segment.ErrValue, s)
-		}
-		r.SetFloat64(f)
-		return operand{r: &r, f: f, fExact: true}, nil
-	}
-	if _, ok := r.SetString(s); !ok {
+	r, ok := exactRat(s)
+	if !ok {
 		return operand{}, fmt.Errorf("%w: %q is not a number", segment.ErrValue, s)
 	}
-	return ratOperand(&r), nil
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return operand{}, fmt.Errorf("%w: %q is not a number", segment.ErrValue, s)
+	}
+	return operand{r: r, f: f, fExact: true}, nil
+}
+
+// exactRat returns the exact value of a JSON number's text. Magnitudes
+// beyond 1e40, or below 1e-40, are replaced by 1e40 or 1e-40 with the same
+// sign: against any int64 (or day, or microsecond) they compare the same,
+// and the text "1e999999999" then costs nothing to read.
+func exactRat(s string) (*big.Rat, bool) {
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	neg := strings.HasPrefix(mant, "-")
+	mant = strings.TrimPrefix(mant, "-")
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if intPart == "" || !allDigits(intPart) || !allDigits(frac) {
+		return nil, false
+	}
+	e := int64(0)
+	if hasExp {
+		var err error
+		if e, err = strconv.ParseInt(strings.TrimPrefix(exp, "+"), 10, 64); err != nil {
+			if !isInteger(exp) {
+				return nil, false
+			}
+			e = 1 << 62 // a huge exponent; its sign is restored below
+			if strings.HasPrefix(exp, "-") {
+				e = -e
+			}
+		}
+	}
+	r := new(big.Rat)
+	if digits == "" {
+		return r, true // zero
+	}
+	// The value is 0.digits * 10^order.
+	order := int64(len(digits)) + e - int64(len(frac))
+	switch {
+	case order > 40:
+		r.SetString("1e40")
+	case order < -40:
+		r.SetString("1e-40")
+	default:
+		if _, ok := r.SetString(s); !ok {
+			return nil, false
+		}
+		return r, true
+	}
+	if neg {
+		r.Neg(r)
+	}
+	return r, true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isInteger(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	return s != "" && allDigits(s)
 }
 
 func ratOperand(r *big.Rat) operand {
@@ -130,60 +193,3 @@ func clampInt(q *big.Int) (int64, bool, bool) {
 }
 
 func addRat(r *big.Rat, d int64) *big.Rat { return new(big.Rat).Add(r, new(big.Rat).SetInt64(d)) }
-
-// holdsRat evaluates a numeric predicate on one exact value (an integer sum
-// beyond int64). Comparisons are exact, as for any integer.
-func (p *predicate) holdsRat(x *big.Rat) bool {
-	cmpTo := func(v segment.Value) (int, bool) {
-		if v.Kind != segment.NumberValue {
-			return 0, false
-		}
-		o, err := numberOperand(v.Num)
-		if err != nil {
-			return 0, false
-		}
-		return x.Cmp(o.r), true
-	}
-	switch p.op {
-	case segment.IsNull:
-		return false
-	case segment.IsNotNull:
-		return true
-	case segment.Equals, segment.NotEquals, segment.GreaterThan, segment.GreaterThanOrEqual,
-		segment.LessThan, segment.LessThanOrEqual:
-		c, ok := cmpTo(p.value)
-		if !ok {
-			return false
-		}
-		switch p.op {
-		case segment.Equals:
-			return c == 0
-		case segment.NotEquals:
-			return c != 0
-		case segment.GreaterThan:
-			return c > 0
-		case segment.GreaterThanOrEqual:
-			return c >= 0
-		case segment.LessThan:
-			return c < 0
-		default:
-			return c <= 0
-		}
-	case segment.In, segment.NotIn:
-		found := false
-		for _, v := range p.value.List {
-			if c, ok := cmpTo(v); ok && c == 0 {
-				found = true
-			}
-		}
-		return found == (p.op == segment.In)
-	case segment.Between:
-		if len(p.value.List) != 2 {
-			return false
-		}
-		lo, ok1 := cmpTo(p.value.List[0])
-		hi, ok2 := cmpTo(p.value.List[1])
-		return ok1 && ok2 && lo >= 0 && hi <= 0
-	}
-	return false
-}

@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
-	"math/big"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -30,9 +29,6 @@ type vec struct {
 	codes []int32       // dictionary indices into dict
 	dict  *array.String
 	strs  []string // strings gathered by the engine
-	// big holds values that the typed slice cannot: integer sums beyond
-	// int64. The slice's entry at such an index is meaningless.
-	big map[int]*big.Rat
 	// base is the index in str of value 0, for views made by slice.
 	base int
 }
@@ -67,9 +63,9 @@ func vecOf(typ schema.Type, arr arrow.Array) (*vec, error) {
 	case *array.Float64:
 		v.f64 = a.Float64Values()
 	case *array.Date32:
-		v.i32 = arrow.GetData[int32](d.Buffers()[1].Bytes())[off : off+n]
+		v.i32 = arrow.GetData[int32](arrow.GetBytes(a.Date32Values()))
 	case *array.Timestamp:
-		v.i64 = arrow.GetData[int64](d.Buffers()[1].Bytes())[off : off+n]
+		v.i64 = arrow.GetData[int64](arrow.GetBytes(a.TimestampValues()))
 	case *array.Boolean:
 		v.b = bitsFrom(d.Buffers()[1].Bytes(), off, n)
 	case *array.String:
@@ -85,7 +81,28 @@ func vecOf(typ schema.Type, arr arrow.Array) (*vec, error) {
 	default:
 		return nil, fmt.Errorf("BUG: column type %s for %s", arr.DataType(), typ)
 	}
+	// The kernels tell the representation by which slice is set: an empty
+	// column must still set its own.
+	switch {
+	case typ == schema.Integer || typ == schema.Datetime:
+		v.i64 = nonNil(v.i64)
+	case typ == schema.Number:
+		v.f64 = nonNil(v.f64)
+	case typ == schema.Date:
+		v.i32 = nonNil(v.i32)
+	case typ == schema.Boolean && v.b == nil:
+		v.b = bitset{}
+	case typ == schema.String && v.dict != nil:
+		v.codes = nonNil(v.codes)
+	}
 	return v, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // bitsFrom copies n bits starting at bit offset off of an Arrow bitmap
