@@ -59,11 +59,59 @@ func (ec *evalCtx) measure(m *measureNode) (*vec, error) {
 
 const idBatch = 4096
 
+// parallelRows is the fewest related rows worth splitting across cores.
+var parallelRows = 1 << 18
+
 // eachBatch calls fn with the rows of mask (nil: every row) that link to a
 // customer, in increasing row order, a batch of ids at a time, so that the
-// aggregate loops run over plain slices. Rows of one customer are thus
-// visited in row order, which fixes the order of floating-point sums.
+// aggregate loops run over plain slices. Rows of one customer are visited
+// in row order, which fixes the order of floating-point sums.
+//
+// When the rows are clustered by customer (l.Sorted), the customers are
+// split into ranges, each a multiple of 64 ids, and the ranges run in
+// parallel: fn calls for different ranges touch different customers and
+// different words of any per-customer bitset, so they need no locks.
 func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask bitset, fn func(batch []uint32)) error {
+	if !l.Sorted || ec.par < 2 || rows < parallelRows {
+		return ec.eachBatchRange(l, 0, rows, mask, fn)
+	}
+	parts := ec.par
+	bounds := make([]int, parts+1)
+	for k := 1; k < parts; k++ {
+		c := int32((ec.n * k / parts) &^ 63)
+		bounds[k] = firstRowOf(l.Customer, c)
+	}
+	bounds[parts] = rows
+	errs := make(chan error, parts)
+	for k := range parts {
+		go func() { errs <- ec.eachBatchRange(l, bounds[k], max(bounds[k], bounds[k+1]), mask, fn) }()
+	}
+	var first error
+	for range parts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// firstRowOf returns the first row of sorted links whose customer is c or
+// later; the NoCustomer rows at the end count as after every customer.
+func firstRowOf(cust []int32, c int32) int {
+	lo, hi := 0, len(cust)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if x := cust[m]; x != storage.NoCustomer && x < c {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// eachBatchRange is eachBatch over the rows [lo, hi).
+func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask bitset, fn func(batch []uint32)) error {
 	cust := l.Customer
 	buf := make([]uint32, 0, idBatch)
 	flush := func() error {
@@ -74,7 +122,7 @@ func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask bitset, fn func(ba
 		return ec.err()
 	}
 	if mask == nil {
-		for r := 0; r < rows; r++ {
+		for r := lo; r < hi; r++ {
 			if cust[r] >= 0 {
 				buf = append(buf, uint32(r))
 				if len(buf) == idBatch {
@@ -86,7 +134,14 @@ func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask bitset, fn func(ba
 		}
 		return flush()
 	}
-	for wi, w := range mask {
+	for wi := lo >> 6; wi<<6 < hi; wi++ {
+		w := mask[wi]
+		if base := wi << 6; base < lo {
+			w &^= (uint64(1) << uint(lo-base)) - 1
+		}
+		if end := (wi + 1) << 6; end > hi {
+			w &= (uint64(1) << uint(64-(end-hi))) - 1
+		}
 		for w != 0 {
 			r := wi<<6 | bits.TrailingZeros64(w)
 			w &= w - 1
@@ -163,7 +218,7 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	// for the customers whose sum overflows) and rounded to a number once:
 	// FORMAT.md types sum and avg as number.
 	sum := make([]int64, n)
-	var overflow map[int32]*big.Int
+	overflowed := make([]bool, n) // written per customer: safe across ranges
 	err = ec.eachBatch(l, rows, mask, func(b []uint32) {
 		for _, r := range b {
 			if !v.isValid(int(r)) {
@@ -171,24 +226,34 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 			}
 			c, x := cust[r], v.i64[r]
 			cnt[c]++
-			if o, ok := overflow[c]; ok {
-				o.Add(o, big.NewInt(x))
-				continue
-			}
 			s := sum[c] + x
 			if (x > 0 && s < sum[c]) || (x < 0 && s > sum[c]) {
-				if overflow == nil {
-					overflow = map[int32]*big.Int{}
-				}
-				o := big.NewInt(sum[c])
-				overflow[c] = o.Add(o, big.NewInt(x))
-				continue
+				overflowed[c] = true
 			}
 			sum[c] = s
 		}
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The rare customers whose sum left int64 are added again, exactly.
+	overflow := map[int32]*big.Int{}
+	for c, o := range overflowed {
+		if o {
+			overflow[int32(c)] = new(big.Int)
+		}
+	}
+	if len(overflow) > 0 {
+		err = ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
+			for _, r := range b {
+				if o, ok := overflow[cust[r]]; ok && v.isValid(int(r)) {
+					o.Add(o, big.NewInt(v.i64[r]))
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	res := make([]float64, n)
 	if a.fn == segment.Avg {
@@ -404,7 +469,7 @@ func (ec *evalCtx) countDistinct(l *storage.Links, rows int, mask bitset, a *agg
 			k uint64
 		}
 		var pairs []pair
-		err := ec.eachBatch(l, rows, mask, func(b []uint32) {
+		err := ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
 			for _, r := range b {
 				if v.isValid(int(r)) {
 					pairs = append(pairs, pair{cust[r], distinctKey(v, int(r))})
@@ -432,7 +497,7 @@ func (ec *evalCtx) countDistinct(l *storage.Links, rows int, mask bitset, a *agg
 		s string
 	}
 	var pairs []pair
-	err := ec.eachBatch(l, rows, mask, func(b []uint32) {
+	err := ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
 		for _, r := range b {
 			if v.isValid(int(r)) {
 				pairs = append(pairs, pair{cust[r], v.stringAt(int(r))})

@@ -368,6 +368,7 @@ func TestFromRecordsCluster(t *testing.T) {
 				rows = append(rows, strings.Join(cells, ","))
 			}
 			cust := snap.Links("E", []string{"EP"}).Customer
+			require.Equal(t, cluster, snap.Links("E", []string{"EP"}).Sorted)
 			if !cluster {
 				require.Equal(t, []int32{1, NoCustomer, 0, 1, 0}, cust)
 				require.Equal(t, "1,20,a,true,1970-01-02", rows[0])

@@ -31,7 +31,7 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 		if primary == nil {
 			return fmt.Errorf("BUG: no links for %s along %s", e.Name, paths[0])
 		}
-		perm, sorted := clusterOrder(primary.Customer, primary.numCustomers)
+		perm, sorted := clusterOrder(primary.Customer, primary.numCustomers, false)
 		if sorted {
 			continue
 		}
@@ -58,8 +58,9 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 }
 
 // clusterOrder returns the stable order of rows by customer (NoCustomer
-// last), and whether the rows are already in that order.
-func clusterOrder(cust []int32, numCustomers int) (perm []uint32, sorted bool) {
+// last), and whether the rows are already in that order. With checkOnly it
+// computes no order.
+func clusterOrder(cust []int32, numCustomers int, checkOnly bool) (perm []uint32, sorted bool) {
 	sorted = true
 	last := int64(-1)
 	for _, c := range cust {
@@ -73,8 +74,8 @@ func clusterOrder(cust []int32, numCustomers int) (perm []uint32, sorted bool) {
 		}
 		last = k
 	}
-	if sorted {
-		return nil, true
+	if sorted || checkOnly {
+		return nil, sorted
 	}
 	// Counting sort; bucket numCustomers holds the unlinked rows.
 	start := make([]uint32, numCustomers+2)

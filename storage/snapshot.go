@@ -94,6 +94,11 @@ type Links struct {
 	Customer []int32
 	// Broken counts the rows that link to no customer.
 	Broken int
+	// Sorted reports that the rows are in customer order: Customer is
+	// non-decreasing, with the NoCustomer rows at the end. Load makes it
+	// true for every entity's first path (see Options.Cluster); the rows of
+	// one customer are then contiguous.
+	Sorted bool
 
 	numCustomers int // the universe of Customer values, for group
 	groupOnce    sync.Once
