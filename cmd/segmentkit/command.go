@@ -25,6 +25,29 @@ type command struct {
 // commands lists the verbs in the order usage shows them.
 var commands = []*command{evalCommand, validateCommand, demoCommand}
 
+// group is a command with verbs of its own, which parses its own arguments.
+type group struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// groups lists the commands with verbs, after commands in usage.
+var groups = []group{
+	{"segments", "manage a catalog of segments: create, edit, activate, refresh, preview, download", runSegments},
+	{"quick", "quick segments: fields, insights, size estimates, a segment from one field", runQuick},
+	{"serve-schedule", "refresh a catalog's segments on their schedules until interrupted", runServeSchedule},
+}
+
+func lookupGroup(name string) *group {
+	for i := range groups {
+		if groups[i].name == name {
+			return &groups[i]
+		}
+	}
+	return nil
+}
+
 func lookupCommand(name string) *command {
 	for _, c := range commands {
 		if c.name == name {
@@ -36,6 +59,9 @@ func lookupCommand(name string) *command {
 
 func nearestCommand(name string) string {
 	names := []string{"help"}
+	for _, g := range groups {
+		names = append(names, g.name)
+	}
 	for _, c := range commands {
 		names = append(names, c.name)
 	}
@@ -47,9 +73,12 @@ func writeUsage(w io.Writer) {
 	b.WriteString("segmentkit evaluates customer segments over a data directory.\n\n")
 	b.WriteString("Usage:\n  segmentkit <command> [flags]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(&b, "  %-10s %s\n", "help", "show help for segmentkit or for one command")
+	for _, g := range groups {
+		fmt.Fprintf(&b, "  %-14s %s\n", g.name, g.summary)
+	}
+	fmt.Fprintf(&b, "  %-14s %s\n", "help", "show help for segmentkit or for one command")
 	b.WriteString("\nRun 'segmentkit help <command>' for a command's flags.\n")
 	io.WriteString(w, b.String())
 }
@@ -64,6 +93,9 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 		if args[0] == "help" {
 			writeUsage(stdout)
 			return exitOK
+		}
+		if g := lookupGroup(args[0]); g != nil {
+			return g.run(context.Background(), []string{"-h"}, stdout, stderr)
 		}
 		cmd := lookupCommand(args[0])
 		if cmd == nil {

@@ -62,6 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	case "help", "-h", "-help", "--help":
 		return runHelp(args[1:], stdout, stderr)
 	}
+	if g := lookupGroup(name); g != nil {
+		return g.run(ctx, args[1:], stdout, stderr)
+	}
 	cmd := lookupCommand(name)
 	if cmd == nil {
 		msg := fmt.Sprintf("unknown command %q", name)

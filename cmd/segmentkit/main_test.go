@@ -539,3 +539,16 @@ func TestFormatCount(t *testing.T) {
 		require.Equal(t, want, formatCount(n))
 	}
 }
+
+func TestGroupsDispatch(t *testing.T) {
+	for _, g := range []string{"segments", "quick", "serve-schedule"} {
+		r := runCLI(t, "help", g)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		require.Contains(t, r.stdout+r.stderr, "segmentkit "+g)
+		r = runCLI(t, g, "--no-such-flag")
+		require.NotEqual(t, exitOK, r.code)
+	}
+	r := runCLI(t, "segmnts")
+	require.Equal(t, exitUsage, r.code)
+	require.Contains(t, r.stderr, "did you mean segments?")
+}
