@@ -1,0 +1,250 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+// Sentinel errors of the catalog package. Every error a Catalog returns for
+// one of these conditions wraps the sentinel; test with errors.Is.
+var (
+	// ErrNotFound: no segment (or running job) has that name or id. The
+	// message suggests the nearest existing name when one is close.
+	ErrNotFound = errors.New("not found")
+	// ErrExists: a segment of that name already exists.
+	ErrExists = errors.New("already exists")
+	// ErrInvalidName: a segment name is not 1 to 128 letters, digits, '_'
+	// and '-', a definition has no readable name, or a definition's name
+	// does not match the segment it edits.
+	ErrInvalidName = errors.New("invalid segment name")
+	// ErrDraft: the segment is a draft (its definition does not validate),
+	// so it cannot be activated; the error also holds the problems.
+	ErrDraft = errors.New("is a draft")
+	// ErrInvalid: a saved definition no longer validates against the
+	// current data's schema, so the segment cannot be activated.
+	ErrInvalid = errors.New("does not validate")
+	// ErrReferenced: the segment is referenced by other segments and cannot
+	// be deleted.
+	ErrReferenced = errors.New("is referenced")
+	// ErrCycle: segment references form a cycle. It is the segment
+	// package's sentinel, reported as a draft problem.
+	ErrCycle = segment.ErrSegmentCycle
+	// ErrNewerFormat: the catalog file was written by a newer version of
+	// segmentkit, with a format this version cannot read.
+	ErrNewerFormat = errors.New("catalog file format is newer than this segmentkit")
+	// ErrNotCatalog: the file is not a segmentkit catalog.
+	ErrNotCatalog = errors.New("not a segmentkit catalog file")
+	// ErrLocked: another process has the catalog file open.
+	ErrLocked = errors.New("catalog file is in use by another process")
+	// ErrClosed: the catalog is closed.
+	ErrClosed = errors.New("catalog is closed")
+	// ErrNoSource: the call needs data (a schema to validate against, or a
+	// snapshot to refresh, preview or download) and Options.Source is nil.
+	ErrNoSource = errors.New("catalog has no data source")
+	// ErrCancelled: a refresh job was cancelled, by CancelJob, by its
+	// context or by Close.
+	ErrCancelled = errors.New("cancelled")
+	// ErrSchedule: a cron specification does not parse.
+	ErrSchedule = errors.New("invalid schedule")
+	// ErrUnknownField: a download field names no customer attribute or
+	// measure.
+	ErrUnknownField = errors.New("unknown field")
+	// ErrCorrupt: the catalog file holds a record that does not decode, or
+	// its records do not agree with each other (see Verify).
+	ErrCorrupt = errors.New("catalog file is corrupt")
+)
+
+// Options configures Open. The zero value is usable for a catalog that only
+// lists, renames, deletes and (de)activates segments without refreshing
+// them; give a Source to create, edit, refresh, preview and download.
+type Options struct {
+	// Clock is the source of time for every timestamp the catalog records
+	// and for the Scheduler. Nil means the real clock.
+	Clock clockwork.Clock
+	// Source is where the customer data comes from. Nil means none: calls
+	// that need data return ErrNoSource.
+	Source Source
+	// Workers bounds how many segments one refresh job evaluates at once.
+	// Zero means runtime.GOMAXPROCS(0).
+	Workers int
+	// JobRetention is how many finished jobs the file keeps; older ones are
+	// removed when a job ends. Zero means 1000.
+	JobRetention int
+	// LockTimeout is how long Open waits for another process to release
+	// the file. Zero means 5 seconds; negative means wait forever.
+	LockTimeout time.Duration
+}
+
+// Catalog is a durable set of segments: their definitions, states and
+// schedules, the refresh jobs run on them, their member history and
+// current members. It lives in one bbolt file.
+//
+// A Catalog is safe for concurrent use by many goroutines. Every call that
+// changes the catalog commits one transaction (with fsync) before it
+// returns, so a crash at any moment loses nothing a call has returned as
+// done. Only one process may have the file open at a time.
+type Catalog struct {
+	db    *bolt.DB
+	path  string
+	clock clockwork.Clock
+	src   Source
+	opts  Options
+
+	// jobSem serializes refresh jobs: one runs at a time and later ones
+	// wait with status "not started".
+	jobSem chan struct{}
+
+	mu      sync.Mutex
+	closed  bool
+	done    chan struct{}      // closed by Close
+	changed chan struct{}      // closed and replaced when schedules change
+	running map[uint64]*runJob // jobs not yet finished, by id
+	calls   sync.WaitGroup     // calls in flight, for Close
+
+	keys keysetCache
+	fp   fingerprintCache
+}
+
+// Open opens the catalog file at path, creating it if it does not exist.
+// It refuses a file of a newer format version (ErrNewerFormat) and a file
+// that is not a catalog (ErrNotCatalog). Jobs that a previous process left
+// unfinished (it crashed or was killed) are marked failed. The caller must
+// Close the catalog.
+func Open(path string, opts Options) (*Catalog, error) {
+	timeout := opts.LockTimeout
+	switch {
+	case timeout == 0:
+		timeout = 5 * time.Second
+	case timeout < 0:
+		timeout = 0
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		switch {
+		case errors.Is(err, bolterrors.ErrTimeout):
+			return nil, fmt.Errorf("open catalog %s: %w", path, ErrLocked)
+		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
+			return nil, fmt.Errorf("open catalog %s: %w: %w", path, ErrNotCatalog, err)
+		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("open catalog %s: %w", path, pe.Err)
+		}
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.JobRetention <= 0 {
+		opts.JobRetention = 1000
+	}
+	c := &Catalog{
+		db:      db,
+		path:    path,
+		clock:   opts.Clock,
+		src:     opts.Source,
+		opts:    opts,
+		jobSem:  make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+		running: map[uint64]*runJob{},
+	}
+	if err := c.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Path returns the catalog file's path as given to Open.
+func (c *Catalog) Path() string { return c.path }
+
+// Close cancels running refresh jobs (they end as cancelled), waits for
+// calls in flight to return, and closes the file. Calls after Close return
+// ErrClosed. Close is idempotent.
+func (c *Catalog) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	for _, r := range c.running {
+		r.cancel(ErrClosed)
+	}
+	c.mu.Unlock()
+	c.calls.Wait()
+	return c.db.Close()
+}
+
+// enter registers a call in flight; it fails once the catalog is closed.
+// Every successful enter is matched by a leave.
+func (c *Catalog) enter() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.calls.Add(1)
+	return nil
+}
+
+func (c *Catalog) leave() { c.calls.Done() }
+
+// changes returns a channel that is closed at the next change of anything
+// the Scheduler watches: states, scheduled (de)activations, per-segment
+// schedules, segments created, renamed or deleted.
+func (c *Catalog) changes() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+// notify wakes everything waiting on changes.
+func (c *Catalog) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// now returns the clock's time in UTC, the form every record stores.
+func (c *Catalog) now() time.Time { return c.clock.Now().UTC() }
+
+// update runs fn in one write transaction, committed (and synced) before
+// it returns.
+func (c *Catalog) update(fn func(tx *bolt.Tx) error) error { return c.db.Update(fn) }
+
+// view runs fn in one read transaction.
+func (c *Catalog) view(fn func(tx *bolt.Tx) error) error { return c.db.View(fn) }
+
+// sourceOrErr returns the data source or ErrNoSource.
+func (c *Catalog) sourceOrErr() (Source, error) {
+	if c.src == nil {
+		return nil, ErrNoSource
+	}
+	return c.src, nil
+}
+
+// ctxOrBackground returns ctx, or context.Background() for a nil ctx.
+func ctxOrBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}

@@ -1,0 +1,226 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// Members across data reloads.
+//
+// Customer ids are row numbers of one snapshot: after the data is
+// reloaded the same id may be another customer. The catalog stores a
+// segment's members as a roaring bitmap of ids together with a hash of the
+// snapshot's customer key list (every key, in id order), and stores that
+// key list once per hash in the keysets bucket. When the current snapshot
+// has the same key list (the common case: only related entities changed,
+// or nothing did) the bitmap is used as is; otherwise each member id is
+// mapped to its key in the stored list and back to an id of the current
+// snapshot. Customers no longer in the data drop out of the mapped set.
+// This is how a static segment's frozen members survive any number of
+// reloads without being rewritten.
+
+// hashKeys returns the hash of the snapshot's customer key list, checking
+// ctx every 64K customers.
+func hashKeys(ctx context.Context, snap *storage.Snapshot) ([32]byte, error) {
+	h := sha256.New()
+	var buf []byte
+	n := snap.NumCustomers()
+	for i := range n {
+		if i&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return [32]byte{}, err
+			}
+		}
+		k := snap.CustomerKey(uint32(i))
+		buf = binary.AppendUvarint(buf[:0], uint64(len(k)))
+		buf = append(buf, k...)
+		h.Write(buf)
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out, nil
+}
+
+// fingerprintCache remembers the key-list hash of the latest snapshot, so
+// that a cached snapshot is hashed once.
+type fingerprintCache struct {
+	mu   sync.Mutex
+	snap *storage.Snapshot
+	keys [32]byte
+}
+
+func (f *fingerprintCache) get(ctx context.Context, snap *storage.Snapshot) ([32]byte, error) {
+	f.mu.Lock()
+	if f.snap == snap {
+		k := f.keys
+		f.mu.Unlock()
+		return k, nil
+	}
+	f.mu.Unlock()
+	k, err := hashKeys(ctxOrBackground(ctx), snap)
+	if err != nil {
+		return k, err
+	}
+	f.mu.Lock()
+	f.snap, f.keys = snap, k
+	f.mu.Unlock()
+	return k, nil
+}
+
+// encodeKeys writes the snapshot's customer keys: a uvarint count, then
+// each key as a uvarint length and its bytes.
+func encodeKeys(snap *storage.Snapshot) []byte {
+	n := snap.NumCustomers()
+	buf := binary.AppendUvarint(make([]byte, 0, n*10+8), uint64(n))
+	for i := range n {
+		k := snap.CustomerKey(uint32(i))
+		buf = binary.AppendUvarint(buf, uint64(len(k)))
+		buf = append(buf, k...)
+	}
+	return buf
+}
+
+func decodeKeys(v []byte) ([]string, error) {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || n > uint64(len(v)) {
+		return nil, corrupt("customer key list: bad count")
+	}
+	v = v[w:]
+	out := make([]string, 0, n)
+	for range n {
+		l, w := binary.Uvarint(v)
+		if w <= 0 || l > uint64(len(v)-w) {
+			return nil, corrupt("customer key list: truncated")
+		}
+		out = append(out, string(v[w:w+int(l)]))
+		v = v[w+int(l):]
+	}
+	return out, nil
+}
+
+// keysetCache keeps the last decoded key lists, for mapping members.
+type keysetCache struct {
+	mu    sync.Mutex
+	order [][32]byte
+	lists map[[32]byte][]string
+}
+
+const keysetCacheSize = 2
+
+func (k *keysetCache) get(h [32]byte) ([]string, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l, ok := k.lists[h]
+	return l, ok
+}
+
+func (k *keysetCache) put(h [32]byte, l []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.lists == nil {
+		k.lists = map[[32]byte][]string{}
+	}
+	if _, ok := k.lists[h]; ok {
+		return
+	}
+	if len(k.order) >= keysetCacheSize {
+		delete(k.lists, k.order[0])
+		k.order = k.order[1:]
+	}
+	k.order = append(k.order, h)
+	k.lists[h] = l
+}
+
+// keyList returns the stored key list with hash h.
+func (c *Catalog) keyList(tx *bolt.Tx, h [32]byte) ([]string, error) {
+	if l, ok := c.keys.get(h); ok {
+		return l, nil
+	}
+	v := tx.Bucket(bucketKeysets).Get(h[:])
+	if v == nil {
+		return nil, corrupt("the customer key list %s of stored members is missing", shortHash(h))
+	}
+	l, err := decodeKeys(v)
+	if err != nil {
+		return nil, err
+	}
+	c.keys.put(h, l)
+	return l, nil
+}
+
+// mapMembers returns blob's members as ids of the snapshot d, and how many
+// of them are not in it. The bitmap is new and the caller's.
+func (c *Catalog) mapMembers(tx *bolt.Tx, blob memberBlob, d *loadedData) (*roaring.Bitmap, uint64, error) {
+	if blob.keys == d.keys {
+		return blob.members.Clone(), 0, nil
+	}
+	keys, err := c.keyList(tx, blob.keys)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := roaring.New()
+	var missing uint64
+	ids := make([]uint32, 0, 4096)
+	it := blob.members.Iterator()
+	for it.HasNext() {
+		old := it.Next()
+		if int(old) >= len(keys) {
+			return nil, 0, corrupt("a stored member id %d is beyond its key list of %d", old, len(keys))
+		}
+		id, ok := d.snap.CustomerID(keys[old])
+		if !ok {
+			missing++
+			continue
+		}
+		ids = append(ids, id)
+		if len(ids) == cap(ids) {
+			out.AddMany(ids)
+			ids = ids[:0]
+		}
+	}
+	out.AddMany(ids)
+	return out, missing, nil
+}
+
+// storedMembers reads the segment's members mapped to d; an empty bitmap
+// if it has none.
+func (c *Catalog) storedMembers(tx *bolt.Tx, id uint64, d *loadedData) (*roaring.Bitmap, error) {
+	blob, ok, err := getMembers(tx, id)
+	if err != nil || !ok {
+		return roaring.New(), err
+	}
+	bm, _, err := c.mapMembers(tx, blob, d)
+	return bm, err
+}
+
+func shortHash(h [32]byte) string { return hex.EncodeToString(h[:8]) }
+
+// keysetWriter encodes a snapshot's key list at most once per job, and
+// only when the file does not hold it yet.
+type keysetWriter struct {
+	once sync.Once
+	d    *loadedData
+	enc  []byte
+}
+
+// ensure puts the key list into tx if it is missing.
+func (w *keysetWriter) ensure(tx *bolt.Tx) error {
+	ks := tx.Bucket(bucketKeysets)
+	if ks.Get(w.d.keys[:]) != nil {
+		return nil
+	}
+	w.once.Do(func() { w.enc = encodeKeys(w.d.snap) })
+	if err := ks.Put(w.d.keys[:], w.enc); err != nil {
+		return fmt.Errorf("store customer key list: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+package catalog
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// waitJob waits until a finished job matches ok and returns it.
+func waitJob(t *testing.T, cat *Catalog, ok func(j *Job) bool) *Job {
+	t.Helper()
+	var found *Job
+	require.Eventually(t, func() bool {
+		jobs, err := cat.Jobs(0)
+		if err != nil {
+			return false
+		}
+		for _, j := range jobs {
+			if j.Status.Done() && ok(j) {
+				found = j
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 2*time.Millisecond)
+	return found
+}
+
+func TestScheduler(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	e := newEnv(t, Options{})
+	cat := e.cat
+	_, err := cat.Create(ctx, def("A", ageOver(25)), CreateOptions{Active: true})
+	require.NoError(t, err)
+	_, err = cat.Create(ctx, def("B", ageOver(27)), CreateOptions{})
+	require.NoError(t, err)
+	_, err = cat.Create(ctx, def("C", ageOver(28)), CreateOptions{})
+	require.NoError(t, err)
+
+	_, err = NewScheduler(cat, ScheduleOptions{Cron: "at three"})
+	require.ErrorIs(t, err, ErrSchedule)
+	sched, err := NewScheduler(cat, ScheduleOptions{Cron: "0 3 * * *", Logger: testLogger(t)})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- sched.Run(ctx) }()
+
+	// t0 is 09:00; the refresh of all segments is due at 03:00 tomorrow.
+	require.NoError(t, e.clock.BlockUntilContext(ctx, 1))
+	e.clock.Advance(17*time.Hour + 59*time.Minute)
+	require.NoError(t, e.clock.BlockUntilContext(ctx, 1))
+	jobs, err := cat.Jobs(0)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1, "only the activation's job so far")
+	e.clock.Advance(time.Minute)
+	all := waitJob(t, cat, func(j *Job) bool { return j.All && j.Trigger == "schedule" })
+	require.Equal(t, time.Date(2026, 3, 3, 3, 0, 0, 0, time.UTC), all.Started)
+	require.Equal(t, Successful, taskOf(t, all, "A").Status)
+	require.Equal(t, Skipped, taskOf(t, all, "B").Status)
+
+	// A segment's own schedule: every 30 minutes, while it is active.
+	require.NoError(t, cat.SetSchedule("A", "*/30 * * * *"))
+	require.NoError(t, e.clock.BlockUntilContext(ctx, 1))
+	e.clock.Advance(30 * time.Minute)
+	own := waitJob(t, cat, func(j *Job) bool { return !j.All && j.Trigger == "schedule" })
+	require.Equal(t, []string{"A"}, own.Requested)
+	require.Equal(t, time.Date(2026, 3, 3, 3, 30, 0, 0, time.UTC), own.Started)
+
+	// Scheduled activation: B becomes active at 05:00 and is refreshed.
+	require.NoError(t, cat.SetSchedule("A", ""))
+	at := time.Date(2026, 3, 3, 5, 0, 0, 0, time.UTC)
+	require.NoError(t, cat.ScheduleActivation("B", at))
+	b, err := cat.Get("B")
+	require.NoError(t, err)
+	require.Equal(t, at, b.ActivateAt)
+	require.NoError(t, e.clock.BlockUntilContext(ctx, 1))
+	e.clock.Advance(time.Hour)
+	require.NoError(t, e.clock.BlockUntilContext(ctx, 1))
+	b, err = cat.Get("B")
+	require.NoError(t, err)
+	require.Equal(t, Inactive, b.State, "not yet")
+	e.clock.Advance(time.Hour)
+	act := waitJob(t, cat, func(j *Job) bool { return j.Trigger == "scheduled activation" })
+	require.Equal(t, []string{"B"}, act.Requested)
+	require.Equal(t, Successful, act.Status)
+	b, err = cat.Get("B")
+	require.NoError(t, err)
+	require.Equal(t, Active, b.State)
+	require.True(t, b.ActivateAt.IsZero())
+	require.EqualValues(t, 2, b.Members)
+
+	// A scheduled activation of a segment that became a draft meanwhile is
+	// not applied, and says why.
+	require.NoError(t, cat.ScheduleActivation("C", e.clock.Now().Add(time.Hour)))
+	_, err = cat.Edit(ctx, "C", def("C", `{"attribute": "Customer.Nope", "operator": "isNull"}`))
+	require.NoError(t, err)
+	require.NoError(t, e.clock.BlockUntilContext(ctx, 1))
+	e.clock.Advance(2 * time.Hour)
+	require.Eventually(t, func() bool {
+		c, err := cat.Get("C")
+		return err == nil && c.ScheduleError != "" && c.ActivateAt.IsZero()
+	}, 5*time.Second, 2*time.Millisecond)
+	c, err := cat.Get("C")
+	require.NoError(t, err)
+	require.Equal(t, Draft, c.State)
+	require.Contains(t, c.ScheduleError, "draft")
+
+	// A deactivation time in the past is applied at once.
+	require.NoError(t, cat.ScheduleDeactivation("B", t0))
+	require.Eventually(t, func() bool {
+		b, err := cat.Get("B")
+		return err == nil && b.State == Inactive
+	}, 5*time.Second, 2*time.Millisecond)
+
+	stop()
+	require.NoError(t, <-done)
+	// Nothing ran twice for one due time.
+	jobs, err = cat.Jobs(0)
+	require.NoError(t, err)
+	var starts []time.Time
+	for _, j := range jobs {
+		if j.Trigger == "schedule" {
+			require.False(t, slices.ContainsFunc(starts, func(s time.Time) bool { return s.Equal(j.Started) }), "two scheduled jobs at %v", j.Started)
+			starts = append(starts, j.Started)
+		}
+	}
+}
+
+func TestSchedulerStopsWhenCatalogCloses(t *testing.T) {
+	e := newEnv(t, Options{})
+	sched, err := NewScheduler(e.cat, ScheduleOptions{Cron: "@hourly"})
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- sched.Run(context.Background()) }()
+	require.NoError(t, e.clock.BlockUntilContext(context.Background(), 1))
+	require.NoError(t, e.cat.Close())
+	require.ErrorIs(t, <-done, ErrClosed)
+}
+
+// testLogger logs to t.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, nil))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}

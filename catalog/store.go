@@ -1,0 +1,489 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+// The file layout, format version 1. Every bucket is at the top level.
+//
+//	meta      "version" -> uint32 big endian; "created" -> RFC 3339 time
+//	segments  id (uint64 BE) -> record JSON
+//	names     name -> id
+//	members   id -> member blob: version byte, 32-byte key-list hash, roaring bitmap
+//	keysets   32-byte hash -> the customer keys the hash names, in id order
+//	history   id -> bucket: time (8 bytes, ordered) + job id -> HistoryEntry JSON
+//	jobs      id -> bucket: "job" -> Job JSON without tasks; "t" + index -> Task JSON
+//
+// Segments are keyed by an id that never changes, so a rename moves only
+// the names entry, and a task that finishes after its segment was deleted
+// and re-created under the same name cannot write into the new one.
+const formatVersion = 1
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketSegments = []byte("segments")
+	bucketNames    = []byte("names")
+	bucketMembers  = []byte("members")
+	bucketKeysets  = []byte("keysets")
+	bucketHistory  = []byte("history")
+	bucketJobs     = []byte("jobs")
+
+	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs}
+
+	keyVersion = []byte("version")
+	keyCreated = []byte("created")
+	keyJob     = []byte("job")
+)
+
+// record is a segment as the file keeps it.
+type record struct {
+	ID          uint64          `json:"id"`
+	Name        string          `json:"name"`
+	Definition  []byte          `json:"definition"`
+	DisplayName string          `json:"displayName,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Kind        string          `json:"type"`
+	Draft       bool            `json:"draft,omitempty"`
+	Problems    []storedProblem `json:"problems,omitempty"`
+	Refs        []string        `json:"refs,omitempty"`
+	Active      bool            `json:"active,omitempty"`
+	// Revision changes whenever the meaning of the definition changes, so
+	// that a refresh computed from an older one is not stored.
+	Revision      uint64    `json:"revision"`
+	Created       time.Time `json:"created"`
+	Modified      time.Time `json:"modified"`
+	ActivateAt    time.Time `json:"activateAt,omitzero"`
+	DeactivateAt  time.Time `json:"deactivateAt,omitzero"`
+	Schedule      string    `json:"schedule,omitempty"`
+	// ScheduleSince is when Schedule was set; its runs count from then.
+	ScheduleSince time.Time `json:"scheduleSince,omitzero"`
+	ScheduleError string    `json:"scheduleError,omitempty"`
+	Members       uint64    `json:"members"`
+	Frozen        bool      `json:"frozen,omitempty"`
+	LastRefreshed time.Time `json:"lastRefreshed,omitzero"`
+	Status        Status    `json:"status"`
+	LastJob       uint64    `json:"lastJob,omitempty"`
+	LastError     string    `json:"lastError,omitempty"`
+}
+
+func (r *record) kind() segment.Kind {
+	if r.Kind == segment.Static.String() {
+		return segment.Static
+	}
+	return segment.Dynamic
+}
+
+func (r *record) state() State {
+	switch {
+	case r.Draft:
+		return Draft
+	case r.Active:
+		return Active
+	}
+	return Inactive
+}
+
+// public returns the caller's copy of the record.
+func (r *record) public() *Segment {
+	return &Segment{
+		Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Kind: r.kind(),
+		State: r.state(), Definition: bytes.Clone(r.Definition), Problems: loadProblems(r.Problems),
+		References: append([]string(nil), r.Refs...), Created: r.Created, Modified: r.Modified,
+		ActivateAt: r.ActivateAt, DeactivateAt: r.DeactivateAt, Schedule: r.Schedule,
+		ScheduleError: r.ScheduleError, Members: r.Members, Frozen: r.Frozen,
+		LastRefreshed: r.LastRefreshed, Status: r.Status, LastJob: r.LastJob, LastError: r.LastError,
+	}
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// init checks the format version, initialises a new file, and marks jobs
+// left unfinished by a previous process as failed.
+func (c *Catalog) init() error {
+	var version uint32
+	var empty, foreign bool
+	err := c.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			n := 0
+			tx.ForEach(func([]byte, *bolt.Bucket) error { n++; return nil })
+			empty, foreign = n == 0, n > 0
+			return nil
+		}
+		v := meta.Get(keyVersion)
+		if len(v) != 4 {
+			return corrupt("the format version is unreadable")
+		}
+		version = binary.BigEndian.Uint32(v)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case foreign:
+		return fmt.Errorf("%w: the file is a bbolt database without segmentkit's buckets", ErrNotCatalog)
+	case version > formatVersion:
+		return fmt.Errorf("%w: the file has format version %d and this segmentkit reads up to version %d; open it with a newer segmentkit", ErrNewerFormat, version, formatVersion)
+	case !empty && version < 1:
+		return corrupt("format version %d is not valid", version)
+	}
+	return c.update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if empty {
+			if err := meta.Put(keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
+				return err
+			}
+			if err := meta.Put(keyCreated, []byte(c.now().Format(time.RFC3339Nano))); err != nil {
+				return err
+			}
+		}
+		return c.recoverJobs(tx)
+	})
+}
+
+// recoverJobs marks every job that is not finished as failed: the process
+// that ran it is gone.
+func (c *Catalog) recoverJobs(tx *bolt.Tx) error {
+	jobs := tx.Bucket(bucketJobs)
+	now := c.now()
+	var ids []uint64
+	err := jobs.ForEachBucket(func(k []byte) error {
+		if len(k) == 8 {
+			ids = append(ids, binary.BigEndian.Uint64(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	const msg = "interrupted: the process running the job stopped before it finished"
+	for _, id := range ids {
+		j, err := readJob(tx, id)
+		if err != nil || j.Status.Done() {
+			continue
+		}
+		j.Status = Failed
+		j.Errors = append(j.Errors, msg)
+		if j.Ended.IsZero() {
+			j.Ended = now
+		}
+		for i := range j.Tasks {
+			if !j.Tasks[i].Status.Done() {
+				j.Tasks[i].Status = Failed
+				j.Tasks[i].Errors = append(j.Tasks[i].Errors, msg)
+				if err := putTask(tx, id, i, &j.Tasks[i]); err != nil {
+					return err
+				}
+			}
+		}
+		if err := putJobHeader(tx, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// getRecord returns the record with the id, or nil.
+func getRecord(tx *bolt.Tx, id uint64) (*record, error) {
+	v := tx.Bucket(bucketSegments).Get(u64(id))
+	if v == nil {
+		return nil, nil
+	}
+	r := new(record)
+	if err := json.Unmarshal(v, r); err != nil {
+		return nil, corrupt("segment %d: %v", id, err)
+	}
+	return r, nil
+}
+
+// lookup returns the id of the named segment.
+func lookup(tx *bolt.Tx, name string) (uint64, bool) {
+	v := tx.Bucket(bucketNames).Get([]byte(name))
+	if len(v) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(v), true
+}
+
+// getByName returns the named segment's record, or an ErrNotFound error
+// suggesting the nearest name.
+func getByName(tx *bolt.Tx, name string) (*record, error) {
+	id, ok := lookup(tx, name)
+	if !ok {
+		return nil, notFound(tx, name)
+	}
+	r, err := getRecord(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, corrupt("the name %q points to no segment", name)
+	}
+	return r, nil
+}
+
+func putRecord(tx *bolt.Tx, r *record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketSegments).Put(u64(r.ID), b)
+}
+
+// allRecords returns every record, in id order.
+func allRecords(tx *bolt.Tx) ([]*record, error) {
+	var out []*record
+	err := tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
+		r := new(record)
+		if err := json.Unmarshal(v, r); err != nil {
+			return corrupt("segment %x: %v", k, err)
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// names returns every segment name.
+func names(tx *bolt.Tx) []string {
+	var out []string
+	tx.Bucket(bucketNames).ForEach(func(k, _ []byte) error {
+		out = append(out, string(k))
+		return nil
+	})
+	return out
+}
+
+// memberBlob is a segment's stored members: customer ids of the snapshot
+// whose customer key list hashes to keys.
+type memberBlob struct {
+	keys    [32]byte
+	members *roaring.Bitmap
+}
+
+const memberBlobVersion = 1
+
+func encodeMembers(keys [32]byte, bm *roaring.Bitmap) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte(memberBlobVersion)
+	buf.Write(keys[:])
+	if _, err := bm.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// blobKeys returns the key-list hash of a member blob without decoding it.
+func blobKeys(v []byte) ([32]byte, bool) {
+	var k [32]byte
+	if len(v) < 33 || v[0] != memberBlobVersion {
+		return k, false
+	}
+	copy(k[:], v[1:33])
+	return k, true
+}
+
+// getMembers reads the segment's stored members; ok is false if it has
+// none. The bitmap is a copy the caller owns.
+func getMembers(tx *bolt.Tx, id uint64) (memberBlob, bool, error) {
+	v := tx.Bucket(bucketMembers).Get(u64(id))
+	if v == nil {
+		return memberBlob{}, false, nil
+	}
+	keys, ok := blobKeys(v)
+	if !ok {
+		return memberBlob{}, false, corrupt("members of segment %d: unknown encoding", id)
+	}
+	bm := roaring.New()
+	// UnmarshalBinary copies: v points into the memory map, which is only
+	// valid during the transaction.
+	if err := bm.UnmarshalBinary(v[33:]); err != nil {
+		return memberBlob{}, false, corrupt("members of segment %d: %v", id, err)
+	}
+	return memberBlob{keys: keys, members: bm}, true, nil
+}
+
+// gcKeysets deletes the key lists that no member blob refers to.
+func gcKeysets(tx *bolt.Tx) error {
+	used := map[[32]byte]bool{}
+	tx.Bucket(bucketMembers).ForEach(func(_, v []byte) error {
+		if k, ok := blobKeys(v); ok {
+			used[k] = true
+		}
+		return nil
+	})
+	ks := tx.Bucket(bucketKeysets)
+	var drop [][]byte
+	ks.ForEach(func(k, _ []byte) error {
+		var h [32]byte
+		copy(h[:], k)
+		if len(k) != 32 || !used[h] {
+			drop = append(drop, bytes.Clone(k))
+		}
+		return nil
+	})
+	for _, k := range drop {
+		if err := ks.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// historyKey orders entries by time, then job: the time's nanoseconds with
+// the sign bit flipped so that byte order is time order.
+func historyKey(t time.Time, job uint64) []byte {
+	k := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())^(1<<63))
+	return binary.BigEndian.AppendUint64(k, job)
+}
+
+func historyTimeKey(t time.Time) []byte {
+	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())^(1<<63))
+}
+
+func putHistory(tx *bolt.Tx, id uint64, e *HistoryEntry) error {
+	b, err := tx.Bucket(bucketHistory).CreateBucketIfNotExists(u64(id))
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return b.Put(historyKey(e.Time, e.Job), v)
+}
+
+// Job persistence.
+
+func jobBucket(tx *bolt.Tx, id uint64, create bool) (*bolt.Bucket, error) {
+	jobs := tx.Bucket(bucketJobs)
+	if create {
+		return jobs.CreateBucketIfNotExists(u64(id))
+	}
+	return jobs.Bucket(u64(id)), nil
+}
+
+func taskKey(i int) []byte {
+	return binary.BigEndian.AppendUint32([]byte{'t'}, uint32(i))
+}
+
+func putJobHeader(tx *bolt.Tx, j *Job) error {
+	b, err := jobBucket(tx, j.ID, true)
+	if err != nil {
+		return err
+	}
+	h := *j
+	h.Tasks = nil
+	v, err := json.Marshal(&h)
+	if err != nil {
+		return err
+	}
+	return b.Put(keyJob, v)
+}
+
+func putTask(tx *bolt.Tx, jobID uint64, i int, t *Task) error {
+	if i < 0 || i > math.MaxUint32 {
+		return fmt.Errorf("BUG: task index %d", i)
+	}
+	b, err := jobBucket(tx, jobID, true)
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return b.Put(taskKey(i), v)
+}
+
+// putJob writes the header and every task.
+func putJob(tx *bolt.Tx, j *Job) error {
+	if err := putJobHeader(tx, j); err != nil {
+		return err
+	}
+	for i := range j.Tasks {
+		if err := putTask(tx, j.ID, i, &j.Tasks[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errNoJob = errors.New("no such job")
+
+func readJob(tx *bolt.Tx, id uint64) (*Job, error) {
+	b, _ := jobBucket(tx, id, false)
+	if b == nil {
+		return nil, errNoJob
+	}
+	j := new(Job)
+	h := b.Get(keyJob)
+	if h == nil {
+		return nil, corrupt("job %d has no header", id)
+	}
+	if err := json.Unmarshal(h, j); err != nil {
+		return nil, corrupt("job %d: %v", id, err)
+	}
+	j.Tasks = nil
+	err := b.ForEach(func(k, v []byte) error {
+		if len(k) != 5 || k[0] != 't' {
+			return nil
+		}
+		var t Task
+		if err := json.Unmarshal(v, &t); err != nil {
+			return corrupt("job %d task: %v", id, err)
+		}
+		j.Tasks = append(j.Tasks, t)
+		return nil
+	})
+	return j, err
+}
+
+// pruneJobs removes the oldest finished jobs while more than keep remain.
+func pruneJobs(tx *bolt.Tx, keep int) error {
+	jobs := tx.Bucket(bucketJobs)
+	var ids [][]byte
+	jobs.ForEachBucket(func(k []byte) error {
+		ids = append(ids, bytes.Clone(k))
+		return nil
+	})
+	excess := len(ids) - keep
+	for _, k := range ids {
+		if excess <= 0 {
+			break
+		}
+		var h struct {
+			Status Status `json:"status"`
+		}
+		if b := jobs.Bucket(k); b != nil {
+			if v := b.Get(keyJob); v != nil && json.Unmarshal(v, &h) == nil && !h.Status.Done() {
+				continue
+			}
+		}
+		if err := jobs.DeleteBucket(k); err != nil {
+			return err
+		}
+		excess--
+	}
+	return nil
+}

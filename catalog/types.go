@@ -1,0 +1,356 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// State is a segment's state. A Draft is an inactive segment whose
+// definition does not validate; it cannot be activated until an edit makes
+// it valid.
+type State uint8
+
+const (
+	// Inactive segments keep their definition (and the members of their
+	// last refresh, if any) but are skipped by refreshes.
+	Inactive State = iota
+	// Active segments are refreshed by refresh jobs and schedules.
+	Active
+	// Draft segments are inactive and their definition does not validate.
+	Draft
+)
+
+var stateNames = [...]string{"inactive", "active", "draft"}
+
+// String returns "inactive", "active", "draft" or "State(N)".
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// MarshalText returns the state's name.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a state's name.
+func (s *State) UnmarshalText(b []byte) error {
+	i := slices.Index(stateNames[:], string(b))
+	if i < 0 {
+		return fmt.Errorf("unknown state %q", b)
+	}
+	*s = State(i)
+	return nil
+}
+
+// Status is the status of a refresh job, of one task of a job, or of a
+// segment's most recent refresh: the statuses the product page lists.
+type Status uint8
+
+const (
+	// NotStarted: the job waits for another job to finish, or the task for
+	// the segments it references.
+	NotStarted Status = iota
+	// Queued: the task is ready and waits for a worker.
+	Queued
+	// Refreshing: the job or task is running.
+	Refreshing
+	// Successful: the job or task finished and its members are stored.
+	Successful
+	// Failed: the task could not compute members (its definition does not
+	// compile against the data, the data did not load, a segment it
+	// references failed, ...); a job is failed when one of its tasks is.
+	Failed
+	// Skipped: the segment is inactive or a draft, so it was not refreshed.
+	Skipped
+	// Cancelled: the job was cancelled before the task finished; the
+	// segment keeps its previous members.
+	Cancelled
+)
+
+var statusNames = [...]string{"not started", "queued", "refreshing", "successful", "failed", "skipped", "cancelled"}
+
+// String returns the status as the product page writes it ("not
+// started", "successful", ...) or "Status(N)".
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// Done reports whether the status is final: successful, failed, skipped or
+// cancelled.
+func (s Status) Done() bool { return s >= Successful && int(s) < len(statusNames) }
+
+// MarshalText returns the status's name.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a status's name.
+func (s *Status) UnmarshalText(b []byte) error {
+	i := slices.Index(statusNames[:], string(b))
+	if i < 0 {
+		return fmt.Errorf("unknown status %q", b)
+	}
+	*s = Status(i)
+	return nil
+}
+
+// Segment describes one segment of a catalog. A Segment returned by the
+// catalog is a copy: the caller owns it, and changing it changes nothing
+// in the catalog.
+type Segment struct {
+	// Name is unique in the catalog.
+	Name string
+	// DisplayName and Description are the definition's free text.
+	DisplayName string
+	Description string
+	// Kind is dynamic or static.
+	Kind segment.Kind
+	// State is active, inactive or draft.
+	State State
+	// Definition is the definition's JSON as it was written (rewritten only
+	// where a rename changed a name in it). A draft's definition may be any
+	// bytes.
+	Definition []byte
+	// Problems lists why a draft does not validate; nil for other states.
+	// Each problem wraps the segment package's sentinel for its kind, so
+	// errors.Is(s.Problems, segment.ErrUnknownAttribute) works.
+	Problems diag.List
+	// References names the segments the definition references.
+	References []string
+	// Created and Modified are when the segment was created and when its
+	// definition or name last changed.
+	Created  time.Time
+	Modified time.Time
+	// ActivateAt and DeactivateAt are scheduled state changes; zero when
+	// none is scheduled.
+	ActivateAt   time.Time
+	DeactivateAt time.Time
+	// Schedule is the segment's own cron schedule ("" for none), on which
+	// a Scheduler refreshes it while it is active, in addition to the
+	// schedule of all segments.
+	Schedule string
+	// ScheduleError says why the last scheduled activation could not be
+	// applied; "" when none failed.
+	ScheduleError string
+	// Members is the number of members stored by the last successful
+	// refresh.
+	Members uint64
+	// Frozen reports that a static segment's members are fixed: later
+	// refreshes keep them.
+	Frozen bool
+	// LastRefreshed is the time of the last successful refresh; zero if
+	// there was none.
+	LastRefreshed time.Time
+	// Status is the status of the segment's latest refresh task, live
+	// while a job runs; NotStarted if it was never refreshed.
+	Status Status
+	// LastJob is the id of the job of that task; 0 if none.
+	LastJob uint64
+	// LastError is the latest failed task's first error; "" after a
+	// success.
+	LastError string
+}
+
+// MarshalJSON writes the segment for scripts: the definition as JSON when
+// it is valid JSON (otherwise as a string), problems as their messages,
+// zero times left out.
+func (s Segment) MarshalJSON() ([]byte, error) {
+	type out struct {
+		Name          string          `json:"name"`
+		DisplayName   string          `json:"displayName,omitempty"`
+		Description   string          `json:"description,omitempty"`
+		Type          string          `json:"type"`
+		State         State           `json:"state"`
+		Status        Status          `json:"status"`
+		Members       uint64          `json:"members"`
+		Frozen        bool            `json:"frozen,omitempty"`
+		LastRefreshed time.Time       `json:"lastRefreshed,omitzero"`
+		LastJob       uint64          `json:"lastJob,omitempty"`
+		LastError     string          `json:"lastError,omitempty"`
+		Created       time.Time       `json:"created"`
+		Modified      time.Time       `json:"modified"`
+		ActivateAt    time.Time       `json:"activateAt,omitzero"`
+		DeactivateAt  time.Time       `json:"deactivateAt,omitzero"`
+		Schedule      string          `json:"schedule,omitempty"`
+		ScheduleError string          `json:"scheduleError,omitempty"`
+		References    []string        `json:"references,omitempty"`
+		Problems      []string        `json:"problems,omitempty"`
+		Definition    json.RawMessage `json:"definition"`
+	}
+	o := out{
+		Name: s.Name, DisplayName: s.DisplayName, Description: s.Description, Type: s.Kind.String(),
+		State: s.State, Status: s.Status, Members: s.Members, Frozen: s.Frozen, LastRefreshed: s.LastRefreshed,
+		LastJob: s.LastJob, LastError: s.LastError, Created: s.Created, Modified: s.Modified,
+		ActivateAt: s.ActivateAt, DeactivateAt: s.DeactivateAt, Schedule: s.Schedule,
+		ScheduleError: s.ScheduleError, References: s.References,
+	}
+	for _, p := range s.Problems {
+		o.Problems = append(o.Problems, p.Error())
+	}
+	if json.Valid(s.Definition) {
+		o.Definition = compactJSON(s.Definition)
+	} else {
+		b, err := json.Marshal(string(s.Definition))
+		if err != nil {
+			return nil, err
+		}
+		o.Definition = b
+	}
+	return json.Marshal(o)
+}
+
+// Job is a refresh job: one run over one or more segments. A Job returned
+// by the catalog is a copy the caller owns.
+type Job struct {
+	// ID identifies the job; ids increase with time.
+	ID uint64 `json:"id"`
+	// Trigger says what started the job: "manual", "activation",
+	// "schedule" or "scheduled activation".
+	Trigger string `json:"trigger"`
+	// All is true for a refresh of all segments.
+	All bool `json:"all,omitempty"`
+	// Requested names the segments asked for (empty when All).
+	Requested []string `json:"requested,omitempty"`
+	// Status is the job's status: not started while it waits for another
+	// job, refreshing while it runs, then cancelled, failed (a task
+	// failed), skipped (every task was skipped) or successful.
+	Status Status `json:"status"`
+	// Created is when the job was asked for; Started and Ended bound its
+	// run, and Duration is its processing time (Ended - Started).
+	Created  time.Time     `json:"created"`
+	Started  time.Time     `json:"started,omitzero"`
+	Ended    time.Time     `json:"ended,omitzero"`
+	Duration time.Duration `json:"duration"`
+	// AsOf is the instant every segment of the job was evaluated at.
+	AsOf time.Time `json:"asOf,omitzero"`
+	// Data describes the data snapshot the job used; nil if none loaded.
+	Data *DataInfo `json:"data,omitempty"`
+	// Tasks holds one task per segment, in the order they were planned:
+	// requested segments, then the segments they reference.
+	Tasks []Task `json:"tasks"`
+	// Errors and Warnings concern the whole job (the data did not load;
+	// relationships with broken links).
+	Errors   []string `json:"errors,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// DataInfo describes the data snapshot a job ran on.
+type DataInfo struct {
+	// Source describes where the data came from ("data directory ...").
+	Source string `json:"source"`
+	// Customers is the number of customers.
+	Customers int `json:"customers"`
+	// Keys identifies the snapshot's customer key list (a hash): two
+	// snapshots with equal Keys number their customers alike.
+	Keys string `json:"keys"`
+	// LoadDuration is how long getting the snapshot took (near zero when
+	// the source had it cached).
+	LoadDuration time.Duration `json:"loadDuration"`
+	// MemoryBytes is the snapshot's memory.
+	MemoryBytes int64 `json:"memoryBytes"`
+	// BrokenLinks lists the relationships with null or dangling foreign
+	// keys.
+	BrokenLinks []storage.LinkReport `json:"brokenLinks,omitempty"`
+}
+
+// Task is one segment's part of a job.
+type Task struct {
+	// Segment is the segment's name when the job was planned.
+	Segment string `json:"segment"`
+	// Reason says why the task is in the job: "requested", "all" or
+	// "referenced by X".
+	Reason string `json:"reason"`
+	// Status is the task's status.
+	Status Status `json:"status"`
+	// Started and Ended bound the evaluation; Duration is its processing
+	// time.
+	Started  time.Time     `json:"started,omitzero"`
+	Ended    time.Time     `json:"ended,omitzero"`
+	Duration time.Duration `json:"duration"`
+	// Members is the member count stored by a successful task.
+	Members uint64 `json:"members"`
+	// Entered and Left count the customers that joined and left the
+	// segment compared with its previous members; Entered - Left is the
+	// change in Members.
+	Entered uint64 `json:"entered"`
+	Left    uint64 `json:"left"`
+	// Kept is true when a static segment kept its frozen members.
+	Kept bool `json:"kept,omitempty"`
+	// Errors and Warnings concern this segment.
+	Errors   []string `json:"errors,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+
+	segID uint64
+}
+
+// HistoryEntry is one successful refresh of a segment.
+type HistoryEntry struct {
+	// Time is when the refresh stored its result.
+	Time time.Time `json:"time"`
+	// Job is the refresh job's id.
+	Job uint64 `json:"job"`
+	// Members, Entered and Left are as in Task.
+	Members uint64 `json:"members"`
+	Entered uint64 `json:"entered"`
+	Left    uint64 `json:"left"`
+	// Kept is true when a static segment kept its frozen members.
+	Kept bool `json:"kept,omitempty"`
+}
+
+// storedProblem is a draft problem as the file keeps it; Kind names the
+// sentinel so that errors.Is still works after a reload.
+type storedProblem struct {
+	Path       string `json:"path,omitempty"`
+	Message    string `json:"message"`
+	Suggestion string `json:"suggestion,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+}
+
+// knownSentinels are the sentinels a stored problem can name.
+var knownSentinels = []error{
+	segment.ErrSyntax, segment.ErrUnknownEntity, segment.ErrUnknownAttribute, segment.ErrUnknownOperator,
+	segment.ErrOperatorType, segment.ErrValue, segment.ErrPath, segment.ErrWhere, segment.ErrAggregate,
+	segment.ErrEmpty, segment.ErrGroups, segment.ErrName, segment.ErrUnknownSegment, segment.ErrSegmentCycle,
+	segment.ErrMeasure, schema.ErrSyntax, schema.ErrUnknownEntity, schema.ErrUnknownAttribute,
+	schema.ErrInvalid,
+}
+
+func storeProblems(l diag.List) []storedProblem {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]storedProblem, len(l))
+	for i, p := range l {
+		out[i] = storedProblem{Path: p.Path, Message: p.Message, Suggestion: p.Suggestion}
+		if p.Err != nil {
+			out[i].Kind = p.Err.Error()
+		}
+	}
+	return out
+}
+
+func loadProblems(ps []storedProblem) diag.List {
+	if len(ps) == 0 {
+		return nil
+	}
+	l := make(diag.List, len(ps))
+	for i, p := range ps {
+		l[i] = &diag.Problem{Path: p.Path, Message: p.Message, Suggestion: p.Suggestion}
+		for _, s := range knownSentinels {
+			if s.Error() == p.Kind {
+				l[i].Err = s
+				break
+			}
+		}
+	}
+	return l
+}

@@ -1,0 +1,148 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+// Verify checks the catalog file: bbolt's own page consistency, then that
+// its records agree with each other — every name points to its segment
+// and back, every valid segment's definition parses and references only
+// existing segments without a cycle, stored members decode and their
+// customer key lists exist, history and jobs decode. It returns a literal
+// nil, or a diag.List of every problem, each wrapping ErrCorrupt. Verify
+// only reads; it is safe to call at any time, but holds off writers while
+// it checks the pages.
+func (c *Catalog) Verify() error {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer c.leave()
+	var l diag.List
+	// bbolt checks pages against its free list, which only a writable
+	// transaction sees consistently; it is rolled back, never committed.
+	wtx, err := c.db.Begin(true)
+	if err != nil {
+		return err
+	}
+	for err := range wtx.Check() {
+		l.Add("file", ErrCorrupt, "%v", err)
+	}
+	if err := wtx.Rollback(); err != nil {
+		return err
+	}
+	err = c.view(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if tx.Bucket(b) == nil {
+				l.Add(string(b), ErrCorrupt, "the bucket is missing")
+				return nil
+			}
+		}
+		recs := map[uint64]*record{}
+		byName := map[string]*record{}
+		tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
+			r := new(record)
+			if len(k) != 8 {
+				l.Add("segments", ErrCorrupt, "key %x is not an id", k)
+				return nil
+			}
+			if err := json.Unmarshal(v, r); err != nil {
+				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %v", err)
+				return nil
+			}
+			if r.ID != beUint64(k) {
+				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record says id %d", r.ID)
+			}
+			recs[r.ID], byName[r.Name] = r, r
+			return nil
+		})
+		tx.Bucket(bucketNames).ForEach(func(k, v []byte) error {
+			if len(v) != 8 {
+				l.Add("names", ErrCorrupt, "name %q has a bad id", k)
+				return nil
+			}
+			r := recs[beUint64(v)]
+			switch {
+			case r == nil:
+				l.Add("names", ErrCorrupt, "name %q points to no segment", k)
+			case r.Name != string(k):
+				l.Add("names", ErrCorrupt, "name %q points to segment %q", k, r.Name)
+			}
+			return nil
+		})
+		for _, r := range recs {
+			at := "segment " + r.Name
+			if id, ok := lookup(tx, r.Name); !ok || id != r.ID {
+				l.Add(at, ErrCorrupt, "the segment is not in the name index")
+			}
+			if r.Draft {
+				continue
+			}
+			def, err := segment.Parse(r.Definition)
+			if err != nil {
+				l.Add(at, ErrCorrupt, "the definition of a valid segment does not parse: %v", oneLine(err.Error()))
+				continue
+			}
+			if def.Name != r.Name {
+				l.Add(at, ErrCorrupt, "the definition is named %q", def.Name)
+			}
+			for _, ref := range r.Refs {
+				if byName[ref] == nil {
+					l.Add(at, ErrCorrupt, "references segment %q, which does not exist", ref)
+				}
+			}
+			for _, ref := range r.Refs {
+				if byName[ref] != nil && findCycle(tx, r.Name, 0, ref) != nil {
+					l.Add(at, ErrCorrupt, "segment references form a cycle through %q", ref)
+				}
+			}
+		}
+		tx.Bucket(bucketMembers).ForEach(func(k, v []byte) error {
+			id := beUint64(k)
+			if recs[id] == nil {
+				l.Add("members", ErrCorrupt, "members of segment %d, which does not exist", id)
+				return nil
+			}
+			blob, _, err := getMembers(tx, id)
+			if err != nil {
+				l.Add("members of "+recs[id].Name, ErrCorrupt, "%v", err)
+				return nil
+			}
+			if tx.Bucket(bucketKeysets).Get(blob.keys[:]) == nil {
+				l.Add("members of "+recs[id].Name, ErrCorrupt, "the customer key list %s is missing", shortHash(blob.keys))
+			}
+			return nil
+		})
+		tx.Bucket(bucketHistory).ForEachBucket(func(k []byte) error {
+			id := beUint64(k)
+			if recs[id] == nil {
+				l.Add("history", ErrCorrupt, "history of segment %d, which does not exist", id)
+				return nil
+			}
+			tx.Bucket(bucketHistory).Bucket(k).ForEach(func(_, v []byte) error {
+				var e HistoryEntry
+				if err := json.Unmarshal(v, &e); err != nil {
+					l.Add("history of "+recs[id].Name, ErrCorrupt, "an entry does not decode: %v", err)
+				}
+				return nil
+			})
+			return nil
+		})
+		tx.Bucket(bucketJobs).ForEachBucket(func(k []byte) error {
+			if _, err := readJob(tx, beUint64(k)); err != nil {
+				l.Add(fmt.Sprintf("job %d", beUint64(k)), ErrCorrupt, "%v", err)
+			}
+			return nil
+		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return l.Err()
+}
