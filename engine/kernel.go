@@ -51,6 +51,10 @@ type kernel struct {
 	fr     []frange
 	match  func(string) bool
 	want   bool
+	// needle, when not empty, is a case-sensitive contains (or
+	// notContains) operand: plain string columns then search their whole
+	// value buffer at once instead of row by row.
+	needle string
 }
 
 // predicate is a compiled attribute predicate: its kernel depends on the
@@ -412,6 +416,9 @@ func (p *predicate) stringKernel() (*kernel, error) {
 	case segment.Contains, segment.NotContains:
 		k.match = func(x string) bool { return strings.Contains(norm(x), s) }
 		k.negate = p.op == segment.NotContains
+		if !p.ignoreCase {
+			k.needle = s
+		}
 	case segment.StartsWith:
 		k.match = func(x string) bool { return strings.HasPrefix(norm(x), s) }
 	case segment.EndsWith:

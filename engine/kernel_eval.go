@@ -1,5 +1,7 @@
 package engine
 
+import "bytes"
+
 // eval writes into out (len (v.n+63)/64 words, overwritten) the rows where
 // the predicate holds. Null rows never hold, except for isNull. The loops
 // build one 64-bit word at a time from typed slices; the operator was fixed
@@ -151,10 +153,46 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 		}
 		return
 	}
+	if v.str != nil && k.needle != "" {
+		containsScan(v, k.needle, out)
+		return
+	}
 	for i := 0; i < n; i++ {
 		if v.isValid(i) && k.match(v.stringAt(i)) {
 			out.set(i)
 		}
+	}
+}
+
+// containsScan marks the rows of a plain string column that contain
+// needle. It searches the column's value buffer, all rows back to back,
+// with bytes.Index (vectorized by the Go runtime), and maps each match to
+// its row by walking the offsets forward; a match that crosses into the
+// next value is not one, and the search goes on from the byte after it.
+// Null rows may be marked: the caller masks them.
+func containsScan(v *vec, needle string, out bitset) {
+	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
+	data := v.str.ValueBytes()
+	base := int(v.str.ValueOffsets()[0])
+	nb := []byte(needle)
+	lo, hi := int(offs[0])-base, int(offs[v.n])-base
+	row := 0
+	for pos := lo; pos < hi; {
+		i := bytes.Index(data[pos:hi], nb)
+		if i < 0 {
+			return
+		}
+		p := pos + i
+		for int(offs[row+1])-base <= p {
+			row++
+		}
+		end := int(offs[row+1]) - base
+		if p+len(nb) <= end {
+			out.set(row)
+			pos = end // the row is marked; search from the next one
+			continue
+		}
+		pos = p + 1
 	}
 }
 
