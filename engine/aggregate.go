@@ -72,8 +72,16 @@ var parallelRows = 1 << 18
 // parallel: fn calls for different ranges touch different customers and
 // different words of any per-customer bitset, so they need no locks.
 func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask bitset, fn func(batch []uint32)) error {
+	return ec.eachPart(l, rows, func(lo, hi int) error { return ec.eachBatchRange(l, lo, hi, mask, fn) })
+}
+
+// eachPart calls part with row ranges [lo, hi) that together cover every
+// row: one range, or, for rows clustered by customer, one range per core,
+// each holding every row of its customers (a multiple of 64 customers), run
+// in parallel.
+func (ec *evalCtx) eachPart(l *storage.Links, rows int, part func(lo, hi int) error) error {
 	if !l.Sorted || ec.par < 2 || rows < parallelRows {
-		return ec.eachBatchRange(l, 0, rows, mask, fn)
+		return part(0, rows)
 	}
 	parts := ec.par
 	bounds := make([]int, parts+1)
@@ -84,7 +92,7 @@ func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask bitset, fn func(ba
 	bounds[parts] = rows
 	errs := make(chan error, parts)
 	for k := range parts {
-		go func() { errs <- ec.eachBatchRange(l, bounds[k], max(bounds[k], bounds[k+1]), mask, fn) }()
+		go func() { errs <- part(bounds[k], max(bounds[k], bounds[k+1])) }()
 	}
 	var first error
 	for range parts {
@@ -463,6 +471,9 @@ func (ec *evalCtx) countDistinct(l *storage.Links, rows int, mask bitset, a *agg
 	n, cust, v := ec.n, l.Customer, a.attr
 	cnt := make([]int64, n)
 	out := &vec{n: n, typ: schema.Integer, i64: cnt}
+	if l.Sorted {
+		return out, ec.countDistinctClustered(l, rows, mask, v, cnt)
+	}
 	if v.codes == nil && v.str == nil && v.strs == nil {
 		type pair struct {
 			c int32
@@ -539,4 +550,63 @@ func distinctKey(v *vec, i int) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// countDistinctClustered counts distinct values over rows clustered by
+// customer: each customer's values arrive together, so they are counted in
+// a small reused buffer, customer after customer, in parallel by range.
+func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitset, v *vec, cnt []int64) error {
+	cust := l.Customer
+	var canon []int32 // dictionary code -> first code of the same string
+	if v.codes != nil {
+		canon = make([]int32, v.dict.Len())
+		first := make(map[string]int32, v.dict.Len())
+		for i := range canon {
+			s := v.dict.Value(i)
+			if c, ok := first[s]; ok {
+				canon[i] = c
+			} else {
+				first[s], canon[i] = int32(i), int32(i)
+			}
+		}
+	}
+	plain := v.str != nil || v.strs != nil
+	return ec.eachPart(l, rows, func(lo, hi int) error {
+		var keys []uint64
+		var strs []string
+		cur := int32(-1)
+		flush := func() {
+			if cur >= 0 {
+				if plain {
+					slices.Sort(strs)
+					cnt[cur] = int64(len(slices.Compact(strs)))
+				} else {
+					slices.Sort(keys)
+					cnt[cur] = int64(len(slices.Compact(keys)))
+				}
+			}
+			keys, strs = keys[:0], strs[:0]
+		}
+		err := ec.eachBatchRange(l, lo, hi, mask, func(b []uint32) {
+			for _, r := range b {
+				if !v.isValid(int(r)) {
+					continue
+				}
+				if c := cust[r]; c != cur {
+					flush()
+					cur = c
+				}
+				switch {
+				case canon != nil:
+					keys = append(keys, uint64(canon[v.codes[r]]))
+				case plain:
+					strs = append(strs, v.stringAt(int(r)))
+				default:
+					keys = append(keys, distinctKey(v, int(r)))
+				}
+			}
+		})
+		flush()
+		return err
+	})
 }
