@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
 )
 
 // TestContainsScan checks the buffer-wide contains search against
@@ -57,5 +58,71 @@ func TestContainsScan(t *testing.T) {
 		}
 		arr.Release()
 		full.Release()
+	}
+}
+
+func TestUpperASCII(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		src := make([]byte, r.IntN(40))
+		for i := range src {
+			src[i] = byte(r.IntN(256))
+		}
+		dst := make([]byte, len(src))
+		nonASCII := upperASCII(dst, src)
+		want := make([]byte, len(src))
+		wantNon := false
+		for i, c := range src {
+			if c >= 'a' && c <= 'z' {
+				c -= 32
+			}
+			wantNon = wantNon || c >= 0x80
+			want[i] = c
+		}
+		require.Equal(t, want, dst, "%q", src)
+		require.Equal(t, wantNon, nonASCII)
+	}
+}
+
+// TestContainsFoldScan checks the folded buffer search against the row by
+// row predicate, with non-ASCII values that fold to ASCII letters.
+func TestContainsFoldScan(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	r := rand.New(rand.NewPCG(8, 9))
+	pieces := []string{"a", "B", "k", "K", "\u212a", "s", "\u017f", "é", "É", "x", "-"}
+	for iter := range 300 {
+		n := 1 + r.IntN(150)
+		b := array.NewStringBuilder(mem)
+		for range n {
+			var sb strings.Builder
+			for range r.IntN(7) {
+				sb.WriteString(pieces[r.IntN(len(pieces))])
+			}
+			if r.IntN(15) == 0 {
+				b.AppendNull()
+			} else {
+				b.Append(sb.String())
+			}
+		}
+		arr := b.NewStringArray()
+		b.Release()
+		needle := ""
+		for range 1 + r.IntN(3) {
+			needle += []string{"a", "b", "K", "S", "x", "-"}[r.IntN(6)]
+		}
+		p, err := newPredicate(schema.String, segment.Contains, segment.Str(needle), true)
+		require.NoError(t, err)
+		k := p.bind(asOfBench)
+		require.True(t, k.foldASCII)
+		v, err := vecOf(schema.String, arr)
+		require.NoError(t, err)
+		got := newBitset(v.n)
+		k.eval(v, got)
+		for i := 0; i < v.n; i++ {
+			want := arr.IsValid(i) && strings.Contains(foldString(arr.Value(i)), foldString(needle))
+			require.Equal(t, want, got.has(i), "iter %d: %q contains %q", iter, arr.Value(i), needle)
+		}
+		arr.Release()
 	}
 }

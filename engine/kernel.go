@@ -51,10 +51,12 @@ type kernel struct {
 	fr     []frange
 	match  func(string) bool
 	want   bool
-	// needle, when not empty, is a case-sensitive contains (or
-	// notContains) operand: plain string columns then search their whole
-	// value buffer at once instead of row by row.
-	needle string
+	// needle, when not empty, is a contains (or notContains) operand:
+	// plain string columns then search their whole value buffer at once
+	// instead of row by row. With foldASCII the needle is folded and ASCII,
+	// and the search runs over an ASCII-folded copy of the buffer.
+	needle    string
+	foldASCII bool
 }
 
 // predicate is a compiled attribute predicate: its kernel depends on the
@@ -416,8 +418,11 @@ func (p *predicate) stringKernel() (*kernel, error) {
 	case segment.Contains, segment.NotContains:
 		k.match = func(x string) bool { return strings.Contains(norm(x), s) }
 		k.negate = p.op == segment.NotContains
-		if !p.ignoreCase {
+		switch {
+		case !p.ignoreCase:
 			k.needle = s
+		case isASCII(s):
+			k.needle, k.foldASCII = s, true
 		}
 	case segment.StartsWith:
 		k.match = func(x string) bool { return strings.HasPrefix(norm(x), s) }
@@ -473,4 +478,13 @@ func foldString(s string) string {
 		return s
 	}
 	return strings.Map(foldRune, s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

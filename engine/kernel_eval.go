@@ -1,6 +1,9 @@
 package engine
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // eval writes into out (len (v.n+63)/64 words, overwritten) the rows where
 // the predicate holds. Null rows never hold, except for isNull. The loops
@@ -154,7 +157,11 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 		return
 	}
 	if v.str != nil && k.needle != "" {
-		containsScan(v, k.needle, out)
+		if k.foldASCII {
+			containsFoldScan(v, k.needle, k.match, out)
+		} else {
+			containsScan(v, k.needle, out)
+		}
 		return
 	}
 	for i := 0; i < n; i++ {
@@ -172,10 +179,14 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 // Null rows may be marked: the caller masks them.
 func containsScan(v *vec, needle string, out bitset) {
 	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
-	data := v.str.ValueBytes()
-	base := int(v.str.ValueOffsets()[0])
-	nb := []byte(needle)
-	lo, hi := int(offs[0])-base, int(offs[v.n])-base
+	scanBuffer(v.str.ValueBytes(), offs, int(v.str.ValueOffsets()[0]), []byte(needle), out)
+}
+
+// scanBuffer marks the rows whose values, data[offs[r]-base:offs[r+1]-base],
+// contain nb.
+func scanBuffer(data []byte, offs []int32, base int, nb []byte, out bitset) {
+	n := len(offs) - 1
+	lo, hi := int(offs[0])-base, int(offs[n])-base
 	row := 0
 	for pos := lo; pos < hi; {
 		i := bytes.Index(data[pos:hi], nb)
@@ -203,4 +214,72 @@ func b2u(b bool) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// containsFoldScan marks the rows of a plain string column that contain
+// needle under simple case folding, for a folded needle of ASCII letters
+// and symbols. The folded form of an ASCII letter is its upper case, so the
+// search runs over an upper-cased copy of the value buffer, made eight
+// bytes at a time. A value with non-ASCII bytes may fold further (the
+// Kelvin sign folds to K), so those rows are decided by match, the row by
+// row predicate; the copy can only miss them, never match them wrongly,
+// since the needle's ASCII bytes are never part of a multibyte character.
+func containsFoldScan(v *vec, needle string, match func(string) bool, out bitset) {
+	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
+	all := v.str.ValueOffsets()[0]
+	src := v.str.ValueBytes()[int(offs[0]-all):int(offs[v.n]-all)]
+	upper := make([]byte, len(src))
+	nonASCII := upperASCII(upper, src)
+	scanBuffer(upper, offs, int(offs[0]), []byte(needle), out)
+	if !nonASCII {
+		return
+	}
+	for i := 0; i < v.n; i++ {
+		lo, hi := int(offs[i]-offs[0]), int(offs[i+1]-offs[0])
+		if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && match(v.stringAt(i)) {
+			out.set(i)
+		}
+	}
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// upperASCII writes src with ASCII lower-case letters upper-cased to dst
+// (same length) and reports whether src has a non-ASCII byte. Bytes of 0x80
+// and above are copied as they are.
+func upperASCII(dst, src []byte) (nonASCII bool) {
+	var high uint64
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		w := binary.LittleEndian.Uint64(src[i:])
+		high |= w & highs
+		// With the high bits cleared, adding 0x1f sets a byte's high bit
+		// from 'a' (0x61) up, adding 0x05 from '{' (0x7b) up, and no carry
+		// crosses into the next byte. Non-ASCII bytes are left alone.
+		ascii := ^w & highs
+		x := w &^ highs
+		lower := (x + 0x1f*ones) &^ (x + 0x05*ones) & ascii
+		binary.LittleEndian.PutUint64(dst[i:], w-lower>>2)
+	}
+	for ; i < len(src); i++ {
+		c := src[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		high |= uint64(c & 0x80)
+		dst[i] = c
+	}
+	return high != 0
+}
+
+func isASCIIBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
