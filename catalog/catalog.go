@@ -112,8 +112,8 @@ type Catalog struct {
 	running map[uint64]*runJob // jobs not yet finished, by id
 	calls   sync.WaitGroup     // calls in flight, for Close
 
-	keys keysetCache
-	fp   fingerprintCache
+	trans translationCache
+	fp    fingerprintCache
 }
 
 // Open opens the catalog file at path, creating it if it does not exist.

@@ -120,7 +120,7 @@ type crashModel struct {
 	last     int // the step of the last line of the current child
 	created  map[string]bool
 	deleted  map[string]bool
-	edit     int            // the last reported Base edit
+	edit     int // the last reported Base edit
 	jobs     map[uint64]string
 	hist     map[uint64]uint64 // job -> Base members
 	renamed  int               // the last reported R number

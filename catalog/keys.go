@@ -89,72 +89,68 @@ func encodeKeys(snap *storage.Snapshot) []byte {
 	return buf
 }
 
-func decodeKeys(v []byte) ([]string, error) {
+// translate returns, for every customer id of the stored key list with
+// hash from, the id of the same customer in d's snapshot, or -1 (ids fit
+// in an int32: storage bounds an entity to 2^31-1 rows). It reads the
+// list straight from the file, without keeping its keys.
+func translate(tx *bolt.Tx, from [32]byte, d *loadedData) ([]int32, error) {
+	v := tx.Bucket(bucketKeysets).Get(from[:])
+	if v == nil {
+		return nil, corrupt("the customer key list %s of stored members is missing", shortHash(from))
+	}
 	n, w := binary.Uvarint(v)
 	if w <= 0 || n > uint64(len(v)) {
-		return nil, corrupt("customer key list: bad count")
+		return nil, corrupt("customer key list %s: bad count", shortHash(from))
 	}
 	v = v[w:]
-	out := make([]string, 0, n)
-	for range n {
+	out := make([]int32, n)
+	for i := range out {
 		l, w := binary.Uvarint(v)
 		if w <= 0 || l > uint64(len(v)-w) {
-			return nil, corrupt("customer key list: truncated")
+			return nil, corrupt("customer key list %s: truncated", shortHash(from))
 		}
-		out = append(out, string(v[w:w+int(l)]))
+		out[i] = -1
+		if id, ok := d.snap.CustomerID(string(v[w : w+int(l)])); ok {
+			out[i] = int32(id)
+		}
 		v = v[w+int(l):]
 	}
 	return out, nil
 }
 
-// keysetCache keeps the last decoded key lists, for mapping members.
-type keysetCache struct {
-	mu    sync.Mutex
-	order [][32]byte
-	lists map[[32]byte][]string
+// translationCache keeps the last id translations between a stored key
+// list and a snapshot's, so that mapping many segments' members after a
+// data reload reads the stored list once.
+type translationCache struct {
+	mu      sync.Mutex
+	entries []translation
 }
 
-const keysetCacheSize = 2
-
-func (k *keysetCache) get(h [32]byte) ([]string, bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	l, ok := k.lists[h]
-	return l, ok
+type translation struct {
+	from, to [32]byte
+	ids      []int32
 }
 
-func (k *keysetCache) put(h [32]byte, l []string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.lists == nil {
-		k.lists = map[[32]byte][]string{}
+const translationCacheSize = 2
+
+func (tc *translationCache) get(from, to [32]byte) ([]int32, bool) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	for _, e := range tc.entries {
+		if e.from == from && e.to == to {
+			return e.ids, true
+		}
 	}
-	if _, ok := k.lists[h]; ok {
-		return
-	}
-	if len(k.order) >= keysetCacheSize {
-		delete(k.lists, k.order[0])
-		k.order = k.order[1:]
-	}
-	k.order = append(k.order, h)
-	k.lists[h] = l
+	return nil, false
 }
 
-// keyList returns the stored key list with hash h.
-func (c *Catalog) keyList(tx *bolt.Tx, h [32]byte) ([]string, error) {
-	if l, ok := c.keys.get(h); ok {
-		return l, nil
+func (tc *translationCache) put(from, to [32]byte, ids []int32) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if len(tc.entries) >= translationCacheSize {
+		tc.entries = tc.entries[1:]
 	}
-	v := tx.Bucket(bucketKeysets).Get(h[:])
-	if v == nil {
-		return nil, corrupt("the customer key list %s of stored members is missing", shortHash(h))
-	}
-	l, err := decodeKeys(v)
-	if err != nil {
-		return nil, err
-	}
-	c.keys.put(h, l)
-	return l, nil
+	tc.entries = append(tc.entries, translation{from: from, to: to, ids: ids})
 }
 
 // mapMembers returns blob's members as ids of the snapshot d, and how many
@@ -163,31 +159,35 @@ func (c *Catalog) mapMembers(tx *bolt.Tx, blob memberBlob, d *loadedData) (*roar
 	if blob.keys == d.keys {
 		return blob.members.Clone(), 0, nil
 	}
-	keys, err := c.keyList(tx, blob.keys)
-	if err != nil {
-		return nil, 0, err
+	ids, ok := c.trans.get(blob.keys, d.keys)
+	if !ok {
+		var err error
+		if ids, err = translate(tx, blob.keys, d); err != nil {
+			return nil, 0, err
+		}
+		c.trans.put(blob.keys, d.keys, ids)
 	}
 	out := roaring.New()
 	var missing uint64
-	ids := make([]uint32, 0, 4096)
+	buf := make([]uint32, 0, 4096)
 	it := blob.members.Iterator()
 	for it.HasNext() {
 		old := it.Next()
-		if int(old) >= len(keys) {
-			return nil, 0, corrupt("a stored member id %d is beyond its key list of %d", old, len(keys))
+		if int(old) >= len(ids) {
+			return nil, 0, corrupt("a stored member id %d is beyond its key list of %d", old, len(ids))
 		}
-		id, ok := d.snap.CustomerID(keys[old])
-		if !ok {
+		id := ids[old]
+		if id < 0 {
 			missing++
 			continue
 		}
-		ids = append(ids, id)
-		if len(ids) == cap(ids) {
-			out.AddMany(ids)
-			ids = ids[:0]
+		buf = append(buf, uint32(id))
+		if len(buf) == cap(buf) {
+			out.AddMany(buf)
+			buf = buf[:0]
 		}
 	}
-	out.AddMany(ids)
+	out.AddMany(buf)
 	return out, missing, nil
 }
 

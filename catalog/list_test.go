@@ -81,8 +81,10 @@ func TestListSortAndSearch(t *testing.T) {
 	// Every column has several distinct values and ties, so a wrong order
 	// or a missing tie-break shows.
 	columns := map[SortBy]func(a, b *Segment) int{
-		SortName:          func(a, b *Segment) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) },
-		SortDisplayName:   func(a, b *Segment) int { return strings.Compare(strings.ToLower(a.DisplayName), strings.ToLower(b.DisplayName)) },
+		SortName: func(a, b *Segment) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) },
+		SortDisplayName: func(a, b *Segment) int {
+			return strings.Compare(strings.ToLower(a.DisplayName), strings.ToLower(b.DisplayName))
+		},
 		SortType:          func(a, b *Segment) int { return strings.Compare(a.Kind.String(), b.Kind.String()) },
 		SortState:         func(a, b *Segment) int { return strings.Compare(a.State.String(), b.State.String()) },
 		SortStatus:        func(a, b *Segment) int { return strings.Compare(a.Status.String(), b.Status.String()) },

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/storage"
@@ -26,7 +27,7 @@ type gateSource struct {
 }
 
 func (g *gateSource) Schema(ctx context.Context) (*schema.Schema, error) { return g.inner.Schema(ctx) }
-func (g *gateSource) String() string                                    { return "gated " + g.inner.String() }
+func (g *gateSource) String() string                                     { return "gated " + g.inner.String() }
 func (g *gateSource) Snapshot(ctx context.Context) (*storage.Snapshot, func(), error) {
 	if g.blocking.Load() {
 		g.entered <- struct{}{}
@@ -317,4 +318,80 @@ func TestLockedFile(t *testing.T) {
 	e := newEnv(t, Options{})
 	_, err := Open(e.path, Options{LockTimeout: 50 * time.Millisecond})
 	require.ErrorIs(t, err, ErrLocked)
+}
+
+// TestParallelAndOrdered checks that independent segments are evaluated
+// in parallel, at most Options.Workers at a time, and that a segment is
+// evaluated only after the segments it references.
+func TestParallelAndOrdered(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, Options{Workers: workers})
+			for i := range 6 {
+				_, err := e.cat.Create(ctx, def(fmt.Sprintf("I%d", i), ageOver(20+i)), CreateOptions{Active: true})
+				require.NoError(t, err)
+			}
+			_, err := e.cat.Create(ctx, def("Chain2", `{"segment": "I0"}`), CreateOptions{Active: true})
+			require.NoError(t, err)
+			_, err = e.cat.Create(ctx, def("Chain3", `{"and": [{"segment": "Chain2"}, {"segment": "I5"}]}`), CreateOptions{Active: true})
+			require.NoError(t, err)
+
+			var mu sync.Mutex
+			running, most := 0, 0
+			done := map[string]bool{}
+			var order, wrong []string
+			testHookBeforeEval = func(ctx context.Context, seg string) {
+				mu.Lock()
+				running++
+				most = max(most, running)
+				switch {
+				case seg == "Chain2" && !done["I0"]:
+					wrong = append(wrong, "Chain2 before I0")
+				case seg == "Chain3" && !(done["Chain2"] && done["I5"]):
+					wrong = append(wrong, "Chain3 before what it references")
+				}
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				running--
+				done[seg] = true
+				order = append(order, seg)
+				mu.Unlock()
+			}
+			defer func() { testHookBeforeEval = nil }()
+			job, err := e.cat.RefreshAll(ctx)
+			require.NoError(t, err)
+			require.Equal(t, Successful, job.Status)
+			require.Empty(t, wrong)
+			require.Len(t, order, 8)
+			require.Equal(t, "Chain3", order[7])
+			require.Equal(t, workers, most, "evaluations at once")
+		})
+	}
+}
+
+func TestVerifyFindsInconsistencies(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	_, err := e.cat.Create(ctx, def("A", ageOver(25)), CreateOptions{Active: true})
+	require.NoError(t, err)
+	require.NoError(t, e.cat.Verify())
+	require.NoError(t, e.cat.Close())
+	db, err := bolt.Open(e.path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketNames).Put([]byte("Ghost"), u64(99)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketKeysets).ForEach(func(k, _ []byte) error {
+			return tx.Bucket(bucketKeysets).Put(k, []byte{5, 1})
+		})
+	}))
+	require.NoError(t, db.Close())
+	e.open(t, Options{})
+	err = e.cat.Verify()
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.ErrorContains(t, err, `name "Ghost" points to no segment`)
+	require.ErrorContains(t, err, "customer key list")
 }

@@ -22,7 +22,7 @@ import (
 //	names     name -> id
 //	members   id -> member blob: version byte, 32-byte key-list hash, roaring bitmap
 //	keysets   32-byte hash -> the customer keys the hash names, in id order
-//	history   id -> bucket: time (8 bytes, ordered) + job id -> HistoryEntry JSON
+//	history   id -> bucket: time (8 bytes, ordered) + sequence -> HistoryEntry JSON
 //	jobs      id -> bucket: "job" -> Job JSON without tasks; "t" + index -> Task JSON
 //
 // Segments are keyed by an id that never changes, so a rename moves only
@@ -60,12 +60,12 @@ type record struct {
 	Active      bool            `json:"active,omitempty"`
 	// Revision changes whenever the meaning of the definition changes, so
 	// that a refresh computed from an older one is not stored.
-	Revision      uint64    `json:"revision"`
-	Created       time.Time `json:"created"`
-	Modified      time.Time `json:"modified"`
-	ActivateAt    time.Time `json:"activateAt,omitzero"`
-	DeactivateAt  time.Time `json:"deactivateAt,omitzero"`
-	Schedule      string    `json:"schedule,omitempty"`
+	Revision     uint64    `json:"revision"`
+	Created      time.Time `json:"created"`
+	Modified     time.Time `json:"modified"`
+	ActivateAt   time.Time `json:"activateAt,omitzero"`
+	DeactivateAt time.Time `json:"deactivateAt,omitzero"`
+	Schedule     string    `json:"schedule,omitempty"`
 	// ScheduleSince is when Schedule was set; its runs count from then.
 	ScheduleSince time.Time `json:"scheduleSince,omitzero"`
 	ScheduleError string    `json:"scheduleError,omitempty"`
@@ -350,11 +350,13 @@ func gcKeysets(tx *bolt.Tx) error {
 	return nil
 }
 
-// historyKey orders entries by time, then job: the time's nanoseconds with
-// the sign bit flipped so that byte order is time order.
-func historyKey(t time.Time, job uint64) []byte {
+// historyKey orders entries by time, then by the order they were stored
+// in: the time's nanoseconds with the sign bit flipped so that byte order
+// is time order, then a per-segment sequence number. (Job ids do not give
+// that order: a job may wait for a later one to finish.)
+func historyKey(t time.Time, seq uint64) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())^(1<<63))
-	return binary.BigEndian.AppendUint64(k, job)
+	return binary.BigEndian.AppendUint64(k, seq)
 }
 
 func historyTimeKey(t time.Time) []byte {
@@ -366,11 +368,15 @@ func putHistory(tx *bolt.Tx, id uint64, e *HistoryEntry) error {
 	if err != nil {
 		return err
 	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
 	v, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	return b.Put(historyKey(e.Time, e.Job), v)
+	return b.Put(historyKey(e.Time, seq), v)
 }
 
 // Job persistence.

@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -118,6 +120,12 @@ func (c *Catalog) Verify() error {
 			}
 			return nil
 		})
+		tx.Bucket(bucketKeysets).ForEach(func(k, v []byte) error {
+			if err := checkKeys(v); err != nil {
+				l.Add(fmt.Sprintf("customer key list %x", k), ErrCorrupt, "%v", err)
+			}
+			return nil
+		})
 		tx.Bucket(bucketHistory).ForEachBucket(func(k []byte) error {
 			id := beUint64(k)
 			if recs[id] == nil {
@@ -145,4 +153,24 @@ func (c *Catalog) Verify() error {
 		return err
 	}
 	return l.Err()
+}
+
+// checkKeys checks the encoding of a stored customer key list.
+func checkKeys(v []byte) error {
+	n, w := binary.Uvarint(v)
+	if w <= 0 || n > uint64(len(v)) {
+		return errors.New("bad count")
+	}
+	v = v[w:]
+	for range n {
+		l, w := binary.Uvarint(v)
+		if w <= 0 || l > uint64(len(v)-w) {
+			return errors.New("truncated")
+		}
+		v = v[w+int(l):]
+	}
+	if len(v) != 0 {
+		return errors.New("trailing bytes")
+	}
+	return nil
 }

@@ -276,7 +276,9 @@ func TestServeSchedule(t *testing.T) {
 	defer cancel()
 	var stdout, stderr syncBuffer
 	done := make(chan int)
-	go func() { done <- runServeSchedule(ctx, []string{"--catalog", db, "--data", data, "--cron", "@daily"}, &stdout, &stderr) }()
+	go func() {
+		done <- runServeSchedule(ctx, []string{"--catalog", db, "--data", data, "--cron", "@daily"}, &stdout, &stderr)
+	}()
 	require.Eventually(t, func() bool {
 		return strings.Contains(stderr.String(), "scheduled refresh ended") && strings.Contains(stderr.String(), "status=successful")
 	}, 10*time.Second, 10*time.Millisecond, "%s", stderr.String())
