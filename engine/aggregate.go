@@ -129,27 +129,8 @@ func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask bitset, fn 
 		}
 		return ec.err()
 	}
-	if mask == nil {
-		for r := lo; r < hi; r++ {
-			if cust[r] >= 0 {
-				buf = append(buf, uint32(r))
-				if len(buf) == idBatch {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		return flush()
-	}
 	for wi := lo >> 6; wi<<6 < hi; wi++ {
-		w := mask[wi]
-		if base := wi << 6; base < lo {
-			w &^= (uint64(1) << uint(lo-base)) - 1
-		}
-		if end := (wi + 1) << 6; end > hi {
-			w &= (uint64(1) << uint(64-(end-hi))) - 1
-		}
+		w := maskWord(mask, wi, lo, hi)
 		for w != 0 {
 			r := wi<<6 | bits.TrailingZeros64(w)
 			w &= w - 1
@@ -201,15 +182,10 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	var err error
 	if a.attrType == schema.Number {
 		sum := make([]float64, n)
-		err = ec.eachBatch(l, rows, mask, func(b []uint32) {
-			for _, r := range b {
-				if v.isValid(int(r)) {
-					c := cust[r]
-					sum[c] += v.f64[r]
-					cnt[c]++
-				}
-			}
-		})
+		if a.fn == segment.Sum {
+			cnt = nil // a sum needs no count
+		}
+		err = ec.sumFloats(l, rows, mask, v, sum, cnt)
 		if a.fn == segment.Avg {
 			out.valid = newBitset(n)
 			for c := range sum {
@@ -608,5 +584,53 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitse
 		})
 		flush()
 		return err
+	})
+}
+
+// maskWord returns word wi of mask (every bit, for a nil mask) with the bits
+// outside rows [lo, hi) cleared.
+func maskWord(mask bitset, wi, lo, hi int) uint64 {
+	w := ^uint64(0)
+	if mask != nil {
+		w = mask[wi]
+	}
+	if base := wi << 6; base < lo {
+		w &^= (uint64(1) << uint(lo-base)) - 1
+	}
+	if end := (wi + 1) << 6; end > hi {
+		w &= (uint64(1) << uint(64-(end-hi))) - 1
+	}
+	return w
+}
+
+// sumFloats adds the non-null values of the rows of mask into sum per
+// customer, counting them into cnt unless cnt is nil. It is the hottest
+// aggregate loop, so it walks the mask words itself: validity is one AND
+// per 64 rows, and there is no batch buffer or callback per row.
+func (ec *evalCtx) sumFloats(l *storage.Links, rows int, mask bitset, v *vec, sum []float64, cnt []int64) error {
+	cust, vals, valid := l.Customer, v.f64, v.valid
+	return ec.eachPart(l, rows, func(lo, hi int) error {
+		for wi := lo >> 6; wi<<6 < hi; wi++ {
+			w := maskWord(mask, wi, lo, hi)
+			if valid != nil {
+				w &= valid[wi]
+			}
+			for w != 0 {
+				r := wi<<6 | bits.TrailingZeros64(w)
+				w &= w - 1
+				if c := cust[r]; c >= 0 {
+					sum[c] += vals[r]
+					if cnt != nil {
+						cnt[c]++
+					}
+				}
+			}
+			if wi&1023 == 1023 {
+				if err := ec.err(); err != nil {
+					return err
+				}
+			}
+		}
+		return ec.err()
 	})
 }

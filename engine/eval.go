@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"time"
@@ -296,11 +297,23 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask bitset) (bitset, error) {
 	out := newBitset(ec.n)
 	cust := l.Customer
-	err := ec.eachBatch(l, rows, mask, func(batch []uint32) {
-		for _, r := range batch {
-			c := uint32(cust[r])
-			out[c>>6] |= 1 << (c & 63)
+	err := ec.eachPart(l, rows, func(lo, hi int) error {
+		for wi := lo >> 6; wi<<6 < hi; wi++ {
+			w := maskWord(mask, wi, lo, hi)
+			for w != 0 {
+				r := wi<<6 | bits.TrailingZeros64(w)
+				w &= w - 1
+				if c := cust[r]; c >= 0 {
+					out[c>>6] |= 1 << (uint32(c) & 63)
+				}
+			}
+			if wi&1023 == 1023 {
+				if err := ec.err(); err != nil {
+					return err
+				}
+			}
 		}
+		return ec.err()
 	})
 	return out, err
 }
