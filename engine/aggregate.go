@@ -156,13 +156,25 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask bitset, a *aggSpec
 	switch a.fn {
 	case segment.Count:
 		cnt := make([]int64, n)
-		err := ec.eachBatch(l, rows, mask, func(b []uint32) {
-			for _, r := range b {
-				cnt[cust[r]]++
-			}
-		})
 		out.i64 = cnt
-		return out, err
+		return out, ec.eachPart(l, rows, func(lo, hi int) error {
+			for wi := lo >> 6; wi<<6 < hi; wi++ {
+				w := maskWord(mask, wi, lo, hi)
+				for w != 0 {
+					r := wi<<6 | bits.TrailingZeros64(w)
+					w &= w - 1
+					if c := cust[r]; c >= 0 {
+						cnt[c]++
+					}
+				}
+				if wi&1023 == 1023 {
+					if err := ec.err(); err != nil {
+						return err
+					}
+				}
+			}
+			return ec.err()
+		})
 	case segment.CountDistinct:
 		return ec.countDistinct(l, rows, mask, a)
 	case segment.Sum, segment.Avg:

@@ -97,6 +97,7 @@ const batchRows = 1 << 16
 // run evaluates kernel k over v into out, splitting the rows into batches
 // run by up to ec.par goroutines.
 func (ec *evalCtx) run(k *kernel, v *vec, out bitset) error {
+	k = k.prepare(v)
 	n := v.n
 	if n <= batchRows || ec.par == 1 {
 		for lo := 0; lo < n; lo += batchRows {

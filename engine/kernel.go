@@ -57,6 +57,9 @@ type kernel struct {
 	// and the search runs over an ASCII-folded copy of the buffer.
 	needle    string
 	foldASCII bool
+	// hit holds the results per dictionary entry of the column being
+	// evaluated; see prepare.
+	hit bitset
 }
 
 // predicate is a compiled attribute predicate: its kernel depends on the

@@ -160,21 +160,20 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 	n := v.n
 	clear(out)
 	if v.codes != nil {
-		hit := newBitset(v.dict.Len())
-		for i := 0; i < v.dict.Len(); i++ {
-			if v.dict.IsValid(i) && k.match(v.dict.Value(i)) {
-				hit.set(i)
-			}
+		hit := k.hit
+		if hit == nil {
+			hit = k.dictHits(v)
 		}
-		for w := 0; w*64 < n; w++ {
-			block := v.codes[w*64 : min(n, w*64+64)]
+		full := n / 64
+		for w := 0; w < full; w++ {
+			out[w] = codeWord((*[64]int32)(v.codes[w*64:]), hit)
+		}
+		if full*64 < n {
 			var word uint64
-			for j, c := range block {
-				if uint(c) < uint(len(hit)*64) && hit.has(int(c)) {
-					word |= 1 << uint(j)
-				}
+			for j, c := range v.codes[full*64:] {
+				word |= b2u(hit.hasCode(c)) << uint(j)
 			}
-			out[w] = word
+			out[full] = word
 		}
 		return
 	}
@@ -304,4 +303,52 @@ func isASCIIBytes(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// hasCode reports whether dictionary code c is in the set; codes outside
+// the dictionary are not.
+func (b bitset) hasCode(c int32) bool {
+	i := uint32(c) >> 6
+	return i < uint32(len(b)) && b[i]&(1<<(uint32(c)&63)) != 0
+}
+
+// codeWord maps 64 dictionary codes to their entries' results, unrolled
+// like rangeWord.
+func codeWord(b *[64]int32, hit bitset) uint64 {
+	var word uint64
+	for j := 0; j < 64; j += 8 {
+		c0 := b2u(hit.hasCode(b[j]))
+		c1 := b2u(hit.hasCode(b[j+1]))
+		c2 := b2u(hit.hasCode(b[j+2]))
+		c3 := b2u(hit.hasCode(b[j+3]))
+		c4 := b2u(hit.hasCode(b[j+4]))
+		c5 := b2u(hit.hasCode(b[j+5]))
+		c6 := b2u(hit.hasCode(b[j+6]))
+		c7 := b2u(hit.hasCode(b[j+7]))
+		word |= (c0 | c1<<1 | c2<<2 | c3<<3 | c4<<4 | c5<<5 | c6<<6 | c7<<7) << uint(j)
+	}
+	return word
+}
+
+// dictHits evaluates the string predicate once per dictionary entry.
+func (k *kernel) dictHits(v *vec) bitset {
+	hit := newBitset(v.dict.Len())
+	for i := 0; i < v.dict.Len(); i++ {
+		if v.dict.IsValid(i) && k.match(v.dict.Value(i)) {
+			hit.set(i)
+		}
+	}
+	return hit
+}
+
+// prepare returns the kernel to run over the batches of v: for a
+// dictionary column, a copy holding the per-entry results, so that they are
+// computed once per column rather than once per batch.
+func (k *kernel) prepare(v *vec) *kernel {
+	if k.kind != kStrings || v.codes == nil {
+		return k
+	}
+	kk := *k
+	kk.hit = k.dictHits(v)
+	return &kk
 }
