@@ -123,6 +123,16 @@ func TestContainsFoldScan(t *testing.T) {
 			want := arr.IsValid(i) && strings.Contains(foldString(arr.Value(i)), foldString(needle))
 			require.Equal(t, want, got.has(i), "iter %d: %q contains %q", iter, arr.Value(i), needle)
 		}
+		// The same values dictionary-encoded, one entry per row, searched
+		// through the dictionary's buffer.
+		codes := make([]int32, v.n)
+		for i := range codes {
+			codes[i] = int32(i)
+		}
+		dv := &vec{n: v.n, typ: schema.String, valid: v.valid, codes: codes, dict: arr}
+		dgot := newBitset(v.n)
+		k.prepare(dv).eval(dv, dgot)
+		require.Equal(t, got, dgot)
 		arr.Release()
 	}
 }

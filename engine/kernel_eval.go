@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/segmentkit/segmentkit/schema"
 )
 
 // eval writes into out (len (v.n+63)/64 words, overwritten) the rows where
@@ -330,9 +332,21 @@ func codeWord(b *[64]int32, hit bitset) uint64 {
 	return word
 }
 
-// dictHits evaluates the string predicate once per dictionary entry.
+// dictHits evaluates the string predicate once per dictionary entry; a
+// contains searches the dictionary's value buffer like a plain column's,
+// which matters for large dictionaries (one entry per customer).
 func (k *kernel) dictHits(v *vec) bitset {
 	hit := newBitset(v.dict.Len())
+	if k.needle != "" {
+		dv, err := vecOf(schema.String, v.dict)
+		if err == nil {
+			k.evalStrings(dv, hit)
+			if dv.valid != nil {
+				hit.and(dv.valid)
+			}
+			return hit
+		}
+	}
 	for i := 0; i < v.dict.Len(); i++ {
 		if v.dict.IsValid(i) && k.match(v.dict.Value(i)) {
 			hit.set(i)
