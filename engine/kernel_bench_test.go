@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -86,5 +90,31 @@ func BenchmarkBitsetAnd(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		x.and(y)
+	}
+}
+
+func BenchmarkKernelContainsFold(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	bld := array.NewStringBuilder(mem)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range kernelRows {
+		bld.Append(fmt.Sprintf("user%d.%x@example%d.com", i, r.Uint32(), r.IntN(50)))
+	}
+	arr := bld.NewStringArray()
+	defer arr.Release()
+	v, err := vecOf(schema.String, arr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := newPredicate(schema.String, segment.Contains, segment.Str("and"), true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k := p.bind(asOfBench)
+	out := newBitset(v.n)
+	b.SetBytes(int64(len(arr.ValueBytes())))
+	b.ReportAllocs()
+	for b.Loop() {
+		k.eval(v, out)
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"sync"
 
 	"github.com/segmentkit/segmentkit/schema"
 )
@@ -202,12 +203,59 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 // Null rows may be marked: the caller masks them.
 func containsScan(v *vec, needle string, out bitset) {
 	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
-	scanBuffer(v.str.ValueBytes(), offs, int(v.str.ValueOffsets()[0]), []byte(needle), out)
+	scanRows(v.str.ValueBytes(), offs, int(v.str.ValueOffsets()[0]), []byte(needle), 0, out)
 }
 
-// scanBuffer marks the rows whose values, data[offs[r]-base:offs[r+1]-base],
-// contain nb.
-func scanBuffer(data []byte, offs []int32, base int, nb []byte, out bitset) {
+// containsFoldScan marks the rows of a plain string column that contain
+// needle under simple case folding, for a folded needle of ASCII letters
+// and symbols. The folded form of an ASCII letter is its upper case, so the
+// search runs over an upper-cased copy of the value buffer, made eight
+// bytes at a time. A value with non-ASCII bytes may fold further (the
+// Kelvin sign folds to K), so those rows are decided by match, the row by
+// row predicate; the copy can only miss them, never match them wrongly,
+// since the needle's ASCII bytes are never part of a multibyte character.
+func containsFoldScan(v *vec, needle string, match func(string) bool, out bitset) {
+	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
+	all := v.str.ValueOffsets()[0]
+	data := v.str.ValueBytes()
+	nb := []byte(needle)
+	bufp := foldScratch.Get().(*[]byte)
+	defer foldScratch.Put(bufp)
+	// Rows go through a reused scratch buffer a chunk at a time, so the
+	// upper-cased copy stays in cache and costs no fresh memory.
+	for r0 := 0; r0 < v.n; {
+		r1 := r0 + 1
+		limit := offs[r0] + foldChunk
+		for r1 < v.n && offs[r1+1] <= limit {
+			r1++
+		}
+		src := data[int(offs[r0]-all):int(offs[r1]-all)]
+		if cap(*bufp) < len(src) {
+			*bufp = make([]byte, len(src))
+		}
+		upper := (*bufp)[:len(src)]
+		nonASCII := upperASCII(upper, src)
+		scanRows(upper, offs[r0:r1+1], int(offs[r0]), nb, r0, out)
+		if nonASCII {
+			for i := r0; i < r1; i++ {
+				lo, hi := int(offs[i]-offs[r0]), int(offs[i+1]-offs[r0])
+				if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && match(v.stringAt(i)) {
+					out.set(i)
+				}
+			}
+		}
+		r0 = r1
+	}
+}
+
+// foldChunk bounds the bytes upper-cased at a time by containsFoldScan.
+const foldChunk = 256 << 10
+
+var foldScratch = sync.Pool{New: func() any { b := make([]byte, 0, foldChunk); return &b }}
+
+// scanRows marks, in out, row first+r for every value r,
+// data[offs[r]-base:offs[r+1]-base], that contains nb.
+func scanRows(data []byte, offs []int32, base int, nb []byte, first int, out bitset) {
 	n := len(offs) - 1
 	lo, hi := int(offs[0])-base, int(offs[n])-base
 	row := 0
@@ -222,46 +270,11 @@ func scanBuffer(data []byte, offs []int32, base int, nb []byte, out bitset) {
 		}
 		end := int(offs[row+1]) - base
 		if p+len(nb) <= end {
-			out.set(row)
-			pos = end // the row is marked; search from the next one
+			out.set(first + row)
+			pos = end
 			continue
 		}
 		pos = p + 1
-	}
-}
-
-// b2u converts a comparison result to 0 or 1 without a branch, so that
-// kernels with unpredictable outcomes do not pay for mispredictions.
-func b2u(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// containsFoldScan marks the rows of a plain string column that contain
-// needle under simple case folding, for a folded needle of ASCII letters
-// and symbols. The folded form of an ASCII letter is its upper case, so the
-// search runs over an upper-cased copy of the value buffer, made eight
-// bytes at a time. A value with non-ASCII bytes may fold further (the
-// Kelvin sign folds to K), so those rows are decided by match, the row by
-// row predicate; the copy can only miss them, never match them wrongly,
-// since the needle's ASCII bytes are never part of a multibyte character.
-func containsFoldScan(v *vec, needle string, match func(string) bool, out bitset) {
-	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
-	all := v.str.ValueOffsets()[0]
-	src := v.str.ValueBytes()[int(offs[0]-all):int(offs[v.n]-all)]
-	upper := make([]byte, len(src))
-	nonASCII := upperASCII(upper, src)
-	scanBuffer(upper, offs, int(offs[0]), []byte(needle), out)
-	if !nonASCII {
-		return
-	}
-	for i := 0; i < v.n; i++ {
-		lo, hi := int(offs[i]-offs[0]), int(offs[i+1]-offs[0])
-		if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && match(v.stringAt(i)) {
-			out.set(i)
-		}
 	}
 }
 
@@ -365,4 +378,13 @@ func (k *kernel) prepare(v *vec) *kernel {
 	kk := *k
 	kk.hit = k.dictHits(v)
 	return &kk
+}
+
+// b2u converts a comparison result to 0 or 1 without a branch, so that
+// kernels with unpredictable outcomes do not pay for mispredictions.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
