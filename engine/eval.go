@@ -160,19 +160,25 @@ func (constNode) eval(ec *evalCtx) (bitset, error) { return newBitset(ec.n), nil
 type andNode struct{ kids []node }
 
 func (a andNode) eval(ec *evalCtx) (bitset, error) {
+	return combine(a.kids, func(k node) (bitset, error) { return k.eval(ec) }, bitset.and, true)
+}
+
+// combine folds the results of kids left to right with op. With stopEmpty
+// it stops at an empty result, which no later conjunct can change.
+func combine[K any](kids []K, eval func(K) (bitset, error), op func(acc, b bitset), stopEmpty bool) (bitset, error) {
 	var acc bitset
-	for i, k := range a.kids {
-		b, err := k.eval(ec)
+	for i, k := range kids {
+		b, err := eval(k)
 		if err != nil {
 			return nil, err
 		}
 		if i == 0 {
 			acc = b
 		} else {
-			acc.and(b)
+			op(acc, b)
 		}
-		if acc.empty() {
-			break // nothing can be added back by a conjunction
+		if stopEmpty && acc.empty() {
+			break
 		}
 	}
 	return acc, nil
@@ -181,19 +187,7 @@ func (a andNode) eval(ec *evalCtx) (bitset, error) {
 type orNode struct{ kids []node }
 
 func (o orNode) eval(ec *evalCtx) (bitset, error) {
-	var acc bitset
-	for i, k := range o.kids {
-		b, err := k.eval(ec)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			acc = b
-		} else {
-			acc.or(b)
-		}
-	}
-	return acc, nil
+	return combine(o.kids, func(k node) (bitset, error) { return k.eval(ec) }, bitset.or, false)
 }
 
 type notNode struct{ kid node }
@@ -341,40 +335,13 @@ func (rp rowPred) eval(ec *evalCtx, rows int) (bitset, error) {
 type rowAnd struct{ kids []rowNode }
 
 func (a rowAnd) eval(ec *evalCtx, rows int) (bitset, error) {
-	var acc bitset
-	for i, k := range a.kids {
-		b, err := k.eval(ec, rows)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			acc = b
-		} else {
-			acc.and(b)
-		}
-		if acc.empty() {
-			break
-		}
-	}
-	return acc, nil
+	return combine(a.kids, func(k rowNode) (bitset, error) { return k.eval(ec, rows) }, bitset.and, true)
 }
 
 type rowOr struct{ kids []rowNode }
 
 func (o rowOr) eval(ec *evalCtx, rows int) (bitset, error) {
-	var acc bitset
-	for i, k := range o.kids {
-		b, err := k.eval(ec, rows)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			acc = b
-		} else {
-			acc.or(b)
-		}
-	}
-	return acc, nil
+	return combine(o.kids, func(k rowNode) (bitset, error) { return k.eval(ec, rows) }, bitset.or, false)
 }
 
 type rowNot struct{ kid rowNode }
