@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"math"
 	"sync"
 
 	"github.com/segmentkit/segmentkit/schema"
@@ -79,6 +80,27 @@ func evalInts[T integer](vals []T, rs []irange, out bitset) {
 		}
 		return
 	}
+	if len(rs) <= 16 {
+		// A few ranges (an in list): one unrolled pass per range over
+		// each block of 64 values, which stays in the L1 cache.
+		full := n / 64
+		for w := 0; w < full; w++ {
+			b := (*[64]T)(vals[w*64:])
+			var word uint64
+			for _, r := range rs {
+				word |= rangeWord(b, uint64(r.lo), uint64(r.hi)-uint64(r.lo))
+			}
+			out[w] = word
+		}
+		if full*64 < n {
+			var word uint64
+			for j, x := range vals[full*64:] {
+				word |= b2u(inRanges(int64(x), rs)) << uint(j)
+			}
+			out[full] = word
+		}
+		return
+	}
 	for w := 0; w*64 < n; w++ {
 		block := vals[w*64 : min(n, w*64+64)]
 		var word uint64
@@ -129,31 +151,58 @@ func inRanges(x int64, rs []irange) bool {
 
 func evalFloats(vals []float64, rs []frange, out bitset) {
 	n := len(vals)
-	if len(rs) == 1 && !rs[0].loOpen && !rs[0].hiOpen {
-		lo, hi := rs[0].lo, rs[0].hi
-		for w := 0; w*64 < n; w++ {
-			block := vals[w*64 : min(n, w*64+64)]
-			var word uint64
-			for j, x := range block {
-				word |= b2u(x >= lo) & b2u(x <= hi) << uint(j)
+	// Open ends become closed ones at the next float inward, so that every
+	// range is one pair of comparisons; NaN fails both, as it must.
+	closed := make([][2]float64, 0, len(rs))
+	for _, r := range rs {
+		lo, hi := r.lo, r.hi
+		if r.loOpen {
+			if math.IsInf(lo, 1) {
+				continue
 			}
-			out[w] = word
+			lo = math.Nextafter(lo, math.Inf(1))
 		}
-		return
-	}
-	for w := 0; w*64 < n; w++ {
-		block := vals[w*64 : min(n, w*64+64)]
-		var word uint64
-		for j, x := range block {
-			for _, r := range rs {
-				if r.has(x) {
-					word |= 1 << uint(j)
-					break
-				}
+		if r.hiOpen {
+			if math.IsInf(hi, -1) {
+				continue
 			}
+			hi = math.Nextafter(hi, math.Inf(-1))
+		}
+		if lo <= hi {
+			closed = append(closed, [2]float64{lo, hi})
+		}
+	}
+	full := n / 64
+	for w := 0; w < full; w++ {
+		b := (*[64]float64)(vals[w*64:])
+		var word uint64
+		for _, r := range closed {
+			word |= floatRangeWord(b, r[0], r[1])
 		}
 		out[w] = word
 	}
+	if full*64 < n {
+		var word uint64
+		for j, x := range vals[full*64:] {
+			for _, r := range closed {
+				word |= b2u(x >= r[0] && x <= r[1]) << uint(j)
+			}
+		}
+		out[full] = word
+	}
+}
+
+// floatRangeWord tests 64 values against [lo, hi], unrolled like rangeWord.
+func floatRangeWord(b *[64]float64, lo, hi float64) uint64 {
+	var word uint64
+	for j := 0; j < 64; j += 4 {
+		c0 := b2u(b[j] >= lo) & b2u(b[j] <= hi)
+		c1 := b2u(b[j+1] >= lo) & b2u(b[j+1] <= hi)
+		c2 := b2u(b[j+2] >= lo) & b2u(b[j+2] <= hi)
+		c3 := b2u(b[j+3] >= lo) & b2u(b[j+3] <= hi)
+		word |= (c0 | c1<<1 | c2<<2 | c3<<3) << uint(j)
+	}
+	return word
 }
 
 // evalStrings runs the string predicate once per dictionary entry when the
