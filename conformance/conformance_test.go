@@ -149,15 +149,28 @@ func engineEval(ctx context.Context, snap *storage.Snapshot, defJSON []byte, asO
 			opts.Segments[name] = roaring.BitmapOf(ids...)
 		}
 	}
-	plan, err := engine.Compile(def, snap, opts)
-	if err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
+	// Every definition runs three ways: with the engine's default
+	// restriction of conjunctions to their candidates, with it always on,
+	// and with it off. All three must give the reference's members.
+	for i, share := range []float64{0, 2, -1} {
+		opts.CandidateShare = share
+		plan, err := engine.Compile(def, snap, opts)
+		if err != nil {
+			return nil, fmt.Errorf("compile: %w", err)
+		}
+		bm, err := plan.Eval(ctx, asOf)
+		if err != nil {
+			return nil, fmt.Errorf("eval: %w", err)
+		}
+		got := toSlice(bm)
+		if i > 0 && !slices.Equal(got, ids) {
+			return nil, fmt.Errorf("CandidateShare %v gives %v, the default %v", share, got, ids)
+		}
+		if i == 0 {
+			ids = got
+		}
 	}
-	bm, err := plan.Eval(ctx, asOf)
-	if err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
-	return toSlice(bm), nil
+	return ids, nil
 }
 
 func toSlice(bm *roaring.Bitmap) []uint32 {

@@ -124,6 +124,11 @@ func (cn cachedNode) eval(ec *evalCtx) (bitset, error) {
 	if b, ok := ec.cache.get(key); ok {
 		return b, nil
 	}
+	if ec.restrictTo(ec.cand) != nil {
+		// A result restricted to candidates is not the condition's whole
+		// result: use it, but do not keep it.
+		return cn.node.eval(ec)
+	}
 	b, err := cn.node.eval(ec)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,12 @@ type Options struct {
 	// Cache, if not nil, keeps condition results across evaluations of
 	// plans over the same snapshot; it is ignored for other snapshots.
 	Cache *Cache
+	// CandidateShare is the share of customers below which a conjunction
+	// evaluates its later related conditions only for the customers still
+	// in the running (rows clustered by customer only). Zero means 0.25;
+	// a negative value turns the restriction off. Results are the same
+	// either way.
+	CandidateShare float64
 	// Parallelism bounds the goroutines one evaluation uses; zero means
 	// runtime.GOMAXPROCS(0).
 	Parallelism int

@@ -45,13 +45,23 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)
 	}
-	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*vec{}}
+	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*vec{},
+		candidateShare: p.opts.CandidateShare}
+	if ec.candidateShare == 0 {
+		ec.candidateShare = defaultCandidateShare
+	}
 	if c := p.opts.Cache; c != nil && c.snap == p.snap {
 		ec.cache = c
 	}
 	var acc bitset
 	for i, g := range p.groups {
-		b, err := g.node.eval(ec)
+		// Intersect and except only keep customers of the left side: the
+		// group's result matters for those alone.
+		var cand bitset
+		if g.op == segment.Intersect || g.op == segment.Except {
+			cand = ec.restrictTo(acc)
+		}
+		b, err := ec.withCand(cand, g.node)
 		if err != nil {
 			return nil, err
 		}
@@ -81,6 +91,10 @@ type evalCtx struct {
 	par      int
 	measures map[*measureNode]*vec
 	cache    *Cache // nil: no caching
+	// cand, when not nil, is the set of customers whose results matter:
+	// the caller intersects the node's result with it (see restrict.go).
+	cand           bitset
+	candidateShare float64
 }
 
 func (ec *evalCtx) err() error {
@@ -160,7 +174,31 @@ func (constNode) eval(ec *evalCtx) (bitset, error) { return newBitset(ec.n), nil
 type andNode struct{ kids []node }
 
 func (a andNode) eval(ec *evalCtx) (bitset, error) {
-	return combine(a.kids, func(k node) (bitset, error) { return k.eval(ec) }, bitset.and, true)
+	outer := ec.cand
+	var acc bitset
+	for i, k := range a.kids {
+		// A later conjunct matters only for the customers still in acc,
+		// which holds every customer of outer still in the running.
+		cand := outer
+		if i > 0 {
+			if c := ec.restrictTo(acc); c != nil {
+				cand = c
+			}
+		}
+		b, err := ec.withCand(cand, k)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = b
+		} else {
+			acc.and(b)
+		}
+		if acc.empty() {
+			break // nothing can be added back by a conjunction
+		}
+	}
+	return acc, nil
 }
 
 // combine folds the results of kids left to right with op. With stopEmpty
@@ -247,10 +285,21 @@ type relatedNode struct {
 }
 
 func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
-	var mask bitset
+	// domain is the rows that matter (nil: every row): with sparse
+	// candidates over clustered rows, only the candidates' rows.
+	var domain, mask bitset
+	var list []uint32
+	if cand := ec.restrictTo(ec.cand); cand != nil {
+		if starts := r.links.Starts(); starts != nil {
+			list, domain = rowsOf(starts, cand, r.rows)
+			mask = domain
+		}
+	}
 	if r.where != nil {
 		var err error
-		if mask, err = r.where.eval(ec, r.rows); err != nil {
+		if domain != nil {
+			mask = r.where.evalAt(ec, list, domain)
+		} else if mask, err = r.where.eval(ec, r.rows); err != nil {
 			return nil, err
 		}
 	}
@@ -264,11 +313,15 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 	switch r.match {
 	case segment.MatchAll:
 		// Customers with rows, less those with a row that fails where.
-		has, err := ec.customersOf(r.links, r.rows, nil)
-		if err != nil || mask == nil {
+		has, err := ec.customersOf(r.links, r.rows, domain)
+		if err != nil || r.where == nil {
 			return has, err
 		}
-		mask.not(r.rows)
+		if domain != nil {
+			mask = andNotOf(domain, mask)
+		} else {
+			mask.not(r.rows)
+		}
 		bad, err := ec.customersOf(r.links, r.rows, mask)
 		if err != nil {
 			return nil, err
@@ -316,11 +369,51 @@ func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask bitset) (bitset,
 // rowNode is a compiled where condition over the rows of one entity.
 type rowNode interface {
 	eval(ec *evalCtx, rows int) (bitset, error)
+	// evalAt tests only the rows in list, whose bitset is dom: the result
+	// is a new bitset within dom.
+	evalAt(ec *evalCtx, list []uint32, dom bitset) bitset
 }
 
 type rowConst struct{}
 
 func (rowConst) eval(ec *evalCtx, rows int) (bitset, error) { return newBitset(rows), nil }
+
+func (rowConst) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+	return make(bitset, len(dom))
+}
+
+func (rp rowPred) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+	out := make(bitset, len(dom))
+	rp.p.bind(ec.asOf).evalAt(rp.v, list, out)
+	return out
+}
+
+func (a rowAnd) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+	acc := a.kids[0].evalAt(ec, list, dom)
+	for _, k := range a.kids[1:] {
+		acc.and(k.evalAt(ec, list, dom))
+	}
+	return acc
+}
+
+func (o rowOr) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+	acc := o.kids[0].evalAt(ec, list, dom)
+	for _, k := range o.kids[1:] {
+		acc.or(k.evalAt(ec, list, dom))
+	}
+	return acc
+}
+
+func (n rowNot) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+	return andNotOf(dom, n.kid.evalAt(ec, list, dom))
+}
+
+// andNotOf returns a new bitset a &^ b.
+func andNotOf(a, b bitset) bitset {
+	out := a.clone()
+	out.andNot(b)
+	return out
+}
 
 type rowPred struct {
 	v *vec

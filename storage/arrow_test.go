@@ -370,6 +370,7 @@ func TestFromRecordsCluster(t *testing.T) {
 			cust := snap.Links("E", []string{"EP"}).Customer
 			require.Equal(t, cluster, snap.Links("E", []string{"EP"}).Sorted)
 			if !cluster {
+				require.Nil(t, snap.Links("E", []string{"EP"}).Starts())
 				require.Equal(t, []int32{1, NoCustomer, 0, 1, 0}, cust)
 				require.Equal(t, "1,20,a,true,1970-01-02", rows[0])
 				return
@@ -377,6 +378,7 @@ func TestFromRecordsCluster(t *testing.T) {
 			// Customer 0 (K=10) first, rows in their order, then
 			// customer 1, then the row linked to nobody.
 			require.Equal(t, []int32{0, 0, 1, 1, NoCustomer}, cust)
+			require.Equal(t, []uint32{0, 2, 4}, snap.Links("E", []string{"EP"}).Starts())
 			require.Equal(t, []string{
 				"3,10,,true,1970-01-04",
 				"5,10,e,false,",

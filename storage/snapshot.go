@@ -104,6 +104,33 @@ type Links struct {
 	groupOnce    sync.Once
 	offsets      []uint32
 	rows         []uint32
+
+	startsOnce sync.Once
+	starts     []uint32
+}
+
+// Starts returns, for links whose rows are Sorted, the first row of every
+// customer: the rows of customer c are starts[c] to starts[c+1]-1, and
+// starts has one entry more than there are customers. It returns nil when
+// the rows are not sorted. It is computed on first use and cached; the
+// caller must not modify it.
+func (l *Links) Starts() []uint32 {
+	if !l.Sorted {
+		return nil
+	}
+	l.startsOnce.Do(func() {
+		starts := make([]uint32, l.numCustomers+1)
+		for _, c := range l.Customer {
+			if c >= 0 {
+				starts[c+1]++
+			}
+		}
+		for c := 1; c <= l.numCustomers; c++ {
+			starts[c] += starts[c-1]
+		}
+		l.starts = starts
+	})
+	return l.starts
 }
 
 // Grouped returns the entity's rows clustered by customer: the rows of
