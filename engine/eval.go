@@ -288,7 +288,7 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 	// domain is the rows that matter (nil: every row): with sparse
 	// candidates over clustered rows, only the candidates' rows.
 	var domain, mask bitset
-	var list []uint32
+	var list []rowRange
 	if cand := ec.restrictTo(ec.cand); cand != nil {
 		if starts := r.links.Starts(); starts != nil {
 			list, domain = rowsOf(starts, cand, r.rows)
@@ -369,26 +369,26 @@ func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask bitset) (bitset,
 // rowNode is a compiled where condition over the rows of one entity.
 type rowNode interface {
 	eval(ec *evalCtx, rows int) (bitset, error)
-	// evalAt tests only the rows in list, whose bitset is dom: the result
-	// is a new bitset within dom.
-	evalAt(ec *evalCtx, list []uint32, dom bitset) bitset
+	// evalAt tests only the rows of the ranges in list, whose bitset is
+	// dom: the result is a new bitset within dom.
+	evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset
 }
 
 type rowConst struct{}
 
 func (rowConst) eval(ec *evalCtx, rows int) (bitset, error) { return newBitset(rows), nil }
 
-func (rowConst) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+func (rowConst) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
 	return make(bitset, len(dom))
 }
 
-func (rp rowPred) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+func (rp rowPred) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
 	out := make(bitset, len(dom))
 	rp.p.bind(ec.asOf).evalAt(rp.v, list, out)
 	return out
 }
 
-func (a rowAnd) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+func (a rowAnd) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
 	acc := a.kids[0].evalAt(ec, list, dom)
 	for _, k := range a.kids[1:] {
 		acc.and(k.evalAt(ec, list, dom))
@@ -396,7 +396,7 @@ func (a rowAnd) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
 	return acc
 }
 
-func (o rowOr) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+func (o rowOr) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
 	acc := o.kids[0].evalAt(ec, list, dom)
 	for _, k := range o.kids[1:] {
 		acc.or(k.evalAt(ec, list, dom))
@@ -404,7 +404,7 @@ func (o rowOr) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
 	return acc
 }
 
-func (n rowNot) evalAt(ec *evalCtx, list []uint32, dom bitset) bitset {
+func (n rowNot) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
 	return andNotOf(dom, n.kid.evalAt(ec, list, dom))
 }
 

@@ -32,37 +32,86 @@ func (ec *evalCtx) withCand(cand bitset, n node) (bitset, error) {
 	return n.eval(ec)
 }
 
-// rowsOf returns the rows of the candidate customers, in order, and the
-// same rows as a bitset over all rows.
-func rowsOf(starts []uint32, cand bitset, rows int) ([]uint32, bitset) {
-	var list []uint32
+// rowRange is the rows [lo, hi) of consecutive candidate customers.
+type rowRange struct{ lo, hi uint32 }
+
+// rowsOf returns the rows of the candidate customers as ascending ranges,
+// neighbours merged, and the same rows as a bitset over all rows.
+func rowsOf(starts []uint32, cand bitset, rows int) ([]rowRange, bitset) {
+	var rs []rowRange
 	dom := newBitset(rows)
 	cand.forEach(func(c int) {
-		for r := starts[c]; r < starts[c+1]; r++ {
-			list = append(list, r)
-			dom.set(int(r))
+		lo, hi := starts[c], starts[c+1]
+		if lo == hi {
+			return
+		}
+		if n := len(rs); n > 0 && rs[n-1].hi == lo {
+			rs[n-1].hi = hi
+		} else {
+			rs = append(rs, rowRange{lo, hi})
 		}
 	})
-	return list, dom
+	for _, r := range rs {
+		setRange(dom, int(r.lo), int(r.hi))
+	}
+	return rs, dom
 }
 
-// evalAt tests the rows in list (ascending) and sets their bits in out, a
-// bitset over the whole column. The dispatch on kind is outside the loops.
-func (k *kernel) evalAt(v *vec, list []uint32, out bitset) {
+// setRange sets the bits [lo, hi) of b.
+func setRange(b bitset, lo, hi int) {
+	for lo < hi && lo&63 != 0 {
+		b.set(lo)
+		lo++
+	}
+	for ; lo+64 <= hi; lo += 64 {
+		b[lo>>6] = ^uint64(0)
+	}
+	for ; lo < hi; lo++ {
+		b.set(lo)
+	}
+}
+
+// evalAt tests the rows of the ranges and sets their bits in out, a bitset
+// over the whole column. Integer, date and datetime ranges run as typed
+// loops; the other kinds test row by row.
+func (k *kernel) evalAt(v *vec, ranges []rowRange, out bitset) {
 	k = k.prepare(v)
+	if k.kind == kInts && len(k.ir) == 1 && !k.negate {
+		lo, width := uint64(k.ir[0].lo), uint64(k.ir[0].hi)-uint64(k.ir[0].lo)
+		for _, rr := range ranges {
+			if v.i32 != nil {
+				markRange(v.i32, int(rr.lo), int(rr.hi), lo, width, out)
+			} else {
+				markRange(v.i64, int(rr.lo), int(rr.hi), lo, width, out)
+			}
+		}
+		if v.valid != nil {
+			out.and(v.valid)
+		}
+		return
+	}
 	test := k.rowTest(v)
-	for _, r := range list {
-		i := int(r)
-		valid := v.valid == nil || v.valid.has(i)
-		if k.kind == kNull {
-			if !valid {
+	for _, rr := range ranges {
+		for i := int(rr.lo); i < int(rr.hi); i++ {
+			valid := v.valid == nil || v.valid.has(i)
+			if k.kind == kNull {
+				if !valid {
+					out.set(i)
+				}
+				continue
+			}
+			if valid && test(i) != k.negate {
 				out.set(i)
 			}
-			continue
 		}
-		if valid && test(i) != k.negate {
-			out.set(i)
-		}
+	}
+}
+
+// markRange sets the bits of rows [from, to) whose value is in the range
+// that starts at lo and is width wide.
+func markRange[T integer](vals []T, from, to int, lo, width uint64, out bitset) {
+	for i := from; i < to; i++ {
+		out[i>>6] |= b2u(uint64(int64(vals[i]))-lo <= width) << (uint(i) & 63)
 	}
 }
 
