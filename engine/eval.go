@@ -252,7 +252,20 @@ type predNode struct {
 
 func (pn predNode) eval(ec *evalCtx) (bitset, error) {
 	out := newBitset(ec.n)
-	return out, ec.run(pn.p.bind(ec.asOf), pn.v, out)
+	k := pn.p.bind(ec.asOf)
+	if cand := ec.cand; cand != nil && k.kind == kStrings {
+		// A string predicate costs per dictionary entry, or per row: with
+		// fewer candidates than entries, test the candidates' values.
+		entries := pn.v.n
+		if pn.v.dict != nil {
+			entries = pn.v.dict.Len()
+		}
+		if cand.count() < entries {
+			k.evalCand(pn.v, cand, out)
+			return out, ec.err()
+		}
+	}
+	return out, ec.run(k, pn.v, out)
 }
 
 type measurePredNode struct {

@@ -147,3 +147,13 @@ func (k *kernel) rowTest(v *vec) func(i int) bool {
 	}
 	return func(int) bool { return false }
 }
+
+// evalCand tests the string values of the customers in cand only, row by
+// row, and sets their bits in out.
+func (k *kernel) evalCand(v *vec, cand bitset, out bitset) {
+	cand.forEach(func(i int) {
+		if i < v.n && v.isValid(i) && k.match(v.stringAt(i)) != k.negate {
+			out.set(i)
+		}
+	})
+}
