@@ -111,7 +111,7 @@ const batchRows = 1 << 16
 // run evaluates kernel k over v into out, splitting the rows into batches
 // run by up to ec.par goroutines.
 func (ec *evalCtx) run(k *kernel, v *vec, out bitset) error {
-	k = k.prepare(v)
+	k = k.prepare(ec, v)
 	n := v.n
 	if n <= batchRows || ec.par == 1 {
 		for lo := 0; lo < n; lo += batchRows {
@@ -397,7 +397,7 @@ func (rowConst) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
 
 func (rp rowPred) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
 	out := make(bitset, len(dom))
-	rp.p.bind(ec.asOf).evalAt(rp.v, list, out)
+	rp.p.bind(ec.asOf).evalAt(ec, rp.v, list, out)
 	return out
 }
 

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"sync"
+	"math/bits"
 
 	"github.com/segmentkit/segmentkit/schema"
 )
@@ -214,7 +214,7 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 	if v.codes != nil {
 		hit := k.hit
 		if hit == nil {
-			hit = k.dictHits(v)
+			hit = k.dictHits(nil, v)
 		}
 		full := n / 64
 		for w := 0; w < full; w++ {
@@ -258,58 +258,125 @@ func containsScan(v *vec, needle string, out bitset) {
 // containsFoldScan marks the rows of a plain string column that contain
 // needle under simple case folding, for a folded needle of ASCII letters
 // and symbols. The folded form of an ASCII letter is its upper case, so the
-// search runs over an upper-cased copy of the value buffer, made eight
-// bytes at a time. A value with non-ASCII bytes may fold further (the
-// Kelvin sign folds to K), so those rows are decided by match, the row by
-// row predicate; the copy can only miss them, never match them wrongly,
-// since the needle's ASCII bytes are never part of a multibyte character.
+// value buffer is searched with ASCII case folding, in place (foldIndex). A
+// value with non-ASCII bytes may fold further (the Kelvin sign folds to K),
+// so those rows are decided by match, the row by row predicate; the buffer
+// search can only miss them, never match them wrongly, since the needle's
+// ASCII bytes are never part of a multibyte character.
 func containsFoldScan(v *vec, needle string, match func(string) bool, out bitset) {
 	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
 	all := v.str.ValueOffsets()[0]
 	data := v.str.ValueBytes()
 	nb := []byte(needle)
-	bufp := foldScratch.Get().(*[]byte)
-	defer foldScratch.Put(bufp)
-	// Rows go through a reused scratch buffer a chunk at a time, so the
-	// upper-cased copy stays in cache and costs no fresh memory.
-	for r0 := 0; r0 < v.n; {
-		r1 := r0 + 1
-		limit := offs[r0] + foldChunk
-		for r1 < v.n && offs[r1+1] <= limit {
-			r1++
+	scanRowsWith(data, offs, int(all), len(nb), 0, out, func(s []byte) int { return foldIndex(s, nb) })
+	src := data[int(offs[0]-all):int(offs[v.n]-all)]
+	if !hasNonASCII(src) {
+		return
+	}
+	for i := 0; i < v.n; i++ {
+		lo, hi := int(offs[i]-offs[0]), int(offs[i+1]-offs[0])
+		if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && match(v.stringAt(i)) {
+			out.set(i)
 		}
-		src := data[int(offs[r0]-all):int(offs[r1]-all)]
-		if cap(*bufp) < len(src) {
-			*bufp = make([]byte, len(src))
-		}
-		upper := (*bufp)[:len(src)]
-		nonASCII := upperASCII(upper, src)
-		scanRows(upper, offs[r0:r1+1], int(offs[r0]), nb, r0, out)
-		if nonASCII {
-			for i := r0; i < r1; i++ {
-				lo, hi := int(offs[i]-offs[r0]), int(offs[i+1]-offs[r0])
-				if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && match(v.stringAt(i)) {
-					out.set(i)
-				}
-			}
-		}
-		r0 = r1
 	}
 }
 
-// foldChunk bounds the bytes upper-cased at a time by containsFoldScan.
-const foldChunk = 256 << 10
+// foldIndex returns the index of the first match of nd (upper-case ASCII)
+// in s under ASCII case folding, or -1. It tests eight positions at a time:
+// each word of s and the word one byte on are upper-cased in registers, and
+// the positions where both the needle's first and second bytes match are
+// verified in full. Bytes of 0x80 and above never match.
+func foldIndex(s []byte, nd []byte) int {
+	n := len(nd)
+	if n < 2 {
+		for i, c := range s {
+			if upperByte(c) == nd[0] {
+				return i
+			}
+		}
+		return -1
+	}
+	c0, c1 := uint64(nd[0])*ones, uint64(nd[1])*ones
+	i := 0
+	for ; i+9 <= len(s); i += 8 {
+		u0 := upperWord(binary.LittleEndian.Uint64(s[i:]))
+		u1 := upperWord(binary.LittleEndian.Uint64(s[i+1:]))
+		m := zeroBytes(u0^c0) & zeroBytes(u1^c1)
+		for m != 0 {
+			j := i + bits.TrailingZeros64(m)/8
+			if j+n <= len(s) && equalFoldASCII(s[j:j+n], nd) {
+				return j
+			}
+			m &= m - 1
+		}
+	}
+	for ; i+n <= len(s); i++ {
+		if equalFoldASCII(s[i:i+n], nd) {
+			return i
+		}
+	}
+	return -1
+}
 
-var foldScratch = sync.Pool{New: func() any { b := make([]byte, 0, foldChunk); return &b }}
+// zeroBytes has the high bit set in every byte of x that is zero; a byte
+// above a zero byte may be flagged too, which callers verify.
+func zeroBytes(x uint64) uint64 { return (x - ones) &^ x & highs }
+
+// upperWord upper-cases the ASCII letters of eight bytes at once: with the
+// high bits cleared, adding 0x1f sets a byte's high bit from 'a' (0x61) up,
+// adding 0x05 from '{' (0x7b) up, and no carry crosses bytes.
+func upperWord(w uint64) uint64 {
+	x := w &^ highs
+	lower := (x + 0x1f*ones) &^ (x + 0x05*ones) & ^w & highs
+	return w - lower>>2
+}
+
+func upperByte(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+func equalFoldASCII(a, upper []byte) bool {
+	for k, c := range a {
+		if upperByte(c) != upper[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasNonASCII reports whether b has a byte of 0x80 or above.
+func hasNonASCII(b []byte) bool {
+	var acc uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		acc |= binary.LittleEndian.Uint64(b[i:])
+	}
+	for ; i < len(b); i++ {
+		acc |= uint64(b[i])
+	}
+	return acc&highs != 0
+}
 
 // scanRows marks, in out, row first+r for every value r,
 // data[offs[r]-base:offs[r+1]-base], that contains nb.
 func scanRows(data []byte, offs []int32, base int, nb []byte, first int, out bitset) {
-	n := len(offs) - 1
-	lo, hi := int(offs[0])-base, int(offs[n])-base
+	scanRowsWith(data, offs, base, len(nb), first, out, func(s []byte) int { return bytes.Index(s, nb) })
+}
+
+// scanRowsWith is scanRows with the search given: index returns the first
+// match in s of a needle n bytes long, or -1. The values are searched back
+// to back; each match is mapped to its row by walking the offsets forward,
+// a match that crosses into the next value is not one, and after a match
+// the search goes on from the next row.
+func scanRowsWith(data []byte, offs []int32, base, n, first int, out bitset, index func(s []byte) int) {
+	rows := len(offs) - 1
+	lo, hi := int(offs[0])-base, int(offs[rows])-base
 	row := 0
 	for pos := lo; pos < hi; {
-		i := bytes.Index(data[pos:hi], nb)
+		i := index(data[pos:hi])
 		if i < 0 {
 			return
 		}
@@ -318,7 +385,7 @@ func scanRows(data []byte, offs []int32, base int, nb []byte, first int, out bit
 			row++
 		}
 		end := int(offs[row+1]) - base
-		if p+len(nb) <= end {
+		if p+n <= end {
 			out.set(first + row)
 			pos = end
 			continue
@@ -331,34 +398,6 @@ const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
 )
-
-// upperASCII writes src with ASCII lower-case letters upper-cased to dst
-// (same length) and reports whether src has a non-ASCII byte. Bytes of 0x80
-// and above are copied as they are.
-func upperASCII(dst, src []byte) (nonASCII bool) {
-	var high uint64
-	i := 0
-	for ; i+8 <= len(src); i += 8 {
-		w := binary.LittleEndian.Uint64(src[i:])
-		high |= w & highs
-		// With the high bits cleared, adding 0x1f sets a byte's high bit
-		// from 'a' (0x61) up, adding 0x05 from '{' (0x7b) up, and no carry
-		// crosses into the next byte. Non-ASCII bytes are left alone.
-		ascii := ^w & highs
-		x := w &^ highs
-		lower := (x + 0x1f*ones) &^ (x + 0x05*ones) & ascii
-		binary.LittleEndian.PutUint64(dst[i:], w-lower>>2)
-	}
-	for ; i < len(src); i++ {
-		c := src[i]
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		high |= uint64(c & 0x80)
-		dst[i] = c
-	}
-	return high != 0
-}
 
 func isASCIIBytes(b []byte) bool {
 	for _, c := range b {
@@ -394,18 +433,22 @@ func codeWord(b *[64]int32, hit bitset) uint64 {
 	return word
 }
 
-// dictHits evaluates the string predicate once per dictionary entry; a
-// contains searches the dictionary's value buffer like a plain column's,
-// which matters for large dictionaries (one entry per customer).
-func (k *kernel) dictHits(v *vec) bitset {
+// dictHits evaluates the string predicate once per dictionary entry. A
+// large dictionary (one entry per customer, say) is evaluated like a plain
+// column, in batches spread over the cores when ec is not nil, with the
+// buffer-wide search for contains.
+func (k *kernel) dictHits(ec *evalCtx, v *vec) bitset {
 	hit := newBitset(v.dict.Len())
-	if k.needle != "" {
-		dv, err := vecOf(schema.String, v.dict)
-		if err == nil {
-			k.evalStrings(dv, hit)
-			if dv.valid != nil {
-				hit.and(dv.valid)
+	if k.needle != "" || v.dict.Len() > batchRows {
+		if dv, err := vecOf(schema.String, v.dict); err == nil {
+			positive := *k
+			positive.negate, positive.hit = false, nil
+			if ec != nil {
+				// A cancellation shows in the caller's next check of ec.
+				_ = ec.run(&positive, dv, hit)
+				return hit
 			}
+			positive.eval(dv, hit)
 			return hit
 		}
 	}
@@ -420,12 +463,12 @@ func (k *kernel) dictHits(v *vec) bitset {
 // prepare returns the kernel to run over the batches of v: for a
 // dictionary column, a copy holding the per-entry results, so that they are
 // computed once per column rather than once per batch.
-func (k *kernel) prepare(v *vec) *kernel {
+func (k *kernel) prepare(ec *evalCtx, v *vec) *kernel {
 	if k.kind != kStrings || v.codes == nil {
 		return k
 	}
 	kk := *k
-	kk.hit = k.dictHits(v)
+	kk.hit = k.dictHits(ec, v)
 	return &kk
 }
 

@@ -74,8 +74,8 @@ func setRange(b bitset, lo, hi int) {
 // evalAt tests the rows of the ranges and sets their bits in out, a bitset
 // over the whole column. Integer, date and datetime ranges run as typed
 // loops; the other kinds test row by row.
-func (k *kernel) evalAt(v *vec, ranges []rowRange, out bitset) {
-	k = k.prepare(v)
+func (k *kernel) evalAt(ec *evalCtx, v *vec, ranges []rowRange, out bitset) {
+	k = k.prepare(ec, v)
 	if k.kind == kInts && len(k.ir) == 1 && !k.negate {
 		lo, width := uint64(k.ir[0].lo), uint64(k.ir[0].hi)-uint64(k.ir[0].lo)
 		for _, rr := range ranges {
