@@ -29,7 +29,7 @@ type Options struct {
 	Cache *Cache
 	// CandidateShare is the share of customers below which a conjunction
 	// evaluates its later related conditions only for the customers still
-	// in the running (rows clustered by customer only). Zero means 0.25;
+	// in the running (rows clustered by customer only). Zero means 0.1;
 	// a negative value turns the restriction off. Results are the same
 	// either way.
 	CandidateShare float64
@@ -139,7 +139,7 @@ func (c *compiler) customer(path string, cond segment.Condition) node {
 		for i, x := range n.Conditions {
 			kids[i] = c.customer(fmt.Sprintf("%s.and[%d]", path, i), x)
 		}
-		return andNode{kids}
+		return andNode{byCost(kids)}
 	case *segment.Or:
 		kids := make([]node, len(n.Conditions))
 		for i, x := range n.Conditions {

@@ -9,7 +9,7 @@ package engine
 
 // defaultCandidateShare is the share of customers below which a running
 // conjunction restricts its later related conditions.
-const defaultCandidateShare = 0.25
+const defaultCandidateShare = 0.1
 
 // restrictTo returns cand if it is sparse enough to restrict evaluation to,
 // or nil.
