@@ -119,9 +119,13 @@ func (cn cachedNode) eval(ec *evalCtx) (bitset, error) {
 	}
 	key := cn.key
 	if cn.relative {
-		key += "@" + strconv.FormatInt(ec.asOf.UnixNano(), 10)
+		key += "@" + strconv.FormatInt(ec.asOf.Unix(), 10) + "." + strconv.Itoa(ec.asOf.Nanosecond())
 	}
 	if b, ok := ec.cache.get(key); ok {
+		// A hit scans nothing, so it checks for cancellation itself.
+		if err := ec.err(); err != nil {
+			return nil, err
+		}
 		return b, nil
 	}
 	if ec.restrictTo(ec.cand) != nil {

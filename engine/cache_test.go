@@ -68,3 +68,19 @@ func TestCacheReusesAndStaysCorrect(t *testing.T) {
 	cache.Clear()
 	require.Zero(t, cache.Stats().Entries)
 }
+
+// TestEvalCancelledCached checks that a cancelled evaluation fails even
+// when every condition is served from the cache.
+func TestEvalCancelledCached(t *testing.T) {
+	snap := load(t)
+	def, err := segment.Parse([]byte(`{"name": "X", "groups": [{"condition": ` + pred("I", "isNull", "") + `}]}`))
+	require.NoError(t, err)
+	plan, err := engine.Compile(def, snap, engine.Options{Cache: engine.NewCache(snap, 0)})
+	require.NoError(t, err)
+	_, err = plan.Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = plan.Eval(ctx, asOf)
+	require.ErrorIs(t, err, context.Canceled)
+}

@@ -1,0 +1,100 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// TestRestrictionMatchesUnrestricted evaluates conjunctions whose later
+// conditions run restricted to the customers still in the running, and
+// checks them against unrestricted evaluation.
+func TestRestrictionMatchesUnrestricted(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var cust, orders strings.Builder
+	cust.WriteString("Id,I,N,S,D,T,B\n")
+	const customers = 300
+	for i := range customers {
+		s := []string{"", "Apple", "apple", "Kiwi", "ÄRGER", "x"}[r.IntN(6)]
+		fmt.Fprintf(&cust, "c%d,%d,,%s,,,\n", i, i%7, s)
+	}
+	orders.WriteString("OrderId,CustomerId,Amount,Qty,Day,Channel\n")
+	for i := range 3000 {
+		c := fmt.Sprintf("c%d", r.IntN(customers+20))
+		amount := fmt.Sprintf("%.2f", r.Float64()*100)
+		if r.IntN(5) == 0 {
+			amount = ""
+		}
+		ch := []string{"web", "app", "store", "", "Web shop"}[r.IntN(5)]
+		qty := ""
+		if r.IntN(4) != 0 {
+			qty = fmt.Sprint(r.IntN(10))
+		}
+		fmt.Fprintf(&orders, "%d,%s,%s,%s,2026-%02d-%02d,%s\n", i, c, amount, qty, 1+r.IntN(6), 1+r.IntN(28), ch)
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"schema.json": testSchema, "Customer.csv": cust.String(), "Order.csv": orders.String(), "Line.csv": "LineId,OrderId,Sku\n"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	snap, err := storage.Load(context.Background(), dir, storage.Options{})
+	require.NoError(t, err)
+	defer snap.Release()
+
+	firsts := []string{
+		pred("I", "equals", "3"),
+		pred("S", "equals", `"Apple"`),
+		pred("S", "isNull", ""),
+	}
+	wheres := []string{
+		`{"attribute": "Order.Channel", "operator": "notEquals", "value": "web"}`,
+		`{"attribute": "Order.Channel", "operator": "contains", "value": "EB", "ignoreCase": true}`,
+		`{"attribute": "Order.Channel", "operator": "isNull"}`,
+		`{"attribute": "Order.Qty", "operator": "notEquals", "value": 3}`,
+		`{"attribute": "Order.Qty", "operator": "between", "value": [2, 5]}`,
+		`{"attribute": "Order.Amount", "operator": "greaterThan", "value": 50}`,
+		`{"not": {"attribute": "Order.Qty", "operator": "isNull"}}`,
+		`{"or": [{"attribute": "Order.Qty", "operator": "isNull"}, {"attribute": "Order.Day", "operator": "inLastDays", "value": 60}]}`,
+	}
+	tails := []string{"", `, "match": "all"`, `, "match": "none"`,
+		`, "aggregate": {"function": "count"}, "operator": "greaterThan", "value": 2`,
+		`, "aggregate": {"function": "sum", "attribute": "Order.Qty"}, "operator": "lessThan", "value": 5`,
+		`, "aggregate": {"function": "countDistinct", "attribute": "Order.Channel"}, "operator": "equals", "value": 2`,
+		`, "aggregate": {"function": "max", "attribute": "Order.Day"}, "operator": "inLastDays", "value": 60`,
+	}
+	var conds []string
+	for _, f := range firsts {
+		for _, w := range wheres {
+			for _, tl := range tails {
+				conds = append(conds, `{"and": [`+f+`, `+rel(w, tl)+`]}`)
+				conds = append(conds, `{"and": [`+f+`, {"not": `+rel(w, tl)+`}]}`)
+			}
+		}
+		conds = append(conds, `{"and": [`+f+`, `+pred("S", "contains", `"pp"`)+`]}`)
+		conds = append(conds, `{"and": [`+f+`, `+pred("S", "notEquals", `"apple"`)+`]}`)
+	}
+	for _, c := range conds {
+		def, err := segment.Parse([]byte(`{"name": "P", "groups": [{"condition": ` + c + `}]}`))
+		require.NoError(t, err)
+		var results []string
+		for _, opts := range []engine.Options{{CandidateShare: -1}, {CandidateShare: 1}, {CandidateShare: 1, Parallelism: 1}, {Cache: engine.NewCache(snap, 0), CandidateShare: 1}} {
+			plan, err := engine.Compile(def, snap, opts)
+			require.NoError(t, err)
+			bm, err := plan.Eval(context.Background(), asOf)
+			require.NoError(t, err)
+			results = append(results, fmt.Sprint(bm.ToArray()))
+		}
+		for _, res := range results[1:] {
+			require.Equal(t, results[0], res, c)
+		}
+	}
+}
