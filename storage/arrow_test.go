@@ -389,3 +389,22 @@ func TestFromRecordsCluster(t *testing.T) {
 		})
 	}
 }
+
+func TestFromRecordsMalformedArray(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sch := mustParseSchema(t, `{"customerEntity": "P", "entities": [
+	  {"name": "P", "key": "K", "attributes": [{"name": "K", "type": "string"}]}]}`)
+	// Offsets that go backwards: a string array no Arrow reader can trust.
+	offsets := memory.NewBufferBytes(arrow.Int32Traits.CastToBytes([]int32{0, 3, 1}))
+	values := memory.NewBufferBytes([]byte("abc"))
+	data := array.NewData(arrow.BinaryTypes.String, 2, []*memory.Buffer{nil, offsets, values}, nil, 0, 0)
+	defer data.Release()
+	k := array.NewStringData(data)
+	defer k.Release()
+	rec := recordOf([]string{"K"}, []arrow.Array{k})
+	defer rec.Release()
+	_, err := FromRecords(t.Context(), sch, map[string]arrow.RecordBatch{"P": rec}, Options{Allocator: mem})
+	require.ErrorIs(t, err, ErrData)
+	require.Contains(t, err.Error(), "not a valid Arrow array")
+}

@@ -44,6 +44,16 @@ func (e *valueError) Error() string { return e.value + " " + e.err.Error() }
 // built anew. Anything else is converted into new buffers from mem. The
 // caller keeps its references to chunks and owns the result.
 func normalize(ctx context.Context, mem memory.Allocator, org *origin, attr schema.Attribute, chunks []arrow.Array, reencode bool) (arrow.Array, error) {
+	// Arrays built by hand may break Arrow's layout rules (offsets that go
+	// backwards, buffers too short); reading them would fault, so they are
+	// checked before anything reads a value.
+	for _, c := range chunks {
+		if err := checkLayout(c); err != nil {
+			var l diag.List
+			l.Add(org.name, ErrData, "column %s is not a valid Arrow array: %v", attr.Name, err)
+			return nil, l
+		}
+	}
 	arr, err := convertChunks(ctx, mem, attr, chunks, reencode)
 	if err == nil {
 		return arr, nil
@@ -483,4 +493,33 @@ func convertStrings(ctx context.Context, mem memory.Allocator, chunks []arrow.Ar
 		pos += c.Len()
 	}
 	return b.finish(), nil
+}
+
+// checkLayout checks the parts of an array's layout that reading values
+// relies on: buffer sizes, and string offsets that never go backwards.
+// Values themselves (UTF-8, dictionary indices) are checked as they are
+// converted, with row numbers in the messages.
+func checkLayout(c arrow.Array) error {
+	if err := array.Validate(c); err != nil {
+		return err
+	}
+	switch a := c.(type) {
+	case *array.String:
+		offs := a.ValueOffsets()
+		for i := 1; i < len(offs); i++ {
+			if offs[i] < offs[i-1] || offs[i-1] < 0 {
+				return fmt.Errorf("string offsets go backwards at row %d", i-1)
+			}
+		}
+	case *array.LargeString:
+		offs := a.ValueOffsets()
+		for i := 1; i < len(offs); i++ {
+			if offs[i] < offs[i-1] || offs[i-1] < 0 {
+				return fmt.Errorf("string offsets go backwards at row %d", i-1)
+			}
+		}
+	case *array.Dictionary:
+		return checkLayout(a.Dictionary())
+	}
+	return nil
 }
