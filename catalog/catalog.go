@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -129,7 +130,10 @@ func Open(path string, opts Options) (*Catalog, error) {
 	case timeout < 0:
 		timeout = 0
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	if err := checkFile(path); err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", path, err)
+	}
+	db, err := openBolt(path, timeout)
 	if err != nil {
 		switch {
 		case errors.Is(err, bolterrors.ErrTimeout):
@@ -163,11 +167,36 @@ func Open(path string, opts Options) (*Catalog, error) {
 		changed: make(chan struct{}),
 		running: map[uint64]*runJob{},
 	}
-	if err := c.init(); err != nil {
+	if err := c.safeInit(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// openBolt is bolt.Open, with a damaged file reported as ErrCorrupt: bbolt
+// checks the pages it reads by panicking, and a page it reads outside the
+// file faults.
+func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, corrupt("%v", r)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+}
+
+// safeInit is init, with a damaged file reported as ErrCorrupt as in
+// openBolt.
+func (c *Catalog) safeInit() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = corrupt("%v", r)
+		}
+	}()
+	return c.init()
 }
 
 // Path returns the catalog file's path as given to Open.

@@ -150,7 +150,7 @@ func (c *Catalog) Preview(ctx context.Context, name string, n int) (*Preview, er
 	if err != nil {
 		return nil, err
 	}
-	p := &Preview{Segment: rec.Name, Total: members.GetCardinality()}
+	p := &Preview{Segment: rec.Name, Total: members.GetCardinality(), Rows: [][]string{}}
 	sch := d.snap.Schema()
 	def, _ := segment.Parse(rec.Definition)
 	cols := previewColumns(def, sch, d.snap)

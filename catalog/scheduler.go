@@ -196,7 +196,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 					sc.next = sched.Next(now)
 				}
 			}
-			if !sc.next.After(now) {
+			if !sc.next.IsZero() && !sc.next.After(now) {
 				due = append(due, sg.name)
 				if sched, err := ParseSchedule(sc.spec); err == nil {
 					sc.next = sched.Next(now)
@@ -209,7 +209,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				delete(crons, id)
 			}
 		}
-		if s.global != nil && !nextAll.After(now) {
+		if s.global != nil && !nextAll.IsZero() && !nextAll.After(now) {
 			launch("all", func() (*Job, error) { return s.cat.scheduledRefresh(ctx, nil, true, "schedule") })
 			nextAll = s.global.Next(now)
 		}

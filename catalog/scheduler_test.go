@@ -152,3 +152,20 @@ func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
+
+// TestScheduleThatNeverFires refuses cron specifications that would never
+// fire, or fire on a zero or negative interval: the scheduler would
+// otherwise refresh on every wake-up.
+func TestScheduleThatNeverFires(t *testing.T) {
+	e := newEnv(t, Options{})
+	_, err := e.cat.Create(context.Background(), def("A", ageOver(25)), CreateOptions{Active: true})
+	require.NoError(t, err)
+	for _, spec := range []string{"0 0 30 2 *", "0 0 31 4 *", "@every 0s", "@every -1s", "@every -5m"} {
+		require.ErrorIs(t, e.cat.SetSchedule("A", spec), ErrSchedule, spec)
+		_, err := NewScheduler(e.cat, ScheduleOptions{Cron: spec})
+		require.ErrorIs(t, err, ErrSchedule, spec)
+	}
+	for _, spec := range []string{"0 0 29 2 *", "@every 90s", "@hourly"} {
+		require.NoError(t, e.cat.SetSchedule("A", spec), spec)
+	}
+}

@@ -491,6 +491,16 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v; want five fields (minute hour day-of-month month day-of-week, such as \"0 3 * * *\") or a descriptor such as @daily", ErrSchedule, spec, err)
 	}
+	// cron runs "@every D" with a D under a second every second.
+	if _, every, ok := strings.Cut(spec, "@every "); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(every)); err == nil && d <= 0 {
+			return nil, fmt.Errorf("%w: %q: the interval must be positive", ErrSchedule, spec)
+		}
+	}
+	// cron gives up looking for the next run after five years.
+	if s.Next(time.Now()).IsZero() {
+		return nil, fmt.Errorf("%w: %q never fires (no such day)", ErrSchedule, spec)
+	}
 	return s, nil
 }
 

@@ -64,12 +64,16 @@ func readFile(flagName, file string) ([]byte, error) {
 	return data, nil
 }
 
-// unwrapPath drops the *PathError wrapper, whose path the caller's message
-// already names.
+// unwrapPath drops the *PathError (or *LinkError) wrapper, whose paths
+// the caller's message already names.
 func unwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
 	}
 	return err
 }

@@ -829,6 +829,9 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 		}
 		return exitOK
 	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return s.fail(fmt.Errorf("--out %s: is a directory", out))
+	}
 	// Write next to the target and rename, so that a failed download
 	// leaves no partial file behind.
 	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
@@ -845,7 +848,9 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), out)
+		if rerr := os.Rename(tmp.Name(), out); rerr != nil {
+			err = fmt.Errorf("--out %s: %w", out, unwrapPath(rerr))
+		}
 	}
 	if err != nil {
 		return s.fail(err)

@@ -1,0 +1,96 @@
+package catalog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"os"
+)
+
+// bbolt's meta page, as it lays it out: a 16-byte page header, then the
+// meta fields in the machine's byte order.
+const (
+	boltMagic      = 0xED0CDAED
+	boltVersion    = 2
+	boltPageHeader = 16
+	boltMetaSize   = 64 // magic .. checksum
+	boltMetaSum    = 56 // the bytes the checksum covers
+)
+
+type boltMeta struct {
+	pageSize uint32
+	hwm      uint64 // the high water mark: pages [0, hwm) are in use
+	txid     uint64
+}
+
+// readBoltMeta decodes the meta page at off; ok is false if it is not a
+// valid one.
+func readBoltMeta(f *os.File, off int64) (m boltMeta, ok bool) {
+	var buf [boltPageHeader + boltMetaSize]byte
+	if _, err := f.ReadAt(buf[:], off); err != nil {
+		return m, false
+	}
+	b := buf[boltPageHeader:]
+	e := binary.NativeEndian
+	if e.Uint32(b[0:]) != boltMagic || e.Uint32(b[4:]) != boltVersion {
+		return m, false
+	}
+	h := fnv.New64a()
+	h.Write(b[:boltMetaSum])
+	if h.Sum64() != e.Uint64(b[boltMetaSum:]) {
+		return m, false
+	}
+	m = boltMeta{pageSize: e.Uint32(b[8:]), hwm: e.Uint64(b[40:]), txid: e.Uint64(b[48:])}
+	return m, m.pageSize >= 512
+}
+
+// checkFile refuses a bbolt file shorter than the pages its meta page says
+// are in use, as left by a partial copy or a full disk. bbolt maps the file
+// and reads those pages without checking its length, and touching a mapped
+// page past the end of the file kills the process. Files it cannot read,
+// and longer files that are not bbolt files, are left to bolt.Open to
+// report.
+func checkFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	size := st.Size()
+	// bbolt uses the valid meta page with the higher transaction id. The
+	// first meta page gives the page size; without it, look for the second
+	// where bbolt does.
+	var metas []boltMeta
+	m0, ok0 := readBoltMeta(f, 0)
+	if ok0 {
+		metas = append(metas, m0)
+		if m1, ok := readBoltMeta(f, int64(m0.pageSize)); ok && m1.pageSize == m0.pageSize {
+			metas = append(metas, m1)
+		}
+	} else {
+		for i := 0; i <= 14; i++ {
+			if m1, ok := readBoltMeta(f, 1024<<i); ok && int64(m1.pageSize) == 1024<<i {
+				metas = append(metas, m1)
+				break
+			}
+		}
+	}
+	if len(metas) == 0 {
+		if size > 0 && size < 2*int64(os.Getpagesize()) {
+			return fmt.Errorf("%w: the file is only %d bytes long", ErrNotCatalog, size)
+		}
+		return nil
+	}
+	m := metas[0]
+	if len(metas) == 2 && metas[1].txid > m.txid {
+		m = metas[1]
+	}
+	if need := uint64(size) / uint64(m.pageSize); m.hwm > need {
+		return corrupt("the file is %d bytes long, but it holds %d pages of %d bytes: it is truncated", size, m.hwm, m.pageSize)
+	}
+	return nil
+}
