@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -79,6 +80,8 @@ func describeJSONError(data []byte, err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return fmt.Sprintf("line %d: the JSON ends before the schema object does (is the file truncated?)", lineOf(data, int64(len(data))))
 	case errors.As(err, &se):
 		return fmt.Sprintf("line %d: %v", lineOf(data, se.Offset), se)
 	case errors.As(err, &te):
