@@ -456,68 +456,50 @@ func (ec *evalCtx) firstLast(l *storage.Links, rows int, mask bitset, a *aggSpec
 // countDistinct counts the distinct non-null values per customer by sorting
 // (customer, value) pairs.
 func (ec *evalCtx) countDistinct(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
-	n, cust, v := ec.n, l.Customer, a.attr
+	n, v := ec.n, a.attr
 	cnt := make([]int64, n)
 	out := &vec{n: n, typ: schema.Integer, i64: cnt}
 	if l.Sorted {
 		return out, ec.countDistinctClustered(l, rows, mask, v, cnt)
 	}
 	if v.codes == nil && v.str == nil && v.strs == nil {
-		type pair struct {
-			c int32
-			k uint64
-		}
-		var pairs []pair
-		err := ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
-			for _, r := range b {
-				if v.isValid(int(r)) {
-					pairs = append(pairs, pair{cust[r], distinctKey(v, int(r))})
-				}
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-		slices.SortFunc(pairs, func(x, y pair) int {
-			if c := cmp.Compare(x.c, y.c); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.k, y.k)
-		})
-		for i, p := range pairs {
-			if i == 0 || p != pairs[i-1] {
-				cnt[p.c]++
-			}
-		}
-		return out, nil
+		return out, countPairs(ec, l, rows, mask, v, func(r int) uint64 { return distinctKey(v, r) }, cnt)
 	}
+	return out, countPairs(ec, l, rows, mask, v, v.stringAt, cnt)
+}
+
+// countPairs counts, per customer, the distinct keys of the non-null values
+// of the rows of mask, by sorting (customer, key) pairs: for rows in no
+// particular customer order.
+func countPairs[K cmp.Ordered](ec *evalCtx, l *storage.Links, rows int, mask bitset, v *vec, key func(r int) K, cnt []int64) error {
 	type pair struct {
 		c int32
-		s string
+		k K
 	}
+	cust := l.Customer
 	var pairs []pair
 	err := ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
 		for _, r := range b {
 			if v.isValid(int(r)) {
-				pairs = append(pairs, pair{cust[r], v.stringAt(int(r))})
+				pairs = append(pairs, pair{cust[r], key(int(r))})
 			}
 		}
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	slices.SortFunc(pairs, func(x, y pair) int {
 		if c := cmp.Compare(x.c, y.c); c != 0 {
 			return c
 		}
-		return strings.Compare(x.s, y.s)
+		return cmp.Compare(x.k, y.k)
 	})
 	for i, p := range pairs {
 		if i == 0 || p != pairs[i-1] {
 			cnt[p.c]++
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // distinctKey maps a non-string value to a key equal for equal values:
