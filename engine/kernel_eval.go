@@ -298,16 +298,22 @@ func foldIndex(s []byte, nd []byte) int {
 	}
 	c0, c1 := uint64(nd[0])*ones, uint64(nd[1])*ones
 	i := 0
-	for ; i+9 <= len(s); i += 8 {
-		u0 := upperWord(binary.LittleEndian.Uint64(s[i:]))
-		u1 := upperWord(binary.LittleEndian.Uint64(s[i+1:]))
-		m := zeroBytes(u0^c0) & zeroBytes(u1^c1)
-		for m != 0 {
-			j := i + bits.TrailingZeros64(m)/8
-			if j+n <= len(s) && equalFoldASCII(s[j:j+n], nd) {
-				return j
+	if len(s) >= 16 {
+		// Each word is loaded and upper-cased once; the word one byte on
+		// is pieced together from it and the next.
+		cur := upperWord(binary.LittleEndian.Uint64(s))
+		for ; i+16 <= len(s); i += 8 {
+			next := upperWord(binary.LittleEndian.Uint64(s[i+8:]))
+			shifted := cur>>8 | next<<56
+			m := zeroBytes(cur^c0) & zeroBytes(shifted^c1)
+			for m != 0 {
+				j := i + bits.TrailingZeros64(m)/8
+				if j+n <= len(s) && equalFoldASCII(s[j:j+n], nd) {
+					return j
+				}
+				m &= m - 1
 			}
-			m &= m - 1
+			cur = next
 		}
 	}
 	for ; i+n <= len(s); i++ {
