@@ -261,3 +261,43 @@ func oneLine(s string) string {
 	}
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 }
+
+// pickVerb finds the verb args[0] of the command group prog ("quick",
+// "segments"). When there is none to run it prints the usage (asked for, or
+// after the error) and returns ok false with the exit code.
+func pickVerb[V any](prog string, args []string, stdout, stderr io.Writer, verbs []V, name func(V) string, usage func(io.Writer)) (verb V, code int, ok bool) {
+	names := make([]string, len(verbs))
+	for i, v := range verbs {
+		names[i] = name(v)
+	}
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "segmentkit %s: missing verb: one of %s\n", prog, strings.Join(names, ", "))
+		usage(stderr)
+		return verb, exitUsage, false
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return verb, exitOK, false
+	}
+	for i, v := range verbs {
+		if names[i] == args[0] {
+			return v, exitOK, true
+		}
+	}
+	msg := fmt.Sprintf("unknown verb %q; verbs are %s", args[0], strings.Join(names, ", "))
+	if s := diag.Nearest(args[0], names); s != "" {
+		msg = fmt.Sprintf("unknown verb %q (did you mean %s?)", args[0], s)
+	}
+	fmt.Fprintf(stderr, "segmentkit %s: %s\nRun 'segmentkit %s help' for usage.\n", prog, msg, prog)
+	return verb, exitUsage, false
+}
+
+// recoverInternal, deferred by a command, reports a panic below it as an
+// internal error and sets the exit code.
+func recoverInternal(prog string, stderr io.Writer, code *int) {
+	if r := recover(); r != nil {
+		fmt.Fprintf(stderr, "segmentkit %s: internal error: %v\n", prog, r)
+		*code = exitInternal
+	}
+}

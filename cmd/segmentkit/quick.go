@@ -100,37 +100,10 @@ func opFlags(fs *flag.FlagSet, a *quickArgs) {
 // error is one line on stderr. It never panics: a panic below it is
 // reported as an internal error.
 func runQuick(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "segmentkit quick: internal error: %v\n", r)
-			code = exitInternal
-		}
-	}()
-	if len(args) == 0 {
-		fmt.Fprint(stderr, "segmentkit quick: missing verb: fields, insights, estimate or create\n")
-		writeQuickUsage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		writeQuickUsage(stdout)
-		return exitOK
-	}
-	var verb *quickVerb
-	names := make([]string, len(quickVerbs))
-	for i, v := range quickVerbs {
-		names[i] = v.name
-		if v.name == args[0] {
-			verb = v
-		}
-	}
-	if verb == nil {
-		msg := fmt.Sprintf("unknown verb %q; use fields, insights, estimate or create", args[0])
-		if s := diag.Nearest(args[0], names); s != "" {
-			msg = fmt.Sprintf("unknown verb %q (did you mean %s?)", args[0], s)
-		}
-		fmt.Fprintf(stderr, "segmentkit quick: %s\nRun 'segmentkit quick help' for usage.\n", msg)
-		return exitUsage
+	defer recoverInternal("quick", stderr, &code)
+	verb, code, ok := pickVerb("quick", args, stdout, stderr, quickVerbs, func(v *quickVerb) string { return v.name }, writeQuickUsage)
+	if !ok {
+		return code
 	}
 	c := &cli{name: "quick " + verb.name, stdout: stdout, stderr: stderr}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)

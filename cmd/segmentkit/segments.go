@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/segmentkit/segmentkit/catalog"
-	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/storage"
 )
 
@@ -155,37 +154,10 @@ var segVerbs = []*segVerb{
 // stdout; each error is one line on stderr. It never panics: a panic below
 // it is reported as an internal error.
 func runSegments(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "segmentkit segments: internal error: %v\n", r)
-			code = exitInternal
-		}
-	}()
-	if len(args) == 0 {
-		fmt.Fprint(stderr, "segmentkit segments: missing verb\n")
-		writeSegmentsUsage(stderr)
-		return exitUsage
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		writeSegmentsUsage(stdout)
-		return exitOK
-	}
-	var verb *segVerb
-	names := make([]string, len(segVerbs))
-	for i, v := range segVerbs {
-		names[i] = v.name
-		if v.name == args[0] {
-			verb = v
-		}
-	}
-	if verb == nil {
-		msg := fmt.Sprintf("unknown verb %q; verbs are %s", args[0], strings.Join(names, ", "))
-		if s := diag.Nearest(args[0], names); s != "" {
-			msg = fmt.Sprintf("unknown verb %q (did you mean %s?)", args[0], s)
-		}
-		fmt.Fprintf(stderr, "segmentkit segments: %s\nRun 'segmentkit segments help' for usage.\n", msg)
-		return exitUsage
+	defer recoverInternal("segments", stderr, &code)
+	verb, code, ok := pickVerb("segments", args, stdout, stderr, segVerbs, func(v *segVerb) string { return v.name }, writeSegmentsUsage)
+	if !ok {
+		return code
 	}
 	s := &segSession{cli: &cli{name: "segments " + verb.name, stdout: stdout, stderr: stderr}}
 	fs := flag.NewFlagSet(s.name, flag.ContinueOnError)
@@ -907,12 +879,7 @@ func plural(n int, word string) string {
 // ctx is done, then returns exitOK. Messages go to stderr. It never
 // panics.
 func runServeSchedule(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(stderr, "segmentkit serve-schedule: internal error: %v\n", r)
-			code = exitInternal
-		}
-	}()
+	defer recoverInternal("serve-schedule", stderr, &code)
 	c := &cli{name: "serve-schedule", stdout: stdout, stderr: stderr}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
