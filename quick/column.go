@@ -135,6 +135,22 @@ func (r reader) newAcc(capacity int) *acc {
 	return a
 }
 
+// intReader reads a column of integer-like values (integers, days,
+// microseconds) as int64.
+func intReader[T int32 | int64 | arrow.Date32 | arrow.Timestamp](c arrow.Array, vals []T, rowOf []int32, row func(int) int) reader {
+	var span func(lo, hi int, a *acc)
+	if rowOf == nil {
+		span = func(lo, hi int, a *acc) { appendInts(a, c, vals, lo, hi) }
+	}
+	return reader{span: span, read: func(id int, a *acc) {
+		if r := row(id); r >= 0 && c.IsValid(r) {
+			a.ints = append(a.ints, int64(vals[r]))
+			return
+		}
+		a.nulls++
+	}, ints: true}
+}
+
 // arrowReader reads an attribute column in the storage package's
 // normalized types. rowOf maps a customer id to its row, or to -1 for
 // none; nil means row = customer id.
@@ -146,41 +162,11 @@ func arrowReader(arr arrow.Array, rowOf []int32) (reader, error) {
 	var span func(lo, hi int, a *acc)
 	switch c := arr.(type) {
 	case *array.Int64:
-		vals := c.Int64Values()
-		if rowOf == nil {
-			span = func(lo, hi int, a *acc) { appendInts(a, c, vals, lo, hi) }
-		}
-		return reader{span: span, read: func(id int, a *acc) {
-			if r := row(id); r >= 0 && c.IsValid(r) {
-				a.ints = append(a.ints, vals[r])
-				return
-			}
-			a.nulls++
-		}, ints: true}, nil
+		return intReader(c, c.Int64Values(), rowOf, row), nil
 	case *array.Date32:
-		vals := c.Date32Values()
-		if rowOf == nil {
-			span = func(lo, hi int, a *acc) { appendInts(a, c, vals, lo, hi) }
-		}
-		return reader{span: span, read: func(id int, a *acc) {
-			if r := row(id); r >= 0 && c.IsValid(r) {
-				a.ints = append(a.ints, int64(vals[r]))
-				return
-			}
-			a.nulls++
-		}, ints: true}, nil
+		return intReader(c, c.Date32Values(), rowOf, row), nil
 	case *array.Timestamp:
-		vals := c.TimestampValues()
-		if rowOf == nil {
-			span = func(lo, hi int, a *acc) { appendInts(a, c, vals, lo, hi) }
-		}
-		return reader{span: span, read: func(id int, a *acc) {
-			if r := row(id); r >= 0 && c.IsValid(r) {
-				a.ints = append(a.ints, int64(vals[r]))
-				return
-			}
-			a.nulls++
-		}, ints: true}, nil
+		return intReader(c, c.TimestampValues(), rowOf, row), nil
 	case *array.Float64:
 		vals := c.Float64Values()
 		if rowOf == nil {
