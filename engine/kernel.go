@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -164,57 +165,18 @@ func (p *predicate) days() (int64, error) {
 	if err != nil || !o.r.IsInt() || o.r.Sign() <= 0 {
 		return 0, fmt.Errorf("%w: %s needs a positive integer, not %s", segment.ErrValue, p.op, p.value.Num)
 	}
-	n, _, above := floorInt(o.r)
-	if above || n > math.MaxInt64/dayMicros {
-		n = math.MaxInt64 / dayMicros // beyond every representable instant
+	const most = math.MaxInt64 / dayMicros // beyond every representable instant
+	if n := o.r.Num(); n.IsInt64() && n.Int64() <= most {
+		return n.Int64(), nil
 	}
-	return n, nil
-}
-
-// intRange returns the integers x with lo <= x <= hi for the rational
-// bounds (nil means unbounded), and false when there are none.
-func intRange(lo, hi *big.Rat) (irange, bool) {
-	r := irange{math.MinInt64, math.MaxInt64}
-	if lo != nil {
-		v, _, above := ceilInt(lo)
-		if above {
-			return r, false
-		}
-		r.lo = v
-	}
-	if hi != nil {
-		v, below, _ := floorInt(hi)
-		if below {
-			return r, false
-		}
-		r.hi = v
-	}
-	return r, r.lo <= r.hi
-}
-
-// exclusive bounds on integers: x > r is x >= floor(r)+1, x < r is
-// x <= ceil(r)-1.
-func above(r *big.Rat) *big.Rat {
-	f := new(big.Int).Quo(r.Num(), r.Denom())
-	if r.Sign() < 0 && !r.IsInt() {
-		f.Sub(f, big.NewInt(1))
-	}
-	return new(big.Rat).SetInt(f.Add(f, big.NewInt(1)))
-}
-
-func below(r *big.Rat) *big.Rat {
-	c := new(big.Int).Quo(r.Num(), r.Denom())
-	if r.Sign() > 0 && !r.IsInt() {
-		c.Add(c, big.NewInt(1))
-	}
-	return new(big.Rat).SetInt(c.Sub(c, big.NewInt(1)))
+	return most, nil
 }
 
 func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
 	k := &kernel{kind: kInts}
-	add := func(lo, hi *big.Rat) {
-		if r, ok := intRange(lo, hi); ok {
-			k.ir = append(k.ir, r)
+	add := func(lo *big.Rat, loOpen bool, hi *big.Rat, hiOpen bool) {
+		if min, max, ok := exact.IntRange(lo, loOpen, hi, hiOpen); ok {
+			k.ir = append(k.ir, irange{min, max})
 		}
 	}
 	switch p.op {
@@ -226,16 +188,16 @@ func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
 		}
 		switch p.op {
 		case segment.Equals, segment.NotEquals:
-			add(o.r, o.r)
+			add(o.r, false, o.r, false)
 			k.negate = p.op == segment.NotEquals
 		case segment.GreaterThan:
-			add(above(o.r), nil)
+			add(o.r, true, nil, false)
 		case segment.GreaterThanOrEqual:
-			add(o.r, nil)
+			add(o.r, false, nil, false)
 		case segment.LessThan:
-			add(nil, below(o.r))
+			add(nil, false, o.r, true)
 		case segment.LessThanOrEqual:
-			add(nil, o.r)
+			add(nil, false, o.r, false)
 		}
 	case segment.In, segment.NotIn:
 		ops, err := p.operands(0)
@@ -243,7 +205,7 @@ func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
 			return nil, err
 		}
 		for _, o := range ops {
-			add(o.r, o.r)
+			add(o.r, false, o.r, false)
 		}
 		k.negate = p.op == segment.NotIn
 	case segment.Between:
@@ -251,7 +213,7 @@ func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		add(ops[0].r, ops[1].r)
+		add(ops[0].r, false, ops[1].r, false)
 	case segment.InLastDays, segment.InNextDays:
 		n, err := p.days()
 		if err != nil {
@@ -278,7 +240,7 @@ func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
 		default:
 			return nil, p.errType()
 		}
-		add(lo, hi)
+		add(lo, false, hi, false)
 	default:
 		return nil, p.errType()
 	}

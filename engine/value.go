@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/segment"
 )
 
@@ -127,7 +128,7 @@ func dateOperand(s string) (operand, error) {
 	if err != nil {
 		return operand{}, fmt.Errorf("%w: %q is not a date (YYYY-MM-DD)", segment.ErrValue, s)
 	}
-	return ratOperand(new(big.Rat).SetInt64(floorDiv(t.Unix(), 86400))), nil
+	return ratOperand(new(big.Rat).SetInt64(exact.FloorDiv(t.Unix(), 86400))), nil
 }
 
 // datetimeOperand parses RFC 3339, or YYYY-MM-DD as that day's start in UTC,
@@ -152,44 +153,6 @@ func instantMicros(t time.Time) *big.Rat {
 }
 
 // utcDay returns the calendar day of t in UTC as days since the epoch.
-func utcDay(t time.Time) int64 { return floorDiv(t.Unix(), 86400) }
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
-}
-
-// ceilInt returns the smallest integer >= r, and floorInt the largest <= r,
-// each clamped to [math.MinInt64, math.MaxInt64]. The flags say whether r
-// was below or above that range.
-func ceilInt(r *big.Rat) (v int64, below, above bool) {
-	q := new(big.Int).Quo(r.Num(), r.Denom()) // truncates toward zero
-	if r.Sign() > 0 && !r.IsInt() {
-		q.Add(q, big.NewInt(1))
-	}
-	return clampInt(q)
-}
-
-func floorInt(r *big.Rat) (v int64, below, above bool) {
-	q := new(big.Int).Quo(r.Num(), r.Denom())
-	if r.Sign() < 0 && !r.IsInt() {
-		q.Sub(q, big.NewInt(1))
-	}
-	return clampInt(q)
-}
-
-func clampInt(q *big.Int) (int64, bool, bool) {
-	switch {
-	case q.IsInt64():
-		return q.Int64(), false, false
-	case q.Sign() < 0:
-		return math.MinInt64, true, false
-	default:
-		return math.MaxInt64, false, true
-	}
-}
+func utcDay(t time.Time) int64 { return exact.FloorDiv(t.Unix(), 86400) }
 
 func addRat(r *big.Rat, d int64) *big.Rat { return new(big.Rat).Add(r, new(big.Rat).SetInt64(d)) }

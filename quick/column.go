@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -251,7 +252,7 @@ func valuesReader(vals *engine.Values) reader {
 			}
 		case time.Time:
 			if date {
-				a.ints = append(a.ints, floorDiv(x.Unix(), 86400))
+				a.ints = append(a.ints, exact.FloorDiv(x.Unix(), 86400))
 			} else {
 				a.ints = append(a.ints, x.UnixMicro())
 			}
@@ -259,14 +260,6 @@ func valuesReader(vals *engine.Values) reader {
 			a.nulls++
 		}
 	}}
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 // readAll reads every customer's value.

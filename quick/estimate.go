@@ -13,6 +13,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -164,7 +165,7 @@ func (r *fieldRef) bound(path string, v segment.Value) (*point, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %q is not a date in the form YYYY-MM-DD", ErrValue, path, v.Str)
 		}
-		return &point{r: new(big.Rat).SetInt64(floorDiv(t.Unix(), 86400))}, nil
+		return &point{r: new(big.Rat).SetInt64(exact.FloorDiv(t.Unix(), 86400))}, nil
 	case schema.Datetime:
 		if v.Kind != segment.StringValue {
 			return nil, r.wrongValue(path, v)
@@ -335,61 +336,6 @@ func newMatcher(c cond) matcher {
 		m.fhi, m.hiStrict = c.iv.hi.f, c.iv.hiOpen
 	}
 	return m
-}
-
-// intRange returns the integers in iv, clamped to int64.
-func intRange(iv interval) (lo, hi int64, ok bool) {
-	lo, hi = math.MinInt64, math.MaxInt64
-	if iv.lo != nil {
-		// x > r is x >= floor(r)+1; x >= r is x >= ceil(r).
-		var b *big.Int
-		if iv.loOpen {
-			b = floor(iv.lo.r)
-			b.Add(b, big.NewInt(1))
-		} else {
-			b = ceil(iv.lo.r)
-		}
-		switch {
-		case b.IsInt64():
-			lo = b.Int64()
-		case b.Sign() > 0:
-			return 0, 0, false
-		}
-	}
-	if iv.hi != nil {
-		// x < r is x <= ceil(r)-1; x <= r is x <= floor(r).
-		var b *big.Int
-		if iv.hiOpen {
-			b = ceil(iv.hi.r)
-			b.Sub(b, big.NewInt(1))
-		} else {
-			b = floor(iv.hi.r)
-		}
-		switch {
-		case b.IsInt64():
-			hi = b.Int64()
-		case b.Sign() < 0:
-			return 0, 0, false
-		}
-	}
-	return lo, hi, lo <= hi
-}
-
-// floor returns the greatest integer <= r; a Rat's denominator is
-// positive, so Euclidean division floors.
-func floor(r *big.Rat) *big.Int {
-	if r.IsInt() {
-		return new(big.Int).Set(r.Num())
-	}
-	return new(big.Int).Div(r.Num(), r.Denom())
-}
-
-func ceil(r *big.Rat) *big.Int {
-	f := floor(r)
-	if !r.IsInt() {
-		f.Add(f, big.NewInt(1))
-	}
-	return f
 }
 
 func (m *matcher) holdsFloat(x float64) bool {
@@ -626,4 +572,16 @@ func parseScalar(f Field, s string) (segment.Value, error) {
 		return segment.Str(s), nil
 	}
 	return segment.Value{}, fmt.Errorf("%w: %s has type %s", ErrValue, f.Name, f.Type)
+}
+
+// intRange returns the integers in iv, clamped to int64.
+func intRange(iv interval) (lo, hi int64, ok bool) {
+	var l, h *big.Rat
+	if iv.lo != nil {
+		l = iv.lo.r
+	}
+	if iv.hi != nil {
+		h = iv.hi.r
+	}
+	return exact.IntRange(l, iv.loOpen, h, iv.hiOpen)
 }
