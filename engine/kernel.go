@@ -54,10 +54,13 @@ type kernel struct {
 	want   bool
 	// needle, when not empty, is a contains (or notContains) operand:
 	// plain string columns then search their whole value buffer at once
-	// instead of row by row. With foldASCII the needle is folded and ASCII,
-	// and the search runs over an ASCII-folded copy of the buffer.
-	needle    string
-	foldASCII bool
+	// instead of row by row. With fold set the needle is folded and ASCII,
+	// and the buffer is searched under ASCII case folding.
+	needle string
+	fold   *foldNeedle
+	// affix, when not nil, tests startsWith or endsWith on plain string
+	// columns in place.
+	affix *affix
 	// hit holds the results per dictionary entry of the column being
 	// evaluated; see prepare.
 	hit bitset
@@ -387,16 +390,32 @@ func (p *predicate) stringKernel() (*kernel, error) {
 		case !p.ignoreCase:
 			k.needle = s
 		case isASCII(s):
-			k.needle, k.foldASCII = s, true
+			k.needle, k.fold = s, newFoldNeedle(s)
 		}
 	case segment.StartsWith:
 		k.match = func(x string) bool { return strings.HasPrefix(norm(x), s) }
+		k.affix = p.affix(s, false)
 	case segment.EndsWith:
 		k.match = func(x string) bool { return strings.HasSuffix(norm(x), s) }
+		k.affix = p.affix(s, true)
 	default:
 		return nil, p.errType()
 	}
 	return k, nil
+}
+
+// affix returns the in-place test of startsWith (endsWith with end) for the
+// operand s, already folded with ignoreCase, or nil when values must be
+// folded one by one: a folded operand with non-ASCII characters, or with a
+// letter that a non-ASCII character folds to.
+func (p *predicate) affix(s string, end bool) *affix {
+	if !p.ignoreCase {
+		return newAffix(s, end, false)
+	}
+	if !isASCII(s) || foldsWide(s) {
+		return nil
+	}
+	return newAffix(s, end, true)
 }
 
 func (p *predicate) boolKernel() (*kernel, error) {

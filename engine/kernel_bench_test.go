@@ -93,20 +93,27 @@ func BenchmarkBitsetAnd(b *testing.B) {
 	}
 }
 
-func BenchmarkKernelContainsFold(b *testing.B) {
+// emailColumn is a plain string column of kernelRows unique emails.
+func emailColumn(b *testing.B) (*array.String, *vec) {
 	mem := memory.NewGoAllocator()
 	bld := array.NewStringBuilder(mem)
 	r := rand.New(rand.NewPCG(1, 1))
+	domains := []string{"gmail.com", "example.com", "mail.example.org"}
 	for i := range kernelRows {
-		bld.Append(fmt.Sprintf("user%d.%x@example%d.com", i, r.Uint32(), r.IntN(50)))
+		bld.Append(fmt.Sprintf("user%d.%x@%s", i, r.Uint32(), domains[r.IntN(len(domains))]))
 	}
 	arr := bld.NewStringArray()
-	defer arr.Release()
 	v, err := vecOf(schema.String, arr)
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := newPredicate(schema.String, segment.Contains, segment.Str("and"), true)
+	return arr, v
+}
+
+func benchStrings(b *testing.B, op segment.Op, operand string, ignoreCase bool) {
+	arr, v := emailColumn(b)
+	defer arr.Release()
+	p, err := newPredicate(schema.String, op, segment.Str(operand), ignoreCase)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,4 +124,16 @@ func BenchmarkKernelContainsFold(b *testing.B) {
 	for b.Loop() {
 		k.eval(v, out)
 	}
+}
+
+func BenchmarkKernelContainsFold(b *testing.B) {
+	benchStrings(b, segment.Contains, "and", true)
+}
+
+func BenchmarkKernelEndsWith(b *testing.B) {
+	benchStrings(b, segment.EndsWith, "gmail.com", false)
+}
+
+func BenchmarkKernelStartsWithFold(b *testing.B) {
+	benchStrings(b, segment.StartsWith, "user1", true)
 }

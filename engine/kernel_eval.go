@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/segmentkit/segmentkit/schema"
 )
@@ -229,9 +231,13 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 		}
 		return
 	}
+	if v.str != nil && k.affix != nil {
+		k.affix.scan(v, out)
+		return
+	}
 	if v.str != nil && k.needle != "" {
-		if k.foldASCII {
-			containsFoldScan(v, k.needle, k.match, out)
+		if k.fold != nil {
+			k.containsFoldScan(v, out)
 		} else {
 			containsScan(v, k.needle, out)
 		}
@@ -256,86 +262,127 @@ func containsScan(v *vec, needle string, out bitset) {
 }
 
 // containsFoldScan marks the rows of a plain string column that contain
-// needle under simple case folding, for a folded needle of ASCII letters
-// and symbols. The folded form of an ASCII letter is its upper case, so the
-// value buffer is searched with ASCII case folding, in place (foldIndex). A
-// value with non-ASCII bytes may fold further (the Kelvin sign folds to K),
-// so those rows are decided by match, the row by row predicate; the buffer
-// search can only miss them, never match them wrongly, since the needle's
+// the needle under simple case folding, for a folded needle of ASCII letters
+// and symbols (k.needle, with k.fold prepared). The folded form of an ASCII
+// letter is its upper case, so the value buffer is searched with ASCII case
+// folding, in place (foldNeedle.index). Only the Kelvin sign and the long s
+// fold to ASCII letters (k and s) from outside ASCII: when the needle has
+// one of those, a value with non-ASCII bytes may match where the buffer
+// search cannot see it, so those rows are decided by match, the row by row
+// predicate. The buffer search never matches wrongly, since the needle's
 // ASCII bytes are never part of a multibyte character.
-func containsFoldScan(v *vec, needle string, match func(string) bool, out bitset) {
+func (k *kernel) containsFoldScan(v *vec, out bitset) {
 	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
 	all := v.str.ValueOffsets()[0]
 	data := v.str.ValueBytes()
-	nb := []byte(needle)
-	scanRowsWith(data, offs, int(all), len(nb), 0, out, func(s []byte) int { return foldIndex(s, nb) })
+	scanRowsWith(data, offs, int(all), len(k.needle), 0, out, k.fold.index)
+	if !k.fold.wide {
+		return
+	}
 	src := data[int(offs[0]-all):int(offs[v.n]-all)]
 	if !hasNonASCII(src) {
 		return
 	}
 	for i := 0; i < v.n; i++ {
 		lo, hi := int(offs[i]-offs[0]), int(offs[i+1]-offs[0])
-		if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && match(v.stringAt(i)) {
+		if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && k.match(v.stringAt(i)) {
 			out.set(i)
 		}
 	}
 }
 
-// foldIndex returns the index of the first match of nd (upper-case ASCII)
-// in s under ASCII case folding, or -1. It tests eight positions at a time:
-// each word of s and the word one byte on are upper-cased in registers, and
-// the positions where both the needle's first and second bytes match are
-// verified in full. Bytes of 0x80 and above never match.
-func foldIndex(s []byte, nd []byte) int {
-	n := len(nd)
-	if n < 2 {
-		for i, c := range s {
-			if upperByte(c) == nd[0] {
-				return i
+// foldNeedle is a needle of ASCII letters and symbols, prepared for a search
+// under ASCII case folding.
+type foldNeedle struct {
+	upper []byte // the needle, letters in upper case
+	// A byte b matches the needle's first (last) byte when
+	// b|or0 == eq0 (b|orN == eqN): a letter is matched in either case by
+	// setting bit 0x20, lower-casing it; other bytes are matched as they
+	// are. Bytes of 0x80 and above never match. The words hold the byte
+	// eight times over.
+	or0, eq0, orN, eqN uint64
+	// wide reports whether the needle has a letter (k or s) that a
+	// non-ASCII character folds to.
+	wide bool
+}
+
+func newFoldNeedle(upper string) *foldNeedle {
+	f := &foldNeedle{upper: []byte(upper)}
+	f.or0, f.eq0 = foldTest(upper[0])
+	f.orN, f.eqN = foldTest(upper[len(upper)-1])
+	f.wide = foldsWide(upper)
+	return f
+}
+
+// foldsWide reports whether a non-ASCII character folds to one of the
+// characters of the ASCII string s (the Kelvin sign to k, the long s to s).
+func foldsWide(s string) bool {
+	for i := 0; i < len(s); i++ {
+		for r := unicode.SimpleFold(rune(s[i])); r != rune(s[i]); r = unicode.SimpleFold(r) {
+			if r >= utf8.RuneSelf {
+				return true
 			}
 		}
-		return -1
 	}
-	c0, c1 := uint64(nd[0])*ones, uint64(nd[1])*ones
+	return false
+}
+
+func foldTest(c byte) (or, eq uint64) {
+	if c >= 'A' && c <= 'Z' {
+		return 0x20 * ones, uint64(c|0x20) * ones
+	}
+	return 0, uint64(c) * ones
+}
+
+// index returns the index of the first match of the needle in s under ASCII
+// case folding, or -1. It tests 32 positions at a time, eight to a word: a
+// position is a candidate when both the needle's first byte and its last
+// byte match there, and candidates, which are rare, are verified in full.
+func (f *foldNeedle) index(s []byte) int {
+	n := len(f.upper)
+	last := n - 1
+	or0, eq0, orN, eqN := f.or0, f.eq0, f.orN, f.eqN
 	i := 0
-	if len(s) >= 16 {
-		// Each word is loaded and upper-cased once; the word one byte on
-		// is pieced together from it and the next.
-		cur := upperWord(binary.LittleEndian.Uint64(s))
-		for ; i+16 <= len(s); i += 8 {
-			next := upperWord(binary.LittleEndian.Uint64(s[i+8:]))
-			shifted := cur>>8 | next<<56
-			m := zeroBytes(cur^c0) & zeroBytes(shifted^c1)
-			for m != 0 {
-				j := i + bits.TrailingZeros64(m)/8
-				if j+n <= len(s) && equalFoldASCII(s[j:j+n], nd) {
+	for ; i+last+32 <= len(s); i += 32 {
+		a := (*[32]byte)(s[i:])
+		b := (*[32]byte)(s[i+last:])
+		m0 := candidates(a[0:8], b[0:8], or0, eq0, orN, eqN)
+		m1 := candidates(a[8:16], b[8:16], or0, eq0, orN, eqN)
+		m2 := candidates(a[16:24], b[16:24], or0, eq0, orN, eqN)
+		m3 := candidates(a[24:32], b[24:32], or0, eq0, orN, eqN)
+		if m0|m1|m2|m3 == 0 {
+			continue
+		}
+		for w, m := range [4]uint64{m0, m1, m2, m3} {
+			for ; m != 0; m &= m - 1 {
+				j := i + 8*w + bits.TrailingZeros64(m)/8
+				if equalFoldASCII(s[j:j+n], f.upper) {
 					return j
 				}
-				m &= m - 1
 			}
-			cur = next
 		}
 	}
 	for ; i+n <= len(s); i++ {
-		if equalFoldASCII(s[i:i+n], nd) {
+		if equalFoldASCII(s[i:i+n], f.upper) {
 			return i
 		}
 	}
 	return -1
 }
 
+// candidates has the high bit set in byte j when position j may hold a
+// match: first and last are the eight bytes at the position and at the
+// position of the needle's last byte, tested as foldNeedle describes. A
+// flagged byte may be a false candidate (see zeroBytes); none is missed.
+func candidates(first, last []byte, or0, eq0, orN, eqN uint64) uint64 {
+	a := binary.LittleEndian.Uint64(first)
+	b := binary.LittleEndian.Uint64(last)
+	return zeroBytes((a|or0)^eq0) & zeroBytes((b|orN)^eqN)
+}
+
 // zeroBytes has the high bit set in every byte of x that is zero; a byte
 // above a zero byte may be flagged too, which callers verify.
 func zeroBytes(x uint64) uint64 { return (x - ones) &^ x & highs }
-
-// upperWord upper-cases the ASCII letters of eight bytes at once: with the
-// high bits cleared, adding 0x1f sets a byte's high bit from 'a' (0x61) up,
-// adding 0x05 from '{' (0x7b) up, and no carry crosses bytes.
-func upperWord(w uint64) uint64 {
-	x := w &^ highs
-	lower := (x + 0x1f*ones) &^ (x + 0x05*ones) & ^w & highs
-	return w - lower>>2
-}
 
 func upperByte(c byte) byte {
 	if c >= 'a' && c <= 'z' {

@@ -1,0 +1,146 @@
+package engine
+
+import "encoding/binary"
+
+// affix tests startsWith and endsWith on plain string columns in place:
+// the bytes of each value where the affix would sit are compared with it a
+// word at a time, without building a string per row. With fold the affix is
+// ASCII and folded (letters upper case), and a letter matches in either
+// case (see foldNeedle); it is used only when no non-ASCII character folds
+// to one of the affix's letters, so that a value matches under simple case
+// folding exactly when its first (last) bytes are ASCII and match.
+type affix struct {
+	s   []byte // the affix, letters upper-cased when fold
+	end bool   // endsWith, else startsWith
+	// The region where the affix would sit is tested through two words,
+	// its first and its last eight bytes: a word x of the value matches
+	// when (x|or)^eq has no bits under mask. Shorter than eight bytes, the
+	// region is read as the eight bytes that end (endsWith) or start
+	// (startsWith) with it, and the mask keeps the region's bytes.
+	or0, eq0, mask0 uint64
+	or1, eq1        uint64
+	fold            bool
+}
+
+func newAffix(s string, end, fold bool) *affix {
+	a := &affix{s: []byte(s), end: end, fold: fold}
+	n := len(s)
+	switch {
+	case n == 0:
+		// Every value starts and ends with the empty string.
+	case n >= 8:
+		a.or0, a.eq0 = a.pattern(a.s[:8])
+		a.or1, a.eq1 = a.pattern(a.s[n-8:])
+		a.mask0 = ^uint64(0)
+	case end:
+		// The region is the window's last n bytes, its high bytes.
+		or, eq := a.pattern(a.s)
+		shift := uint(8*(8-n)) & 63
+		a.or0, a.eq0, a.mask0 = or<<shift, eq<<shift, ^uint64(0)<<shift
+	default:
+		a.or0, a.eq0 = a.pattern(a.s)
+		a.mask0 = 1<<(8*uint(n)) - 1
+	}
+	return a
+}
+
+// pattern returns the or and eq words that test up to eight bytes against
+// b, low byte first.
+func (a *affix) pattern(b []byte) (or, eq uint64) {
+	for i, c := range b {
+		o, e := uint64(0), uint64(c)
+		if a.fold && c >= 'A' && c <= 'Z' {
+			o, e = 0x20, uint64(c|0x20)
+		}
+		or |= o << (8 * i)
+		eq |= e << (8 * i)
+	}
+	return or, eq
+}
+
+// scan marks the rows of a plain string column that have the affix. Null
+// rows may be marked: the caller masks them.
+func (a *affix) scan(v *vec, out bitset) {
+	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
+	base := int(v.str.ValueOffsets()[0])
+	data := v.str.ValueBytes()
+	n := len(a.s)
+	if n < 8 || n > 16 || len(data) < n {
+		a.scanEach(offs, base, data, out)
+		return
+	}
+	// Branch free: whether a value has the affix is unpredictable. A value
+	// shorter than the affix is tested at a position clamped into the
+	// buffer, and its result dropped.
+	or0, eq0, or1, eq1 := a.or0, a.eq0, a.or1, a.eq1
+	for w := 0; w*64 < len(offs)-1; w++ {
+		var word uint64
+		o := offs[w*64 : w*64+min(64, len(offs)-1-w*64)+1]
+		for j := 0; j+1 < len(o); j++ {
+			lo, hi := int(o[j])-base, int(o[j+1])-base
+			long := b2u(hi-lo >= n)
+			at := lo
+			if a.end {
+				at = hi - n
+			}
+			at = min(max(at, 0), len(data)-n)
+			x := binary.LittleEndian.Uint64(data[at:])
+			y := binary.LittleEndian.Uint64(data[at+n-8:])
+			diff := ((x | or0) ^ eq0) | ((y | or1) ^ eq1)
+			word |= long & b2u(diff == 0) << uint(j)
+		}
+		out[w] = word
+	}
+}
+
+// scanEach is scan for affixes shorter than eight bytes or longer than 16,
+// a value at a time.
+func (a *affix) scanEach(offs []int32, base int, data []byte, out bitset) {
+	n := len(a.s)
+	for w := 0; w*64 < len(offs)-1; w++ {
+		var word uint64
+		o := offs[w*64 : w*64+min(64, len(offs)-1-w*64)+1]
+		for j := 0; j+1 < len(o); j++ {
+			lo, hi := int(o[j])-base, int(o[j+1])-base
+			if hi-lo < n {
+				continue
+			}
+			if a.end {
+				lo = hi - n
+			}
+			word |= b2u(a.at(data, lo)) << uint(j)
+		}
+		out[w] = word
+	}
+}
+
+// at reports whether data[lo:lo+len(a.s)] holds the affix.
+func (a *affix) at(data []byte, lo int) bool {
+	n := len(a.s)
+	if n >= 8 {
+		x := binary.LittleEndian.Uint64(data[lo:])
+		y := binary.LittleEndian.Uint64(data[lo+n-8:])
+		if ((x|a.or0)^a.eq0)|((y|a.or1)^a.eq1) != 0 {
+			return false
+		}
+		return n <= 16 || a.equal(data[lo+8:lo+n-8], a.s[8:n-8])
+	}
+	// A window of eight bytes around the region, inside the buffer.
+	from := lo
+	if a.end {
+		from = lo + n - 8
+	}
+	if from < 0 || from+8 > len(data) {
+		return a.equal(data[lo:lo+n], a.s)
+	}
+	x := binary.LittleEndian.Uint64(data[from:])
+	return ((x|a.or0)^a.eq0)&a.mask0 == 0
+}
+
+// equal compares b with the affix bytes s, folding ASCII letters with fold.
+func (a *affix) equal(b, s []byte) bool {
+	if !a.fold {
+		return string(b) == string(s)
+	}
+	return equalFoldASCII(b, s)
+}

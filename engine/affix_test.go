@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/require"
+
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+// TestAffixScan checks startsWith and endsWith on plain string columns, with
+// and without ignoreCase, against strings.HasPrefix and HasSuffix of the
+// folded values row by row: affixes of every length from empty to past 16
+// bytes, values shorter and longer than them, non-ASCII values (some of
+// which fold to ASCII letters), nulls, arrays sliced at offsets, and batch
+// views, so that the eight-byte windows meet both ends of the buffer.
+func TestAffixScan(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	r := rand.New(rand.NewPCG(11, 12))
+	pieces := []string{"a", "A", "b", "k", "K", "\u212a", "s", "\u017f", "é", "É", ".", "@", "\xff"}
+	word := func(max int) string {
+		var sb strings.Builder
+		for range r.IntN(max) {
+			sb.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		return sb.String()
+	}
+	for iter := range 2000 {
+		n := 1 + r.IntN(150)
+		ops := []segment.Op{segment.StartsWith, segment.EndsWith}
+		op := ops[r.IntN(2)]
+		ignoreCase := r.IntN(2) == 0
+		operand := word(20)
+		vals := make([]string, n)
+		b := array.NewStringBuilder(mem)
+		for i := range vals {
+			vals[i] = word(12)
+			switch r.IntN(6) { // values that hold the operand, in some case
+			case 0:
+				vals[i] += operand
+			case 1:
+				vals[i] = operand + vals[i]
+			case 2:
+				vals[i] = strings.ToUpper(operand)
+			}
+			if r.IntN(15) == 0 {
+				b.AppendNull()
+			} else {
+				b.Append(vals[i])
+			}
+		}
+		full := b.NewStringArray()
+		b.Release()
+		lo := r.IntN(n)
+		hi := lo + r.IntN(n-lo+1)
+		arr := array.NewSlice(full, int64(lo), int64(hi)).(*array.String)
+		p, err := newPredicate(schema.String, op, segment.Str(operand), ignoreCase)
+		require.NoError(t, err)
+		k := p.bind(asOfBench)
+		v, err := vecOf(schema.String, arr)
+		require.NoError(t, err)
+		got := newBitset(v.n)
+		k.eval(v, got)
+		norm := func(s string) string { return s }
+		if ignoreCase {
+			norm = foldString
+		}
+		for i := 0; i < v.n; i++ {
+			x := vals[lo+i]
+			want := arr.IsValid(i)
+			if op == segment.StartsWith {
+				want = want && strings.HasPrefix(norm(x), norm(operand))
+			} else {
+				want = want && strings.HasSuffix(norm(x), norm(operand))
+			}
+			require.Equal(t, want, got.has(i), "iter %d: %q %s %q (ignoreCase %v, in place %v)",
+				iter, x, op, operand, ignoreCase, k.affix != nil)
+		}
+		if v.n > 64 {
+			sv := v.slice(64, v.n)
+			sout := newBitset(sv.n)
+			k.eval(sv, sout)
+			for i := 0; i < sv.n; i++ {
+				require.Equal(t, got.has(64+i), sout.has(i))
+			}
+		}
+		arr.Release()
+		full.Release()
+	}
+}
+
+// TestAffixInPlace checks which operands are tested in place: every one
+// without ignoreCase, and with it the ASCII ones that no non-ASCII
+// character folds to.
+func TestAffixInPlace(t *testing.T) {
+	for _, c := range []struct {
+		operand    string
+		ignoreCase bool
+		want       bool
+	}{
+		{"gmail.com", false, true},
+		{"gmail.com", true, true},
+		{"", true, true},
+		{"skip", true, false},
+		{"é", true, false},
+		{"é", false, true},
+	} {
+		p, err := newPredicate(schema.String, segment.EndsWith, segment.Str(c.operand), c.ignoreCase)
+		require.NoError(t, err)
+		require.Equal(t, c.want, p.bind(asOfBench).affix != nil, "%q ignoreCase %v", c.operand, c.ignoreCase)
+	}
+}
