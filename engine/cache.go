@@ -128,16 +128,19 @@ func (cn cachedNode) eval(ec *evalCtx) (bitset, error) {
 		}
 		return b, nil
 	}
-	if ec.restrictTo(ec.cand) != nil {
-		// A result restricted to candidates is not the condition's whole
-		// result: use it, but do not keep it.
-		return cn.node.eval(ec)
-	}
+	// A result restricted to candidates is not the condition's whole
+	// result: use it, but do not keep it.
+	outer := ec.partial
+	ec.partial = false
 	b, err := cn.node.eval(ec)
+	partial := ec.partial
+	ec.partial = outer || partial
 	if err != nil {
 		return nil, err
 	}
-	ec.cache.put(key, b)
+	if !partial {
+		ec.cache.put(key, b)
+	}
 	return b, nil
 }
 

@@ -28,10 +28,14 @@ type Options struct {
 	// plans over the same snapshot; it is ignored for other snapshots.
 	Cache *Cache
 	// CandidateShare is the share of customers below which a conjunction
-	// evaluates its later related conditions only for the customers still
-	// in the running (rows clustered by customer only). Zero means 0.1;
-	// a negative value turns the restriction off. Results are the same
-	// either way.
+	// evaluates its later conditions only for the customers still in the
+	// running: related conditions over rows clustered by customer, and
+	// string predicates. Zero chooses per condition: a related condition
+	// that runs customer by customer (any match, count, or the sum or
+	// average of a number) is restricted below r/(r+16) of the customers,
+	// with r its entity's rows per customer (0.38 for ten orders a
+	// customer), and the others below 0.1. A negative value turns the
+	// restriction off. Results are the same either way.
 	CandidateShare float64
 	// Parallelism bounds the goroutines one evaluation uses; zero means
 	// runtime.GOMAXPROCS(0).

@@ -47,9 +47,6 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
 	}
 	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*vec{},
 		candidateShare: p.opts.CandidateShare}
-	if ec.candidateShare == 0 {
-		ec.candidateShare = defaultCandidateShare
-	}
 	if c := p.opts.Cache; c != nil && c.snap == p.snap {
 		ec.cache = c
 	}
@@ -58,8 +55,8 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
 		// Intersect and except only keep customers of the left side: the
 		// group's result matters for those alone.
 		var cand bitset
-		if g.op == segment.Intersect || g.op == segment.Except {
-			cand = ec.restrictTo(acc)
+		if (g.op == segment.Intersect || g.op == segment.Except) && ec.restricting() {
+			cand = acc
 		}
 		b, err := ec.withCand(cand, g.node)
 		if err != nil {
@@ -93,8 +90,10 @@ type evalCtx struct {
 	cache    *Cache // nil: no caching
 	// cand, when not nil, is the set of customers whose results matter:
 	// the caller intersects the node's result with it (see restrict.go).
-	cand           bitset
-	candidateShare float64
+	cand bitset
+	// partial is set when a node restricted its result to cand.
+	partial        bool
+	candidateShare float64 // Options.CandidateShare
 }
 
 func (ec *evalCtx) err() error {
@@ -180,10 +179,8 @@ func (a andNode) eval(ec *evalCtx) (bitset, error) {
 		// A later conjunct matters only for the customers still in acc,
 		// which holds every customer of outer still in the running.
 		cand := outer
-		if i > 0 {
-			if c := ec.restrictTo(acc); c != nil {
-				cand = c
-			}
+		if i > 0 && ec.restricting() {
+			cand = acc
 		}
 		b, err := ec.withCand(cand, k)
 		if err != nil {
@@ -253,14 +250,15 @@ type predNode struct {
 func (pn predNode) eval(ec *evalCtx) (bitset, error) {
 	out := newBitset(ec.n)
 	k := pn.p.bind(ec.asOf)
-	if cand := ec.cand; cand != nil && k.kind == kStrings {
+	if k.kind == kStrings && ec.cand != nil {
 		// A string predicate costs per dictionary entry, or per row: with
-		// fewer candidates than entries, test the candidates' values.
+		// few candidates, and fewer than entries, test the candidates'
+		// values.
 		entries := pn.v.n
 		if pn.v.dict != nil {
 			entries = pn.v.dict.Len()
 		}
-		if cand.count() < entries {
+		if cand := ec.sparse(ec.cand, defaultCandidateShare); cand != nil && cand.count() < entries {
 			k.evalCand(pn.v, cand, out)
 			return out, ec.err()
 		}
@@ -302,10 +300,16 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 	// candidates over clustered rows, only the candidates' rows.
 	var domain, mask bitset
 	var list []rowRange
-	if cand := ec.restrictTo(ec.cand); cand != nil {
+	if ec.cand != nil {
 		if starts := r.links.Starts(); starts != nil {
-			list, domain = rowsOf(starts, cand, r.rows)
-			mask = domain
+			if r.byCandidate() {
+				if cand := ec.sparse(ec.cand, candShare(r.rows, ec.n)); cand != nil {
+					return r.evalCand(ec, cand, starts)
+				}
+			} else if cand := ec.sparse(ec.cand, defaultCandidateShare); cand != nil {
+				list, domain = rowsOf(starts, cand, r.rows)
+				mask = domain
+			}
 		}
 	}
 	if r.where != nil {
@@ -382,6 +386,8 @@ func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask bitset) (bitset,
 // rowNode is a compiled where condition over the rows of one entity.
 type rowNode interface {
 	eval(ec *evalCtx, rows int) (bitset, error)
+	// words returns the condition as a test of up to 64 rows at a time.
+	words(ec *evalCtx) wordTest
 	// evalAt tests only the rows of the ranges in list, whose bitset is
 	// dom: the result is a new bitset within dom.
 	evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset

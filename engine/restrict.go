@@ -2,27 +2,41 @@ package engine
 
 // Conjunctions restrict their later conditions to the customers still in
 // the running. While ec.cand is set, a node's result needs to be right only
-// for the customers in ec.cand: the caller intersects with it. A related
+// for the customers in ec.cand: the caller intersects with it. A node that
+// uses the candidates (sparse) marks the evaluation partial, so that its
+// result is not cached as the condition's whole result. A related
 // condition over rows clustered by customer then tests only the rows of
-// those customers, one by one, instead of scanning every row: a VIP who has
-// not ordered lately costs the VIPs' orders, not all orders.
+// those customers instead of scanning every row: a VIP who has not ordered
+// lately costs the VIPs' orders, not all orders. It runs customer by
+// customer where it can (percand.go), otherwise over the candidates' row
+// ranges (below).
 
-// defaultCandidateShare is the share of customers below which a running
-// conjunction restricts its later related conditions.
+// defaultCandidateShare is the share of customers below which the
+// candidates restrict a customer string predicate, or a related condition
+// that cannot run customer by customer.
 const defaultCandidateShare = 0.1
 
-// restrictTo returns cand if it is sparse enough to restrict evaluation to,
-// or nil.
-func (ec *evalCtx) restrictTo(cand bitset) bitset {
+// sparse returns cand if it is sparse enough to restrict evaluation to, or
+// nil: if its share of the customers is below Options.CandidateShare, or
+// below def when that is not set. A returned cand marks the evaluation
+// partial.
+func (ec *evalCtx) sparse(cand bitset, def float64) bitset {
 	share := ec.candidateShare
+	if share == 0 {
+		share = def
+	}
 	if cand == nil || share <= 0 {
 		return nil
 	}
 	if float64(cand.count()) >= share*float64(ec.n) {
 		return nil
 	}
+	ec.partial = true
 	return cand
 }
+
+// restricting reports whether conjunctions pass their candidates on.
+func (ec *evalCtx) restricting() bool { return ec.candidateShare >= 0 }
 
 // withCand evaluates n with ec.cand set to cand (nil: unrestricted).
 func (ec *evalCtx) withCand(cand bitset, n node) (bitset, error) {

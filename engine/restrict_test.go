@@ -17,19 +17,22 @@ import (
 )
 
 // TestRestrictionMatchesUnrestricted evaluates conjunctions whose later
-// conditions run restricted to the customers still in the running, and
-// checks them against unrestricted evaluation.
+// conditions run restricted to the customers still in the running, over
+// row ranges or customer by customer (in parallel: more than 8192
+// candidates), and checks them against unrestricted evaluation. A result
+// restricted to candidates must not be cached as the condition's whole
+// result: each later condition is then evaluated alone with the same cache.
 func TestRestrictionMatchesUnrestricted(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	var cust, orders strings.Builder
 	cust.WriteString("Id,I,N,S,D,T,B\n")
-	const customers = 300
+	const customers = 10000
 	for i := range customers {
 		s := []string{"", "Apple", "apple", "Kiwi", "ÄRGER", "x"}[r.IntN(6)]
 		fmt.Fprintf(&cust, "c%d,%d,,%s,,,\n", i, i%7, s)
 	}
 	orders.WriteString("OrderId,CustomerId,Amount,Qty,Day,Channel\n")
-	for i := range 3000 {
+	for i := range 10 * customers {
 		c := fmt.Sprintf("c%d", r.IntN(customers+20))
 		amount := fmt.Sprintf("%.2f", r.Float64()*100)
 		if r.IntN(5) == 0 {
@@ -51,6 +54,7 @@ func TestRestrictionMatchesUnrestricted(t *testing.T) {
 	defer snap.Release()
 
 	firsts := []string{
+		pred("I", "lessThan", "3"),
 		pred("I", "equals", "3"),
 		pred("S", "equals", `"Apple"`),
 		pred("S", "isNull", ""),
@@ -68,33 +72,44 @@ func TestRestrictionMatchesUnrestricted(t *testing.T) {
 	tails := []string{"", `, "match": "all"`, `, "match": "none"`,
 		`, "aggregate": {"function": "count"}, "operator": "greaterThan", "value": 2`,
 		`, "aggregate": {"function": "sum", "attribute": "Order.Qty"}, "operator": "lessThan", "value": 5`,
+		`, "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "greaterThanOrEqual", "value": 100`,
+		`, "aggregate": {"function": "avg", "attribute": "Order.Amount"}, "operator": "lessThan", "value": 40`,
 		`, "aggregate": {"function": "countDistinct", "attribute": "Order.Channel"}, "operator": "equals", "value": 2`,
 		`, "aggregate": {"function": "max", "attribute": "Order.Day"}, "operator": "inLastDays", "value": 60`,
 	}
-	var conds []string
+	var conds, laters []string
 	for _, f := range firsts {
 		for _, w := range wheres {
 			for _, tl := range tails {
 				conds = append(conds, `{"and": [`+f+`, `+rel(w, tl)+`]}`)
+				laters = append(laters, rel(w, tl))
 				conds = append(conds, `{"and": [`+f+`, {"not": `+rel(w, tl)+`}]}`)
+				laters = append(laters, `{"not": `+rel(w, tl)+`}`)
 			}
 		}
 		conds = append(conds, `{"and": [`+f+`, `+pred("S", "contains", `"pp"`)+`]}`)
+		laters = append(laters, pred("S", "contains", `"pp"`))
 		conds = append(conds, `{"and": [`+f+`, `+pred("S", "notEquals", `"apple"`)+`]}`)
+		laters = append(laters, pred("S", "notEquals", `"apple"`))
 	}
-	for _, c := range conds {
+	eval := func(c string, opts engine.Options) string {
 		def, err := segment.Parse([]byte(`{"name": "P", "groups": [{"condition": ` + c + `}]}`))
 		require.NoError(t, err)
+		plan, err := engine.Compile(def, snap, opts)
+		require.NoError(t, err)
+		bm, err := plan.Eval(context.Background(), asOf)
+		require.NoError(t, err)
+		return fmt.Sprint(bm.ToArray())
+	}
+	for i, c := range conds {
+		cache := engine.NewCache(snap, 0)
 		var results []string
-		for _, opts := range []engine.Options{{CandidateShare: -1}, {CandidateShare: 1}, {CandidateShare: 1, Parallelism: 1}, {Cache: engine.NewCache(snap, 0), CandidateShare: 1}} {
-			plan, err := engine.Compile(def, snap, opts)
-			require.NoError(t, err)
-			bm, err := plan.Eval(context.Background(), asOf)
-			require.NoError(t, err)
-			results = append(results, fmt.Sprint(bm.ToArray()))
+		for _, opts := range []engine.Options{{CandidateShare: -1}, {}, {CandidateShare: 1}, {CandidateShare: 1, Parallelism: 1}, {Cache: cache, CandidateShare: 1}} {
+			results = append(results, eval(c, opts))
 		}
 		for _, res := range results[1:] {
 			require.Equal(t, results[0], res, c)
 		}
+		require.Equal(t, eval(laters[i], engine.Options{}), eval(laters[i], engine.Options{Cache: cache}), "after %s", c)
 	}
 }

@@ -1,0 +1,320 @@
+package engine
+
+import (
+	"math/bits"
+
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+)
+
+// Customer by customer evaluation of related conditions. Under a running
+// conjunction (restrict.go), a related condition over rows clustered by
+// customer can visit only the candidates: each candidate's rows are tested
+// against the where condition 64 at a time, and counted, summed or matched
+// in the same visit, while they are in cache. The cost is a few cache
+// misses per candidate instead of a pass over every row, so it pays while
+// the candidates are fewer than about r/(r+16) of the customers, with r the
+// entity's rows per customer (candShare).
+
+// candShare is the default share of customers below which a related
+// condition over rows rows runs customer by customer.
+func candShare(rows, customers int) float64 {
+	if customers == 0 {
+		return 0
+	}
+	r := float64(rows) / float64(customers)
+	return r / (r + 16)
+}
+
+// byCandidate reports whether the related condition can run customer by
+// customer: any match, or count, or the sum or average of a number.
+func (r *relatedNode) byCandidate() bool {
+	if r.agg == nil {
+		return true
+	}
+	switch r.agg.fn {
+	case segment.Count:
+		return true
+	case segment.Sum, segment.Avg:
+		return r.agg.attrType == schema.Number
+	}
+	return false
+}
+
+// evalCand evaluates the related condition for the customers of cand only,
+// over rows clustered by customer (starts). The result is right for the
+// customers of cand; others are left out.
+func (r *relatedNode) evalCand(ec *evalCtx, cand bitset, starts []uint32) (bitset, error) {
+	ids := make([]uint32, 0, cand.count())
+	cand.forEach(func(c int) { ids = append(ids, uint32(c)) })
+	var where wordTest
+	if r.where != nil {
+		where = r.where.words(ec)
+	}
+	// Results by candidate index; parts split the indexes at multiples of
+	// 64, so that parts write to different words.
+	hits := newBitset(len(ids))
+	var vals []float64
+	var cnts []int64
+	if r.agg != nil {
+		cnts = make([]int64, len(ids))
+		if r.agg.fn != segment.Count {
+			vals = make([]float64, len(ids))
+		}
+	}
+	err := ec.eachIndexPart(len(ids), func(from, to int) error {
+		for i := from; i < to; i++ {
+			if i&1023 == 1023 {
+				if err := ec.err(); err != nil {
+					return err
+				}
+			}
+			c := ids[i]
+			lo, hi := int(starts[c]), int(starts[c+1])
+			switch {
+			case r.agg != nil:
+				vals0, cnt := r.accumulate(where, lo, hi)
+				cnts[i] = cnt
+				if vals != nil {
+					vals[i] = vals0
+				}
+			case r.matchAt(where, lo, hi):
+				hits.set(i)
+			}
+		}
+		return ec.err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.agg != nil {
+		hits = newBitset(len(ids))
+		if err := ec.run(r.cmp.bind(ec.asOf), r.aggVec(vals, cnts), hits); err != nil {
+			return nil, err
+		}
+	}
+	out := newBitset(ec.n)
+	hits.forEach(func(i int) { out.set(int(ids[i])) })
+	return out, nil
+}
+
+// matchAt reports whether the customer whose rows are [lo, hi) matches the
+// related condition without an aggregate.
+func (r *relatedNode) matchAt(where wordTest, lo, hi int) bool {
+	switch r.match {
+	case segment.MatchAll:
+		if lo == hi {
+			return false
+		}
+		for p := lo; p < hi && where != nil; p += 64 {
+			n := min(64, hi-p)
+			if where(p, n) != lenMask(n) {
+				return false
+			}
+		}
+		return true
+	case segment.MatchNone:
+		return !anyRow(where, lo, hi)
+	default:
+		return anyRow(where, lo, hi)
+	}
+}
+
+// anyRow reports whether one of the rows [lo, hi) passes where (nil: every
+// row).
+func anyRow(where wordTest, lo, hi int) bool {
+	if where == nil {
+		return lo < hi
+	}
+	for p := lo; p < hi; p += 64 {
+		if where(p, min(64, hi-p)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// accumulate returns the sum of the aggregate's attribute over the rows
+// [lo, hi) that pass where, in row order, and the number of rows counted:
+// every passing row for count, those with a value for sum and avg.
+func (r *relatedNode) accumulate(where wordTest, lo, hi int) (float64, int64) {
+	a := r.agg.attr
+	var sum float64
+	var cnt int64
+	for p := lo; p < hi; p += 64 {
+		n := min(64, hi-p)
+		w := lenMask(n)
+		if where != nil {
+			w = where(p, n)
+		}
+		if a == nil {
+			cnt += int64(bits.OnesCount64(w))
+			continue
+		}
+		if a.valid != nil {
+			w &= a.valid.bitsAt(p, n)
+		}
+		for ; w != 0; w &= w - 1 {
+			sum += a.f64[p+bits.TrailingZeros64(w)]
+			cnt++
+		}
+	}
+	return sum, cnt
+}
+
+// aggVec is the aggregate's values by candidate index, as aggregate
+// returns them by customer: count an integer, sum a number (0 over no
+// rows), avg a number that is null over no values.
+func (r *relatedNode) aggVec(sums []float64, cnts []int64) *vec {
+	n := len(cnts)
+	v := &vec{n: n, typ: r.agg.storageType}
+	switch r.agg.fn {
+	case segment.Count:
+		v.i64 = cnts
+	case segment.Sum:
+		v.f64 = sums
+	default:
+		v.valid = newBitset(n)
+		for i, c := range cnts {
+			if c > 0 {
+				sums[i] /= float64(c)
+				v.valid.set(i)
+			}
+		}
+		v.f64 = sums
+	}
+	return v
+}
+
+// eachIndexPart splits the indexes [0, n) into up to ec.par parts, each
+// starting at a multiple of 64, and runs part on each in parallel.
+func (ec *evalCtx) eachIndexPart(n int, part func(from, to int) error) error {
+	parts := min(ec.par, (n+4095)/4096)
+	if parts < 2 {
+		return part(0, n)
+	}
+	errs := make(chan error, parts)
+	for k := range parts {
+		from, to := (n*k/parts)&^63, (n*(k+1)/parts)&^63
+		if k == parts-1 {
+			to = n
+		}
+		go func() { errs <- part(from, to) }()
+	}
+	var first error
+	for range parts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// wordTest returns the where condition's result for the rows [lo, lo+n),
+// n at most 64: bit j for row lo+j.
+type wordTest func(lo, n int) uint64
+
+// lenMask has the low n bits set, 0 <= n <= 64.
+func lenMask(n int) uint64 {
+	if n >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<uint(n) - 1
+}
+
+// bitsAt returns the n bits of b from bit lo, n at most 64, low bit first.
+func (b bitset) bitsAt(lo, n int) uint64 {
+	w, s := lo>>6, uint(lo)&63
+	x := b[w] >> s
+	if s != 0 && int(s)+n > 64 {
+		x |= b[w+1] << (64 - s)
+	}
+	return x & lenMask(n)
+}
+
+func (rp rowPred) words(ec *evalCtx) wordTest {
+	k := rp.p.bind(ec.asOf).prepare(ec, rp.v)
+	v := rp.v
+	valid := func(lo, n int) uint64 {
+		if v.valid == nil {
+			return lenMask(n)
+		}
+		return v.valid.bitsAt(lo, n)
+	}
+	if k.kind == kNull {
+		return func(lo, n int) uint64 { return lenMask(n) &^ valid(lo, n) }
+	}
+	negate := uint64(0)
+	if k.negate {
+		negate = ^uint64(0)
+	}
+	if k.kind == kInts && len(k.ir) == 1 {
+		from, width := uint64(k.ir[0].lo), uint64(k.ir[0].hi)-uint64(k.ir[0].lo)
+		if v.i32 != nil {
+			return func(lo, n int) uint64 {
+				return (rangeBits(v.i32[lo:lo+n], from, width) ^ negate) & valid(lo, n)
+			}
+		}
+		return func(lo, n int) uint64 {
+			return (rangeBits(v.i64[lo:lo+n], from, width) ^ negate) & valid(lo, n)
+		}
+	}
+	test := k.rowTest(v)
+	return func(lo, n int) uint64 {
+		var w uint64
+		for j := range n {
+			w |= b2u(test(lo+j)) << uint(j)
+		}
+		return (w ^ negate) & valid(lo, n)
+	}
+}
+
+// rangeBits tests up to 64 values against the range that starts at from
+// and is width wide.
+func rangeBits[T integer](vals []T, from, width uint64) uint64 {
+	var w uint64
+	for j, x := range vals {
+		w |= b2u(uint64(int64(x))-from <= width) << uint(j)
+	}
+	return w
+}
+
+func (rowConst) words(*evalCtx) wordTest {
+	return func(int, int) uint64 { return 0 }
+}
+
+func (a rowAnd) words(ec *evalCtx) wordTest {
+	kids := make([]wordTest, len(a.kids))
+	for i, k := range a.kids {
+		kids[i] = k.words(ec)
+	}
+	return func(lo, n int) uint64 {
+		w := kids[0](lo, n)
+		for _, k := range kids[1:] {
+			if w == 0 {
+				break
+			}
+			w &= k(lo, n)
+		}
+		return w
+	}
+}
+
+func (o rowOr) words(ec *evalCtx) wordTest {
+	kids := make([]wordTest, len(o.kids))
+	for i, k := range o.kids {
+		kids[i] = k.words(ec)
+	}
+	return func(lo, n int) uint64 {
+		var w uint64
+		for _, k := range kids {
+			w |= k(lo, n)
+		}
+		return w
+	}
+}
+
+func (n rowNot) words(ec *evalCtx) wordTest {
+	kid := n.kid.words(ec)
+	return func(lo, cnt int) uint64 { return ^kid(lo, cnt) & lenMask(cnt) }
+}
