@@ -112,7 +112,8 @@ func arrowColumn(t *testing.T, mem memory.Allocator, typ schema.Type, vals []str
 // from Arrow records whose arrays are sliced (non-zero offsets, not on
 // byte or word boundaries), strings plain or dictionary-encoded, rows
 // clustered or not, and checks that every condition selects the same
-// customers.
+// customers. Clustered rows aggregate customer by customer, others row by
+// row: the aggregates with and without a where compare the two.
 func TestArrowInputMatchesCSV(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
 	const customers = 150
@@ -209,6 +210,13 @@ func TestArrowInputMatchesCSV(t *testing.T) {
 		rel("", `, "aggregate": {"function": "avg", "attribute": "Order.Qty"}, "operator": "lessThan", "value": 4`),
 		rel("", `, "aggregate": {"function": "min", "attribute": "Order.Day"}, "operator": "lessThan", "value": "2026-01-10"`),
 		rel("", `, "aggregate": {"function": "max", "attribute": "Order.Amount"}, "operator": "greaterThan", "value": 480`),
+		rel("", `, "aggregate": {"function": "max", "attribute": "Order.Qty"}, "operator": "greaterThanOrEqual", "value": 9`),
+		rel("", `, "aggregate": {"function": "avg", "attribute": "Order.Amount"}, "operator": "greaterThanOrEqual", "value": 250`),
+		rel(`{"attribute": "Order.Channel", "operator": "equals", "value": "web"}`, `, "aggregate": {"function": "count"}, "operator": "greaterThan", "value": 1`),
+		rel(`{"attribute": "Order.Qty", "operator": "between", "value": [2, 5]}`, `, "aggregate": {"function": "max", "attribute": "Order.Amount"}, "operator": "greaterThan", "value": 300`),
+		rel(`{"attribute": "Order.Channel", "operator": "isNull"}`, `, "aggregate": {"function": "min", "attribute": "Order.Amount"}, "operator": "lessThan", "value": 50`),
+		rel(`{"attribute": "Order.Day", "operator": "inLastDays", "value": 90}`, `, "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "greaterThanOrEqual", "value": 500`),
+		rel(`{"attribute": "Order.Amount", "operator": "greaterThan", "value": 100}`, `, "aggregate": {"function": "max", "attribute": "Order.Day"}, "operator": "inLastDays", "value": 60`),
 		rel("", `, "aggregate": {"function": "countDistinct", "attribute": "Order.Channel"}, "operator": "greaterThanOrEqual", "value": 4`),
 		rel("", `, "aggregate": {"function": "countDistinct", "attribute": "Order.Qty"}, "operator": "greaterThanOrEqual", "value": 6`),
 		`{"attribute": "Measures.LastChannel", "operator": "equals", "value": "web"}`,

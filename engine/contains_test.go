@@ -61,7 +61,20 @@ func TestContainsScan(t *testing.T) {
 	}
 }
 
+// TestFoldIndex checks the folded search against a plain one, with the
+// portable block scan and with the one this machine uses (AVX2 on amd64).
 func TestFoldIndex(t *testing.T) {
+	native := foldBlocks
+	defer func() { foldBlocks = native }()
+	for name, scan := range map[string]func([]byte, int, int, byte, byte, byte, byte) (int, uint32){"go": foldBlocksGo, "native": native} {
+		t.Run(name, func(t *testing.T) {
+			foldBlocks = scan
+			testFoldIndex(t)
+		})
+	}
+}
+
+func testFoldIndex(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	alphabet := []byte("aAnNdD.@z\x80\xc3\x84{`")
 	for range 20000 {

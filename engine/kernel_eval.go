@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"math/bits"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/segmentkit/segmentkit/schema"
 )
@@ -289,95 +286,6 @@ func (k *kernel) containsFoldScan(v *vec, out bitset) {
 			out.set(i)
 		}
 	}
-}
-
-// foldNeedle is a needle of ASCII letters and symbols, prepared for a search
-// under ASCII case folding.
-type foldNeedle struct {
-	upper []byte // the needle, letters in upper case
-	// A byte b matches the needle's first (last) byte when
-	// b|or0 == eq0 (b|orN == eqN): a letter is matched in either case by
-	// setting bit 0x20, lower-casing it; other bytes are matched as they
-	// are. Bytes of 0x80 and above never match. The words hold the byte
-	// eight times over.
-	or0, eq0, orN, eqN uint64
-	// wide reports whether the needle has a letter (k or s) that a
-	// non-ASCII character folds to.
-	wide bool
-}
-
-func newFoldNeedle(upper string) *foldNeedle {
-	f := &foldNeedle{upper: []byte(upper)}
-	f.or0, f.eq0 = foldTest(upper[0])
-	f.orN, f.eqN = foldTest(upper[len(upper)-1])
-	f.wide = foldsWide(upper)
-	return f
-}
-
-// foldsWide reports whether a non-ASCII character folds to one of the
-// characters of the ASCII string s (the Kelvin sign to k, the long s to s).
-func foldsWide(s string) bool {
-	for i := 0; i < len(s); i++ {
-		for r := unicode.SimpleFold(rune(s[i])); r != rune(s[i]); r = unicode.SimpleFold(r) {
-			if r >= utf8.RuneSelf {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func foldTest(c byte) (or, eq uint64) {
-	if c >= 'A' && c <= 'Z' {
-		return 0x20 * ones, uint64(c|0x20) * ones
-	}
-	return 0, uint64(c) * ones
-}
-
-// index returns the index of the first match of the needle in s under ASCII
-// case folding, or -1. It tests 32 positions at a time, eight to a word: a
-// position is a candidate when both the needle's first byte and its last
-// byte match there, and candidates, which are rare, are verified in full.
-func (f *foldNeedle) index(s []byte) int {
-	n := len(f.upper)
-	last := n - 1
-	or0, eq0, orN, eqN := f.or0, f.eq0, f.orN, f.eqN
-	i := 0
-	for ; i+last+32 <= len(s); i += 32 {
-		a := (*[32]byte)(s[i:])
-		b := (*[32]byte)(s[i+last:])
-		m0 := candidates(a[0:8], b[0:8], or0, eq0, orN, eqN)
-		m1 := candidates(a[8:16], b[8:16], or0, eq0, orN, eqN)
-		m2 := candidates(a[16:24], b[16:24], or0, eq0, orN, eqN)
-		m3 := candidates(a[24:32], b[24:32], or0, eq0, orN, eqN)
-		if m0|m1|m2|m3 == 0 {
-			continue
-		}
-		for w, m := range [4]uint64{m0, m1, m2, m3} {
-			for ; m != 0; m &= m - 1 {
-				j := i + 8*w + bits.TrailingZeros64(m)/8
-				if equalFoldASCII(s[j:j+n], f.upper) {
-					return j
-				}
-			}
-		}
-	}
-	for ; i+n <= len(s); i++ {
-		if equalFoldASCII(s[i:i+n], f.upper) {
-			return i
-		}
-	}
-	return -1
-}
-
-// candidates has the high bit set in byte j when position j may hold a
-// match: first and last are the eight bytes at the position and at the
-// position of the needle's last byte, tested as foldNeedle describes. A
-// flagged byte may be a false candidate (see zeroBytes); none is missed.
-func candidates(first, last []byte, or0, eq0, orN, eqN uint64) uint64 {
-	a := binary.LittleEndian.Uint64(first)
-	b := binary.LittleEndian.Uint64(last)
-	return zeroBytes((a|or0)^eq0) & zeroBytes((b|orN)^eqN)
 }
 
 // zeroBytes has the high bit set in every byte of x that is zero; a byte

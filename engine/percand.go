@@ -27,18 +27,9 @@ func candShare(rows, customers int) float64 {
 }
 
 // byCandidate reports whether the related condition can run customer by
-// customer: any match, or count, or the sum or average of a number.
+// customer: any match, or an aggregate that byCustomer computes.
 func (r *relatedNode) byCandidate() bool {
-	if r.agg == nil {
-		return true
-	}
-	switch r.agg.fn {
-	case segment.Count:
-		return true
-	case segment.Sum, segment.Avg:
-		return r.agg.attrType == schema.Number
-	}
-	return false
+	return r.agg == nil || r.agg.byCustomer()
 }
 
 // evalCand evaluates the related condition for the customers of cand only,
@@ -53,43 +44,33 @@ func (r *relatedNode) evalCand(ec *evalCtx, cand bitset, starts []uint32) (bitse
 	}
 	// Results by candidate index; parts split the indexes at multiples of
 	// 64, so that parts write to different words.
-	hits := newBitset(len(ids))
-	var vals []float64
-	var cnts []int64
+	var hits bitset
 	if r.agg != nil {
-		cnts = make([]int64, len(ids))
-		if r.agg.fn != segment.Count {
-			vals = make([]float64, len(ids))
+		v, err := ec.byCustomer(r.agg, ids, starts, where)
+		if err != nil {
+			return nil, err
 		}
-	}
-	err := ec.eachIndexPart(len(ids), func(from, to int) error {
-		for i := from; i < to; i++ {
-			if i&1023 == 1023 {
-				if err := ec.err(); err != nil {
-					return err
-				}
-			}
-			c := ids[i]
-			lo, hi := int(starts[c]), int(starts[c+1])
-			switch {
-			case r.agg != nil:
-				vals0, cnt := r.accumulate(where, lo, hi)
-				cnts[i] = cnt
-				if vals != nil {
-					vals[i] = vals0
-				}
-			case r.matchAt(where, lo, hi):
-				hits.set(i)
-			}
-		}
-		return ec.err()
-	})
-	if err != nil {
-		return nil, err
-	}
-	if r.agg != nil {
 		hits = newBitset(len(ids))
-		if err := ec.run(r.cmp.bind(ec.asOf), r.aggVec(vals, cnts), hits); err != nil {
+		if err := ec.run(r.cmp.bind(ec.asOf), v, hits); err != nil {
+			return nil, err
+		}
+	} else {
+		hits = newBitset(len(ids))
+		err := ec.eachIndexPart(len(ids), func(from, to int) error {
+			for i := from; i < to; i++ {
+				if i&1023 == 1023 {
+					if err := ec.err(); err != nil {
+						return err
+					}
+				}
+				c := ids[i]
+				if r.matchAt(where, int(starts[c]), int(starts[c+1])) {
+					hits.set(i)
+				}
+			}
+			return ec.err()
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -134,56 +115,193 @@ func anyRow(where wordTest, lo, hi int) bool {
 	return false
 }
 
-// accumulate returns the sum of the aggregate's attribute over the rows
-// [lo, hi) that pass where, in row order, and the number of rows counted:
-// every passing row for count, those with a value for sum and avg.
-func (r *relatedNode) accumulate(where wordTest, lo, hi int) (float64, int64) {
-	a := r.agg.attr
+// byCustomer reports whether byCustomer computes the aggregate: count, the
+// sum or average of a number, and the least or greatest integer, number,
+// date or datetime.
+func (a *aggSpec) byCustomer() bool {
+	switch a.fn {
+	case segment.Count:
+		return true
+	case segment.Sum, segment.Avg:
+		return a.attrType == schema.Number
+	case segment.Min, segment.Max:
+		return a.attr.f64 != nil || a.attr.i64 != nil || a.attr.i32 != nil
+	}
+	return false
+}
+
+// byCustomer computes the aggregate over rows clustered by customer
+// (starts), customer by customer, in parallel: for the customers ids, the
+// value of ids[i] at index i, or, with ids nil, for every customer. Each
+// customer's rows are those where selects (nil: every row), visited in row
+// order, so that sums are added in the same order as by aggregate. The
+// result has aggregate's types: count an integer, sum a number (0 over no
+// rows), avg, min and max null over no values.
+func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where wordTest) (*vec, error) {
+	n := len(ids)
+	if ids == nil {
+		n = ec.n
+	}
+	out := &vec{n: n, typ: a.storageType}
+	var cnts []int64
+	if a.fn != segment.Sum {
+		cnts = make([]int64, n)
+	}
+	attr := a.attr
+	isMax := a.fn == segment.Max
+	switch {
+	case a.fn == segment.Count:
+		out.i64 = cnts
+	case a.fn == segment.Sum || a.fn == segment.Avg || attr.f64 != nil:
+		out.f64 = make([]float64, n)
+	case attr.i64 != nil:
+		out.i64 = make([]int64, n)
+	default:
+		out.i32 = make([]int32, n)
+	}
+	err := ec.eachIndexPart(n, func(from, to int) error {
+		for i := from; i < to; i++ {
+			if i&1023 == 1023 {
+				if err := ec.err(); err != nil {
+					return err
+				}
+			}
+			c := i
+			if ids != nil {
+				c = int(ids[i])
+			}
+			lo, hi := int(starts[c]), int(starts[c+1])
+			switch {
+			case a.fn == segment.Count:
+				cnts[i] = countRows(where, lo, hi)
+			case a.fn == segment.Sum || a.fn == segment.Avg:
+				var cnt int64
+				out.f64[i], cnt = sumRows(where, attr, lo, hi)
+				if cnts != nil {
+					cnts[i] = cnt
+				}
+			case out.f64 != nil:
+				out.f64[i], cnts[i] = bestFloats(where, attr, attr.f64, lo, hi, isMax)
+			case out.i64 != nil:
+				out.i64[i], cnts[i] = bestInts(where, attr, attr.i64, lo, hi, isMax)
+			default:
+				out.i32[i], cnts[i] = bestInts(where, attr, attr.i32, lo, hi, isMax)
+			}
+		}
+		return ec.err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.fn == segment.Count || a.fn == segment.Sum {
+		return out, nil
+	}
+	out.valid = newBitset(n)
+	for i, c := range cnts {
+		if c > 0 {
+			out.valid.set(i)
+			if a.fn == segment.Avg {
+				out.f64[i] /= float64(c)
+			}
+		}
+	}
+	return out, nil
+}
+
+// selected returns the rows of [p, p+n) that where selects and, if attr is
+// not nil, have a value.
+func selected(where wordTest, attr *vec, p, n int) uint64 {
+	w := lenMask(n)
+	if where != nil {
+		w = where(p, n)
+	}
+	if attr != nil && attr.valid != nil {
+		w &= attr.valid.bitsAt(p, n)
+	}
+	return w
+}
+
+// countRows counts the rows of [lo, hi) that where selects.
+func countRows(where wordTest, lo, hi int) int64 {
+	if where == nil {
+		return int64(hi - lo)
+	}
+	var cnt int64
+	for p := lo; p < hi; p += 64 {
+		cnt += int64(bits.OnesCount64(where(p, min(64, hi-p))))
+	}
+	return cnt
+}
+
+// sumRows adds the number values of the selected rows of [lo, hi) in row
+// order, and counts them.
+func sumRows(where wordTest, attr *vec, lo, hi int) (float64, int64) {
 	var sum float64
 	var cnt int64
 	for p := lo; p < hi; p += 64 {
-		n := min(64, hi-p)
-		w := lenMask(n)
-		if where != nil {
-			w = where(p, n)
-		}
-		if a == nil {
-			cnt += int64(bits.OnesCount64(w))
-			continue
-		}
-		if a.valid != nil {
-			w &= a.valid.bitsAt(p, n)
-		}
-		for ; w != 0; w &= w - 1 {
-			sum += a.f64[p+bits.TrailingZeros64(w)]
+		for w := selected(where, attr, p, min(64, hi-p)); w != 0; w &= w - 1 {
+			sum += attr.f64[p+bits.TrailingZeros64(w)]
 			cnt++
 		}
 	}
 	return sum, cnt
 }
 
-// aggVec is the aggregate's values by candidate index, as aggregate
-// returns them by customer: count an integer, sum a number (0 over no
-// rows), avg a number that is null over no values.
-func (r *relatedNode) aggVec(sums []float64, cnts []int64) *vec {
-	n := len(cnts)
-	v := &vec{n: n, typ: r.agg.storageType}
-	switch r.agg.fn {
-	case segment.Count:
-		v.i64 = cnts
-	case segment.Sum:
-		v.f64 = sums
-	default:
-		v.valid = newBitset(n)
-		for i, c := range cnts {
-			if c > 0 {
-				sums[i] /= float64(c)
-				v.valid.set(i)
+// bestInts returns the greatest (isMax) or least of the values of the
+// selected rows of [lo, hi), and how many there are.
+func bestInts[T integer](where wordTest, attr *vec, vals []T, lo, hi int, isMax bool) (T, int64) {
+	var best T
+	var cnt int64
+	for p := lo; p < hi; p += 64 {
+		n := min(64, hi-p)
+		w := selected(where, attr, p, n)
+		if w == 0 {
+			continue
+		}
+		if cnt == 0 {
+			best = vals[p+bits.TrailingZeros64(w)]
+		}
+		cnt += int64(bits.OnesCount64(w))
+		if w == lenMask(n) { // every row: a plain loop, without branches
+			if isMax {
+				for _, x := range vals[p : p+n] {
+					best = max(best, x)
+				}
+			} else {
+				for _, x := range vals[p : p+n] {
+					best = min(best, x)
+				}
+			}
+			continue
+		}
+		for ; w != 0; w &= w - 1 {
+			x := vals[p+bits.TrailingZeros64(w)]
+			if isMax {
+				best = max(best, x)
+			} else {
+				best = min(best, x)
 			}
 		}
-		v.f64 = sums
 	}
-	return v
+	return best, cnt
+}
+
+// bestFloats is bestInts for numbers, which compare as aggregate's min and
+// max do: the first value is kept until a later one is strictly greater
+// (less), so that a NaN first is kept and a NaN later is not.
+func bestFloats(where wordTest, attr *vec, vals []float64, lo, hi int, isMax bool) (float64, int64) {
+	var best float64
+	var cnt int64
+	for p := lo; p < hi; p += 64 {
+		for w := selected(where, attr, p, min(64, hi-p)); w != 0; w &= w - 1 {
+			x := vals[p+bits.TrailingZeros64(w)]
+			if cnt == 0 || (isMax && x > best) || (!isMax && x < best) {
+				best = x
+			}
+			cnt++
+		}
+	}
+	return best, cnt
 }
 
 // eachIndexPart splits the indexes [0, n) into up to ec.par parts, each
