@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
 )
 
 func TestCacheReusesAndStaysCorrect(t *testing.T) {
@@ -67,6 +68,40 @@ func TestCacheReusesAndStaysCorrect(t *testing.T) {
 
 	cache.Clear()
 	require.Zero(t, cache.Stats().Entries)
+}
+
+// TestCacheKeepsConjunctionsWhole checks that a conjunction whose later
+// conditions ran restricted to its candidates is still cached whole, as is
+// a group evaluated for the customers of the groups before it: evaluated
+// again, the definition is served from the cache without a miss.
+func TestCacheKeepsConjunctionsWhole(t *testing.T) {
+	snap := load(t)
+	js := `{"name": "P", "groups": [
+		{"condition": {"and": [` + pred("I", "greaterThan", "0") + `, ` +
+		rel(`{"attribute": "Order.Day", "operator": "inLastDays", "value": 90}`, `, "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "greaterThan", "value": 10`) + `]}},
+		{"setOperator": "except", "condition": ` + pred("I", "equals", "3") + `}]}`
+	def, err := segment.Parse([]byte(js))
+	require.NoError(t, err)
+	want, err := mustCompile(t, def, snap, engine.Options{CandidateShare: -1}).Eval(context.Background(), asOf)
+	require.NoError(t, err)
+	cache := engine.NewCache(snap, 0)
+	plan := mustCompile(t, def, snap, engine.Options{Cache: cache, CandidateShare: 1})
+	for i := range 2 {
+		before := cache.Stats()
+		got, err := plan.Eval(context.Background(), asOf)
+		require.NoError(t, err)
+		require.True(t, want.Equals(got), "run %d: %v, want %v", i, got.ToArray(), want.ToArray())
+		if i == 1 {
+			require.Equal(t, before.Misses, cache.Stats().Misses, "the second evaluation missed the cache")
+		}
+	}
+}
+
+func mustCompile(t *testing.T, def *segment.Definition, snap *storage.Snapshot, opts engine.Options) *engine.Plan {
+	t.Helper()
+	plan, err := engine.Compile(def, snap, opts)
+	require.NoError(t, err)
+	return plan
 }
 
 // TestEvalCancelledCached checks that a cancelled evaluation fails even

@@ -174,6 +174,12 @@ type andNode struct{ kids []node }
 
 func (a andNode) eval(ec *evalCtx) (bitset, error) {
 	outer := ec.cand
+	// The later conjuncts' results restricted to acc are made whole by the
+	// intersection with acc: without outer candidates, the conjunction's
+	// result is whole whatever its conjuncts restricted.
+	wasPartial := ec.partial
+	ec.partial = false
+	defer func() { ec.partial = wasPartial || outer != nil && ec.partial }()
 	var acc bitset
 	for i, k := range a.kids {
 		// A later conjunct matters only for the customers still in acc,
@@ -259,6 +265,7 @@ func (pn predNode) eval(ec *evalCtx) (bitset, error) {
 			entries = pn.v.dict.Len()
 		}
 		if cand := ec.sparse(ec.cand, defaultCandidateShare); cand != nil && cand.count() < entries {
+			ec.partial = true
 			k.evalCand(pn.v, cand, out)
 			return out, ec.err()
 		}
@@ -304,9 +311,11 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 		if starts := r.links.Starts(); starts != nil {
 			if r.byCandidate() {
 				if cand := ec.sparse(ec.cand, candShare(r.rows, ec.n)); cand != nil {
+					ec.partial = true
 					return r.evalCand(ec, cand, starts)
 				}
 			} else if cand := ec.sparse(ec.cand, defaultCandidateShare); cand != nil {
+				ec.partial = true
 				list, domain = rowsOf(starts, cand, r.rows)
 				mask = domain
 			}

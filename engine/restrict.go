@@ -18,8 +18,8 @@ const defaultCandidateShare = 0.1
 
 // sparse returns cand if it is sparse enough to restrict evaluation to, or
 // nil: if its share of the customers is below Options.CandidateShare, or
-// below def when that is not set. A returned cand marks the evaluation
-// partial.
+// below def when that is not set. A caller that restricts its result to
+// the candidates sets ec.partial.
 func (ec *evalCtx) sparse(cand bitset, def float64) bitset {
 	share := ec.candidateShare
 	if share == 0 {
@@ -31,7 +31,6 @@ func (ec *evalCtx) sparse(cand bitset, def float64) bitset {
 	if float64(cand.count()) >= share*float64(ec.n) {
 		return nil
 	}
-	ec.partial = true
 	return cand
 }
 
