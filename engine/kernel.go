@@ -356,14 +356,33 @@ func (p *predicate) stringKernel() (*kernel, error) {
 			return nil, fmt.Errorf("%w: %s needs a non-empty list", segment.ErrValue, p.op)
 		}
 		set := make(map[string]struct{}, len(p.value.List))
+		var list []string
 		for _, v := range p.value.List {
 			s, err := str(v)
 			if err != nil {
 				return nil, err
 			}
+			if _, dup := set[s]; !dup {
+				list = append(list, s)
+			}
 			set[s] = struct{}{}
 		}
-		k.match = func(x string) bool { _, ok := set[norm(x)]; return ok }
+		k.match = func(x string) bool { _, ok := set[x]; return ok }
+		if p.ignoreCase {
+			k.match = func(x string) bool { _, ok := set[foldString(x)]; return ok }
+			if len(list) <= 16 {
+				// A short list is compared entry by entry, folding as it
+				// goes: no folded copy of each value.
+				k.match = func(x string) bool {
+					for _, s := range list {
+						if equalFold(x, s) {
+							return true
+						}
+					}
+					return false
+				}
+			}
+		}
 		k.negate = p.op == segment.NotIn
 		return k, nil
 	}
@@ -373,7 +392,10 @@ func (p *predicate) stringKernel() (*kernel, error) {
 	}
 	switch p.op {
 	case segment.Equals, segment.NotEquals:
-		k.match = func(x string) bool { return norm(x) == s }
+		k.match = func(x string) bool { return x == s }
+		if p.ignoreCase {
+			k.match = func(x string) bool { return equalFold(x, s) }
+		}
 		k.negate = p.op == segment.NotEquals
 	case segment.GreaterThan:
 		k.match = func(x string) bool { return x > s }
@@ -384,7 +406,10 @@ func (p *predicate) stringKernel() (*kernel, error) {
 	case segment.LessThanOrEqual:
 		k.match = func(x string) bool { return x <= s }
 	case segment.Contains, segment.NotContains:
-		k.match = func(x string) bool { return strings.Contains(norm(x), s) }
+		k.match = func(x string) bool { return strings.Contains(x, s) }
+		if p.ignoreCase {
+			k.match = func(x string) bool { return containsFold(x, s) }
+		}
 		k.negate = p.op == segment.NotContains
 		switch {
 		case !p.ignoreCase:
@@ -393,10 +418,16 @@ func (p *predicate) stringKernel() (*kernel, error) {
 			k.needle, k.fold = s, newFoldNeedle(s)
 		}
 	case segment.StartsWith:
-		k.match = func(x string) bool { return strings.HasPrefix(norm(x), s) }
+		k.match = func(x string) bool { return strings.HasPrefix(x, s) }
+		if p.ignoreCase {
+			k.match = func(x string) bool { return hasPrefixFold(x, s) }
+		}
 		k.affix = p.affix(s, false)
 	case segment.EndsWith:
-		k.match = func(x string) bool { return strings.HasSuffix(norm(x), s) }
+		k.match = func(x string) bool { return strings.HasSuffix(x, s) }
+		if p.ignoreCase {
+			k.match = func(x string) bool { return hasSuffixFold(x, s) }
+		}
 		k.affix = p.affix(s, true)
 	default:
 		return nil, p.errType()
@@ -462,6 +493,79 @@ func foldString(s string) string {
 		return s
 	}
 	return strings.Map(foldRune, s)
+}
+
+// The folded comparisons below take s folded already (foldString) and fold
+// x rune by rune as they go, as foldString would, without a folded copy of
+// x: invalid UTF-8 in x decodes, and folds, to U+FFFD a byte at a time,
+// as in foldString.
+
+// foldAt returns the first rune of x folded, and its width.
+func foldAt(x string) (rune, int) {
+	if c := x[0]; c < utf8.RuneSelf {
+		return rune(upperByte(c)), 1 // an ASCII letter folds to its upper case
+	}
+	r, n := utf8.DecodeRuneInString(x)
+	return foldRune(r), n
+}
+
+// equalFold reports whether foldString(x) == s.
+func equalFold(x, s string) bool {
+	x, ok := trimPrefixFold(x, s)
+	return ok && x == ""
+}
+
+// hasPrefixFold reports whether foldString(x) starts with s.
+func hasPrefixFold(x, s string) bool {
+	_, ok := trimPrefixFold(x, s)
+	return ok
+}
+
+// trimPrefixFold returns x without the prefix that folds to s, and whether
+// there is one.
+func trimPrefixFold(x, s string) (string, bool) {
+	for s != "" {
+		if x == "" {
+			return x, false
+		}
+		rx, nx := foldAt(x)
+		rs, ns := utf8.DecodeRuneInString(s)
+		if rx != rs {
+			return x, false
+		}
+		x, s = x[nx:], s[ns:]
+	}
+	return x, true
+}
+
+// hasSuffixFold reports whether foldString(x) ends with s.
+func hasSuffixFold(x, s string) bool {
+	for s != "" {
+		if x == "" {
+			return false
+		}
+		rx, nx := utf8.DecodeLastRuneInString(x)
+		rs, ns := utf8.DecodeLastRuneInString(s)
+		if foldRune(rx) != rs {
+			return false
+		}
+		x, s = x[:len(x)-nx], s[:len(s)-ns]
+	}
+	return true
+}
+
+// containsFold reports whether foldString(x) contains s.
+func containsFold(x, s string) bool {
+	for {
+		if hasPrefixFold(x, s) {
+			return true
+		}
+		if x == "" {
+			return false
+		}
+		_, n := utf8.DecodeRuneInString(x)
+		x = x[n:]
+	}
 }
 
 func isASCII(s string) bool {
