@@ -551,6 +551,9 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitse
 			}
 		}
 	}
+	if canon != nil && len(canon) <= 64 {
+		return ec.countSmallDict(l, rows, mask, v, canon, cnt)
+	}
 	plain := v.str != nil || v.strs != nil
 	return ec.eachPart(l, rows, func(lo, hi int) error {
 		var keys []uint64
@@ -594,6 +597,46 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitse
 
 // maskWord returns word wi of mask (every bit, for a nil mask) with the bits
 // outside rows [lo, hi) cleared.
+// countSmallDict is countDistinctClustered for a dictionary column of at
+// most 64 entries: each customer's values are a set of canonical codes in
+// one word, counted once the customer's rows are done.
+func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask bitset, v *vec, canon []int32, cnt []int64) error {
+	cust := l.Customer
+	return ec.eachPart(l, rows, func(lo, hi int) error {
+		cur := int32(-1)
+		var set uint64
+		for wi := lo >> 6; wi<<6 < hi; wi++ {
+			w := maskWord(mask, wi, lo, hi)
+			if v.valid != nil {
+				w &= v.valid[wi]
+			}
+			for ; w != 0; w &= w - 1 {
+				r := wi<<6 | bits.TrailingZeros64(w)
+				c := cust[r]
+				if c < 0 {
+					continue
+				}
+				if c != cur {
+					if cur >= 0 {
+						cnt[cur] = int64(bits.OnesCount64(set))
+					}
+					cur, set = c, 0
+				}
+				set |= 1 << uint(canon[v.codes[r]])
+			}
+			if wi&1023 == 1023 {
+				if err := ec.err(); err != nil {
+					return err
+				}
+			}
+		}
+		if cur >= 0 {
+			cnt[cur] = int64(bits.OnesCount64(set))
+		}
+		return ec.err()
+	})
+}
+
 func maskWord(mask bitset, wi, lo, hi int) uint64 {
 	w := ^uint64(0)
 	if mask != nil {
