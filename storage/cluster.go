@@ -3,11 +3,13 @@ package storage
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
 )
 
 // cluster re-sorts the rows of every related entity by customer along the
@@ -38,20 +40,32 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("cluster %s: %w", e.Name, err)
 		}
+		// The columns and links are reordered side by side, one per core.
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
 		for _, c := range t.Columns {
-			arr, err := take(mem, c.Data, perm)
-			if err != nil {
-				return fmt.Errorf("cluster %s.%s: %w", e.Name, c.Attr.Name, err)
-			}
-			c.Data.Release()
-			c.Data = arr
+			g.Go(func() error {
+				arr, err := take(mem, c.Data, perm)
+				if err != nil {
+					return fmt.Errorf("cluster %s.%s: %w", e.Name, c.Attr.Name, err)
+				}
+				c.Data.Release()
+				c.Data = arr
+				return nil
+			})
 		}
 		for _, l := range s.links[e.Name] {
-			cust := make([]int32, len(perm))
-			for i, r := range perm {
-				cust[i] = l.Customer[r]
-			}
-			l.Customer = cust
+			g.Go(func() error {
+				cust := make([]int32, len(perm))
+				for i, r := range perm {
+					cust[i] = l.Customer[r]
+				}
+				l.Customer = cust
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
 		}
 	}
 	return nil

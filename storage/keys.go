@@ -18,8 +18,13 @@ import (
 // keyIndex maps the key values of an entity to rows. It is an open
 // addressing table of row numbers that reads the values from the key
 // column itself, so a string key costs no copy of the string: 4 bytes per
-// slot, at most half of the slots used.
+// slot, at most half of the slots used. Integer keys that count up by one
+// from the first row (1, 2, 3, ..., as exports of numbered rows often are)
+// need no table: the row is the key less the first key.
 type keyIndex struct {
+	// dense: ints[i] == base+i for every row, and slots is nil.
+	dense bool
+	base  int64
 	// slots hold row+1; 0 is an empty slot.
 	slots []int32
 	mask  uint64
@@ -156,6 +161,12 @@ func (k *keyIndex) insert(i int) (int, bool) {
 }
 
 func (k *keyIndex) findInt(v int64) int32 {
+	if k.dense {
+		if d := uint64(v) - uint64(k.base); d < uint64(len(k.ints)) {
+			return int32(d)
+		}
+		return -1
+	}
 	for s := k.hashInt(v) & k.mask; ; s = (s + 1) & k.mask {
 		r := k.slots[s]
 		if r == 0 {
@@ -214,6 +225,9 @@ func buildKeyIndex(ctx context.Context, t *Table, org *origin) (*keyIndex, error
 		return nil, err
 	}
 	n := col.Data.Len()
+	if ki.denseInts(col.Data) {
+		return ki, nil
+	}
 	size := uint64(8)
 	if n > 2 {
 		size = max(size, 1<<bits.Len64(uint64(n)*2-1))
@@ -244,6 +258,26 @@ func buildKeyIndex(ctx context.Context, t *Table, org *origin) (*keyIndex, error
 		return nil, err
 	}
 	return ki, nil
+}
+
+// denseInts reports, and records, whether the keys are integers counting
+// up by one from the first row's, without nulls: such keys are distinct
+// and need no table.
+func (k *keyIndex) denseInts(data arrow.Array) bool {
+	if k.kind != kindInt || data.NullN() > 0 || len(k.ints) == 0 {
+		return false
+	}
+	base := k.ints[0]
+	if base > math.MaxInt64-int64(len(k.ints)-1) {
+		return false // the last key would overflow
+	}
+	for i, v := range k.ints {
+		if v != base+int64(i) {
+			return false
+		}
+	}
+	k.dense, k.base = true, base
+	return true
 }
 
 // lookupText finds the row whose key, written as text, is s.

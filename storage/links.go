@@ -3,9 +3,12 @@ package storage
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/segmentkit/segmentkit/schema"
 )
@@ -27,28 +30,25 @@ func resolve(ctx context.Context, fk *Column, to *keyIndex) (target []int32, nul
 	switch a := fk.Data.(type) {
 	case *array.Int64:
 		vals := a.Int64Values()
-		for i := range n {
-			target[i] = to.findInt(vals[i])
-			if err := check(i); err != nil {
-				return nil, 0, 0, err
+		err = eachRows(ctx, n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				target[i] = to.findInt(vals[i])
 			}
-		}
+		})
 	case *array.Timestamp:
 		vals := a.TimestampValues()
-		for i := range n {
-			target[i] = to.findInt(int64(vals[i]))
-			if err := check(i); err != nil {
-				return nil, 0, 0, err
+		err = eachRows(ctx, n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				target[i] = to.findInt(int64(vals[i]))
 			}
-		}
+		})
 	case *array.Date32:
 		vals := a.Date32Values()
-		for i := range n {
-			target[i] = to.findInt(int64(vals[i]))
-			if err := check(i); err != nil {
-				return nil, 0, 0, err
+		err = eachRows(ctx, n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				target[i] = to.findInt(int64(vals[i]))
 			}
-		}
+		})
 	case *array.Boolean:
 		t, f := to.findInt(1), to.findInt(0)
 		for i := range n {
@@ -60,12 +60,11 @@ func resolve(ctx context.Context, fk *Column, to *keyIndex) (target []int32, nul
 		}
 	case *array.Float64:
 		vals := a.Float64Values()
-		for i := range n {
-			target[i] = to.findFloat(vals[i])
-			if err := check(i); err != nil {
-				return nil, 0, 0, err
+		err = eachRows(ctx, n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				target[i] = to.findFloat(vals[i])
 			}
-		}
+		})
 	case *array.String:
 		for i := range n {
 			target[i] = to.findString(a.Value(i))
@@ -89,6 +88,9 @@ func resolve(ctx context.Context, fk *Column, to *keyIndex) (target []int32, nul
 	default:
 		return nil, 0, 0, fmt.Errorf("BUG: foreign key column of type %s", fk.Data.DataType())
 	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
 	// Nulls last: the loops above read whatever a null slot holds.
 	for i := range n {
 		if fk.Data.IsNull(i) {
@@ -99,6 +101,33 @@ func resolve(ctx context.Context, fk *Column, to *keyIndex) (target []int32, nul
 		}
 	}
 	return target, null, dangling, nil
+}
+
+// eachRows calls fn over the rows [0, n) a batch at a time, the batches
+// shared by one goroutine per core; a cancelled ctx stops it between
+// batches. fn must be safe to call concurrently on different rows.
+func eachRows(ctx context.Context, n int, fn func(lo, hi int)) error {
+	batches := (n + batchRows - 1) / batchRows
+	var next atomic.Int64
+	var g errgroup.Group
+	for range min(runtime.GOMAXPROCS(0), batches) {
+		g.Go(func() error {
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= batches {
+					return nil
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				fn(b*batchRows, min(n, (b+1)*batchRows))
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // linker composes relationship targets into customer links, sharing the

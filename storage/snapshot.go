@@ -35,7 +35,9 @@ const NoCustomer int32 = -1
 // allocator, no progress reports.
 type Options struct {
 	// Allocator allocates every Arrow buffer of the snapshot; nil means
-	// memory.DefaultAllocator.
+	// memory.DefaultAllocator. Loading uses it from several goroutines at
+	// once, so it must be safe for concurrent use, as arrow-go's
+	// allocators are.
 	Allocator memory.Allocator
 	// Progress, if not nil, is called as entities load, from the loading
 	// goroutine: the entity, rows read so far, and the source's size in
