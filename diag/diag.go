@@ -140,7 +140,32 @@ func (l List) Unwrap() []error {
 
 // Nearest returns the candidate closest to name, or "" when none is close
 // enough to be a likely typo. Case differences alone always count as close.
+// A name that is not a likely typo of any candidate may still be a longer
+// or shorter form of one ("operator" for "op"): the one candidate that
+// starts with the name, or that the name starts with, at least two
+// characters long, is returned then.
 func Nearest(name string, candidates []string) string {
+	if best := nearestTypo(name, candidates); best != "" {
+		return best
+	}
+	lname := strings.ToLower(name)
+	found := ""
+	for _, c := range candidates {
+		lc := strings.ToLower(c)
+		if len(lc) < 2 || len(lname) < 2 || lc == lname {
+			continue
+		}
+		if strings.HasPrefix(lc, lname) || strings.HasPrefix(lname, lc) {
+			if found != "" {
+				return "" // more than one: no likely one
+			}
+			found = c
+		}
+	}
+	return found
+}
+
+func nearestTypo(name string, candidates []string) string {
 	best, bestDist := "", -1
 	lname := strings.ToLower(name)
 	for _, c := range candidates {

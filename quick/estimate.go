@@ -540,6 +540,20 @@ func ParseValue(f Field, op Op, text string) (segment.Value, error) {
 	return parseScalar(f, text)
 }
 
+// dateShaped reports whether s is written YYYY-MM-DD, digits and dashes,
+// whether or not it names a real day.
+func dateShaped(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i := range len(s) {
+		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
+			return false
+		}
+	}
+	return true
+}
+
 func parseScalar(f Field, s string) (segment.Value, error) {
 	switch f.Type {
 	case schema.Integer, schema.Number:
@@ -547,10 +561,16 @@ func parseScalar(f Field, s string) (segment.Value, error) {
 		if !isJSONNumber(t) {
 			return segment.Value{}, fmt.Errorf("%w: %s is %s: %q is not a number", ErrValue, f.Name, f.Type, s)
 		}
+		if x, err := strconv.ParseFloat(t, 64); err != nil || math.IsInf(x, 0) {
+			return segment.Value{}, fmt.Errorf("%w: %s is %s: %s is out of range of a 64-bit float", ErrValue, f.Name, f.Type, t)
+		}
 		return segment.Value{Kind: segment.NumberValue, Num: json.Number(t)}, nil
 	case schema.Date:
 		t := strings.TrimSpace(s)
 		if _, err := time.Parse(time.DateOnly, t); err != nil {
+			if dateShaped(t) {
+				return segment.Value{}, fmt.Errorf("%w: %s is a date: %q is not a day of the calendar", ErrValue, f.Name, s)
+			}
 			return segment.Value{}, fmt.Errorf("%w: %s is a date: %q is not in the form YYYY-MM-DD", ErrValue, f.Name, s)
 		}
 		return segment.Str(t), nil

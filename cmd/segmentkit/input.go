@@ -21,6 +21,11 @@ func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", "", "read the data directory `DIR`, which holds schema.json (required)")
 }
 
+// optionalDataFlag is dataFlag for commands that can do without the data.
+func optionalDataFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("data", "", "read the data directory `DIR`, which holds schema.json, "+what)
+}
+
 func segmentFlag(fs *flag.FlagSet) *string {
 	return fs.String("segment", "", "read the segment definition from the JSON `FILE` (required)")
 }

@@ -463,6 +463,14 @@ func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs) (str
 		return "", 0, segment.Value{}, c.fail(err)
 	}
 	value, err := quick.ParseValue(f, op, *a.value)
+	if err == nil {
+		// A value of the right form may still be unusable (between with
+		// its low end above its high end): estimating tells.
+		_, err = s.view.Estimate(ctx, name, op, value)
+		if err != nil && !errors.Is(err, quick.ErrValue) {
+			return "", 0, segment.Value{}, c.fail(err)
+		}
+	}
 	if err != nil {
 		return "", 0, segment.Value{}, c.fail(fmt.Errorf("--value: %w", err))
 	}

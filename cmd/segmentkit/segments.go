@@ -164,8 +164,11 @@ func runSegments(ctx context.Context, args []string, stdout, stderr io.Writer) (
 	fs.SetOutput(io.Discard)
 	file := fs.String("catalog", defaultCatalog, "keep the segments in the catalog `FILE`")
 	var data *string
-	if verb.data != dataNone {
+	switch verb.data {
+	case dataRequired:
 		data = dataFlag(fs)
+	case dataOptional:
+		data = optionalDataFlag(fs, "to refresh the segment once active (optional)")
 	}
 	var jsonOut *bool
 	if verb.json {

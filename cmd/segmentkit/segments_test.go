@@ -242,6 +242,11 @@ func TestSegmentsCLIErrors(t *testing.T) {
 	r = runSeg(t, "refresh", "--help")
 	require.Equal(t, exitOK, r.code)
 	require.Contains(t, r.stdout, "--all")
+	require.Regexp(t, `--data DIR .*\(required\)`, r.stdout)
+	r = runSeg(t, "activate", "--help")
+	require.Equal(t, exitOK, r.code)
+	require.Regexp(t, `--data DIR .*\(optional\)`, r.stdout)
+	require.NotContains(t, r.stdout, "(required)")
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
