@@ -106,6 +106,12 @@ func (s *Segmentkit) Result(ctx context.Context, c suite.Case) (Result, error) {
 // is answered from the statistics built at load.
 func (s *Segmentkit) Run(ctx context.Context, c suite.Case) error {
 	s.Cache.Clear()
+	return s.Rerun(ctx, c)
+}
+
+// Rerun is Run with the result cache as earlier runs left it: re-evaluating
+// an unchanged segment on the same snapshot.
+func (s *Segmentkit) Rerun(ctx context.Context, c suite.Case) error {
 	if c.Kind != suite.Members {
 		_, err := s.insights(ctx, c)
 		return err

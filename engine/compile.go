@@ -126,14 +126,20 @@ func (c *compiler) column(t *storage.Table, attr string) (*storage.Column, *vec,
 	if v, ok := c.vecs[col]; ok {
 		return col, v, true
 	}
-	v, err := vecOf(col.Attr.Type, col.Data)
+	// The typed view copies the column's validity bits: it is derived once
+	// per snapshot, not once per plan.
+	d, err := col.Derived(vecKey{}, func() (any, error) { return vecOf(col.Attr.Type, col.Data) })
 	if err != nil {
 		c.problems.Add("", ErrCompile, "%v", err)
 		return nil, nil, false
 	}
+	v := d.(*vec)
 	c.vecs[col] = v
 	return col, v, true
 }
+
+// vecKey is the key of a column's typed view among its derived values.
+type vecKey struct{}
 
 // customer compiles a condition over customers.
 func (c *compiler) customer(path string, cond segment.Condition) node {

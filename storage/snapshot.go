@@ -68,6 +68,32 @@ type Options struct {
 type Column struct {
 	Attr schema.Attribute
 	Data arrow.Array
+
+	mu      sync.Mutex
+	derived map[any]any // see Derived
+}
+
+// Derived returns what build derives from the column for key: build runs
+// on the first call for key, and its result is kept for the snapshot's
+// life and returned to every later call. It lets a reader (the engine's
+// typed views of a column, say) pay for a derivation once per snapshot
+// rather than once per use. Derived is safe for concurrent use; the kept
+// value must not be modified. A build that fails is not kept.
+func (c *Column) Derived(key any, build func() (any, error)) (any, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.derived[key]; ok {
+		return v, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if c.derived == nil {
+		c.derived = map[any]any{}
+	}
+	c.derived[key] = v
+	return v, nil
 }
 
 // Table is one entity's rows.
