@@ -116,3 +116,38 @@ func TestAffixInPlace(t *testing.T) {
 		require.Equal(t, c.want, p.bind(asOfBench).affix != nil, "%q ignoreCase %v", c.operand, c.ignoreCase)
 	}
 }
+
+// TestEmptyOperand checks string operators with an empty operand, with and
+// without ignoreCase, on a plain column: every value contains, starts and
+// ends with the empty string, and only the empty value equals it.
+func TestEmptyOperand(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := array.NewStringBuilder(mem)
+	vals := []string{"", "a", "Kelvin", "\u212a", "é"}
+	b.AppendValues(vals, nil)
+	b.AppendNull()
+	arr := b.NewStringArray()
+	b.Release()
+	defer arr.Release()
+	v, err := vecOf(schema.String, arr)
+	require.NoError(t, err)
+	for _, ignoreCase := range []bool{false, true} {
+		for op, want := range map[segment.Op]func(string) bool{
+			segment.Contains:    func(string) bool { return true },
+			segment.NotContains: func(string) bool { return false },
+			segment.StartsWith:  func(string) bool { return true },
+			segment.EndsWith:    func(string) bool { return true },
+			segment.Equals:      func(x string) bool { return x == "" },
+		} {
+			p, err := newPredicate(schema.String, op, segment.Str(""), ignoreCase)
+			require.NoError(t, err)
+			out := newBitset(v.n)
+			p.bind(asOfBench).eval(v, out)
+			for i, x := range vals {
+				require.Equal(t, want(x), out.has(i), "%q %s \"\" (ignoreCase %v)", x, op, ignoreCase)
+			}
+			require.False(t, out.has(len(vals)), "null %s \"\"", op)
+		}
+	}
+}

@@ -194,6 +194,11 @@ func (a andNode) eval(ec *evalCtx) (bitset, error) {
 		}
 		if i == 0 {
 			acc = b
+			if outer != nil {
+				// Only outer's customers matter: dropping the others keeps
+				// the candidates passed on as sparse as they can be.
+				acc.and(outer)
+			}
 		} else {
 			acc.and(b)
 		}

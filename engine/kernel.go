@@ -414,7 +414,7 @@ func (p *predicate) stringKernel() (*kernel, error) {
 		switch {
 		case !p.ignoreCase:
 			k.needle = s
-		case isASCII(s):
+		case s != "" && isASCII(s):
 			k.needle, k.fold = s, newFoldNeedle(s)
 		}
 	case segment.StartsWith:

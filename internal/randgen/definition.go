@@ -443,11 +443,12 @@ func (g *defGen) recase(s string) string {
 }
 
 // substring returns a string for contains, startsWith and endsWith: a part
-// of a present value, perhaps recased, or a string not in the data.
+// of a present value, perhaps recased, or a string not in the data, or
+// the empty string.
 func (g *defGen) substring(a *Attr) string {
 	r := g.r
 	if len(a.Values) == 0 || r.IntN(5) == 0 {
-		return pick(r, "ß", "SS", "e", "E", "ä", "Ä", "σ", "ς", "k", "xyz", ",", "\"", "N/A")
+		return pick(r, "", "ß", "SS", "e", "E", "ä", "Ä", "σ", "ς", "k", "xyz", ",", "\"", "N/A")
 	}
 	s := []rune(pick(r, a.Values...))
 	i := r.IntN(len(s))
