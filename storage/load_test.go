@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -475,10 +476,22 @@ func TestParquetCorruptFiles(t *testing.T) {
 	const sch = `{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.parquet",
 	  "attributes": [{"name": "K", "type": "integer"}, {"name": "S", "type": "string"}]}]}`
 	good := parquetOf(t, "K,S\n1,a\n2,b\n3,a\n4,a\n5,\n")
+	// The same rows in row groups of two, which load on several readers at
+	// once: a corruption then meets a reader other than the first.
+	var groups bytes.Buffer
+	{
+		snap, err := Load(t.Context(), writeDir(t, strings.Replace(sch, "P.parquet", "P.csv", 1), map[string]string{"P.csv": "K,S\n1,a\n2,b\n3,a\n4,a\n5,\n"}), Options{})
+		require.NoError(t, err)
+		writeParquetGroups(t, &groups, snap.Customers(), 2)
+		snap.Release()
+	}
 	dir := writeDir(t, sch, nil)
 	r := rand.New(rand.NewPCG(3, 4))
-	for i := range 500 {
+	for i := range 1000 {
 		data := slices.Clone(good)
+		if i%2 == 1 {
+			data = slices.Clone(groups.Bytes())
+		}
 		for range 1 + r.IntN(4) {
 			data[r.IntN(len(data))] = byte(r.IntN(256))
 		}

@@ -7,9 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -76,32 +80,15 @@ func readParquetChunks(ctx context.Context, path string, e *schema.Entity, tooMa
 	if st, serr := os.Stat(path); serr == nil {
 		size = st.Size()
 	}
-	rdr, err := file.OpenParquetFile(path, false)
+	mem := opts.allocator()
+	rdr, fr, err := openParquet(path, mem)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return nil, 0, fmt.Errorf("load %s: %w", e.Name, err)
 		}
-		return nil, 0, fail("not a Parquet file: %v", err)
+		return nil, 0, fail("%v", err)
 	}
 	defer rdr.Close()
-	// pqarrow decodes the Arrow schema that Arrow writers store in the
-	// file's metadata, and a corrupt one makes it allocate without bound,
-	// which no recover catches. The Parquet types are all this package
-	// needs: strings are dictionary-encoded again as the CSV reader does,
-	// and every timestamp is UTC.
-	md := rdr.MetaData().FileMetaData
-	kept := md.KeyValueMetadata[:0:0]
-	for _, kv := range md.KeyValueMetadata {
-		if kv != nil && kv.Key != "ARROW:schema" {
-			kept = append(kept, kv)
-		}
-	}
-	md.KeyValueMetadata = kept
-	mem := opts.allocator()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: batchRows}, mem)
-	if err != nil {
-		return nil, 0, fail("cannot read the Parquet schema: %v", err)
-	}
 	sc, err := fr.Schema()
 	if err != nil {
 		return nil, 0, fail("cannot read the Parquet schema: %v", err)
@@ -131,31 +118,27 @@ func readParquetChunks(ctx context.Context, path string, e *schema.Entity, tooMa
 	}
 
 	chunks = make([][]arrow.Array, len(e.Attributes))
-	var bytesRead int64
-	for rg := range rdr.NumRowGroups() {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, fmt.Errorf("load %s: %w", name, err)
+	groups := readRowGroups(ctx, path, mem, fr, rdr.NumRowGroups(), leaves, e)
+	defer func() {
+		// After a failure, the groups not taken yet are released.
+		for g := range groups {
+			g.release()
 		}
-		tbl, err := fr.ReadRowGroups(ctx, leaves, []int{rg})
-		if err != nil {
+	}()
+	var bytesRead int64
+	rg := 0
+	for g := range groups {
+		if g.err != nil {
+			g.release()
 			if ctx.Err() != nil {
 				return nil, 0, fmt.Errorf("load %s: %w", name, ctx.Err())
 			}
-			return nil, 0, fail("row group %d: %v", rg, err)
+			return nil, 0, fail("row group %d: %v", rg, g.err)
 		}
-		for i, a := range e.Attributes {
-			idx := tbl.Schema().FieldIndices(a.Name)
-			if len(idx) != 1 {
-				tbl.Release()
-				return nil, 0, fail("row group %d: column %s not read", rg, a.Name)
-			}
-			for _, c := range tbl.Column(idx[0]).Data().Chunks() {
-				c.Retain()
-				chunks[i] = append(chunks[i], c)
-			}
+		for i := range chunks {
+			chunks[i] = append(chunks[i], g.cols[i]...)
 		}
-		rows += tbl.NumRows()
-		tbl.Release()
+		rows += g.rows
 		if rows > maxRows {
 			var l diag.List
 			l.Add(name, tooMany, "more than %d rows", maxRows)
@@ -163,8 +146,143 @@ func readParquetChunks(ctx context.Context, path string, e *schema.Entity, tooMa
 		}
 		bytesRead += rdr.MetaData().RowGroup(rg).TotalCompressedSize()
 		opts.progress(e.Name, rows, min(bytesRead, size), size)
+		rg++
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("load %s: %w", name, err)
 	}
 	return chunks, rows, nil
+}
+
+// openParquet opens a Parquet file for reading as Arrow. pqarrow decodes
+// the Arrow schema that Arrow writers store in the file's metadata, and a
+// corrupt one makes it allocate without bound, which no recover catches:
+// it is dropped. The Parquet types are all this package needs: strings are
+// dictionary-encoded again as the CSV reader does, and every timestamp is
+// UTC.
+func openParquet(path string, mem memory.Allocator) (*file.Reader, *pqarrow.FileReader, error) {
+	rdr, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("not a Parquet file: %v", err)
+	}
+	md := rdr.MetaData().FileMetaData
+	kept := md.KeyValueMetadata[:0:0]
+	for _, kv := range md.KeyValueMetadata {
+		if kv != nil && kv.Key != "ARROW:schema" {
+			kept = append(kept, kv)
+		}
+	}
+	md.KeyValueMetadata = kept
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: batchRows}, mem)
+	if err != nil {
+		rdr.Close()
+		return nil, nil, fmt.Errorf("cannot read the Parquet schema: %v", err)
+	}
+	return rdr, fr, nil
+}
+
+// rowGroup is one row group's chunks of the attributes' columns, in
+// attribute order, or the error that reading it met.
+type rowGroup struct {
+	cols [][]arrow.Array
+	rows int64
+	err  error
+}
+
+func (g rowGroup) release() {
+	for _, cs := range g.cols {
+		releaseArrays(cs)
+	}
+}
+
+// readRowGroups reads the row groups of a file on up to one goroutine per
+// core, each with its own reader (fr for the first), and delivers them in
+// order on the returned channel, which is closed after the last, or after
+// the first that fails. A decoder panic on a corrupt file is that row
+// group's error. The caller must drain the channel.
+func readRowGroups(ctx context.Context, path string, mem memory.Allocator, fr *pqarrow.FileReader, n int, leaves []int, e *schema.Entity) <-chan rowGroup {
+	ctx, cancel := context.WithCancel(ctx)
+	slots := make([]chan rowGroup, n)
+	for i := range slots {
+		slots[i] = make(chan rowGroup, 1)
+	}
+	var next atomic.Int64
+	read := func(fr *pqarrow.FileReader, rg int) (g rowGroup) {
+		defer func() {
+			if p := recover(); p != nil {
+				g.release()
+				g = rowGroup{err: fmt.Errorf("corrupt Parquet file: %v", p)}
+			}
+		}()
+		if err := ctx.Err(); err != nil {
+			return rowGroup{err: err}
+		}
+		tbl, err := fr.ReadRowGroups(ctx, leaves, []int{rg})
+		if err != nil {
+			return rowGroup{err: err}
+		}
+		defer tbl.Release()
+		g.cols = make([][]arrow.Array, len(e.Attributes))
+		for i, a := range e.Attributes {
+			idx := tbl.Schema().FieldIndices(a.Name)
+			if len(idx) != 1 {
+				g.release()
+				return rowGroup{err: fmt.Errorf("column %s not read", a.Name)}
+			}
+			for _, c := range tbl.Column(idx[0]).Data().Chunks() {
+				c.Retain()
+				g.cols[i] = append(g.cols[i], c)
+			}
+		}
+		g.rows = tbl.NumRows()
+		return g
+	}
+	work := func(fr *pqarrow.FileReader) {
+		for {
+			rg := int(next.Add(1) - 1)
+			if rg >= n {
+				return
+			}
+			slots[rg] <- read(fr, rg)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { work(fr) })
+	for range min(runtime.GOMAXPROCS(0), n) - 1 {
+		wg.Go(func() {
+			rdr, own, err := openParquet(path, mem)
+			if err != nil {
+				return // the other readers read every row group
+			}
+			defer rdr.Close()
+			work(own)
+		})
+	}
+	out := make(chan rowGroup)
+	go func() {
+		defer close(out)
+		defer wg.Wait()
+		defer cancel()
+		failed := false
+		for _, slot := range slots {
+			g := <-slot
+			if failed {
+				g.release()
+				continue
+			}
+			out <- g
+			if g.err != nil {
+				// Stop reading; the groups still in flight are released
+				// above as they arrive.
+				failed = true
+				cancel()
+			}
+		}
+	}()
+	return out
 }
 
 // arrowSchemaOf names field i after attribute i, so that tableFromArrow
