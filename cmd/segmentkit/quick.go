@@ -450,31 +450,42 @@ type quickEstimateJSON struct {
 	Share     float64    `json:"share"`
 }
 
+// quickTarget is the field, operator and value of estimate and create,
+// and the quick segment's size over every customer.
+type quickTarget struct {
+	name  string
+	op    quick.Op
+	value segment.Value
+	size  quick.Size
+}
+
 // quickQuery resolves the field, operator and value of estimate and
-// create. It returns the exit code to stop with, or -1.
-func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs) (string, quick.Op, segment.Value, int) {
+// create, and estimates the segment's size. It returns the exit code to
+// stop with, or -1.
+func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs) (quickTarget, int) {
 	name, err := s.fieldName(ctx, *a.field)
 	if err != nil {
-		return "", 0, segment.Value{}, c.fail(err)
+		return quickTarget{}, c.fail(err)
 	}
 	op, _ := quick.ParseOp(*a.op) // checked by quickOpen
 	f, err := s.view.Field(ctx, name)
 	if err != nil {
-		return "", 0, segment.Value{}, c.fail(err)
+		return quickTarget{}, c.fail(err)
 	}
-	value, err := quick.ParseValue(f, op, *a.value)
+	q := quickTarget{name: name, op: op}
+	q.value, err = quick.ParseValue(f, op, *a.value)
 	if err == nil {
 		// A value of the right form may still be unusable (between with
 		// its low end above its high end): estimating tells.
-		_, err = s.view.Estimate(ctx, name, op, value)
+		q.size, err = s.view.Estimate(ctx, name, op, q.value)
 		if err != nil && !errors.Is(err, quick.ErrValue) {
-			return "", 0, segment.Value{}, c.fail(err)
+			return quickTarget{}, c.fail(err)
 		}
 	}
 	if err != nil {
-		return "", 0, segment.Value{}, c.fail(fmt.Errorf("--value: %w", err))
+		return quickTarget{}, c.fail(fmt.Errorf("--value: %w", err))
 	}
-	return name, op, value, -1
+	return q, -1
 }
 
 func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
@@ -487,19 +498,16 @@ func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
 	if code >= 0 {
 		return code
 	}
-	name, op, value, code := c.quickQuery(ctx, s, a)
+	q, code := c.quickQuery(ctx, s, a)
 	if code >= 0 {
 		return code
 	}
-	var size quick.Size
-	var err error
+	name, op, value, size := q.name, q.op, q.value, q.size
 	if within != nil {
-		size, err = s.view.EstimateIn(ctx, name, op, value, within)
-	} else {
-		size, err = s.view.Estimate(ctx, name, op, value)
-	}
-	if err != nil {
-		return c.fail(err)
+		var err error
+		if size, err = s.view.EstimateIn(ctx, name, op, value, within); err != nil {
+			return c.fail(err)
+		}
 	}
 	if *a.json {
 		return c.writeQuickJSON(quickEstimateJSON{Field: name, Operator: op.String(), Value: quickValue(value),
@@ -528,15 +536,12 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 		return code
 	}
 	defer s.snap.Release()
-	name, op, value, code := c.quickQuery(ctx, s, a)
+	q, code := c.quickQuery(ctx, s, a)
 	if code >= 0 {
 		return code
 	}
-	size, err := s.view.Estimate(ctx, name, op, value)
-	if err != nil {
-		return c.fail(err)
-	}
-	def, err := s.view.Build(ctx, *a.name, *a.displayName, name, op, value)
+	size := q.size
+	def, err := s.view.Build(ctx, *a.name, *a.displayName, q.name, q.op, q.value)
 	if err != nil {
 		return c.fail(err)
 	}
