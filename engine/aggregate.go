@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -90,17 +92,17 @@ func (ec *evalCtx) eachPart(l *storage.Links, rows int, part func(lo, hi int) er
 		bounds[k] = firstRowOf(l.Customer, c)
 	}
 	bounds[parts] = rows
-	errs := make(chan error, parts)
+	return runParts(parts, func(k int) error { return part(bounds[k], max(bounds[k], bounds[k+1])) })
+}
+
+// runParts runs part(0) .. part(parts-1) on goroutines of their own and
+// returns the first error.
+func runParts(parts int, part func(k int) error) error {
+	var g errgroup.Group
 	for k := range parts {
-		go func() { errs <- part(bounds[k], max(bounds[k], bounds[k+1])) }()
+		g.Go(func() error { return part(k) })
 	}
-	var first error
-	for range parts {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+	return g.Wait()
 }
 
 // firstRowOf returns the first row of sorted links whose customer is c or

@@ -269,8 +269,7 @@ func (pn predNode) eval(ec *evalCtx) (bitset, error) {
 		if pn.v.dict != nil {
 			entries = pn.v.dict.Len()
 		}
-		if cand := ec.sparse(ec.cand, defaultCandidateShare); cand != nil && cand.count() < entries {
-			ec.partial = true
+		if cand := ec.restrictTo(defaultCandidateShare, entries); cand != nil {
 			k.evalCand(pn.v, cand, out)
 			return out, ec.err()
 		}
@@ -315,12 +314,10 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 	if ec.cand != nil {
 		if starts := r.links.Starts(); starts != nil {
 			if r.byCandidate() {
-				if cand := ec.sparse(ec.cand, candShare(r.rows, ec.n)); cand != nil {
-					ec.partial = true
+				if cand := ec.restrictTo(candShare(r.rows, ec.n), ec.n); cand != nil {
 					return r.evalCand(ec, cand, starts)
 				}
-			} else if cand := ec.sparse(ec.cand, defaultCandidateShare); cand != nil {
-				ec.partial = true
+			} else if cand := ec.restrictTo(defaultCandidateShare, ec.n); cand != nil {
 				list, domain = rowsOf(starts, cand, r.rows)
 				mask = domain
 			}

@@ -311,21 +311,13 @@ func (ec *evalCtx) eachIndexPart(n int, part func(from, to int) error) error {
 	if parts < 2 {
 		return part(0, n)
 	}
-	errs := make(chan error, parts)
-	for k := range parts {
+	return runParts(parts, func(k int) error {
 		from, to := (n*k/parts)&^63, (n*(k+1)/parts)&^63
 		if k == parts-1 {
 			to = n
 		}
-		go func() { errs <- part(from, to) }()
-	}
-	var first error
-	for range parts {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
+		return part(from, to)
+	})
 }
 
 // wordTest returns the where condition's result for the rows [lo, lo+n),

@@ -3,7 +3,7 @@ package engine
 // Conjunctions restrict their later conditions to the customers still in
 // the running. While ec.cand is set, a node's result needs to be right only
 // for the customers in ec.cand: the caller intersects with it. A node that
-// uses the candidates (sparse) marks the evaluation partial, so that its
+// uses the candidates (restrictTo) marks the evaluation partial, so that its
 // result is not cached as the condition's whole result. A related
 // condition over rows clustered by customer then tests only the rows of
 // those customers instead of scanning every row: a VIP who has not ordered
@@ -16,22 +16,24 @@ package engine
 // that cannot run customer by customer.
 const defaultCandidateShare = 0.1
 
-// sparse returns cand if it is sparse enough to restrict evaluation to, or
-// nil: if its share of the customers is below Options.CandidateShare, or
-// below def when that is not set. A caller that restricts its result to
-// the candidates sets ec.partial.
-func (ec *evalCtx) sparse(cand bitset, def float64) bitset {
+// restrictTo returns the candidates to restrict a node's result to, or
+// nil: ec.cand when its share of the customers is below
+// Options.CandidateShare (def when that is not set) and it has fewer than
+// limit customers. A returned cand marks the evaluation partial: the
+// caller's result is then right for the candidates alone.
+func (ec *evalCtx) restrictTo(def float64, limit int) bitset {
 	share := ec.candidateShare
 	if share == 0 {
 		share = def
 	}
-	if cand == nil || share <= 0 {
+	if ec.cand == nil || share <= 0 {
 		return nil
 	}
-	if float64(cand.count()) >= share*float64(ec.n) {
+	if n := ec.cand.count(); float64(n) >= share*float64(ec.n) || n >= limit {
 		return nil
 	}
-	return cand
+	ec.partial = true
+	return ec.cand
 }
 
 // restricting reports whether conjunctions pass their candidates on.
