@@ -30,12 +30,10 @@ type aggSpec struct {
 
 // measureNode is a compiled customer attribute measure.
 type measureNode struct {
-	name        string
-	links       *storage.Links
-	rows        int
-	where       rowNode
-	agg         *aggSpec
-	storageType schema.Type
+	links *storage.Links
+	rows  int
+	where rowNode
+	agg   *aggSpec
 }
 
 // measure returns the measure's per-customer values, computing them once
@@ -304,20 +302,7 @@ func (ec *evalCtx) minMax(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	var err error
 	switch {
 	case v.f64 != nil:
-		best := make([]float64, n)
-		err = ec.eachBatch(l, rows, mask, func(b []uint32) {
-			for _, r := range b {
-				if !v.isValid(int(r)) {
-					continue
-				}
-				c, x := int(cust[r]), v.f64[r]
-				if !has.has(c) || (isMax && x > best[c]) || (!isMax && x < best[c]) {
-					best[c] = x
-					has.set(c)
-				}
-			}
-		})
-		out.f64 = best
+		out.f64, err = minMaxInts(ec, l, rows, mask, v, v.f64, has, isMax)
 	case v.i64 != nil:
 		out.i64, err = minMaxInts(ec, l, rows, mask, v, v.i64, has, isMax)
 	case v.i32 != nil:
@@ -350,7 +335,10 @@ func (ec *evalCtx) minMax(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	return out, err
 }
 
-func minMaxInts[T integer](ec *evalCtx, l *storage.Links, rows int, mask bitset, v *vec, vals []T, has bitset, isMax bool) ([]T, error) {
+// minMaxInts computes min or max of numbers, integers, dates or datetimes:
+// a later value replaces a customer's best only when strictly greater
+// (less), so a NaN first is kept and a NaN later is not.
+func minMaxInts[T integer | ~float64](ec *evalCtx, l *storage.Links, rows int, mask bitset, v *vec, vals []T, has bitset, isMax bool) ([]T, error) {
 	cust := l.Customer
 	best := make([]T, ec.n)
 	err := ec.eachBatch(l, rows, mask, func(b []uint32) {

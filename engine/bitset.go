@@ -17,11 +17,16 @@ func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
 
 func fullBitset(n int) bitset {
 	b := newBitset(n)
+	b.fill(n)
+	return b
+}
+
+// fill sets the bits below n and clears the others.
+func (b bitset) fill(n int) {
 	for i := range b {
 		b[i] = ^uint64(0)
 	}
 	b.trim(n)
-	return b
 }
 
 // trim clears the bits at and past n.

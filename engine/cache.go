@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
@@ -160,7 +161,8 @@ func conditionKey(c segment.Condition) (key string, relative, ok bool) {
 	segment.Inspect(c, func(n segment.Condition) bool {
 		switch n := n.(type) {
 		case *segment.Predicate:
-			if n.Op == segment.InLastDays || n.Op == segment.InNextDays || len(n.Attribute) > 9 && n.Attribute[:9] == "Measures." {
+			entity, _, isAttr := splitAttr(n.Attribute)
+			if n.Op == segment.InLastDays || n.Op == segment.InNextDays || isAttr && entity == schema.MeasuresEntity {
 				relative = true
 			}
 		case *segment.SegmentRef:

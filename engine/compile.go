@@ -185,7 +185,7 @@ func (c *compiler) customer(path string, cond segment.Condition) node {
 			if m == nil {
 				return constNode{}
 			}
-			pr, err := newPredicate(m.storageType, n.Op, n.Value, n.IgnoreCase)
+			pr, err := newPredicate(m.agg.storageType, n.Op, n.Value, n.IgnoreCase)
 			if err != nil {
 				return c.fail(path, "%v", err)
 			}
@@ -358,7 +358,7 @@ func (c *compiler) measure(path, name string) *measureNode {
 	if !ok {
 		return nil
 	}
-	m := &measureNode{name: name, links: l, rows: t.NumRows}
+	m := &measureNode{links: l, rows: t.NumRows}
 	if def.Where != nil {
 		m.where = c.rows(path, t, def.Where)
 	}
@@ -367,7 +367,6 @@ func (c *compiler) measure(path, name string) *measureNode {
 		return nil
 	}
 	m.agg = a
-	m.storageType = a.storageType
 	c.measures[name] = m
 	return m
 }

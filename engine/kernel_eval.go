@@ -25,7 +25,7 @@ func (k *kernel) eval(v *vec, out bitset) {
 		return
 	case kNotNull:
 		if v.valid == nil {
-			copy(out, fullBitset(n))
+			out.fill(n)
 			return
 		}
 		copy(out, v.valid)
