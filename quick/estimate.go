@@ -149,7 +149,7 @@ func (r *fieldRef) bound(path string, v segment.Value) (*point, error) {
 			return nil, r.wrongValue(path, v)
 		}
 		s := string(v.Num)
-		if !isJSONNumber(s) {
+		if !segment.ValidNumber(s) {
 			return nil, fmt.Errorf("%w: %s: %q is not a JSON number", ErrValue, path, s)
 		}
 		f, err := strconv.ParseFloat(s, 64)
@@ -270,43 +270,6 @@ func describe(v segment.Value) string {
 		return fmt.Sprintf("a list of %d values", len(v.List))
 	}
 	return "an object"
-}
-
-// isJSONNumber reports whether s is a number as JSON writes it.
-func isJSONNumber(s string) bool {
-	i := 0
-	digits := func() int {
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - j
-	}
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // matcher is a condition ready to count values in either storage of
@@ -558,7 +521,7 @@ func parseScalar(f Field, s string) (segment.Value, error) {
 	switch f.Type {
 	case schema.Integer, schema.Number:
 		t := strings.TrimSpace(s)
-		if !isJSONNumber(t) {
+		if !segment.ValidNumber(t) {
 			return segment.Value{}, fmt.Errorf("%w: %s is %s: %q is not a number", ErrValue, f.Name, f.Type, s)
 		}
 		if x, err := strconv.ParseFloat(t, 64); err != nil || math.IsInf(x, 0) {

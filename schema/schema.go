@@ -145,10 +145,8 @@ type Entity struct {
 
 // Attribute returns the attribute named name.
 func (e *Entity) Attribute(name string) (Attribute, bool) {
-	for _, a := range e.Attributes {
-		if a.Name == name {
-			return a, true
-		}
+	if i := e.AttributeIndex(name); i >= 0 {
+		return e.Attributes[i], true
 	}
 	return Attribute{}, false
 }

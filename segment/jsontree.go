@@ -235,29 +235,30 @@ func quoteJSON(s string) string {
 	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-// validNumber reports whether s is a JSON number.
-func validNumber(s string) bool {
+// ValidNumber reports whether s is a number as JSON writes it: an optional
+// minus, 0 or digits without a leading 0, then an optional fraction and
+// exponent.
+func ValidNumber(s string) bool {
 	i := 0
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
 	switch {
 	case i < len(s) && s[i] == '0':
 		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
+	case digits() == 0:
 		return false
 	}
 	if i < len(s) && s[i] == '.' {
 		i++
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if digits() == 0 {
 			return false
 		}
 	}
@@ -266,11 +267,7 @@ func validNumber(s string) bool {
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		start := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == start {
+		if digits() == 0 {
 			return false
 		}
 	}

@@ -320,7 +320,7 @@ func (e *encoder) value(v Value) {
 	case BoolValue:
 		e.b = strconv.AppendBool(e.b, v.Bool)
 	case NumberValue:
-		if !validNumber(string(v.Num)) {
+		if !ValidNumber(string(v.Num)) {
 			e.fail(fmt.Errorf("segment: value %q is not a JSON number", string(v.Num)))
 		}
 		e.b = append(e.b, v.Num...)

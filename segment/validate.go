@@ -688,7 +688,7 @@ func (c *checker) value(path, subject string, typ schema.Type, op Op, v Value) {
 			return
 		}
 		f, err := strconv.ParseFloat(string(v.Num), 64)
-		if err != nil || !validNumber(string(v.Num)) || f <= 0 || f != math.Trunc(f) || f >= math.MaxInt64 {
+		if err != nil || !ValidNumber(string(v.Num)) || f <= 0 || f != math.Trunc(f) || f >= math.MaxInt64 {
 			c.l.Add(path, ErrValue, "%s needs a positive whole number of days, not %s", op, clip(string(v.Num)))
 		}
 	default:
@@ -734,6 +734,16 @@ func (k key) float() float64 {
 const dateLayout = "2006-01-02"
 
 // scalar checks one scalar value against typ and returns it as a key.
+// valueWanted names the values an attribute of each type compares with.
+var valueWanted = map[schema.Type]string{
+	schema.Integer:  "a number",
+	schema.Number:   "a number",
+	schema.String:   "a string",
+	schema.Boolean:  "true or false",
+	schema.Date:     "a YYYY-MM-DD date string",
+	schema.Datetime: "an RFC 3339 datetime string or a YYYY-MM-DD date string",
+}
+
 func (c *checker) scalar(path, subject string, typ schema.Type, op Op, v Value) (key, bool) {
 	switch v.Kind {
 	case NullValue:
@@ -749,16 +759,8 @@ func (c *checker) scalar(path, subject string, typ schema.Type, op Op, v Value) 
 	if typ == schema.Invalid {
 		return key{}, true
 	}
-	want := map[schema.Type]string{
-		schema.Integer:  "a number",
-		schema.Number:   "a number",
-		schema.String:   "a string",
-		schema.Boolean:  "true or false",
-		schema.Date:     "a YYYY-MM-DD date string",
-		schema.Datetime: "an RFC 3339 datetime string or a YYYY-MM-DD date string",
-	}[typ]
 	wrong := func() (key, bool) {
-		c.l.Add(path, ErrValue, "%s is %s: the value must be %s, not %s", subject, typ, want, describeValue(v))
+		c.l.Add(path, ErrValue, "%s is %s: the value must be %s, not %s", subject, typ, valueWanted[typ], describeValue(v))
 		return key{}, false
 	}
 	switch typ {
@@ -767,7 +769,7 @@ func (c *checker) scalar(path, subject string, typ schema.Type, op Op, v Value) 
 			return wrong()
 		}
 		s := string(v.Num)
-		if !validNumber(s) {
+		if !ValidNumber(s) {
 			c.l.Add(path, ErrValue, "%s is not a JSON number", clip(strconv.Quote(s)))
 			return key{}, false
 		}
