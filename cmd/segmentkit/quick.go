@@ -451,7 +451,8 @@ type quickEstimateJSON struct {
 }
 
 // quickTarget is the field, operator and value of estimate and create,
-// and the quick segment's size over every customer.
+// and the quick segment's size: over every customer, or over the members
+// of within.
 type quickTarget struct {
 	name  string
 	op    quick.Op
@@ -460,9 +461,9 @@ type quickTarget struct {
 }
 
 // quickQuery resolves the field, operator and value of estimate and
-// create, and estimates the segment's size. It returns the exit code to
-// stop with, or -1.
-func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs) (quickTarget, int) {
+// create, and estimates the segment's size, within the members of within
+// when it is not nil. It returns the exit code to stop with, or -1.
+func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs, within *roaring.Bitmap) (quickTarget, int) {
 	name, err := s.fieldName(ctx, *a.field)
 	if err != nil {
 		return quickTarget{}, c.fail(err)
@@ -477,7 +478,11 @@ func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs) (qui
 	if err == nil {
 		// A value of the right form may still be unusable (between with
 		// its low end above its high end): estimating tells.
-		q.size, err = s.view.Estimate(ctx, name, op, q.value)
+		if within != nil {
+			q.size, err = s.view.EstimateIn(ctx, name, op, q.value, within)
+		} else {
+			q.size, err = s.view.Estimate(ctx, name, op, q.value)
+		}
 		if err != nil && !errors.Is(err, quick.ErrValue) {
 			return quickTarget{}, c.fail(err)
 		}
@@ -498,17 +503,11 @@ func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
 	if code >= 0 {
 		return code
 	}
-	q, code := c.quickQuery(ctx, s, a)
+	q, code := c.quickQuery(ctx, s, a, within)
 	if code >= 0 {
 		return code
 	}
 	name, op, value, size := q.name, q.op, q.value, q.size
-	if within != nil {
-		var err error
-		if size, err = s.view.EstimateIn(ctx, name, op, value, within); err != nil {
-			return c.fail(err)
-		}
-	}
 	if *a.json {
 		return c.writeQuickJSON(quickEstimateJSON{Field: name, Operator: op.String(), Value: quickValue(value),
 			AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.Members, Customers: size.Customers, Share: size.Share})
@@ -536,7 +535,7 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 		return code
 	}
 	defer s.snap.Release()
-	q, code := c.quickQuery(ctx, s, a)
+	q, code := c.quickQuery(ctx, s, a, nil)
 	if code >= 0 {
 		return code
 	}

@@ -85,16 +85,6 @@ func (info *Info) entity(name string) *Entity {
 	return nil
 }
 
-// attr returns the attribute named name, or nil.
-func (e *Entity) attr(name string) *Attr {
-	for _, a := range e.Attrs {
-		if a.Name == name {
-			return a
-		}
-	}
-	return nil
-}
-
 // Value domains. Strings are never empty: an empty CSV field is null.
 var (
 	ageDomain     = []string{"-5", "-1", "0", "1", "2", "3", "7", "18", "30", "31", "42", "65", "100"}
@@ -131,15 +121,6 @@ type table struct {
 	entity  *Entity
 	columns []*column
 	rows    int
-}
-
-func (t *table) col(name string) *column {
-	for _, c := range t.columns {
-		if c.attr.Name == name {
-			return c
-		}
-	}
-	return nil
 }
 
 // Dir writes a random data directory to dir (which must exist): schema.json
