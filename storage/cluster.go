@@ -119,77 +119,9 @@ func clusterOrder(cust []int32, numCustomers int, checkOnly bool) (perm []uint32
 // handles the storage package's normalized types.
 func take(mem memory.Allocator, arr arrow.Array, perm []uint32) (arrow.Array, error) {
 	n := len(perm)
-	d := arr.Data()
-	var validity *memory.Buffer
-	nulls := 0
-	if arr.NullN() > 0 {
-		validity = memory.NewResizableBuffer(mem)
-		validity.Resize(int(bitutil.BytesForBits(int64(n))))
-		vb := validity.Bytes()
-		clear(vb)
-		for i, r := range perm {
-			if arr.IsValid(int(r)) {
-				bitutil.SetBit(vb, i)
-			} else {
-				nulls++
-			}
-		}
-	}
-	release := func(bufs ...*memory.Buffer) {
-		for _, b := range bufs {
-			if b != nil {
-				b.Release()
-			}
-		}
-	}
-	fixed := func(width int) *memory.Buffer {
-		buf := memory.NewResizableBuffer(mem)
-		buf.Resize(n * width)
-		src := d.Buffers()[1].Bytes()[d.Offset()*width:]
-		dst := buf.Bytes()
-		switch width {
-		case 8:
-			s, o := arrow.GetData[uint64](src), arrow.GetData[uint64](dst)
-			for i, r := range perm {
-				o[i] = s[r]
-			}
-		case 4:
-			s, o := arrow.GetData[uint32](src), arrow.GetData[uint32](dst)
-			for i, r := range perm {
-				o[i] = s[r]
-			}
-		}
-		return buf
-	}
+	width := 0 // bytes per value; 0 for booleans, one bit each
 	switch a := arr.(type) {
-	case *array.Int64, *array.Float64, *array.Timestamp:
-		vals := fixed(8)
-		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
-		defer nd.Release()
-		defer release(validity, vals)
-		return array.MakeFromData(nd), nil
-	case *array.Date32:
-		vals := fixed(4)
-		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
-		defer nd.Release()
-		defer release(validity, vals)
-		return array.MakeFromData(nd), nil
-	case *array.Boolean:
-		vals := memory.NewResizableBuffer(mem)
-		vals.Resize(int(bitutil.BytesForBits(int64(n))))
-		vb := vals.Bytes()
-		clear(vb)
-		for i, r := range perm {
-			if a.Value(int(r)) {
-				bitutil.SetBit(vb, i)
-			}
-		}
-		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
-		defer nd.Release()
-		defer release(validity, vals)
-		return array.MakeFromData(nd), nil
 	case *array.String:
-		release(validity)
 		b := array.NewStringBuilder(mem)
 		defer b.Release()
 		b.Reserve(n)
@@ -205,19 +137,62 @@ func take(mem memory.Allocator, arr arrow.Array, perm []uint32) (arrow.Array, er
 	case *array.Dictionary:
 		idx, err := take(mem, a.Indices(), perm)
 		if err != nil {
-			release(validity)
 			return nil, err
 		}
-		release(validity)
 		defer idx.Release()
 		return array.NewDictionaryArray(a.DataType(), idx, a.Dictionary()), nil
-	case *array.Int32:
-		vals := fixed(4)
-		nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
-		defer nd.Release()
-		defer release(validity, vals)
-		return array.MakeFromData(nd), nil
+	case *array.Int64, *array.Float64, *array.Timestamp:
+		width = 8
+	case *array.Date32, *array.Int32:
+		width = 4
+	case *array.Boolean:
+	default:
+		return nil, fmt.Errorf("BUG: cannot reorder a column of type %s", arr.DataType())
 	}
-	release(validity)
-	return nil, fmt.Errorf("BUG: cannot reorder a column of type %s", arr.DataType())
+	var validity *memory.Buffer
+	nulls := 0
+	if arr.NullN() > 0 {
+		validity = takeBits(mem, perm, arr.IsValid)
+		nulls = n - bitutil.CountSetBits(validity.Bytes(), 0, n)
+		defer validity.Release()
+	}
+	var vals *memory.Buffer
+	if width == 0 {
+		vals = takeBits(mem, perm, arr.(*array.Boolean).Value)
+	} else {
+		d := arr.Data()
+		vals = memory.NewResizableBuffer(mem)
+		vals.Resize(n * width)
+		src := d.Buffers()[1].Bytes()[d.Offset()*width:]
+		if width == 8 {
+			gather(arrow.GetData[uint64](src), arrow.GetData[uint64](vals.Bytes()), perm)
+		} else {
+			gather(arrow.GetData[uint32](src), arrow.GetData[uint32](vals.Bytes()), perm)
+		}
+	}
+	defer vals.Release()
+	nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
+	defer nd.Release()
+	return array.MakeFromData(nd), nil
+}
+
+// gather sets dst[i] to src[perm[i]].
+func gather[T any](src, dst []T, perm []uint32) {
+	for i, r := range perm {
+		dst[i] = src[r]
+	}
+}
+
+// takeBits returns a bitmap whose bit i is bit(perm[i]).
+func takeBits(mem memory.Allocator, perm []uint32, bit func(int) bool) *memory.Buffer {
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(len(perm)))))
+	b := buf.Bytes()
+	clear(b)
+	for i, r := range perm {
+		if bit(int(r)) {
+			bitutil.SetBit(b, i)
+		}
+	}
+	return buf
 }
