@@ -19,36 +19,24 @@ import (
 func resolve(ctx context.Context, fk *Column, to *keyIndex) (target []int32, null, dangling int, err error) {
 	n := fk.Data.Len()
 	target = make([]int32, n)
-	// check runs once per batch of rows: a cancelled load stops soon
-	// without a branch on the context in the loops.
-	check := func(i int) error {
-		if i%batchRows == batchRows-1 {
-			return ctx.Err()
-		}
-		return nil
+	// find maps the rows one at a time, in batches on every core.
+	find := func(key func(i int) int32) error {
+		return eachRows(ctx, n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				target[i] = key(i)
+			}
+		})
 	}
 	switch a := fk.Data.(type) {
 	case *array.Int64:
 		vals := a.Int64Values()
-		err = eachRows(ctx, n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				target[i] = to.findInt(vals[i])
-			}
-		})
+		err = find(func(i int) int32 { return to.findInt(vals[i]) })
 	case *array.Timestamp:
 		vals := a.TimestampValues()
-		err = eachRows(ctx, n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				target[i] = to.findInt(int64(vals[i]))
-			}
-		})
+		err = find(func(i int) int32 { return to.findInt(int64(vals[i])) })
 	case *array.Date32:
 		vals := a.Date32Values()
-		err = eachRows(ctx, n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				target[i] = to.findInt(int64(vals[i]))
-			}
-		})
+		err = find(func(i int) int32 { return to.findInt(int64(vals[i])) })
 	case *array.Boolean:
 		t, f := to.findInt(1), to.findInt(0)
 		for i := range n {
@@ -60,18 +48,9 @@ func resolve(ctx context.Context, fk *Column, to *keyIndex) (target []int32, nul
 		}
 	case *array.Float64:
 		vals := a.Float64Values()
-		err = eachRows(ctx, n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				target[i] = to.findFloat(vals[i])
-			}
-		})
+		err = find(func(i int) int32 { return to.findFloat(vals[i]) })
 	case *array.String:
-		for i := range n {
-			target[i] = to.findString(a.Value(i))
-			if err := check(i); err != nil {
-				return nil, 0, 0, err
-			}
-		}
+		err = find(func(i int) int32 { return to.findString(a.Value(i)) })
 	case *array.Dictionary:
 		// Look up each distinct value once, then map the codes.
 		dict := a.Dictionary().(*array.String)
