@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -429,6 +431,26 @@ func TestNewerFormatRefused(t *testing.T) {
 	_, err = Open(other, Options{})
 	require.Error(t, err)
 	require.ErrorIs(t, err, ErrNotCatalog)
+}
+
+// TestOpenReadsOnly checks that opening a catalog that needs no repair
+// writes nothing to it: reading verbs of the CLI open it every time.
+func TestOpenReadsOnly(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	_, err := e.cat.Create(ctx, def("A", ageOver(25)), CreateOptions{Active: true})
+	require.NoError(t, err)
+	require.NoError(t, e.cat.Close())
+	before, err := os.ReadFile(e.path)
+	require.NoError(t, err)
+	cat, err := Open(e.path, Options{})
+	require.NoError(t, err)
+	_, err = cat.List(ListOptions{})
+	require.NoError(t, err)
+	require.NoError(t, cat.Close())
+	after, err := os.ReadFile(e.path)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(before, after), "opening and listing changed the file")
 }
 
 func TestReopenKeepsEverything(t *testing.T) {

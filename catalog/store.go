@@ -113,16 +113,18 @@ func corrupt(format string, args ...any) error {
 }
 
 // init checks the format version, initialises a new file, and marks jobs
-// left unfinished by a previous process as failed.
+// left unfinished by a previous process as failed. A catalog that needs
+// none of that is only read: opening it writes nothing.
 func (c *Catalog) init() error {
 	var version uint32
-	var empty, foreign bool
+	var empty, foreign, write bool
 	err := c.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			n := 0
 			tx.ForEach(func([]byte, *bolt.Bucket) error { n++; return nil })
 			empty, foreign = n == 0, n > 0
+			write = empty
 			return nil
 		}
 		v := meta.Get(keyVersion)
@@ -130,6 +132,10 @@ func (c *Catalog) init() error {
 			return corrupt("the format version is unreadable")
 		}
 		version = binary.BigEndian.Uint32(v)
+		for _, name := range allBuckets {
+			write = write || tx.Bucket(name) == nil
+		}
+		write = write || len(runningJobs(tx)) > 0
 		return nil
 	})
 	switch {
@@ -141,6 +147,8 @@ func (c *Catalog) init() error {
 		return fmt.Errorf("%w: the file has format version %d and this segmentkit reads up to version %d; open it with a newer segmentkit", ErrNewerFormat, version, formatVersion)
 	case !empty && version < 1:
 		return corrupt("format version %d is not valid", version)
+	case !write:
+		return nil
 	}
 	return c.update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
@@ -164,20 +172,9 @@ func (c *Catalog) init() error {
 // recoverJobs marks every job that is not finished as failed: the process
 // that ran it is gone.
 func (c *Catalog) recoverJobs(tx *bolt.Tx) error {
-	jobs := tx.Bucket(bucketJobs)
 	now := c.now()
-	var ids []uint64
-	err := jobs.ForEachBucket(func(k []byte) error {
-		if len(k) == 8 {
-			ids = append(ids, binary.BigEndian.Uint64(k))
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
 	const msg = "interrupted: the process running the job stopped before it finished"
-	for _, id := range ids {
+	for _, id := range runningJobs(tx) {
 		j, err := readJob(tx, id)
 		if err != nil || j.Status.Done() {
 			continue
@@ -465,6 +462,36 @@ func readJob(tx *bolt.Tx, id uint64) (*Job, error) {
 	return j, err
 }
 
+// running reports whether the job bucket b holds a job whose header says
+// it is not finished; an unreadable header is not.
+func running(b *bolt.Bucket) bool {
+	var h struct {
+		Status Status `json:"status"`
+	}
+	if b == nil {
+		return false
+	}
+	v := b.Get(keyJob)
+	return v != nil && json.Unmarshal(v, &h) == nil && !h.Status.Done()
+}
+
+// runningJobs returns the ids of the jobs whose header says they are not
+// finished, reading the headers alone.
+func runningJobs(tx *bolt.Tx) []uint64 {
+	jobs := tx.Bucket(bucketJobs)
+	if jobs == nil {
+		return nil
+	}
+	var ids []uint64
+	jobs.ForEachBucket(func(k []byte) error {
+		if len(k) == 8 && running(jobs.Bucket(k)) {
+			ids = append(ids, binary.BigEndian.Uint64(k))
+		}
+		return nil
+	})
+	return ids
+}
+
 // pruneJobs removes the oldest finished jobs while more than keep remain.
 func pruneJobs(tx *bolt.Tx, keep int) error {
 	jobs := tx.Bucket(bucketJobs)
@@ -478,13 +505,8 @@ func pruneJobs(tx *bolt.Tx, keep int) error {
 		if excess <= 0 {
 			break
 		}
-		var h struct {
-			Status Status `json:"status"`
-		}
-		if b := jobs.Bucket(k); b != nil {
-			if v := b.Get(keyJob); v != nil && json.Unmarshal(v, &h) == nil && !h.Status.Done() {
-				continue
-			}
+		if running(jobs.Bucket(k)) {
+			continue
 		}
 		if err := jobs.DeleteBucket(k); err != nil {
 			return err
