@@ -66,8 +66,8 @@ func NewScheduler(cat *Catalog, opts ScheduleOptions) (*Scheduler, error) {
 // segCron is a segment's schedule as the scheduler follows it.
 type segCron struct {
 	spec   string
+	sched  cron.Schedule // nil: the spec does not parse
 	next   time.Time
-	ok     bool
 	paused bool // the segment is inactive; its schedule restarts when it is activated
 }
 
@@ -176,13 +176,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 					if sg.since.After(from) {
 						from = sg.since.In(s.loc)
 					}
-					sc.ok, sc.next = true, sched.Next(from)
+					sc.sched, sc.next = sched, sched.Next(from)
 				} else {
 					s.log.Error("segment schedule does not parse", "segment", sg.name, "err", err)
 				}
 				crons[sg.id] = sc
 			}
-			if !sc.ok {
+			if sc.sched == nil {
 				continue
 			}
 			if !sg.active {
@@ -192,15 +192,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if sc.paused {
 				// Reactivated: count from now, not from before.
 				sc.paused = false
-				if sched, err := ParseSchedule(sc.spec); err == nil {
-					sc.next = sched.Next(now)
-				}
+				sc.next = sc.sched.Next(now)
 			}
 			if !sc.next.IsZero() && !sc.next.After(now) {
 				due = append(due, sg.name)
-				if sched, err := ParseSchedule(sc.spec); err == nil {
-					sc.next = sched.Next(now)
-				}
+				sc.next = sc.sched.Next(now)
 			}
 			soonest(sc.next)
 		}
