@@ -326,7 +326,7 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 	if r.where != nil {
 		var err error
 		if domain != nil {
-			mask = r.where.evalAt(ec, list, domain)
+			mask = evalAt(r.where.words(ec), list, domain)
 		} else if mask, err = r.where.eval(ec, r.rows); err != nil {
 			return nil, err
 		}
@@ -399,44 +399,11 @@ type rowNode interface {
 	eval(ec *evalCtx, rows int) (bitset, error)
 	// words returns the condition as a test of up to 64 rows at a time.
 	words(ec *evalCtx) wordTest
-	// evalAt tests only the rows of the ranges in list, whose bitset is
-	// dom: the result is a new bitset within dom.
-	evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset
 }
 
 type rowConst struct{}
 
 func (rowConst) eval(ec *evalCtx, rows int) (bitset, error) { return newBitset(rows), nil }
-
-func (rowConst) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
-	return make(bitset, len(dom))
-}
-
-func (rp rowPred) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
-	out := make(bitset, len(dom))
-	rp.p.bind(ec.asOf).evalAt(ec, rp.v, list, out)
-	return out
-}
-
-func (a rowAnd) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
-	acc := a.kids[0].evalAt(ec, list, dom)
-	for _, k := range a.kids[1:] {
-		acc.and(k.evalAt(ec, list, dom))
-	}
-	return acc
-}
-
-func (o rowOr) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
-	acc := o.kids[0].evalAt(ec, list, dom)
-	for _, k := range o.kids[1:] {
-		acc.or(k.evalAt(ec, list, dom))
-	}
-	return acc
-}
-
-func (n rowNot) evalAt(ec *evalCtx, list []rowRange, dom bitset) bitset {
-	return andNotOf(dom, n.kid.evalAt(ec, list, dom))
-}
 
 // andNotOf returns a new bitset a &^ b.
 func andNotOf(a, b bitset) bitset {

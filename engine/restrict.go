@@ -86,48 +86,22 @@ func setRange(b bitset, lo, hi int) {
 	}
 }
 
-// evalAt tests the rows of the ranges and sets their bits in out, a bitset
-// over the whole column. Integer, date and datetime ranges run as typed
-// loops; the other kinds test row by row.
-func (k *kernel) evalAt(ec *evalCtx, v *vec, ranges []rowRange, out bitset) {
-	k = k.prepare(ec, v)
-	if k.kind == kInts && len(k.ir) == 1 && !k.negate {
-		lo, width := uint64(k.ir[0].lo), uint64(k.ir[0].hi)-uint64(k.ir[0].lo)
-		for _, rr := range ranges {
-			if v.i32 != nil {
-				markRange(v.i32, int(rr.lo), int(rr.hi), lo, width, out)
-			} else {
-				markRange(v.i64, int(rr.lo), int(rr.hi), lo, width, out)
-			}
-		}
-		if v.valid != nil {
-			out.and(v.valid)
-		}
-		return
-	}
-	test := k.rowTest(v)
-	for _, rr := range ranges {
-		for i := int(rr.lo); i < int(rr.hi); i++ {
-			valid := v.valid == nil || v.valid.has(i)
-			if k.kind == kNull {
-				if !valid {
-					out.set(i)
-				}
-				continue
-			}
-			if valid && test(i) != k.negate {
-				out.set(i)
+// evalAt tests the rows of the ranges in list with t and returns their
+// results as a new bitset the size of dom, the ranges' bitset.
+func evalAt(t wordTest, list []rowRange, dom bitset) bitset {
+	out := make(bitset, len(dom))
+	for _, rr := range list {
+		for p := int(rr.lo); p < int(rr.hi); p += 64 {
+			n := min(64, int(rr.hi)-p)
+			w := t(p, n)
+			s := uint(p) & 63
+			out[p>>6] |= w << s
+			if s != 0 && int(s)+n > 64 {
+				out[p>>6+1] |= w >> (64 - s)
 			}
 		}
 	}
-}
-
-// markRange sets the bits of rows [from, to) whose value is in the range
-// that starts at lo and is width wide.
-func markRange[T integer](vals []T, from, to int, lo, width uint64, out bitset) {
-	for i := from; i < to; i++ {
-		out[i>>6] |= b2u(uint64(int64(vals[i]))-lo <= width) << (uint(i) & 63)
-	}
+	return out
 }
 
 // rowTest returns the kernel's test of one non-null value, before negation.
