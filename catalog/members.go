@@ -200,7 +200,7 @@ func previewColumns(def *segment.Definition, sch *schema.Schema, snap *storage.S
 		return cols
 	}
 	seen := map[string]bool{cols[0].Name: true}
-	measures, _ := segment.ParseMeasures(sch)
+	measures := engine.Measures(snap).List()
 	add := func(col *previewCol) {
 		if !seen[col.Name] {
 			seen[col.Name] = true
@@ -335,7 +335,7 @@ func downloadColumns(ctx context.Context, snap *storage.Snapshot, fields []strin
 	if len(fields) == 0 {
 		fields = cust.Entity.AttributeNames()
 	}
-	measures, _ := segment.ParseMeasures(sch)
+	measures := engine.Measures(snap).List()
 	var cols []*previewCol
 	var header []string
 	var problems diag.List

@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/schema"
-	"github.com/segmentkit/segmentkit/segment"
 )
 
 func TestRelationships(t *testing.T) {
@@ -391,38 +390,6 @@ func TestRelationshipKeyTypes(t *testing.T) {
 			require.Equal(t, tt.want, inKeyOrder(t, snap, "E", l))
 			require.Equal(t, []LinkReport{{Relationship: "EP", Null: tt.null, Dangling: tt.dangling}}, snap.LinkReports())
 			require.Equal(t, tt.null+tt.dangling, l.Broken)
-		})
-	}
-}
-
-func TestLoadMeasures(t *testing.T) {
-	withMeasures := func(m string) string {
-		return strings.Replace(shopSchema, `"relationships": [`, `"measures": [`+m+`], "relationships": [`, 1)
-	}
-	tests := []struct {
-		name     string
-		measure  string
-		sentinel error
-		want     string
-	}{
-		{"valid", `{"name": "Spend", "related": "Order", "aggregate": {"function": "sum", "attribute": "Order.Amount"}}`, nil, ""},
-		{"unknown function", `{"name": "Spend", "related": "Order", "aggregate": {"function": "sun", "attribute": "Order.Amount"}}`,
-			segment.ErrAggregate, "measures[0].aggregate.function"},
-		{"unknown attribute", `{"name": "Spend", "related": "Order", "aggregate": {"function": "sum", "attribute": "Order.Amont"}}`,
-			segment.ErrUnknownAttribute, "measures[0].aggregate.attribute"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			snap, err := Load(t.Context(), writeDir(t, withMeasures(tt.measure), shopFiles()), Options{Allocator: mem})
-			if tt.sentinel == nil {
-				require.NoError(t, err)
-				snap.Release()
-				return
-			}
-			require.ErrorIs(t, err, tt.sentinel)
-			require.Contains(t, err.Error(), tt.want)
 		})
 	}
 }
