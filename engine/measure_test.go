@@ -231,8 +231,8 @@ func requireProblemAt(t *testing.T, l diag.List, sentinel error, path, message s
 }
 
 // TestMeasuresParsedOnce checks that compiling and evaluating many
-// definitions, and computing a measure's values, parse a snapshot's
-// measures once, and another snapshot's once more.
+// definitions and computing a measure's values parse a snapshot's measures
+// once, and another snapshot's once more.
 func TestMeasuresParsedOnce(t *testing.T) {
 	count, restore := engine.CountMeasureParses()
 	defer restore()
