@@ -259,3 +259,27 @@ func TestProblemsOfOldFiles(t *testing.T) {
 	require.ErrorIs(t, d.Problems, segment.ErrUnknownEntity, "the merged sentinel matches by either name")
 	require.NoError(t, e.cat.Verify())
 }
+
+// TestSentinelCodesDocumented: docs/library.md's table of sentinels lists
+// the code of every exported sentinel of a public package.
+func TestSentinelCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "library.md"))
+	require.NoError(t, err)
+	var documented []string
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 5 || !strings.Contains(line, "Err") {
+			continue
+		}
+		documented = append(documented, strings.Trim(strings.TrimSpace(cells[3]), "`"))
+	}
+	var want []string
+	for name, s := range sentinels {
+		if !strings.HasPrefix(name, "internal/") && !slices.Contains(want, diag.Code(s)) {
+			want = append(want, diag.Code(s))
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(documented)
+	require.Equal(t, want, documented)
+}

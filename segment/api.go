@@ -54,7 +54,7 @@ var (
 	ErrUnknownSegment = diag.NewSentinel("segment.unknown_segment", "unknown segment")
 	// ErrSegmentCycle: segment references form a cycle, such as a
 	// definition that references itself.
-	ErrSegmentCycle = diag.NewSentinel("segment.segment_cycle", "segment reference cycle")
+	ErrSegmentCycle = diag.NewSentinel("segment.reference_cycle", "segment reference cycle")
 	// ErrMeasure: a schema's measures are not well formed together, such
 	// as two measures with the same name.
 	ErrMeasure = diag.NewSentinel("segment.measure", "invalid measure")
