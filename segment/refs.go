@@ -65,7 +65,8 @@ type Header struct {
 // string members "name", "displayName", "description" and "type", as far
 // as the JSON is well formed. A truncated definition gives the members
 // written before the break; a member that is not a string is left empty;
-// of a key written twice the first counts, as in Parse. Input that does not
+// of a key written twice with string values the first counts, as in
+// Parse. Input that does not
 // start as a JSON object gives the zero Header. The JSON's problems are
 // Parse's to report: ReadHeader never fails.
 func ReadHeader(data []byte) Header {
