@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -182,19 +181,4 @@ func TestDirSourceCachesUntilFilesChange(t *testing.T) {
 	require.NoError(t, src.Close())
 	_, _, err = src.Snapshot(ctx)
 	require.Error(t, err)
-}
-
-func TestRewriteStrings(t *testing.T) {
-	in := `{"name":"A", "x": {"segment" : "A", "name": "A"}, "l": ["A", {"segment":"A"}], "segment": "B", "n": 1.50}`
-	out, ok := rewriteStrings([]byte(in), func(depth int, key, value string) (string, bool) {
-		return "Z\"q", value == "A" && (key == "segment" || (depth == 1 && key == "name"))
-	})
-	require.True(t, ok)
-	require.Equal(t, `{"name":"Z\"q", "x": {"segment" : "Z\"q", "name": "A"}, "l": ["A", {"segment":"Z\"q"}], "segment": "B", "n": 1.50}`, string(out))
-	out, ok = rewriteStrings([]byte(`{"name": `), func(int, string, string) (string, bool) { return "x", true })
-	require.False(t, ok)
-	require.Equal(t, `{"name": `, string(out))
-	require.Equal(t, []string{"A", "C"}, looseRefs([]byte(`{"groups": [{"segment": "A"}, {"or": [{"segment": "C"}, {"segment": "A"}]}]}`)))
-	require.Nil(t, looseRefs([]byte(`{"groups": [`)))
-	require.True(t, strings.HasPrefix(meaningOf(nil, []byte("x")), "raw:"))
 }

@@ -220,12 +220,11 @@ func (c *Catalog) Rename(oldName, newName string) error {
 			if !self && !slices.Contains(o.Refs, oldName) {
 				continue
 			}
-			o.Definition, _ = rewriteStrings(o.Definition, func(depth int, key, value string) (string, bool) {
-				if value != oldName {
-					return "", false
-				}
-				return newName, key == "segment" || (self && depth == 1 && key == "name")
-			})
+			if self {
+				o.Definition = segment.Rename(o.Definition, oldName, newName)
+			} else {
+				o.Definition = segment.RenameRefs(o.Definition, oldName, newName)
+			}
 			for i, ref := range o.Refs {
 				if ref == oldName {
 					o.Refs[i] = newName

@@ -16,6 +16,10 @@
 //	fmt.Println(def) // HighValue: sum(Order.Amount) of Order >= 500
 //	out, err := json.Marshal(def) // FORMAT.md's JSON; Parse reads it back
 //
+// ReadRefs, ReadHeader, RenameRefs and Rename read and edit the segment
+// references and the header of definition JSON that need not parse (a
+// draft), keeping every byte they do not change as written.
+//
 // Definitions, conditions and measures are plain values: no function of
 // the package modifies them, and they may be shared between goroutines once
 // built.
