@@ -61,21 +61,101 @@ func (c *Catalog) MembersIn(ctx context.Context, name string, snap *storage.Snap
 
 // members reads the named segment's record and members mapped to d.
 func (c *Catalog) members(name string, d *loadedData) (*roaring.Bitmap, *record, error) {
-	var bm *roaring.Bitmap
-	var rec *record
+	st, err := c.stored(name, d, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st.members, st.rec, nil
+}
+
+// storedSegment is a segment's record with its stored members.
+type storedSegment struct {
+	rec     *record
+	members *roaring.Bitmap
+	// asOf is the instant the members were computed at (zero when the
+	// segment has none), read when asked for.
+	asOf time.Time
+}
+
+// stored reads the named segment's record and members mapped to d, in one
+// transaction, and with withAsOf the as-of instant they were computed at.
+func (c *Catalog) stored(name string, d *loadedData, withAsOf bool) (*storedSegment, error) {
+	var st storedSegment
 	err := c.view(func(tx *bolt.Tx) error {
 		r, err := getByName(tx, name)
 		if err != nil {
 			return err
 		}
-		rec = r
-		bm, err = c.storedMembers(tx, r.ID, d)
+		st.rec = r
+		if st.members, err = c.storedMembers(tx, r.ID, d); err != nil {
+			return err
+		}
+		if withAsOf {
+			st.asOf, err = computedAsOf(tx, r)
+		}
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return bm, rec, nil
+	return &st, nil
+}
+
+// computedAsOf returns the as-of instant of the refresh that computed the
+// segment's stored members: that of its newest history entry that did not
+// keep frozen members. For an entry stored before history recorded it,
+// it is the entry's job's as-of if the file still has the job, else the
+// entry's time (close to it: such versions evaluated at the job's start).
+// It is zero for a segment never refreshed.
+func computedAsOf(tx *bolt.Tx, r *record) (time.Time, error) {
+	b := tx.Bucket(bucketHistory).Bucket(u64(r.ID))
+	if b == nil {
+		return time.Time{}, nil
+	}
+	var e *HistoryEntry
+	cur := b.Cursor()
+	for k, v := cur.Last(); k != nil; k, v = cur.Prev() {
+		e = new(HistoryEntry)
+		if err := json.Unmarshal(v, e); err != nil {
+			return time.Time{}, corrupt("history of %q: %v", r.Name, err)
+		}
+		if !e.Kept {
+			break
+		}
+	}
+	switch {
+	case e == nil:
+		return time.Time{}, nil
+	case !e.AsOf.IsZero():
+		return e.AsOf, nil
+	}
+	if j, err := readJob(tx, e.Job); err == nil && !j.AsOf.IsZero() {
+		return j.AsOf, nil
+	} else if err != nil && !errors.Is(err, errNoJob) {
+		return time.Time{}, err
+	}
+	return e.Time, nil
+}
+
+// PreviewOptions adjusts Preview and Download.
+type PreviewOptions struct {
+	// AsOf is the instant the computed columns (measures and aggregates
+	// over related rows) are evaluated at. Zero means the as-of of the
+	// refresh job that computed the stored members, so that the values
+	// are the ones that explain them; the catalog clock's now for a
+	// segment never refreshed.
+	AsOf time.Time
+}
+
+// asOf returns the instant to compute columns at for st.
+func (o PreviewOptions) asOf(c *Catalog, st *storedSegment) time.Time {
+	switch {
+	case !o.AsOf.IsZero():
+		return o.AsOf.UTC()
+	case !st.asOf.IsZero():
+		return st.asOf
+	}
+	return c.now()
 }
 
 // Preview is the first members of a segment with the values that explain
@@ -90,6 +170,8 @@ type Preview struct {
 	// Rows hold one member each, in customer id order: its values as text,
 	// in the form of the data's CSV files ("" for null).
 	Rows [][]string `json:"rows"`
+	// AsOf is the instant the computed columns were evaluated at.
+	AsOf time.Time `json:"asOf"`
 	// Warnings lists columns that could not be computed.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -130,9 +212,15 @@ type previewCol struct {
 //     shorthand).
 //
 // Columns appear in the order the definition first uses them, once each.
-// Relative operators count from the clock's current time. Preview needs a
-// Source (ErrNoSource).
+// Relative operators and measures count from the as-of of the refresh that
+// computed the members. Preview needs a Source (ErrNoSource).
 func (c *Catalog) Preview(ctx context.Context, name string, n int) (*Preview, error) {
+	return c.PreviewWith(ctx, name, n, PreviewOptions{})
+}
+
+// PreviewWith returns the segment's first n members as Preview does, with
+// the computed columns evaluated at opts.AsOf.
+func (c *Catalog) PreviewWith(ctx context.Context, name string, n int, opts PreviewOptions) (*Preview, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
 	}
@@ -146,15 +234,16 @@ func (c *Catalog) Preview(ctx context.Context, name string, n int) (*Preview, er
 		return nil, err
 	}
 	defer d.release()
-	members, rec, err := c.members(name, d)
+	st, err := c.stored(name, d, true)
 	if err != nil {
 		return nil, err
 	}
-	p := &Preview{Segment: rec.Name, Total: members.GetCardinality(), Rows: [][]string{}}
+	members, rec := st.members, st.rec
+	asOf := opts.asOf(c, st)
+	p := &Preview{Segment: rec.Name, Total: members.GetCardinality(), Rows: [][]string{}, AsOf: asOf}
 	sch := d.snap.Schema()
 	def, _ := segment.Parse(rec.Definition)
 	cols := previewColumns(def, sch, d.snap)
-	asOf := c.now()
 	for _, col := range cols {
 		if col.measure == nil {
 			continue
@@ -261,10 +350,16 @@ func previewColumns(def *segment.Definition, sch *schema.Schema, snap *storage.S
 // ("Measures.Spend90d"); nil or empty means every customer attribute, in
 // schema order. An unknown field is an error wrapping ErrUnknownField that
 // suggests the nearest name; nothing is written then. Values are written
-// as in the data's CSV files; measures are computed at the clock's current
-// time. Download checks ctx every 4096 rows and needs a Source
-// (ErrNoSource).
+// as in the data's CSV files; measures are computed at the as-of of the
+// refresh that computed the members. Download checks ctx every 4096 rows
+// and needs a Source (ErrNoSource).
 func (c *Catalog) Download(ctx context.Context, name string, w io.Writer, fields []string) error {
+	return c.DownloadWith(ctx, name, w, fields, PreviewOptions{})
+}
+
+// DownloadWith writes every member of the segment to w as Download does,
+// with the measures computed at opts.AsOf.
+func (c *Catalog) DownloadWith(ctx context.Context, name string, w io.Writer, fields []string, opts PreviewOptions) error {
 	if err := c.enter(); err != nil {
 		return err
 	}
@@ -275,11 +370,12 @@ func (c *Catalog) Download(ctx context.Context, name string, w io.Writer, fields
 		return err
 	}
 	defer d.release()
-	members, _, err := c.members(name, d)
+	st, err := c.stored(name, d, true)
 	if err != nil {
 		return err
 	}
-	cols, header, err := downloadColumns(ctx, d.snap, fields, c.now())
+	members := st.members
+	cols, header, err := downloadColumns(ctx, d.snap, fields, opts.asOf(c, st))
 	if err != nil {
 		return err
 	}

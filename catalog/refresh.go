@@ -27,8 +27,10 @@ import (
 // segments and drafts are skipped; a segment that references a skipped or
 // failed one fails, naming it. Tasks whose references are done run in
 // parallel, at most Options.Workers at a time. All segments of a job are
-// evaluated against one data snapshot at one as-of instant, the job's
-// start.
+// evaluated against one data snapshot at one as-of instant: the one the
+// job was asked for (RefreshOptions.AsOf), or else the job's start on the
+// catalog's clock. The job records it (Job.AsOf), and so does each history
+// entry it stores.
 //
 // Jobs run one at a time; a job asked for while another runs waits with
 // status "not started". Each successful task commits, in one transaction,
@@ -47,6 +49,17 @@ type refreshRequest struct {
 	ids     []uint64
 	all     bool
 	trigger string
+	// asOf is the instant to evaluate at; zero: the job's start.
+	asOf time.Time
+}
+
+// RefreshOptions adjusts a refresh job. The zero value evaluates the
+// segments at the catalog clock's time when the job starts.
+type RefreshOptions struct {
+	// AsOf is the instant the job's segments are evaluated at: relative
+	// date conditions (inLastDays, ...) and measures count from it. Zero
+	// means the catalog clock's now when the job starts.
+	AsOf time.Time
 }
 
 // runJob is a job that has not finished.
@@ -83,17 +96,24 @@ func copyJob(j *Job) *Job {
 	return &out
 }
 
-// Refresh refreshes the named segments (and the segments they reference)
-// as one job and returns the job when it ends. Inactive segments and
+// Refresh refreshes the named segments as RefreshWith does with zero
+// options: evaluated at the catalog clock's now.
+func (c *Catalog) Refresh(ctx context.Context, names ...string) (*Job, error) {
+	return c.RefreshWith(ctx, RefreshOptions{}, names...)
+}
+
+// RefreshWith refreshes the named segments (and the segments they
+// reference) as one job, evaluated at opts.AsOf, and returns the job when
+// it ends. Inactive segments and
 // drafts among them are skipped. An unknown name is an error wrapping
 // ErrNotFound, and then no job runs.
 //
 // The job's outcome is in its status and tasks; the error is nil even
 // when tasks fail. When the job is cancelled (by ctx, CancelJob or Close)
 // Refresh returns it, with status cancelled, and an error wrapping
-// ErrCancelled (and ctx's error when ctx ended). Refresh needs a Source
-// (ErrNoSource).
-func (c *Catalog) Refresh(ctx context.Context, names ...string) (*Job, error) {
+// ErrCancelled (and ctx's error when ctx ended). RefreshWith needs a
+// Source (ErrNoSource).
+func (c *Catalog) RefreshWith(ctx context.Context, opts RefreshOptions, names ...string) (*Job, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
 	}
@@ -117,17 +137,24 @@ func (c *Catalog) Refresh(ctx context.Context, names ...string) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.refresh(ctx, refreshRequest{ids: ids, trigger: "manual"})
+	return c.refresh(ctx, refreshRequest{ids: ids, trigger: "manual", asOf: opts.AsOf})
 }
 
-// RefreshAll refreshes every segment as one job, as Refresh does: active
-// segments are refreshed, inactive ones and drafts are skipped.
+// RefreshAll refreshes every segment as RefreshAllWith does with zero
+// options: evaluated at the catalog clock's now.
 func (c *Catalog) RefreshAll(ctx context.Context) (*Job, error) {
+	return c.RefreshAllWith(ctx, RefreshOptions{})
+}
+
+// RefreshAllWith refreshes every segment as one job evaluated at
+// opts.AsOf, as RefreshWith does: active segments are refreshed, inactive
+// ones and drafts are skipped.
+func (c *Catalog) RefreshAllWith(ctx context.Context, opts RefreshOptions) (*Job, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
 	}
 	defer c.leave()
-	return c.refresh(ctx, refreshRequest{all: true, trigger: "manual"})
+	return c.refresh(ctx, refreshRequest{all: true, trigger: "manual", asOf: opts.AsOf})
 }
 
 // CancelJob cancels a running or waiting job. The job ends as cancelled
@@ -293,7 +320,8 @@ func (c *Catalog) refresh(ctx context.Context, req refreshRequest) (*Job, error)
 	ctx = ctxOrBackground(ctx)
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	job := Job{Trigger: req.trigger, All: req.all, Status: NotStarted, Created: c.now()}
+	req.asOf = utcOrZero(req.asOf)
+	job := Job{Trigger: req.trigger, All: req.all, Status: NotStarted, Created: c.now(), AsOf: req.asOf}
 	err := c.update(func(tx *bolt.Tx) error {
 		for _, id := range req.ids {
 			if r, err := getRecord(tx, id); err == nil && r != nil {
@@ -322,7 +350,7 @@ func (c *Catalog) refresh(ctx context.Context, req refreshRequest) (*Job, error)
 		delete(c.running, job.ID)
 		c.mu.Unlock()
 	}()
-	ex := &execution{c: c, run: run}
+	ex := &execution{c: c, run: run, asOf: req.asOf}
 	select {
 	case c.jobSem <- struct{}{}:
 		defer func() { <-c.jobSem }()
@@ -443,13 +471,15 @@ func (ex *execution) plan(req refreshRequest) error {
 			t.runnable = false
 		}
 	}
+	if ex.asOf.IsZero() {
+		ex.asOf = now
+	}
 	ex.update(func(j *Job) {
 		j.Tasks = planned
 		j.Status = Refreshing
 		j.Started = now
-		j.AsOf = now
+		j.AsOf = ex.asOf
 	})
-	ex.asOf = now
 	job := ex.run.copy()
 	return c.update(func(tx *bolt.Tx) error {
 		if err := putJob(tx, job); err != nil {
@@ -817,7 +847,7 @@ func (ex *execution) runTask(ctx context.Context, i int, par int) (res taskResul
 				}
 			}
 		}
-		if err := putHistory(tx, r.ID, &HistoryEntry{Time: now, Job: ex.run.job.ID, Members: count, Entered: entered, Left: left, Kept: kept}); err != nil {
+		if err := putHistory(tx, r.ID, &HistoryEntry{Time: now, Job: ex.run.job.ID, AsOf: ex.asOf, Members: count, Entered: entered, Left: left, Kept: kept}); err != nil {
 			return err
 		}
 		r.Members = count
@@ -869,6 +899,11 @@ func (ex *execution) end(ctx, jctx context.Context) (*Job, error) {
 		j.Ended = now
 		if j.Started.IsZero() {
 			j.Started = now
+		}
+		if j.AsOf.IsZero() {
+			// The job ended before it started: it would have evaluated
+			// at its start.
+			j.AsOf = j.Started
 		}
 		j.Duration = j.Ended.Sub(j.Started)
 		failed, skipped := len(j.Errors) > 0, len(j.Tasks) > 0
