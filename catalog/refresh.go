@@ -38,7 +38,7 @@ import (
 type refreshRequest struct {
 	ids     []uint64
 	all     bool
-	trigger string
+	trigger Trigger
 	// asOf is the instant to evaluate at; zero: the job's start.
 	asOf time.Time
 }
@@ -127,7 +127,7 @@ func (c *Catalog) RefreshWith(ctx context.Context, opts RefreshOptions, names ..
 	if err != nil {
 		return nil, err
 	}
-	return c.refresh(ctx, refreshRequest{ids: ids, trigger: "manual", asOf: opts.AsOf})
+	return c.refresh(ctx, refreshRequest{ids: ids, trigger: TriggerManual, asOf: opts.AsOf})
 }
 
 // RefreshAll refreshes every segment as RefreshAllWith does with zero
@@ -144,7 +144,7 @@ func (c *Catalog) RefreshAllWith(ctx context.Context, opts RefreshOptions) (*Job
 		return nil, err
 	}
 	defer c.leave()
-	return c.refresh(ctx, refreshRequest{all: true, trigger: "manual", asOf: opts.AsOf})
+	return c.refresh(ctx, refreshRequest{all: true, trigger: TriggerManual, asOf: opts.AsOf})
 }
 
 // CancelJob cancels a running or waiting job. The job ends as cancelled

@@ -261,10 +261,10 @@ func (s *Scheduler) apply(ctx context.Context, w dueWork, launch func(string, fu
 		}
 	}
 	if w.all {
-		launch("all", func() (*Job, error) { return s.cat.scheduledRefresh(ctx, nil, true, "schedule") })
+		launch("all", func() (*Job, error) { return s.cat.scheduledRefresh(ctx, nil, true, TriggerSchedule) })
 	}
 	for _, name := range w.segments {
-		launch("segment "+name, func() (*Job, error) { return s.cat.scheduledRefresh(ctx, []string{name}, false, "schedule") })
+		launch("segment "+name, func() (*Job, error) { return s.cat.scheduledRefresh(ctx, []string{name}, false, TriggerSegmentSchedule) })
 	}
 }
 
@@ -314,7 +314,7 @@ func (s *Scheduler) applyActivation(ctx context.Context, name string, at time.Ti
 	}
 	s.log.Info("activated segment as scheduled", "segment", name)
 	launch("activation "+name, func() (*Job, error) {
-		return s.cat.scheduledRefresh(ctx, []string{name}, false, "scheduled activation")
+		return s.cat.scheduledRefresh(ctx, []string{name}, false, TriggerScheduledActivation)
 	})
 }
 
@@ -366,7 +366,7 @@ func (c *Catalog) applyScheduledActivation(ctx context.Context, name string, at 
 }
 
 // scheduledRefresh runs a refresh for the scheduler.
-func (c *Catalog) scheduledRefresh(ctx context.Context, names []string, all bool, trigger string) (*Job, error) {
+func (c *Catalog) scheduledRefresh(ctx context.Context, names []string, all bool, trigger Trigger) (*Job, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func TestScheduler(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, jobs, 1, "only the activation's job so far")
 	e.clock.Advance(time.Minute)
-	all := waitJob(t, cat, func(j *Job) bool { return j.All && j.Trigger == "schedule" })
+	all := waitJob(t, cat, func(j *Job) bool { return j.All && j.Trigger == TriggerSchedule })
 	require.Equal(t, time.Date(2026, 3, 3, 3, 0, 0, 0, time.UTC), all.Started)
 	require.Equal(t, Successful, taskOf(t, all, "A").Status)
 	require.Equal(t, Skipped, taskOf(t, all, "B").Status)
@@ -66,7 +66,7 @@ func TestScheduler(t *testing.T) {
 	require.NoError(t, cat.SetSchedule("A", "*/30 * * * *"))
 	require.NoError(t, e.clock.BlockUntilContext(ctx, 1))
 	e.clock.Advance(30 * time.Minute)
-	own := waitJob(t, cat, func(j *Job) bool { return !j.All && j.Trigger == "schedule" })
+	own := waitJob(t, cat, func(j *Job) bool { return !j.All && j.Trigger == TriggerSegmentSchedule })
 	require.Equal(t, []string{"A"}, own.Requested)
 	require.Equal(t, time.Date(2026, 3, 3, 3, 30, 0, 0, time.UTC), own.Started)
 
@@ -84,7 +84,7 @@ func TestScheduler(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Inactive, b.State, "not yet")
 	e.clock.Advance(time.Hour)
-	act := waitJob(t, cat, func(j *Job) bool { return j.Trigger == "scheduled activation" })
+	act := waitJob(t, cat, func(j *Job) bool { return j.Trigger == TriggerScheduledActivation })
 	require.Equal(t, []string{"B"}, act.Requested)
 	require.Equal(t, Successful, act.Status)
 	b, err = cat.Get("B")
@@ -123,7 +123,7 @@ func TestScheduler(t *testing.T) {
 	require.NoError(t, err)
 	var starts []time.Time
 	for _, j := range jobs {
-		if j.Trigger == "schedule" {
+		if j.Trigger == TriggerSchedule || j.Trigger == TriggerSegmentSchedule {
 			require.False(t, slices.ContainsFunc(starts, func(s time.Time) bool { return s.Equal(j.Started) }), "two scheduled jobs at %v", j.Started)
 			starts = append(starts, j.Started)
 		}

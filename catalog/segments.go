@@ -117,7 +117,7 @@ func (c *Catalog) Create(ctx context.Context, definition []byte, opts CreateOpti
 		return rec.public(), fmt.Errorf("segment %q %w, saved but not activated: %w", rec.Name, ErrDraft, loadProblems(rec.Problems))
 	}
 	if rec.Active && c.src != nil {
-		if _, err := c.refresh(ctx, refreshRequest{ids: []uint64{rec.ID}, trigger: "activation", asOf: opts.AsOf}); err != nil {
+		if _, err := c.refresh(ctx, refreshRequest{ids: []uint64{rec.ID}, trigger: TriggerActivation, asOf: opts.AsOf}); err != nil {
 			return c.getByID(rec.ID, err)
 		}
 	}
@@ -334,7 +334,7 @@ func (c *Catalog) ActivateWith(ctx context.Context, name string, opts RefreshOpt
 	if err != nil || !changed || c.src == nil {
 		return nil, err
 	}
-	return c.refresh(ctx, refreshRequest{ids: []uint64{id}, trigger: "activation", asOf: opts.AsOf})
+	return c.refresh(ctx, refreshRequest{ids: []uint64{id}, trigger: TriggerActivation, asOf: opts.AsOf})
 }
 
 // setActive commits the segment's activation, validating its definition
