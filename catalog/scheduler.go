@@ -264,7 +264,9 @@ func (s *Scheduler) apply(ctx context.Context, w dueWork, launch func(string, fu
 		launch("all", func() (*Job, error) { return s.cat.scheduledRefresh(ctx, nil, true, TriggerSchedule) })
 	}
 	for _, name := range w.segments {
-		launch("segment "+name, func() (*Job, error) { return s.cat.scheduledRefresh(ctx, []string{name}, false, TriggerSegmentSchedule) })
+		launch("segment "+name, func() (*Job, error) {
+			return s.cat.scheduledRefresh(ctx, []string{name}, false, TriggerSegmentSchedule)
+		})
 	}
 }
 
