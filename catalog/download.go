@@ -36,7 +36,6 @@ func (c *Catalog) DownloadWith(ctx context.Context, name string, w io.Writer, fi
 		return err
 	}
 	defer c.leave()
-	ctx = ctxOrBackground(ctx)
 	d, err := c.loadData(ctx)
 	if err != nil {
 		return err

@@ -54,7 +54,6 @@ func (c *Catalog) refresh(ctx context.Context, req refreshRequest) (*Job, error)
 	if c.src == nil {
 		return nil, fmt.Errorf("refresh: %w", ErrNoSource)
 	}
-	ctx = ctxOrBackground(ctx)
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	req.asOf = utcOrZero(req.asOf)

@@ -22,7 +22,7 @@ func (c *Catalog) Members(ctx context.Context, name string) (*roaring.Bitmap, er
 		return nil, err
 	}
 	defer c.leave()
-	d, err := c.loadData(ctxOrBackground(ctx))
+	d, err := c.loadData(ctx)
 	if err != nil {
 		return nil, err
 	}

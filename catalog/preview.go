@@ -101,7 +101,6 @@ func (c *Catalog) PreviewWith(ctx context.Context, name string, n int, opts Prev
 		return nil, err
 	}
 	defer c.leave()
-	ctx = ctxOrBackground(ctx)
 	if n <= 0 {
 		n = DefaultPreviewRows
 	}

@@ -39,7 +39,7 @@ func (c *Catalog) schema(ctx context.Context) (*schema.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	sch, err := src.Schema(ctxOrBackground(ctx))
+	sch, err := src.Schema(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the schema of %s: %w", src, err)
 	}
