@@ -67,7 +67,8 @@ type compiler struct {
 	opts     Options
 	vecs     map[*storage.Column]*vec
 	measures map[string]*measureNode
-	mdefs    map[string]*segment.Measure
+	// mdef finds the definition of the measure "Measures.name".
+	mdef     func(name string) (*segment.Measure, bool)
 	problems diag.List
 }
 
@@ -79,18 +80,15 @@ func Compile(def *segment.Definition, snap *storage.Snapshot, opts Options) (*Pl
 		return nil, fmt.Errorf("%w: nil definition or snapshot", ErrCompile)
 	}
 	sch := snap.Schema()
-	vo := segment.ValidateOptions{Segments: func(name string) bool { _, ok := opts.Segments[name]; return ok }}
+	ms := Measures(snap)
+	vo := segment.ValidateOptions{
+		Segments: func(name string) bool { _, ok := opts.Segments[name]; return ok },
+		Measures: ms,
+	}
 	if err := def.ValidateWith(sch, vo); err != nil {
 		return nil, err
 	}
-	c := &compiler{snap: snap, sch: sch, opts: opts, vecs: map[*storage.Column]*vec{}, measures: map[string]*measureNode{}, mdefs: map[string]*segment.Measure{}}
-	ms, err := segment.ParseMeasures(sch)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range ms {
-		c.mdefs[m.Name] = m
-	}
+	c := &compiler{snap: snap, sch: sch, opts: opts, vecs: map[*storage.Column]*vec{}, measures: map[string]*measureNode{}, mdef: ms.Lookup}
 	p := &Plan{def: def, snap: snap, opts: opts, n: snap.NumCustomers()}
 	for i, g := range def.Groups {
 		n := c.customer(fmt.Sprintf("groups[%d].condition", i), g.Condition)
@@ -349,7 +347,7 @@ func (c *compiler) measure(path, name string) *measureNode {
 	if m, ok := c.measures[name]; ok {
 		return m
 	}
-	def, ok := c.mdefs[name]
+	def, ok := c.mdef(name)
 	if !ok {
 		c.fail(path, "unknown measure %q", name)
 		return nil

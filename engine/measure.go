@@ -51,6 +51,32 @@ func (vs *Values) Format(id uint32) string {
 	return v.stringAt(i)
 }
 
+// Measures returns the customer attribute measures of snap's schema
+// (segment.MeasuresOf), parsed and validated on the first call for snap and
+// kept for the snapshot's life: Compile, quick and the catalog reuse them,
+// and a caller that validates definitions against snap passes them in
+// segment.ValidateOptions.Measures. Problems in the measures are in the
+// result's Err; a snapshot loads whatever its measures hold, whichever
+// loader built it. The result is immutable and safe for concurrent use. A
+// nil snap has no measures.
+func Measures(snap *storage.Snapshot) *segment.Measures {
+	if snap == nil {
+		return segment.MeasuresOf(nil)
+	}
+	v, err := snap.Derived(measuresKey{}, func() (any, error) { return measuresOf(snap.Schema()), nil })
+	if err != nil {
+		panic(fmt.Sprintf("BUG: parsing measures cannot fail: %v", err))
+	}
+	return v.(*segment.Measures)
+}
+
+// measuresKey is the key of a snapshot's parsed measures among its derived
+// values.
+type measuresKey struct{}
+
+// measuresOf parses a schema's measures; tests count its calls.
+var measuresOf = segment.MeasuresOf
+
 // EvalMeasure computes a customer attribute measure for every customer of
 // snap at the as-of instant asOf. The measure is validated against the
 // snapshot's schema first; problems come back as a diag.List.
@@ -61,8 +87,9 @@ func EvalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 	if err := m.Validate(snap.Schema()); err != nil {
 		return nil, err
 	}
+	only := func(name string) (*segment.Measure, bool) { return m, name == m.Name }
 	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*vec{},
-		measures: map[string]*measureNode{}, mdefs: map[string]*segment.Measure{m.Name: m}}
+		measures: map[string]*measureNode{}, mdef: only}
 	mn := c.measure("measure", m.Name)
 	if err := c.problems.Err(); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -462,7 +463,8 @@ func (v View) Build(ctx context.Context, name, displayName, field string, op Op,
 		c = &segment.Related{Entity: r.Entity, Path: slices.Clone(r.path), Where: pred}
 	}
 	def := &segment.Definition{Name: name, DisplayName: displayName, Groups: []segment.Group{{Condition: c}}}
-	if err := def.Validate(v.s.snap.Schema()); err != nil {
+	vo := segment.ValidateOptions{Measures: engine.Measures(v.s.snap)}
+	if err := def.ValidateWith(v.s.snap.Schema(), vo); err != nil {
 		return nil, fmt.Errorf("quick: the definition built for %s does not validate: %w", r.Name, err)
 	}
 	return def, nil

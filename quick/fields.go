@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -51,11 +52,9 @@ func (s *Stats) resolveFields() {
 			add(&fieldRef{Field: Field{Source: Profiles, Entity: cust.Entity.Name, Attribute: c.Attr.Name, Type: c.Attr.Type}, col: c})
 		}
 	}
-	ms, err := segment.ParseMeasures(sch)
-	if err != nil {
-		s.measureErr = err
-	}
-	for _, m := range ms {
+	measures := engine.Measures(s.snap)
+	s.measureErr = measures.Err()
+	for _, m := range measures.List() {
 		typ := m.Type(sch)
 		if typ == schema.Invalid {
 			continue

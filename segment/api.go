@@ -61,6 +61,12 @@ type ValidateOptions struct {
 	// Segments reports whether a segment of that name exists, for segment
 	// references. Nil means no segment exists: every reference is a problem.
 	Segments func(name string) bool
+	// Measures, if not nil, are the schema's measures as MeasuresOf
+	// parsed them, reused instead of parsing them again. They are used
+	// only when parsed from the very schema validated against
+	// (Measures.Schema() == s); for any other schema ValidateWith parses
+	// that schema's own, so a wrong value costs time, never a wrong result.
+	Measures *Measures
 }
 
 // MaxNameLength is the longest segment or measure name, in characters.

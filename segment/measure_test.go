@@ -158,3 +158,70 @@ func TestParseMeasures(t *testing.T) {
 	requireProblem(t, err, want{segment.ErrAggregate, "measures[2].aggregate.orderBy", "orderBy of last needs an attribute of Order", ""})
 	requireProblem(t, err, want{segment.ErrSyntax, "measures[3].extra", `unknown key "extra" in a measure`, ""})
 }
+
+// TestMeasuresOf checks the parsed measures of a schema: in order, found by
+// name, none handed out while any has a problem, and the same problems as
+// ParseMeasures.
+func TestMeasuresOf(t *testing.T) {
+	s := testSchema(t)
+	ms := segment.MeasuresOf(s)
+	require.NoError(t, ms.Err())
+	require.Same(t, s, ms.Schema())
+	list, err := segment.ParseMeasures(s)
+	require.NoError(t, err)
+	require.Equal(t, list, ms.List())
+	m, ok := ms.Lookup("LastChannel")
+	require.True(t, ok)
+	require.Equal(t, "LastChannel", m.Name)
+	again, _ := ms.Lookup("LastChannel")
+	require.Same(t, m, again, "measures are parsed once")
+	_, ok = ms.Lookup("Nope")
+	require.False(t, ok)
+	ms.List()[0] = nil
+	require.NotNil(t, ms.List()[0], "List returns the caller's slice")
+
+	broken := schemaWith(t,
+		`{"name": "Spend", "related": "Order", "aggregate": {"function": "sum", "attribute": "Order.Amount"}}`,
+		`{"name": "Broken", "related": "Order", "aggregate": {"function": "summ", "attribute": "Order.Amount"}}`,
+	)
+	ms = segment.MeasuresOf(broken)
+	_, parsed := segment.ParseMeasures(broken)
+	require.Equal(t, parsed, ms.Err())
+	requireProblem(t, ms.Err(), want{segment.ErrAggregate, "measures[1].aggregate.function", `unknown function "summ"`, "sum"})
+	require.Nil(t, ms.List())
+	_, ok = ms.Lookup("Spend")
+	require.False(t, ok, "no measure is handed out while one has a problem")
+
+	for _, ms := range []*segment.Measures{segment.MeasuresOf(nil), nil} {
+		require.NoError(t, ms.Err())
+		require.Nil(t, ms.List())
+		require.Nil(t, ms.Schema())
+	}
+}
+
+// TestValidateWithMeasures checks that ValidateWith uses the measures it
+// is given when they were parsed from the schema validated against, and
+// parses the schema's own otherwise.
+func TestValidateWithMeasures(t *testing.T) {
+	d := mustParse(t, one(pred("Measures.Spend90d", "greaterThan", "1")))
+	s := testSchema(t)
+	ms := segment.MeasuresOf(s)
+	require.NoError(t, d.ValidateWith(s, segment.ValidateOptions{Measures: ms}))
+
+	// The schema is changed behind the parsed measures' back (which its
+	// doc forbids): the given measures are used, not parsed again.
+	raw := s.Measures
+	s.Measures = nil
+	require.NoError(t, d.ValidateWith(s, segment.ValidateOptions{Measures: ms}))
+	requireProblem(t, d.Validate(s), want{segment.ErrUnknownAttribute, "groups[0].condition.attribute", `Measures has no measure "Spend90d"`, ""})
+	s.Measures = raw
+
+	// Measures of another schema are not used.
+	none := schemaWith(t)
+	requireProblem(t, d.ValidateWith(none, segment.ValidateOptions{Measures: ms}),
+		want{segment.ErrUnknownAttribute, "groups[0].condition.attribute", `Measures has no measure "Spend90d"`, ""})
+	broken := schemaWith(t, `{"name": "Spend90d", "related": "Order", "aggregate": {"function": "sun", "attribute": "Order.Amount"}}`)
+	requireProblem(t, d.ValidateWith(broken, segment.ValidateOptions{Measures: ms}),
+		want{segment.ErrAggregate, "schema.measures[0].aggregate.function", `unknown function "sun"`, "sum"})
+	require.Equal(t, d.Validate(broken), d.ValidateWith(broken, segment.ValidateOptions{Measures: segment.MeasuresOf(broken)}))
+}

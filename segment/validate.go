@@ -23,8 +23,9 @@ func (d *Definition) Validate(s *schema.Schema) error {
 // literal nil, or a diag.List with every problem, each with its path and,
 // where a name is close to a valid one, a suggestion.
 //
-// The schema's measures (ParseMeasures) are attributes of the entity
-// Measures; problems in them are reported too, under "schema.measures".
+// The schema's measures (MeasuresOf, or opts.Measures when it was parsed
+// from s) are attributes of the entity Measures; problems in them are
+// reported too, under "schema.measures".
 // A reference to the definition itself is a cycle; longer reference cycles
 // span several definitions and are for the caller (a catalog) to find.
 // Validate does not modify d or s.
@@ -38,7 +39,7 @@ func (d *Definition) ValidateWith(s *schema.Schema, opts ValidateOptions) error 
 	if !ok {
 		return c.l
 	}
-	c.loadMeasures()
+	c.loadMeasures(opts.Measures)
 	if msg := nameProblem(d.Name); msg != "" {
 		c.l.Add("name", ErrName, "%s", msg)
 	}
@@ -121,54 +122,15 @@ func (m *Measure) Type(s *schema.Schema) schema.Type {
 	return schema.Invalid
 }
 
-// ParseMeasures parses and validates the measures of s (its Measures, as
-// written in schema.json). It returns them in order, or nil and a diag.List
-// with every problem, paths starting "measures[i]"; two measures with the
-// same name are a problem. A nil schema has no measures.
-func ParseMeasures(s *schema.Schema) ([]*Measure, error) {
-	ms, l := parseMeasures(s)
-	if len(l) > 0 {
-		return nil, l
-	}
-	return ms, nil
-}
-
-// parseMeasures returns every measure that parses, valid or not, and the
-// problems of all of them.
-func parseMeasures(s *schema.Schema) ([]*Measure, diag.List) {
-	var l diag.List
-	if s == nil {
-		return nil, nil
-	}
-	var ms []*Measure
-	first := map[string]int{}
-	for i, raw := range s.Measures {
-		path := index("measures", i)
-		m, err := ParseMeasure(raw)
-		if err != nil {
-			l.Merge(path, err)
-			continue
-		}
-		l.Merge(path, m.Validate(s))
-		if j, dup := first[m.Name]; dup {
-			l.Add(at(path, "name"), ErrMeasure, "measure %q is already defined at measures[%d]", m.Name, j)
-			continue
-		}
-		first[m.Name] = i
-		ms = append(ms, m)
-	}
-	return ms, l
-}
-
 // checker validates definition nodes against a schema, collecting problems.
 type checker struct {
-	s        *schema.Schema
-	opts     ValidateOptions
-	self     string // the definition's name, for self-references
-	measures map[string]*Measure
-	// measureNames lists the measures in schema order, for suggestions.
-	measureNames []string
-	l            diag.List
+	s    *schema.Schema
+	opts ValidateOptions
+	self string // the definition's name, for self-references
+	// measures are the schema's measures, problems or not; nil until
+	// loadMeasures, and for a measure's own validation.
+	measures *Measures
+	l        diag.List
 }
 
 // scope says where a condition is: at the customer level, or in the where
@@ -192,21 +154,28 @@ func newChecker(s *schema.Schema, opts ValidateOptions, self string) (*checker, 
 	return c, true
 }
 
-// loadMeasures makes the schema's measures attributes of Measures.
-func (c *checker) loadMeasures() {
-	ms, l := parseMeasures(c.s)
-	c.l.Merge("schema", l.Err())
-	c.measures = make(map[string]*Measure, len(ms))
-	for _, m := range ms {
-		c.measures[m.Name] = m
-		c.measureNames = append(c.measureNames, m.Name)
+// loadMeasures makes the schema's measures attributes of Measures: ms
+// when it was parsed from the checker's schema, else the schema's own.
+func (c *checker) loadMeasures(ms *Measures) {
+	if ms == nil || ms.schema != c.s {
+		ms = MeasuresOf(c.s)
 	}
+	c.measures = ms
+	c.l.Merge("schema", ms.Err())
+}
+
+// measureNames lists the schema's measures in order, for suggestions.
+func (c *checker) measureNames() []string {
+	if c.measures == nil {
+		return nil
+	}
+	return c.measures.names
 }
 
 // entityNames lists the names an attribute reference may start with.
 func (c *checker) entityNames() []string {
 	names := c.s.EntityNames()
-	if len(c.measureNames) > 0 {
+	if len(c.measureNames()) > 0 {
 		names = append(names, schema.MeasuresEntity)
 	}
 	return names
@@ -215,7 +184,7 @@ func (c *checker) entityNames() []string {
 // attrNames lists the attribute names of the entity (or Measures) ent.
 func (c *checker) attrNames(ent string) []string {
 	if ent == schema.MeasuresEntity {
-		return c.measureNames
+		return c.measureNames()
 	}
 	if e, ok := c.s.Entity(ent); ok {
 		return e.AttributeNames()
@@ -238,9 +207,12 @@ func (c *checker) attribute(path, ref, hint string) (string, schema.Type, bool) 
 		return "", schema.Invalid, false
 	}
 	if entName == schema.MeasuresEntity {
-		m := c.measures[attrName]
+		var m *Measure
+		if c.measures != nil {
+			m = c.measures.byName[attrName]
+		}
 		if m == nil {
-			addSuggest(&c.l, path, ErrUnknownAttribute, attrName, c.measureNames, "Measures has no measure %q", attrName)
+			addSuggest(&c.l, path, ErrUnknownAttribute, attrName, c.measureNames(), "Measures has no measure %q", attrName)
 			return "", schema.Invalid, false
 		}
 		return schema.MeasuresEntity, m.Type(c.s), true

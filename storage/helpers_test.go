@@ -2,12 +2,18 @@ package storage
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/schema"
@@ -144,4 +150,30 @@ func inKeyOrder(t *testing.T, snap *Snapshot, entity string, l *Links) []int32 {
 		out[i] = l.Customer[r]
 	}
 	return out
+}
+
+// writeParquet writes tbl as a Parquet file to w, Snappy-compressed: one
+// column per attribute, named after it, in its normalized Arrow type
+// (strings keep their dictionary encoding), in row groups of at most
+// groupRows rows (0: one row group). Load reads it back with the same
+// values. tbl is only read, and w is not closed.
+func writeParquet(t testing.TB, w io.Writer, tbl *Table, groupRows int64) {
+	t.Helper()
+	fields := make([]arrow.Field, len(tbl.Columns))
+	cols := make([]arrow.Array, len(tbl.Columns))
+	for i, c := range tbl.Columns {
+		fields[i] = arrow.Field{Name: c.Attr.Name, Type: c.Data.DataType(), Nullable: true}
+		cols[i] = c.Data
+	}
+	rec := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(tbl.NumRows))
+	defer rec.Release()
+	at := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
+	defer at.Release()
+	if groupRows <= 0 {
+		groupRows = max(int64(tbl.NumRows), 1)
+	}
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+	// The anonymous struct hides a Close method of w: the Parquet writer
+	// would otherwise close it.
+	require.NoError(t, pqarrow.WriteTable(at, struct{ io.Writer }{w}, groupRows, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())))
 }

@@ -55,9 +55,12 @@ func (t *Table) release() {
 
 // Load reads the data directory dir: dir/schema.json (schema.Parse), then
 // every entity's source, a .csv or .parquet file named relative to dir,
-// as FORMAT.md section 1 describes, and validates the schema's measures
-// (segment.ParseMeasures). It then checks keys, resolves every
+// as FORMAT.md section 1 describes. It then checks keys, resolves every
 // relationship and every relationship path, and returns the snapshot.
+// The schema's measures are definitions, kept as written: like the
+// definitions of segments they are validated by the segment package
+// (segment.MeasuresOf), whichever of Load, FromTables and FromRecords
+// built the snapshot.
 // String columns are dictionary-encoded when at most half their rows hold
 // distinct values, whatever the source; Parquet columns are converted as
 // FromTables converts Arrow columns.
@@ -79,9 +82,6 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 	}
 	sch, err := schema.Parse(data)
 	if err != nil {
-		return nil, err
-	}
-	if err := validateMeasures(sch); err != nil {
 		return nil, err
 	}
 	var problems diag.List

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,13 +13,10 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/schema"
-	"github.com/segmentkit/segmentkit/segment"
 )
 
 func TestRelationships(t *testing.T) {
@@ -270,9 +266,9 @@ func TestParquetRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		if e.Name == "Customer" {
 			// Many row groups: many chunks per column to join.
-			writeParquetGroups(t, f, csvSnap.Table(e.Name), 128)
+			writeParquet(t, f, csvSnap.Table(e.Name), 128)
 		} else {
-			require.NoError(t, WriteParquet(f, csvSnap.Table(e.Name)))
+			writeParquet(t, f, csvSnap.Table(e.Name), 0)
 		}
 		require.NoError(t, f.Close())
 	}
@@ -347,7 +343,7 @@ func parquetOf(t *testing.T, csv string) []byte {
 	require.NoError(t, err)
 	defer snap.Release()
 	var buf strings.Builder
-	require.NoError(t, WriteParquet(&buf, snap.Customers()))
+	writeParquet(t, &buf, snap.Customers(), 0)
 	return []byte(buf.String())
 }
 
@@ -395,54 +391,6 @@ func TestRelationshipKeyTypes(t *testing.T) {
 	}
 }
 
-func TestLoadMeasures(t *testing.T) {
-	withMeasures := func(m string) string {
-		return strings.Replace(shopSchema, `"relationships": [`, `"measures": [`+m+`], "relationships": [`, 1)
-	}
-	tests := []struct {
-		name     string
-		measure  string
-		sentinel error
-		want     string
-	}{
-		{"valid", `{"name": "Spend", "related": "Order", "aggregate": {"function": "sum", "attribute": "Order.Amount"}}`, nil, ""},
-		{"unknown function", `{"name": "Spend", "related": "Order", "aggregate": {"function": "sun", "attribute": "Order.Amount"}}`,
-			segment.ErrAggregate, "measures[0].aggregate.function"},
-		{"unknown attribute", `{"name": "Spend", "related": "Order", "aggregate": {"function": "sum", "attribute": "Order.Amont"}}`,
-			segment.ErrUnknownAttribute, "measures[0].aggregate.attribute"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			snap, err := Load(t.Context(), writeDir(t, withMeasures(tt.measure), shopFiles()), Options{Allocator: mem})
-			if tt.sentinel == nil {
-				require.NoError(t, err)
-				snap.Release()
-				return
-			}
-			require.ErrorIs(t, err, tt.sentinel)
-			require.Contains(t, err.Error(), tt.want)
-		})
-	}
-}
-
-// writeParquetGroups writes t as Parquet with row groups of at most n rows.
-func writeParquetGroups(t *testing.T, w io.Writer, tbl *Table, n int64) {
-	t.Helper()
-	fields := make([]arrow.Field, len(tbl.Columns))
-	cols := make([]arrow.Array, len(tbl.Columns))
-	for i, c := range tbl.Columns {
-		fields[i] = arrow.Field{Name: c.Attr.Name, Type: c.Data.DataType(), Nullable: true}
-		cols[i] = c.Data
-	}
-	rec := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(tbl.NumRows))
-	defer rec.Release()
-	at := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
-	defer at.Release()
-	require.NoError(t, pqarrow.WriteTable(at, struct{ io.Writer }{w}, n, nil, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())))
-}
-
 func TestEmptyEntities(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -482,7 +430,7 @@ func TestParquetCorruptFiles(t *testing.T) {
 	{
 		snap, err := Load(t.Context(), writeDir(t, strings.Replace(sch, "P.parquet", "P.csv", 1), map[string]string{"P.csv": "K,S\n1,a\n2,b\n3,a\n4,a\n5,\n"}), Options{})
 		require.NoError(t, err)
-		writeParquetGroups(t, &groups, snap.Customers(), 2)
+		writeParquet(t, &groups, snap.Customers(), 2)
 		snap.Release()
 	}
 	dir := writeDir(t, sch, nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"runtime"
@@ -12,10 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -296,36 +292,4 @@ func arrowSchemaOf(e *schema.Entity, chunks [][]arrow.Array) *arrow.Schema {
 		}
 	}
 	return arrow.NewSchema(fields, nil)
-}
-
-// WriteParquet writes t as a Parquet file to w: one column per attribute,
-// named after it, in its normalized Arrow type (strings keep their
-// dictionary encoding), Snappy-compressed. Load reads the file back with
-// the same values. It is meant for tests and tools that convert a data
-// directory; t is only read, and w is not closed.
-func WriteParquet(w io.Writer, t *Table) error {
-	fields := make([]arrow.Field, len(t.Columns))
-	cols := make([]arrow.Array, len(t.Columns))
-	for i, c := range t.Columns {
-		fields[i] = arrow.Field{Name: c.Attr.Name, Type: c.Data.DataType(), Nullable: true}
-		cols[i] = c.Data
-	}
-	sc := arrow.NewSchema(fields, nil)
-	rec := array.NewRecordBatch(sc, cols, int64(t.NumRows))
-	defer rec.Release()
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
-	// The anonymous struct hides a Close method of w: the Parquet writer
-	// would otherwise close it.
-	fw, err := pqarrow.NewFileWriter(sc, struct{ io.Writer }{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		return fmt.Errorf("write parquet %s: %w", t.Entity.Name, err)
-	}
-	if err := fw.Write(rec); err != nil {
-		_ = fw.Close()
-		return fmt.Errorf("write parquet %s: %w", t.Entity.Name, err)
-	}
-	if err := fw.Close(); err != nil {
-		return fmt.Errorf("write parquet %s: %w", t.Entity.Name, err)
-	}
-	return nil
 }

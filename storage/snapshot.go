@@ -69,8 +69,7 @@ type Column struct {
 	Attr schema.Attribute
 	Data arrow.Array
 
-	mu      sync.Mutex
-	derived map[any]any // see Derived
+	derived derivedValues // see Derived
 }
 
 // Derived returns what build derives from the column for key: build runs
@@ -78,21 +77,35 @@ type Column struct {
 // life and returned to every later call. It lets a reader (the engine's
 // typed views of a column, say) pay for a derivation once per snapshot
 // rather than once per use. Derived is safe for concurrent use; the kept
-// value must not be modified. A build that fails is not kept.
+// value must not be modified. A build that fails is not kept. Key is
+// best a value of an unexported type, as for context.WithValue, so that
+// readers in different packages never share one; build must not call
+// Derived on the same column.
 func (c *Column) Derived(key any, build func() (any, error)) (any, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if v, ok := c.derived[key]; ok {
+	return c.derived.get(key, build)
+}
+
+// derivedValues keeps what readers derive from a column or a snapshot,
+// one value per key, built once (Column.Derived, Snapshot.Derived).
+type derivedValues struct {
+	mu sync.Mutex
+	m  map[any]any
+}
+
+func (d *derivedValues) get(key any, build func() (any, error)) (any, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v, ok := d.m[key]; ok {
 		return v, nil
 	}
 	v, err := build()
 	if err != nil {
 		return nil, err
 	}
-	if c.derived == nil {
-		c.derived = map[any]any{}
+	if d.m == nil {
+		d.m = map[any]any{}
 	}
-	c.derived[key] = v
+	d.m[key] = v
 	return v, nil
 }
 
@@ -194,6 +207,7 @@ type Snapshot struct {
 	reports   []LinkReport
 	memBytes  int64
 	released  atomic.Bool
+	derived   derivedValues // see Derived
 }
 
 // Release releases every Arrow buffer of the snapshot. It is idempotent;
@@ -205,6 +219,18 @@ func (s *Snapshot) Release() {
 	for _, t := range s.entries {
 		t.release()
 	}
+}
+
+// Derived returns what build derives from the whole snapshot for key, as
+// Column.Derived does for one column: build runs on the first call for
+// key, and its result is kept for the snapshot's life and returned to
+// every later call (the engine keeps the schema's parsed measures so,
+// engine.Measures). Derived is safe for concurrent use; the kept value
+// must not be modified. A build that fails is not kept. Key is best a
+// value of an unexported type, as for context.WithValue; build must not
+// call Derived on the same snapshot.
+func (s *Snapshot) Derived(key any, build func() (any, error)) (any, error) {
+	return s.derived.get(key, build)
 }
 
 // Schema returns the snapshot's schema: the one Load parsed, or the
