@@ -215,23 +215,17 @@ func measureAt(t *testing.T, e *env, name string, asOf time.Time, keys []string)
 	d, err := e.cat.loadData(context.Background())
 	require.NoError(t, err)
 	defer d.release()
-	ms, err := segment.ParseMeasures(d.snap.Schema())
+	m, ok := engine.Measures(d.snap).Lookup(name)
+	require.True(t, ok, name)
+	vals, err := engine.EvalMeasure(context.Background(), d.snap, m, asOf)
 	require.NoError(t, err)
-	for _, m := range ms {
-		if m.Name == name {
-			vals, err := engine.EvalMeasure(context.Background(), d.snap, m, asOf)
-			require.NoError(t, err)
-			var out []string
-			for _, k := range keys {
-				id, ok := d.snap.CustomerID(k)
-				require.True(t, ok)
-				out = append(out, vals.Format(id))
-			}
-			return out
-		}
+	var out []string
+	for _, k := range keys {
+		id, ok := d.snap.CustomerID(k)
+		require.True(t, ok)
+		out = append(out, vals.Format(id))
 	}
-	require.Failf(t, "no measure", "%s", name)
-	return nil
+	return out
 }
 
 // column returns column i of rows.
@@ -270,6 +264,12 @@ func TestPreviewAtJobAsOf(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, apr1, p.AsOf)
 	require.Equal(t, atApr1, column(p.Rows, 1))
+	// The columns are computed for the members shown.
+	p, err = e.cat.PreviewWith(ctx, "Spenders", 3, PreviewOptions{})
+	require.NoError(t, err)
+	require.EqualValues(t, len(keys), p.Total)
+	require.Equal(t, keys[:3], column(p.Rows, 0))
+	require.Equal(t, atFeb15[:3], column(p.Rows, 1))
 
 	download := func(opts PreviewOptions) []string {
 		var buf bytes.Buffer

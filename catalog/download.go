@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/schema"
@@ -22,9 +24,9 @@ import (
 // ("Measures.Spend90d"); nil or empty means every customer attribute, in
 // schema order. An unknown field is an error wrapping ErrUnknownField that
 // suggests the nearest name; nothing is written then. Values are written
-// as in the data's CSV files; measures are computed at the as-of of the
-// refresh that computed the members. Download checks ctx every 4096 rows
-// and needs a Source (ErrNoSource).
+// as in the data's CSV files; measures are computed for the members alone,
+// at the as-of of the refresh that computed them. Download checks ctx
+// every 4096 rows and needs a Source (ErrNoSource).
 func (c *Catalog) Download(ctx context.Context, name string, w io.Writer, fields []string) error {
 	return c.DownloadWith(ctx, name, w, fields, PreviewOptions{})
 }
@@ -46,7 +48,7 @@ func (c *Catalog) DownloadWith(ctx context.Context, name string, w io.Writer, fi
 		return err
 	}
 	members := st.members
-	cols, header, err := downloadColumns(ctx, d.snap, fields, opts.asOf(c, st))
+	cols, header, err := downloadColumns(ctx, d.snap, fields, opts.asOf(c, st), members)
 	if err != nil {
 		return err
 	}
@@ -64,11 +66,7 @@ func (c *Catalog) DownloadWith(ctx context.Context, name string, w io.Writer, fi
 		}
 		id := it.Next()
 		for i, col := range cols {
-			if col.attr != nil {
-				record[i] = col.attr.Format(int(id))
-			} else {
-				record[i] = col.values.Format(id)
-			}
+			record[i] = col.format(id)
 		}
 		if err := cw.Write(record); err != nil {
 			return fmt.Errorf("download %q: %w", name, err)
@@ -96,13 +94,15 @@ func DownloadFields(sch *schema.Schema) []string {
 	return out
 }
 
-func downloadColumns(ctx context.Context, snap *storage.Snapshot, fields []string, asOf time.Time) ([]*previewCol, []string, error) {
+// downloadColumns returns the columns of fields and their header, with the
+// measures computed at asOf for the members alone.
+func downloadColumns(ctx context.Context, snap *storage.Snapshot, fields []string, asOf time.Time, members *roaring.Bitmap) ([]*previewCol, []string, error) {
 	sch := snap.Schema()
 	cust := snap.Customers()
 	if len(fields) == 0 {
 		fields = cust.Entity.AttributeNames()
 	}
-	measures, _ := segment.ParseMeasures(sch)
+	measures := engine.Measures(snap).List()
 	var cols []*previewCol
 	var header []string
 	var problems diag.List
@@ -114,7 +114,7 @@ func downloadColumns(ctx context.Context, snap *storage.Snapshot, fields []strin
 				problems.AddSuggest("", ErrUnknownField, name, DownloadFields(sch), "unknown field %q", name)
 				continue
 			}
-			vals, err := engine.EvalMeasure(ctx, snap, measures[i], asOf)
+			vals, err := engine.EvalMeasureFor(ctx, snap, measures[i], asOf, members)
 			if err != nil {
 				return nil, nil, fmt.Errorf("field %s: %w", name, err)
 			}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -80,16 +82,18 @@ type previewCol struct {
 //
 //   - the customer key, then each customer attribute the definition names,
 //     as stored;
-//   - each measure it names (Measures.X), computed per customer;
-//   - for each condition on a related entity, one value per customer: the
+//   - each measure it names (Measures.X), computed per member shown;
+//   - for each condition on a related entity, one value per member: the
 //     aggregate itself (with the condition's where) for an aggregate
 //     condition, and the count of related rows that satisfy the where for
 //     match conditions (any, all, none, and the Entity.Attribute
 //     shorthand).
 //
 // Columns appear in the order the definition first uses them, once each.
-// Relative operators and measures count from the as-of of the refresh that
-// computed the members. Preview needs a Source (ErrNoSource).
+// The computed columns are computed for the members shown alone (with
+// rows clustered by customer, as Load makes them, only their related rows
+// are read), at the as-of of the refresh that computed the members.
+// Preview needs a Source (ErrNoSource).
 func (c *Catalog) Preview(ctx context.Context, name string, n int) (*Preview, error) {
 	return c.PreviewWith(ctx, name, n, PreviewOptions{})
 }
@@ -119,11 +123,16 @@ func (c *Catalog) PreviewWith(ctx context.Context, name string, n int, opts Prev
 	sch := d.snap.Schema()
 	def, _ := segment.Parse(rec.Definition)
 	cols := previewColumns(def, sch, d.snap)
+	// The columns are computed for the members shown alone.
+	shown := roaring.New()
+	for it := members.Iterator(); it.HasNext() && shown.GetCardinality() < uint64(n); {
+		shown.Add(it.Next())
+	}
 	for _, col := range cols {
 		if col.measure == nil {
 			continue
 		}
-		vals, err := engine.EvalMeasure(ctx, d.snap, col.measure, asOf)
+		vals, err := engine.EvalMeasureFor(ctx, d.snap, col.measure, asOf, shown)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("preview of %q: %w", name, ctx.Err())
@@ -138,20 +147,23 @@ func (c *Catalog) PreviewWith(ctx context.Context, name string, n int, opts Prev
 	for _, col := range cols {
 		p.Columns = append(p.Columns, col.PreviewColumn)
 	}
-	it := members.Iterator()
-	for len(p.Rows) < n && it.HasNext() {
+	for it := shown.Iterator(); it.HasNext(); {
 		id := it.Next()
 		row := make([]string, len(cols))
 		for i, col := range cols {
-			if col.attr != nil {
-				row[i] = col.attr.Format(int(id))
-			} else {
-				row[i] = col.values.Format(id)
-			}
+			row[i] = col.format(id)
 		}
 		p.Rows = append(p.Rows, row)
 	}
 	return p, nil
+}
+
+// format returns customer id's value in the column.
+func (col *previewCol) format(id uint32) string {
+	if col.attr != nil {
+		return col.attr.Format(int(id))
+	}
+	return col.values.Format(id)
 }
 
 // previewColumns lists the columns of a preview of def: the customer key,
@@ -164,7 +176,7 @@ func previewColumns(def *segment.Definition, sch *schema.Schema, snap *storage.S
 		return cols
 	}
 	seen := map[string]bool{cols[0].Name: true}
-	measures, _ := segment.ParseMeasures(sch)
+	measures := engine.Measures(snap).List()
 	add := func(col *previewCol) {
 		if !seen[col.Name] {
 			seen[col.Name] = true
