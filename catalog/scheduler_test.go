@@ -59,6 +59,7 @@ func TestScheduler(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	all := waitJob(t, cat, func(j *Job) bool { return j.All && j.Trigger == TriggerSchedule })
 	require.Equal(t, time.Date(2026, 3, 3, 3, 0, 0, 0, time.UTC), all.Started)
+	require.Equal(t, all.Started, all.AsOf, "evaluated at the scheduler's clock")
 	require.Equal(t, Successful, taskOf(t, all, "A").Status)
 	require.Equal(t, Skipped, taskOf(t, all, "B").Status)
 
@@ -69,6 +70,7 @@ func TestScheduler(t *testing.T) {
 	own := waitJob(t, cat, func(j *Job) bool { return !j.All && j.Trigger == TriggerSegmentSchedule })
 	require.Equal(t, []string{"A"}, own.Requested)
 	require.Equal(t, time.Date(2026, 3, 3, 3, 30, 0, 0, time.UTC), own.Started)
+	require.Equal(t, own.Started, own.AsOf)
 
 	// Scheduled activation: B becomes active at 05:00 and is refreshed.
 	require.NoError(t, cat.SetSchedule("A", ""))
