@@ -25,26 +25,22 @@ func EvalMeasureFor(ctx context.Context, snap *storage.Snapshot, m *segment.Meas
 }
 
 // measureFor computes the measure's values of the customers in only (ids
-// beyond the snapshot's are ignored), with the type typ.
+// beyond the snapshot's are ignored), with the type typ: over their rows
+// alone when the rows are clustered by customer, else over every row.
 func (ec *evalCtx) measureFor(m *measureNode, only *roaring.Bitmap, typ schema.Type) (*Values, error) {
 	cand := fromRoaring(only, ec.n)
-	var mask bitset
-	starts := m.links.Starts()
-	switch {
-	case starts != nil:
+	var v *vec
+	var err error
+	if starts := m.links.Starts(); starts == nil {
+		v, err = ec.measure(m)
+	} else {
 		// The candidates' rows, and of them those that pass where.
-		list, domain := rowsOf(starts, cand, m.rows)
-		mask = domain
+		list, mask := rowsOf(starts, cand, m.rows)
 		if m.where != nil {
-			mask = evalAt(m.where.words(ec), list, domain)
+			mask = evalAt(m.where.words(ec), list, mask)
 		}
-	case m.where != nil:
-		var err error
-		if mask, err = m.where.eval(ec, m.rows); err != nil {
-			return nil, err
-		}
+		v, err = ec.aggregate(m.links, m.rows, mask, m.agg)
 	}
-	v, err := ec.aggregate(m.links, m.rows, mask, m.agg)
 	if err != nil {
 		return nil, err
 	}
