@@ -94,13 +94,12 @@ func (c *Catalog) Refresh(ctx context.Context, names ...string) (*Job, error) {
 
 // RefreshWith refreshes the named segments (and the segments they
 // reference) as one job, evaluated at opts.AsOf, and returns the job when
-// it ends. Inactive segments and
-// drafts among them are skipped. An unknown name is an error wrapping
-// ErrNotFound, and then no job runs.
+// it ends. Inactive segments and drafts among them are skipped. An unknown
+// name is an error wrapping ErrNotFound, and then no job runs.
 //
 // The job's outcome is in its status and tasks; the error is nil even
 // when tasks fail. When the job is cancelled (by ctx, CancelJob or Close)
-// Refresh returns it, with status cancelled, and an error wrapping
+// RefreshWith returns it, with status cancelled, and an error wrapping
 // ErrCancelled (and ctx's error when ctx ended). RefreshWith needs a
 // Source (ErrNoSource).
 func (c *Catalog) RefreshWith(ctx context.Context, opts RefreshOptions, names ...string) (*Job, error) {
