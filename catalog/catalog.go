@@ -1,12 +1,12 @@
 package catalog
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,6 +96,10 @@ type Options struct {
 // changes the catalog commits one transaction (with fsync) before it
 // returns, so a crash at any moment loses nothing a call has returned as
 // done. Only one process may have the file open at a time.
+//
+// A method that takes a context needs a non-nil one (context.Background()
+// when there is nothing to cancel): a nil ctx is a programming error, and
+// the method may panic on it.
 type Catalog struct {
 	db    *bolt.DB
 	path  string
@@ -271,10 +275,7 @@ func (c *Catalog) sourceOrErr() (Source, error) {
 	return c.src, nil
 }
 
-// ctxOrBackground returns ctx, or context.Background() for a nil ctx.
-func ctxOrBackground(ctx context.Context) context.Context {
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
+// oneLine joins the lines of s with "; ", for messages kept on one line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", "; ", "\n", "; ", "\r", "; ").Replace(s)
 }

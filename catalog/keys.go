@@ -66,7 +66,7 @@ func (f *fingerprintCache) get(ctx context.Context, snap *storage.Snapshot) ([32
 		return k, nil
 	}
 	f.mu.Unlock()
-	k, err := hashKeys(ctxOrBackground(ctx), snap)
+	k, err := hashKeys(ctx, snap)
 	if err != nil {
 		return k, err
 	}

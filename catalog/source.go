@@ -16,7 +16,7 @@ import (
 )
 
 // Source is where a catalog gets its customer data. Implementations must
-// be safe for concurrent use.
+// be safe for concurrent use. The catalog always passes a non-nil ctx.
 type Source interface {
 	// Schema returns the data's schema, for validating definitions. It
 	// should be cheap: it is called on every create and edit. The caller
@@ -81,9 +81,9 @@ func statSig(path string) fileSig {
 }
 
 // Schema reads and parses schema.json, from cache when the file has not
-// changed.
+// changed. ctx must be non-nil.
 func (s *DirSource) Schema(ctx context.Context) (*schema.Schema, error) {
-	if err := ctxOrBackground(ctx).Err(); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -126,9 +126,8 @@ func (s *DirSource) signature() []fileSig {
 
 // Snapshot returns the directory's data, loading it if no snapshot is
 // cached or a file changed since. The snapshot stays valid until release
-// is called, even if a later call loads a newer one.
+// is called, even if a later call loads a newer one. ctx must be non-nil.
 func (s *DirSource) Snapshot(ctx context.Context) (*storage.Snapshot, func(), error) {
-	ctx = ctxOrBackground(ctx)
 	select {
 	case s.loadSem <- struct{}{}:
 	case <-ctx.Done():

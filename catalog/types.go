@@ -102,6 +102,59 @@ func (s *Status) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// Trigger says what started a refresh job.
+type Trigger uint8
+
+const (
+	// TriggerManual: Refresh or RefreshAll (the CLI's refresh).
+	TriggerManual Trigger = iota + 1
+	// TriggerActivation: Activate, or Create with CreateOptions.Active.
+	TriggerActivation
+	// TriggerSchedule: a Scheduler's refresh of all segments on the
+	// catalog-wide schedule (ScheduleOptions.Cron).
+	TriggerSchedule
+	// TriggerSegmentSchedule: a Scheduler's refresh of one segment on its
+	// own schedule (Segment.Schedule).
+	TriggerSegmentSchedule
+	// TriggerScheduledActivation: a Scheduler applied a scheduled
+	// activation (Catalog.ScheduleActivation).
+	TriggerScheduledActivation
+)
+
+// triggerNames are the triggers' names, by value; 0 is no trigger.
+var triggerNames = [...]string{"", "manual", "activation", "schedule", "segment schedule", "scheduled activation"}
+
+// String returns "manual", "activation", "schedule", "segment schedule",
+// "scheduled activation", or "Trigger(N)" for another value.
+func (t Trigger) String() string {
+	if t > 0 && int(t) < len(triggerNames) {
+		return triggerNames[t]
+	}
+	return fmt.Sprintf("Trigger(%d)", uint8(t))
+}
+
+// MarshalText returns the trigger's String.
+func (t Trigger) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads what MarshalText writes. An empty text is the zero
+// Trigger.
+func (t *Trigger) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*t = 0
+		return nil
+	}
+	if i := slices.Index(triggerNames[:], string(b)); i > 0 {
+		*t = Trigger(i)
+		return nil
+	}
+	var n uint8
+	if _, err := fmt.Sscanf(string(b), "Trigger(%d)", &n); err == nil && fmt.Sprintf("Trigger(%d)", n) == string(b) {
+		*t = Trigger(n)
+		return nil
+	}
+	return fmt.Errorf("unknown trigger %q", b)
+}
+
 // Segment describes one segment of a catalog. A Segment returned by the
 // catalog is a copy: the caller owns it, and changing it changes nothing
 // in the catalog.
@@ -212,9 +265,8 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 type Job struct {
 	// ID identifies the job; ids increase with time.
 	ID uint64 `json:"id"`
-	// Trigger says what started the job: "manual", "activation",
-	// "schedule" or "scheduled activation".
-	Trigger string `json:"trigger"`
+	// Trigger says what started the job. JSON writes its name.
+	Trigger Trigger `json:"trigger"`
 	// All is true for a refresh of all segments.
 	All bool `json:"all,omitempty"`
 	// Requested names the segments asked for (empty when All).
@@ -229,7 +281,10 @@ type Job struct {
 	Started  time.Time     `json:"started,omitzero"`
 	Ended    time.Time     `json:"ended,omitzero"`
 	Duration time.Duration `json:"duration"`
-	// AsOf is the instant every segment of the job was evaluated at.
+	// AsOf is the instant every segment of the job was evaluated at: the
+	// one asked for (RefreshOptions.AsOf, CreateOptions.AsOf), or else the
+	// job's start; a job that ended before it started records its end.
+	// Zero only in jobs stored by versions that did not record it.
 	AsOf time.Time `json:"asOf,omitzero"`
 	// Data describes the data snapshot the job used; nil if none loaded.
 	Data *DataInfo `json:"data,omitempty"`
@@ -240,6 +295,28 @@ type Job struct {
 	// relationships with broken links).
 	Errors   []string `json:"errors,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+}
+
+// UnmarshalJSON reads a job as encoding/json does. Files written before a
+// segment's schedule had a trigger of its own store "schedule" for both
+// schedules: a job of one segment's schedule, told by All being false,
+// reads as TriggerSegmentSchedule.
+func (j *Job) UnmarshalJSON(b []byte) error {
+	type plain Job
+	aux := struct {
+		*plain
+		Trigger string `json:"trigger"`
+	}{plain: (*plain)(j)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	if err := j.Trigger.UnmarshalText([]byte(aux.Trigger)); err != nil {
+		return err
+	}
+	if j.Trigger == TriggerSchedule && !j.All {
+		j.Trigger = TriggerSegmentSchedule
+	}
+	return nil
 }
 
 // DataInfo describes the data snapshot a job ran on.
@@ -297,6 +374,9 @@ type HistoryEntry struct {
 	Time time.Time `json:"time"`
 	// Job is the refresh job's id.
 	Job uint64 `json:"job"`
+	// AsOf is the instant the job evaluated at (Job.AsOf); zero in
+	// entries stored by versions that did not record it.
+	AsOf time.Time `json:"asOf,omitzero"`
 	// Members, Entered and Left are as in Task.
 	Members uint64 `json:"members"`
 	Entered uint64 `json:"entered"`

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -17,6 +19,9 @@ import (
 type Values struct {
 	v   *vec
 	typ schema.Type
+	// only, when not nil, holds the customers the values were computed
+	// for (EvalMeasureFor); the others have none.
+	only bitset
 }
 
 // Type returns the values' type (FORMAT.md section 3: integer for counts,
@@ -27,7 +32,9 @@ func (vs *Values) Type() schema.Type { return vs.typ }
 func (vs *Values) Len() int { return vs.v.n }
 
 // Valid reports whether customer id has a value (not null).
-func (vs *Values) Valid(id uint32) bool { return int(id) < vs.v.n && vs.v.isValid(int(id)) }
+func (vs *Values) Valid(id uint32) bool {
+	return int(id) < vs.v.n && vs.v.isValid(int(id)) && (vs.only == nil || vs.only.has(int(id)))
+}
 
 // Format returns customer id's value as text, in the form of the data
 // directory's CSV files; "" for null.
@@ -81,6 +88,12 @@ var measuresOf = segment.MeasuresOf
 // snap at the as-of instant asOf. The measure is validated against the
 // snapshot's schema first; problems come back as a diag.List.
 func EvalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure, asOf time.Time) (*Values, error) {
+	return evalMeasure(ctx, snap, m, asOf, nil)
+}
+
+// evalMeasure computes the measure for every customer, or with non-nil
+// customers for those customers (EvalMeasureFor).
+func evalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure, asOf time.Time, customers *roaring.Bitmap) (*Values, error) {
 	if m == nil || snap == nil {
 		return nil, fmt.Errorf("%w: nil measure or snapshot", ErrCompile)
 	}
@@ -98,6 +111,9 @@ func EvalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 		ctx = context.Background()
 	}
 	ec := &evalCtx{ctx: ctx, asOf: asOf, n: snap.NumCustomers(), par: 1, measures: map[*measureNode]*vec{}}
+	if customers != nil {
+		return ec.measureFor(mn, customers, m.Type(snap.Schema()))
+	}
 	v, err := ec.measure(mn)
 	if err != nil {
 		return nil, err

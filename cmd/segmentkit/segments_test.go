@@ -175,7 +175,7 @@ func TestSegmentsCLIStory(t *testing.T) {
 	r = runSeg(t, "jobs", "1", "--catalog", db, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &job))
-	require.Equal(t, "activation", job.Trigger)
+	require.Equal(t, catalog.TriggerActivation, job.Trigger)
 	r = runSeg(t, "deactivate", "DE", "--catalog", db)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	r = runSeg(t, "delete", "DE", "--catalog", db, "--json")
