@@ -85,12 +85,10 @@ type scheduled struct {
 // Run applies the schedules until ctx is done (it then returns nil) or
 // the catalog is closed (ErrClosed). Refreshes run in the background, one
 // per schedule at a time; Run waits for them before it returns. Run must
-// not be called twice at once on one Scheduler.
+// not be called twice at once on one Scheduler. ctx must be non-nil.
 func (s *Scheduler) Run(ctx context.Context) error {
-	ctx = ctxOrBackground(ctx)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	clock := s.cat.clock
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var mu sync.Mutex
@@ -118,15 +116,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}()
 	}
 
-	start := clock.Now().In(s.loc)
-	var nextAll time.Time
-	if s.global != nil {
-		nextAll = s.global.Next(start)
-	}
-	crons := map[uint64]*segCron{}
+	st := s.newState(s.cat.clock.Now().In(s.loc))
 	for {
 		changed := s.cat.changes()
-		now := clock.Now().In(s.loc)
+		now := s.cat.clock.Now().In(s.loc)
 		segs, err := s.state()
 		if err != nil {
 			if errors.Is(err, ErrClosed) {
@@ -134,123 +127,178 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			s.log.Error("read the catalog", "err", err)
 		}
-		var wake time.Time
-		soonest := func(t time.Time) {
-			if !t.IsZero() && (wake.IsZero() || t.Before(wake)) {
-				wake = t
-			}
-		}
-		var due []string
-		seen := map[uint64]bool{}
-		for _, sg := range segs {
-			seen[sg.id] = true
-			if at := sg.deactivateAt; !at.IsZero() {
-				if at.After(now) {
-					soonest(at)
-				} else if err := s.cat.deactivate(sg.name, at); err != nil {
-					s.log.Error("scheduled deactivation failed", "segment", sg.name, "err", err)
-				} else {
-					s.log.Info("deactivated segment as scheduled", "segment", sg.name)
-				}
-			}
-			if at := sg.activateAt; !at.IsZero() {
-				if at.After(now) {
-					soonest(at)
-				} else {
-					name := sg.name
-					s.applyActivation(ctx, name, at, launch)
-				}
-			}
-			if sg.schedule == "" {
-				delete(crons, sg.id)
-				continue
-			}
-			sc := crons[sg.id]
-			if sc == nil || sc.spec != sg.schedule {
-				sc = &segCron{spec: sg.schedule, paused: !sg.active}
-				if sched, err := ParseSchedule(sg.schedule); err == nil {
-					// Count from when the schedule was set, or from when
-					// Run started if that is later: missed runs are not
-					// caught up.
-					from := start
-					if sg.since.After(from) {
-						from = sg.since.In(s.loc)
-					}
-					sc.sched, sc.next = sched, sched.Next(from)
-				} else {
-					s.log.Error("segment schedule does not parse", "segment", sg.name, "err", err)
-				}
-				crons[sg.id] = sc
-			}
-			if sc.sched == nil {
-				continue
-			}
-			if !sg.active {
-				sc.paused = true
-				continue
-			}
-			if sc.paused {
-				// Reactivated: count from now, not from before.
-				sc.paused = false
-				sc.next = sc.sched.Next(now)
-			}
-			if !sc.next.IsZero() && !sc.next.After(now) {
-				due = append(due, sg.name)
-				sc.next = sc.sched.Next(now)
-			}
-			soonest(sc.next)
-		}
-		for id := range crons {
-			if !seen[id] {
-				delete(crons, id)
-			}
-		}
-		if s.global != nil && !nextAll.IsZero() && !nextAll.After(now) {
-			launch("all", func() (*Job, error) { return s.cat.scheduledRefresh(ctx, nil, true, "schedule") })
-			nextAll = s.global.Next(now)
-		}
-		for _, name := range due {
-			launch("segment "+name, func() (*Job, error) { return s.cat.scheduledRefresh(ctx, []string{name}, false, "schedule") })
-		}
-		if s.global != nil {
-			soonest(nextAll)
-		}
-
-		if !wake.IsZero() {
-			before := clock.Now()
-			d := wake.Sub(before)
-			if d <= 0 {
-				continue
-			}
-			t := clock.NewTimer(d)
-			// A timer runs from when it is made: if the clock moved on
-			// since d was computed (a fake clock advanced by a test, a
-			// stalled goroutine), it would fire late; compute it again.
-			if clock.Since(before) > time.Millisecond {
-				t.Stop()
-				continue
-			}
-			select {
-			case <-t.Chan():
-			case <-changed:
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			case <-s.cat.done:
-				t.Stop()
-				return ErrClosed
-			}
-			t.Stop()
-			continue
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil
-		case <-s.cat.done:
-			return ErrClosed
+		w := s.tick(st, now, segs)
+		s.apply(ctx, w, launch)
+		if stop, err := s.wait(ctx, w.wake, changed); stop {
+			return err
 		}
 	}
+}
+
+// schedState is what a running scheduler keeps between ticks.
+type schedState struct {
+	// start is when Run started: schedules count from it.
+	start time.Time
+	// nextAll is the next refresh of all segments; zero when none.
+	nextAll time.Time
+	// crons are the segments' own schedules, by segment id.
+	crons map[uint64]*segCron
+}
+
+// newState returns the state of a scheduler that starts at start.
+func (s *Scheduler) newState(start time.Time) *schedState {
+	st := &schedState{start: start, crons: map[uint64]*segCron{}}
+	if s.global != nil {
+		st.nextAll = s.global.Next(start)
+	}
+	return st
+}
+
+// stateChange is a scheduled (de)activation that is due.
+type stateChange struct {
+	name     string
+	at       time.Time
+	activate bool
+}
+
+// dueWork is what a tick found due, and when something comes due next.
+type dueWork struct {
+	// changes are the due (de)activations, in segment order, a segment's
+	// deactivation before its activation.
+	changes []stateChange
+	// all is true when the refresh of all segments is due.
+	all bool
+	// segments names the segments whose own schedule is due.
+	segments []string
+	// wake is when the next schedule comes due; zero when none will.
+	wake time.Time
+}
+
+// tick says what is due at now for the segments segs and moves the
+// schedules in st past now. It changes nothing in the catalog.
+func (s *Scheduler) tick(st *schedState, now time.Time, segs []scheduled) dueWork {
+	var w dueWork
+	soonest := func(t time.Time) {
+		if !t.IsZero() && (w.wake.IsZero() || t.Before(w.wake)) {
+			w.wake = t
+		}
+	}
+	seen := map[uint64]bool{}
+	for _, sg := range segs {
+		seen[sg.id] = true
+		for _, ch := range []stateChange{{sg.name, sg.deactivateAt, false}, {sg.name, sg.activateAt, true}} {
+			switch {
+			case ch.at.IsZero():
+			case ch.at.After(now):
+				soonest(ch.at)
+			default:
+				w.changes = append(w.changes, ch)
+			}
+		}
+		if sg.schedule == "" {
+			delete(st.crons, sg.id)
+			continue
+		}
+		sc := st.crons[sg.id]
+		if sc == nil || sc.spec != sg.schedule {
+			sc = &segCron{spec: sg.schedule, paused: !sg.active}
+			if sched, err := ParseSchedule(sg.schedule); err == nil {
+				// Count from when the schedule was set, or from when Run
+				// started if that is later: missed runs are not caught up.
+				from := st.start
+				if sg.since.After(from) {
+					from = sg.since.In(s.loc)
+				}
+				sc.sched, sc.next = sched, sched.Next(from)
+			} else {
+				s.log.Error("segment schedule does not parse", "segment", sg.name, "err", err)
+			}
+			st.crons[sg.id] = sc
+		}
+		if sc.sched == nil {
+			continue
+		}
+		if !sg.active {
+			sc.paused = true
+			continue
+		}
+		if sc.paused {
+			// Reactivated: count from now, not from before.
+			sc.paused = false
+			sc.next = sc.sched.Next(now)
+		}
+		if !sc.next.IsZero() && !sc.next.After(now) {
+			w.segments = append(w.segments, sg.name)
+			sc.next = sc.sched.Next(now)
+		}
+		soonest(sc.next)
+	}
+	for id := range st.crons {
+		if !seen[id] {
+			delete(st.crons, id)
+		}
+	}
+	if s.global != nil {
+		if !st.nextAll.IsZero() && !st.nextAll.After(now) {
+			w.all = true
+			st.nextAll = s.global.Next(now)
+		}
+		soonest(st.nextAll)
+	}
+	return w
+}
+
+// apply carries out what a tick found due: the state changes at once, the
+// refreshes in the background through launch.
+func (s *Scheduler) apply(ctx context.Context, w dueWork, launch func(string, func() (*Job, error))) {
+	for _, ch := range w.changes {
+		if ch.activate {
+			s.applyActivation(ctx, ch.name, ch.at, launch)
+		} else if err := s.cat.deactivate(ch.name, ch.at); err != nil {
+			s.log.Error("scheduled deactivation failed", "segment", ch.name, "err", err)
+		} else {
+			s.log.Info("deactivated segment as scheduled", "segment", ch.name)
+		}
+	}
+	if w.all {
+		launch("all", func() (*Job, error) { return s.cat.scheduledRefresh(ctx, nil, true, "schedule") })
+	}
+	for _, name := range w.segments {
+		launch("segment "+name, func() (*Job, error) { return s.cat.scheduledRefresh(ctx, []string{name}, false, "schedule") })
+	}
+}
+
+// wait waits until the clock reaches wake (with a zero wake, until
+// something else happens), the catalog's schedules change, ctx is done or
+// the catalog is closed. It reports whether Run stops, and with what.
+func (s *Scheduler) wait(ctx context.Context, wake time.Time, changed <-chan struct{}) (stop bool, err error) {
+	clock := s.cat.clock
+	var timer <-chan time.Time
+	if !wake.IsZero() {
+		before := clock.Now()
+		d := wake.Sub(before)
+		if d <= 0 {
+			return false, nil
+		}
+		t := clock.NewTimer(d)
+		defer t.Stop()
+		// A timer runs from when it is made: if the clock moved on since d
+		// was computed (a fake clock advanced by a test, a stalled
+		// goroutine), it would fire late; compute it again.
+		if clock.Since(before) > time.Millisecond {
+			return false, nil
+		}
+		timer = t.Chan()
+	}
+	select {
+	case <-timer:
+	case <-changed:
+	case <-ctx.Done():
+		return true, nil
+	case <-s.cat.done:
+		return true, ErrClosed
+	}
+	return false, nil
 }
 
 // applyActivation activates a segment whose activation is due. The state

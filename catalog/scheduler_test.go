@@ -169,3 +169,59 @@ func TestScheduleThatNeverFires(t *testing.T) {
 		require.NoError(t, e.cat.SetSchedule("A", spec), spec)
 	}
 }
+
+// TestSchedulerTick drives the scheduler's tick on a fake clock: what is
+// due at each instant, and when it wakes next.
+func TestSchedulerTick(t *testing.T) {
+	e := newEnv(t, Options{})
+	s, err := NewScheduler(e.cat, ScheduleOptions{Cron: "0 3 * * *"})
+	require.NoError(t, err)
+	clock := e.clock // t0 is 09:00
+	st := s.newState(clock.Now())
+	at := func(h, m int) time.Time { return time.Date(2026, 3, 2, h, m, 0, 0, time.UTC) }
+	segs := []scheduled{
+		{name: "A", id: 1, active: true, schedule: "*/30 * * * *", since: at(8, 0)},
+		{name: "B", id: 2, activateAt: at(9, 40)},
+		{name: "C", id: 3, active: true, deactivateAt: at(8, 59)},
+		{name: "D", id: 4, active: false, schedule: "@every 10m", since: at(9, 0)},
+	}
+	w := s.tick(st, clock.Now(), segs)
+	require.Equal(t, []stateChange{{"C", at(8, 59), false}}, w.changes, "a past deactivation is due at once")
+	require.False(t, w.all)
+	require.Empty(t, w.segments, "runs missed before Run started are not caught up")
+	require.Equal(t, at(9, 30), w.wake)
+
+	clock.Advance(30 * time.Minute)
+	segs[2].deactivateAt = time.Time{}
+	w = s.tick(st, clock.Now(), segs)
+	require.Equal(t, []string{"A"}, w.segments)
+	require.Empty(t, w.changes)
+	require.Equal(t, at(9, 40), w.wake, "B's activation")
+
+	clock.Advance(10 * time.Minute)
+	w = s.tick(st, clock.Now(), segs)
+	require.Equal(t, []stateChange{{"B", at(9, 40), true}}, w.changes)
+	require.Empty(t, w.segments, "A ran at 09:30")
+	require.Equal(t, at(10, 0), w.wake)
+
+	// D is activated at 09:45: its schedule counts from then.
+	clock.Advance(5 * time.Minute)
+	segs[1].activateAt, segs[3].active = time.Time{}, true
+	w = s.tick(st, clock.Now(), segs)
+	require.Empty(t, w.segments)
+	require.Equal(t, at(9, 55), w.wake)
+	clock.Advance(10 * time.Minute)
+	w = s.tick(st, clock.Now(), segs)
+	require.Equal(t, []string{"D"}, w.segments)
+
+	// The refresh of all segments at 03:00 tomorrow; a removed segment's
+	// schedule is forgotten.
+	clock.Advance(17*time.Hour + 5*time.Minute) // 03:00
+	w = s.tick(st, clock.Now(), segs[1:3])
+	require.True(t, w.all)
+	require.Empty(t, w.segments)
+	require.Equal(t, time.Date(2026, 3, 4, 3, 0, 0, 0, time.UTC), w.wake)
+	require.NotContains(t, st.crons, uint64(1))
+	w = s.tick(st, clock.Now(), segs[1:3])
+	require.False(t, w.all, "once per due time")
+}

@@ -27,6 +27,10 @@ type CreateOptions struct {
 	// Activate does. A definition that does not validate is still saved,
 	// as a draft, and Create returns it with an error wrapping ErrDraft.
 	Active bool
+	// AsOf is the instant the refresh that Active starts evaluates the
+	// segment at, as RefreshOptions.AsOf; zero means the catalog clock's
+	// now.
+	AsOf time.Time
 }
 
 // schema returns the source's schema, for validation.
@@ -113,7 +117,7 @@ func (c *Catalog) Create(ctx context.Context, definition []byte, opts CreateOpti
 		return rec.public(), fmt.Errorf("segment %q %w, saved but not activated: %w", rec.Name, ErrDraft, loadProblems(rec.Problems))
 	}
 	if rec.Active && c.src != nil {
-		if _, err := c.refresh(ctx, refreshRequest{ids: []uint64{rec.ID}, trigger: "activation"}); err != nil {
+		if _, err := c.refresh(ctx, refreshRequest{ids: []uint64{rec.ID}, trigger: "activation", asOf: opts.AsOf}); err != nil {
 			return c.getByID(rec.ID, err)
 		}
 	}
@@ -302,8 +306,14 @@ func (c *Catalog) Delete(name string) error {
 	return nil
 }
 
-// Activate makes the segment active and then refreshes it, as the product
-// page says: the activation is committed first, then the segment (and the
+// Activate activates the segment as ActivateWith does with zero options:
+// its refresh evaluates at the catalog clock's now.
+func (c *Catalog) Activate(ctx context.Context, name string) (*Job, error) {
+	return c.ActivateWith(ctx, name, RefreshOptions{})
+}
+
+// ActivateWith makes the segment active and then refreshes it at
+// opts.AsOf, as the product page says: the activation is committed first, then the segment (and the
 // segments it references) are refreshed as one job, which Activate returns
 // when it ends. A draft cannot be activated (ErrDraft); neither can a
 // segment whose definition no longer validates against the source's
@@ -315,21 +325,16 @@ func (c *Catalog) Delete(name string) error {
 // during the refresh Activate returns the cancelled job and an error
 // wrapping ErrCancelled; the segment stays active either way. A refresh
 // that fails is reported by the job's status, with a nil error.
-func (c *Catalog) Activate(ctx context.Context, name string) (*Job, error) {
-	return c.activate(ctx, name, "activation", time.Time{})
-}
-
-// activate activates the segment and refreshes it if it was inactive.
-func (c *Catalog) activate(ctx context.Context, name, trigger string, due time.Time) (*Job, error) {
+func (c *Catalog) ActivateWith(ctx context.Context, name string, opts RefreshOptions) (*Job, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
 	}
 	defer c.leave()
-	id, changed, err := c.setActive(ctx, name, due)
+	id, changed, err := c.setActive(ctx, name, time.Time{})
 	if err != nil || !changed || c.src == nil {
 		return nil, err
 	}
-	return c.refresh(ctx, refreshRequest{ids: []uint64{id}, trigger: trigger})
+	return c.refresh(ctx, refreshRequest{ids: []uint64{id}, trigger: "activation", asOf: opts.AsOf})
 }
 
 // setActive commits the segment's activation, validating its definition
@@ -497,12 +502,18 @@ func ParseSchedule(spec string) (cron.Schedule, error) {
 			return nil, fmt.Errorf("%w: %q: the interval must be positive", ErrSchedule, spec)
 		}
 	}
-	// cron gives up looking for the next run after five years.
-	if s.Next(time.Now()).IsZero() {
+	// cron gives up looking for the next run after five years; from the
+	// start of a leap year, any day that exists comes in that time.
+	if s.Next(scheduleCheckFrom).IsZero() {
 		return nil, fmt.Errorf("%w: %q never fires (no such day)", ErrSchedule, spec)
 	}
 	return s, nil
 }
+
+// scheduleCheckFrom is where ParseSchedule looks for a schedule's first
+// run: a fixed instant, so that a specification parses alike whenever it
+// is read.
+var scheduleCheckFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func utcOrZero(t time.Time) time.Time {
 	if t.IsZero() {

@@ -230,7 +230,10 @@ type Job struct {
 	Started  time.Time     `json:"started,omitzero"`
 	Ended    time.Time     `json:"ended,omitzero"`
 	Duration time.Duration `json:"duration"`
-	// AsOf is the instant every segment of the job was evaluated at.
+	// AsOf is the instant every segment of the job was evaluated at: the
+	// one asked for (RefreshOptions.AsOf, CreateOptions.AsOf), or else the
+	// job's start; a job that ended before it started records its end.
+	// Zero only in jobs stored by versions that did not record it.
 	AsOf time.Time `json:"asOf,omitzero"`
 	// Data describes the data snapshot the job used; nil if none loaded.
 	Data *DataInfo `json:"data,omitempty"`
@@ -298,6 +301,9 @@ type HistoryEntry struct {
 	Time time.Time `json:"time"`
 	// Job is the refresh job's id.
 	Job uint64 `json:"job"`
+	// AsOf is the instant the job evaluated at (Job.AsOf); zero in
+	// entries stored by versions that did not record it.
+	AsOf time.Time `json:"asOf,omitzero"`
 	// Members, Entered and Left are as in Task.
 	Members uint64 `json:"members"`
 	Entered uint64 `json:"entered"`
