@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/segment"
 )
 
@@ -23,48 +24,48 @@ import (
 var (
 	// ErrNotFound: no segment (or running job) has that name or id. The
 	// message suggests the nearest existing name when one is close.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = diag.NewSentinel("catalog.not_found", "not found")
 	// ErrExists: a segment of that name already exists.
-	ErrExists = errors.New("already exists")
+	ErrExists = diag.NewSentinel("catalog.exists", "already exists")
 	// ErrInvalidName: a segment name is not 1 to 128 letters, digits, '_'
 	// and '-', a definition has no readable name, or a definition's name
 	// does not match the segment it edits.
-	ErrInvalidName = errors.New("invalid segment name")
+	ErrInvalidName = diag.NewSentinel("catalog.invalid_name", "invalid segment name")
 	// ErrDraft: the segment is a draft (its definition does not validate),
 	// so it cannot be activated; the error also holds the problems.
-	ErrDraft = errors.New("is a draft")
+	ErrDraft = diag.NewSentinel("catalog.draft", "is a draft")
 	// ErrInvalid: a saved definition no longer validates against the
 	// current data's schema, so the segment cannot be activated.
-	ErrInvalid = errors.New("does not validate")
+	ErrInvalid = diag.NewSentinel("catalog.invalid", "does not validate")
 	// ErrReferenced: the segment is referenced by other segments and cannot
 	// be deleted.
-	ErrReferenced = errors.New("is referenced")
+	ErrReferenced = diag.NewSentinel("catalog.referenced", "is referenced")
 	// ErrCycle: segment references form a cycle. It is the segment
 	// package's sentinel, reported as a draft problem.
 	ErrCycle = segment.ErrSegmentCycle
 	// ErrNewerFormat: the catalog file was written by a newer version of
 	// segmentkit, with a format this version cannot read.
-	ErrNewerFormat = errors.New("catalog file format is newer than this segmentkit")
+	ErrNewerFormat = diag.NewSentinel("catalog.newer_format", "catalog file format is newer than this segmentkit")
 	// ErrNotCatalog: the file is not a segmentkit catalog.
-	ErrNotCatalog = errors.New("not a segmentkit catalog file")
+	ErrNotCatalog = diag.NewSentinel("catalog.not_catalog", "not a segmentkit catalog file")
 	// ErrLocked: another process has the catalog file open.
-	ErrLocked = errors.New("catalog file is in use by another process")
+	ErrLocked = diag.NewSentinel("catalog.locked", "catalog file is in use by another process")
 	// ErrClosed: the catalog is closed.
-	ErrClosed = errors.New("catalog is closed")
+	ErrClosed = diag.NewSentinel("catalog.closed", "catalog is closed")
 	// ErrNoSource: the call needs data (a schema to validate against, or a
 	// snapshot to refresh, preview or download) and Options.Source is nil.
-	ErrNoSource = errors.New("catalog has no data source")
+	ErrNoSource = diag.NewSentinel("catalog.no_source", "catalog has no data source")
 	// ErrCancelled: a refresh job was cancelled, by CancelJob, by its
 	// context or by Close.
-	ErrCancelled = errors.New("cancelled")
+	ErrCancelled = diag.NewSentinel("catalog.cancelled", "cancelled")
 	// ErrSchedule: a cron specification does not parse.
-	ErrSchedule = errors.New("invalid schedule")
+	ErrSchedule = diag.NewSentinel("catalog.schedule", "invalid schedule")
 	// ErrUnknownField: a download field names no customer attribute or
 	// measure.
-	ErrUnknownField = errors.New("unknown field")
+	ErrUnknownField = diag.NewSentinel("catalog.unknown_field", "unknown field")
 	// ErrCorrupt: the catalog file holds a record that does not decode, or
 	// its records do not agree with each other (see Verify).
-	ErrCorrupt = errors.New("catalog file is corrupt")
+	ErrCorrupt = diag.NewSentinel("catalog.corrupt", "catalog file is corrupt")
 )
 
 // Options configures Open. The zero value is usable for a catalog that only

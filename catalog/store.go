@@ -12,6 +12,8 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
 
@@ -104,6 +106,83 @@ func (r *record) public() *Segment {
 		ScheduleError: r.ScheduleError, Members: r.Members, Frozen: r.Frozen,
 		LastRefreshed: r.LastRefreshed, Status: r.Status, LastJob: r.LastJob, LastError: r.LastError,
 	}
+}
+
+// storedProblem is a draft problem as the file keeps it. Code is the
+// stable code of the problem's sentinel (diag.Code), which gives the
+// sentinel back after a reload so that errors.Is still works.
+type storedProblem struct {
+	Path       string `json:"path,omitempty"`
+	Message    string `json:"message"`
+	Suggestion string `json:"suggestion,omitempty"`
+	Code       string `json:"code,omitempty"`
+	// Kind is the sentinel's message text: all that catalogs written
+	// before codes existed kept, read by loadProblems when Code is empty.
+	// It is still written so that those older versions of segmentkit
+	// reading a newer file keep what they can.
+	Kind string `json:"kind,omitempty"`
+}
+
+// legacyKinds maps the Kind texts that catalogs written before codes
+// existed stored to their sentinels: the texts those versions gave the
+// sentinels a draft problem can wrap. The texts are written out, not read
+// from the sentinels, so rewording a sentinel cannot break old files.
+var legacyKinds = map[string]error{
+	"definition syntax":                 segment.ErrSyntax,
+	"unknown entity":                    schema.ErrUnknownEntity,
+	"unknown attribute":                 schema.ErrUnknownAttribute,
+	"unknown operator":                  segment.ErrUnknownOperator,
+	"operator not allowed for the type": segment.ErrOperatorType,
+	"invalid value":                     segment.ErrValue,
+	"invalid relationship path":         segment.ErrPath,
+	"invalid where":                     segment.ErrWhere,
+	"invalid aggregate":                 segment.ErrAggregate,
+	"empty condition list":              segment.ErrEmpty,
+	"invalid groups":                    segment.ErrGroups,
+	"invalid name":                      segment.ErrName,
+	"unknown segment":                   segment.ErrUnknownSegment,
+	"segment reference cycle":           segment.ErrSegmentCycle,
+	"invalid measure":                   segment.ErrMeasure,
+	"schema syntax":                     schema.ErrSyntax,
+	"unknown attribute type":            schema.ErrUnknownType,
+	"duplicate name":                    schema.ErrDuplicate,
+	"invalid schema":                    schema.ErrInvalid,
+	"invalid relationship":              schema.ErrRelationship,
+	"relationship cycle":                schema.ErrCycle,
+}
+
+func storeProblems(l diag.List) []storedProblem {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]storedProblem, len(l))
+	for i, p := range l {
+		out[i] = storedProblem{Path: p.Path, Message: p.Message, Suggestion: p.Suggestion, Code: diag.Code(p.Err)}
+		if s := diag.Sentinel(out[i].Code); s != nil {
+			out[i].Kind = s.Error()
+		}
+	}
+	return out
+}
+
+// loadProblems returns the stored problems, each wrapping its sentinel:
+// the one its code names, or, for a problem stored without a code, the
+// one its legacy Kind text names. A code this version does not know (a
+// newer segmentkit wrote it) leaves the problem without a sentinel.
+func loadProblems(ps []storedProblem) diag.List {
+	if len(ps) == 0 {
+		return nil
+	}
+	l := make(diag.List, len(ps))
+	for i, p := range ps {
+		l[i] = &diag.Problem{Path: p.Path, Message: p.Message, Suggestion: p.Suggestion}
+		if p.Code != "" {
+			l[i].Err = diag.Sentinel(p.Code)
+		} else {
+			l[i].Err = legacyKinds[p.Kind]
+		}
+	}
+	return l
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

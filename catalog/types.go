@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/segmentkit/segmentkit/diag"
-	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
@@ -310,53 +309,4 @@ type HistoryEntry struct {
 	Left    uint64 `json:"left"`
 	// Kept is true when a static segment kept its frozen members.
 	Kept bool `json:"kept,omitempty"`
-}
-
-// storedProblem is a draft problem as the file keeps it; Kind names the
-// sentinel so that errors.Is still works after a reload.
-type storedProblem struct {
-	Path       string `json:"path,omitempty"`
-	Message    string `json:"message"`
-	Suggestion string `json:"suggestion,omitempty"`
-	Kind       string `json:"kind,omitempty"`
-}
-
-// knownSentinels are the sentinels a stored problem can name.
-var knownSentinels = []error{
-	segment.ErrSyntax, segment.ErrUnknownEntity, segment.ErrUnknownAttribute, segment.ErrUnknownOperator,
-	segment.ErrOperatorType, segment.ErrValue, segment.ErrPath, segment.ErrWhere, segment.ErrAggregate,
-	segment.ErrEmpty, segment.ErrGroups, segment.ErrName, segment.ErrUnknownSegment, segment.ErrSegmentCycle,
-	segment.ErrMeasure, schema.ErrSyntax, schema.ErrUnknownEntity, schema.ErrUnknownAttribute,
-	schema.ErrInvalid,
-}
-
-func storeProblems(l diag.List) []storedProblem {
-	if len(l) == 0 {
-		return nil
-	}
-	out := make([]storedProblem, len(l))
-	for i, p := range l {
-		out[i] = storedProblem{Path: p.Path, Message: p.Message, Suggestion: p.Suggestion}
-		if p.Err != nil {
-			out[i].Kind = p.Err.Error()
-		}
-	}
-	return out
-}
-
-func loadProblems(ps []storedProblem) diag.List {
-	if len(ps) == 0 {
-		return nil
-	}
-	l := make(diag.List, len(ps))
-	for i, p := range ps {
-		l[i] = &diag.Problem{Path: p.Path, Message: p.Message, Suggestion: p.Suggestion}
-		for _, s := range knownSentinels {
-			if s.Error() == p.Kind {
-				l[i].Err = s
-				break
-			}
-		}
-	}
-	return l
 }

@@ -11,6 +11,13 @@
 // with errors.Is:
 //
 //	if errors.Is(err, segment.ErrUnknownAttribute) { ... }
+//
+// Every exported sentinel of segmentkit is made by [NewSentinel], which
+// gives it a stable code such as "segment.unknown_attribute". [Code]
+// returns the code of the sentinel an error wraps, for output a program
+// reads (the CLI's JSON) and for files that keep problems (the catalog);
+// [Sentinel] gives the sentinel back from its code. Codes never change
+// when messages are reworded.
 package diag
 
 import (

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -15,7 +14,7 @@ import (
 
 // ErrCompile is wrapped by every error Compile returns for a definition
 // that does not fit the snapshot beyond what Validate reports.
-var ErrCompile = errors.New("compile")
+var ErrCompile = diag.NewSentinel("engine.compile", "compile")
 
 // Options configures Compile. The zero value is ready to use: no segment
 // references can be resolved, evaluation uses every core.

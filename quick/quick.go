@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -17,21 +18,21 @@ import (
 var (
 	// ErrUnknownSource: a source name is not profiles, measures or
 	// intelligence.
-	ErrUnknownSource = errors.New("unknown source")
+	ErrUnknownSource = diag.NewSentinel("quick.unknown_source", "unknown source")
 	// ErrUnknownField: a field name names no field of any source. The error
 	// is a *diag.Problem whose Suggestion is the nearest field name, if one
 	// is close.
-	ErrUnknownField = errors.New("unknown field")
+	ErrUnknownField = diag.NewSentinel("quick.unknown_field", "unknown field")
 	// ErrOperator: an operator name is unknown, or the operator does not
 	// apply to the field's kind (Is to categorical fields; Between,
 	// GreaterThan and LessThan to numerical ones).
-	ErrOperator = errors.New("operator not allowed")
+	ErrOperator = diag.NewSentinel("quick.operator", "operator not allowed")
 	// ErrValue: a value is missing, not of the field's type, not of the form
 	// the operator needs, or a between's low bound is above its high bound.
-	ErrValue = errors.New("invalid value")
+	ErrValue = diag.NewSentinel("quick.value", "invalid value")
 	// ErrNotOneToOne: a prediction entity has a customer with more than one
 	// row, so its attributes are not one value per customer.
-	ErrNotOneToOne = errors.New("prediction entity is not one-to-one with customers")
+	ErrNotOneToOne = diag.NewSentinel("quick.not_one_to_one", "prediction entity is not one-to-one with customers")
 )
 
 // Source is where a quick segment's field comes from.

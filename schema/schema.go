@@ -12,32 +12,37 @@ package schema
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/segmentkit/segmentkit/diag"
 )
 
 // Sentinel errors for the kinds of schema problems. Every problem that
 // Parse or Validate reports wraps one of them.
 var (
 	// ErrSyntax: schema.json is not well-formed JSON of the right shape.
-	ErrSyntax = errors.New("schema syntax")
+	ErrSyntax = diag.NewSentinel("schema.syntax", "schema syntax")
 	// ErrUnknownType: an attribute type is not one of the six.
-	ErrUnknownType = errors.New("unknown attribute type")
-	// ErrUnknownEntity: a name refers to no entity.
-	ErrUnknownEntity = errors.New("unknown entity")
-	// ErrUnknownAttribute: a name refers to no attribute of its entity.
-	ErrUnknownAttribute = errors.New("unknown attribute")
+	ErrUnknownType = diag.NewSentinel("schema.unknown_type", "unknown attribute type")
+	// ErrUnknownEntity: a name refers to no entity, in a schema or in a
+	// definition (segment.ErrUnknownEntity is the same sentinel).
+	ErrUnknownEntity = diag.NewSentinel("schema.unknown_entity", "unknown entity")
+	// ErrUnknownAttribute: a name refers to no attribute of its entity (or
+	// no measure), in a schema or in a definition, where a definition also
+	// reports a reference not written as "Entity.Attribute"
+	// (segment.ErrUnknownAttribute is the same sentinel).
+	ErrUnknownAttribute = diag.NewSentinel("schema.unknown_attribute", "unknown attribute")
 	// ErrDuplicate: an entity, attribute or relationship name is used twice.
-	ErrDuplicate = errors.New("duplicate name")
+	ErrDuplicate = diag.NewSentinel("schema.duplicate", "duplicate name")
 	// ErrInvalid: a required field is missing or a value is not allowed.
-	ErrInvalid = errors.New("invalid schema")
+	ErrInvalid = diag.NewSentinel("schema.invalid", "invalid schema")
 	// ErrRelationship: a relationship does not link a foreign key to a key
 	// of the same type.
-	ErrRelationship = errors.New("invalid relationship")
+	ErrRelationship = diag.NewSentinel("schema.relationship", "invalid relationship")
 	// ErrCycle: relationships form a cycle.
-	ErrCycle = errors.New("relationship cycle")
+	ErrCycle = diag.NewSentinel("schema.cycle", "relationship cycle")
 )
 
 // MeasuresEntity is the name of the virtual entity whose attributes are the

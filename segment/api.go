@@ -1,10 +1,12 @@
 package segment
 
 import (
-	"errors"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
 )
 
 // Sentinel errors for the kinds of definition problems. Every problem that
@@ -12,47 +14,50 @@ import (
 var (
 	// ErrSyntax: the JSON is malformed, a key is unknown, duplicated or
 	// missing, a JSON value has the wrong type, or a node is missing.
-	ErrSyntax = errors.New("definition syntax")
-	// ErrUnknownEntity: a name refers to no entity of the schema.
-	ErrUnknownEntity = errors.New("unknown entity")
-	// ErrUnknownAttribute: a name refers to no attribute, or is not written
-	// as "Entity.Attribute".
-	ErrUnknownAttribute = errors.New("unknown attribute")
+	ErrSyntax = diag.NewSentinel("segment.syntax", "definition syntax")
+	// ErrUnknownEntity: a name refers to no entity of the schema. It is
+	// schema.ErrUnknownEntity, the same kind in a schema and in a
+	// definition: errors.Is matches either name.
+	ErrUnknownEntity = schema.ErrUnknownEntity
+	// ErrUnknownAttribute: a name refers to no attribute (or measure), or
+	// is not written as "Entity.Attribute". It is
+	// schema.ErrUnknownAttribute: errors.Is matches either name.
+	ErrUnknownAttribute = schema.ErrUnknownAttribute
 	// ErrUnknownOperator: an operator name is not one of FORMAT.md's, or a
 	// predicate has none.
-	ErrUnknownOperator = errors.New("unknown operator")
+	ErrUnknownOperator = diag.NewSentinel("segment.unknown_operator", "unknown operator")
 	// ErrOperatorType: an operator, or ignoreCase, does not apply to the
 	// type of what it compares.
-	ErrOperatorType = errors.New("operator not allowed for the type")
+	ErrOperatorType = diag.NewSentinel("segment.operator_type", "operator not allowed for the type")
 	// ErrValue: a value is missing, present where none is taken, or not of
 	// the form and type the operator needs.
-	ErrValue = errors.New("invalid value")
+	ErrValue = diag.NewSentinel("segment.value", "invalid value")
 	// ErrPath: a related entity has no relationship path to the customer
 	// entity, several where one is needed, or a given path is not one.
-	ErrPath = errors.New("invalid relationship path")
+	ErrPath = diag.NewSentinel("segment.path", "invalid relationship path")
 	// ErrWhere: a related condition's where holds something other than
 	// and, or, not and predicates on the related entity.
-	ErrWhere = errors.New("invalid where")
+	ErrWhere = diag.NewSentinel("segment.where", "invalid where")
 	// ErrAggregate: a related condition or measure mixes match and
 	// aggregate, or its aggregate function, attribute, orderBy or comparison
 	// does not fit.
-	ErrAggregate = errors.New("invalid aggregate")
+	ErrAggregate = diag.NewSentinel("segment.aggregate", "invalid aggregate")
 	// ErrEmpty: an and or or has no conditions.
-	ErrEmpty = errors.New("empty condition list")
+	ErrEmpty = diag.NewSentinel("segment.empty", "empty condition list")
 	// ErrGroups: a definition has no group, or a group's setOperator is
 	// missing, unknown or given on the first group.
-	ErrGroups = errors.New("invalid groups")
+	ErrGroups = diag.NewSentinel("segment.groups", "invalid groups")
 	// ErrName: a segment or measure name is not 1 to 128 letters, digits,
 	// '_' and '-'.
-	ErrName = errors.New("invalid name")
+	ErrName = diag.NewSentinel("segment.name", "invalid name")
 	// ErrUnknownSegment: a segment reference names no existing segment.
-	ErrUnknownSegment = errors.New("unknown segment")
+	ErrUnknownSegment = diag.NewSentinel("segment.unknown_segment", "unknown segment")
 	// ErrSegmentCycle: segment references form a cycle, such as a
 	// definition that references itself.
-	ErrSegmentCycle = errors.New("segment reference cycle")
+	ErrSegmentCycle = diag.NewSentinel("segment.segment_cycle", "segment reference cycle")
 	// ErrMeasure: a schema's measures are not well formed together, such
 	// as two measures with the same name.
-	ErrMeasure = errors.New("invalid measure")
+	ErrMeasure = diag.NewSentinel("segment.measure", "invalid measure")
 )
 
 // ValidateOptions adjusts Validate. The zero value validates a definition

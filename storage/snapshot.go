@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -10,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -17,14 +17,14 @@ import (
 var (
 	// ErrData: a data file or record does not match the schema (a value that
 	// does not parse, a missing column, a wrong Arrow type).
-	ErrData = errors.New("invalid data")
+	ErrData = diag.NewSentinel("storage.data", "invalid data")
 	// ErrDuplicateKey: two rows of an entity share a key value.
-	ErrDuplicateKey = errors.New("duplicate key")
+	ErrDuplicateKey = diag.NewSentinel("storage.duplicate_key", "duplicate key")
 	// ErrNullKey: a key value is null.
-	ErrNullKey = errors.New("null key")
+	ErrNullKey = diag.NewSentinel("storage.null_key", "null key")
 	// ErrTooManyCustomers: the customer entity has more rows than customer
 	// ids: 2^31-1, since Links holds ids as int32 beside NoCustomer.
-	ErrTooManyCustomers = errors.New("too many customers")
+	ErrTooManyCustomers = diag.NewSentinel("storage.too_many_customers", "too many customers")
 )
 
 // NoCustomer marks a related row that links to no customer: its foreign key

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/segmentkit/segmentkit/diag"
 )
 
 // DefaultCustomers is the number of customers Write generates when
@@ -42,7 +43,7 @@ type Options struct {
 }
 
 // ErrOptions reports Options that Write cannot use.
-var ErrOptions = errors.New("invalid demo options")
+var ErrOptions = diag.NewSentinel("demo.options", "invalid demo options")
 
 // BrokenLinks counts the rows of one relationship whose foreign key is null
 // or matches no row, as written.
