@@ -127,9 +127,9 @@ func problemsJSON(l diag.List) []problemJSON {
 	return out
 }
 
-// problemCode is the stable code of a problem's kind; "" until the diag
-// package gives codes.
-func problemCode(p *diag.Problem) string { return "" }
+// problemCode is the stable code of a problem's kind ("" when it has
+// none).
+func problemCode(p *diag.Problem) string { return diag.Code(p) }
 
 // writeProblems writes each problem on its own line, with indent before
 // it: "path: message (did you mean X?)".
@@ -185,8 +185,12 @@ func writeJob(w io.Writer, j *catalog.Job) {
 	if j.All {
 		what = "all segments"
 	}
-	fmt.Fprintf(w, "job %d %s: %s (%s), started %s, processing time %s\n", j.ID, j.Status, what, j.Trigger,
+	fmt.Fprintf(w, "job %d %s: %s (%s), started %s, processing time %s", j.ID, j.Status, what, j.Trigger,
 		formatTime(j.Started), round(j.Duration))
+	if !j.AsOf.IsZero() {
+		fmt.Fprintf(w, ", as of %s", formatTime(j.AsOf))
+	}
+	fmt.Fprintln(w)
 	if d := j.Data; d != nil {
 		fmt.Fprintf(w, "data: %s, %s customers, loaded in %s\n", d.Source, formatCount(d.Customers), round(d.LoadDuration))
 	}

@@ -547,7 +547,7 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 		Customers: size.Customers, Share: size.Share, Definition: defJSON}
 	switch {
 	case a.save:
-		state, err := saveQuick(ctx, *a.catalog, s.snap, *a.data, defJSON, *a.active)
+		state, err := saveQuick(ctx, *a.catalog, s.snap, *a.data, defJSON, catalog.CreateOptions{Active: *a.active, AsOf: s.view.AsOf()})
 		if err != nil {
 			return c.fail(err)
 		}
@@ -577,7 +577,7 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 // saveQuick creates the segment in the catalog file, validated against the
 // loaded data, and returns its state.
 // A catalog file created for it is removed when the segment is not saved.
-func saveQuick(ctx context.Context, file string, snap *storage.Snapshot, dir string, def []byte, active bool) (string, error) {
+func saveQuick(ctx context.Context, file string, snap *storage.Snapshot, dir string, def []byte, opts catalog.CreateOptions) (string, error) {
 	_, err := os.Stat(file)
 	isNew := errors.Is(err, iofs.ErrNotExist)
 	cat, err := catalog.Open(file, catalog.Options{Source: catalog.SnapshotSource{Snap: snap, Name: "data directory " + dir}})
@@ -587,7 +587,7 @@ func saveQuick(ctx context.Context, file string, snap *storage.Snapshot, dir str
 		}
 		return "", err
 	}
-	seg, err := cat.Create(ctx, def, catalog.CreateOptions{Active: active})
+	seg, err := cat.Create(ctx, def, opts)
 	if cerr := cat.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close catalog %s: %w", file, cerr)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"os"
+	"time"
 
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/storage"
@@ -34,6 +35,8 @@ type segVerb struct {
 	creates bool
 	// json is true for verbs that print, which take --json.
 	json bool
+	// asOf is true for verbs that evaluate, which take --as-of.
+	asOf bool
 	// minArgs and maxArgs bound the positional arguments; maxArgs < 0
 	// means no bound.
 	minArgs, maxArgs int
@@ -49,6 +52,8 @@ type segSession struct {
 	file string
 	data string
 	json bool
+	// asOf is --as-of; zero when not given.
+	asOf time.Time
 	// src is the data source when --data is given; it shows the progress
 	// of its loads.
 	src *progressSource
@@ -91,9 +96,20 @@ func segmentsVerb(v *segVerb) *command {
 			if v.json {
 				jsonOut = jsonFlag(fs)
 			}
+			var asOf *string
+			if v.asOf {
+				asOf = asOfFlag(fs, "evaluate the segments and compute their measures")
+			}
 			do := v.flags(fs)
 			return func(ctx context.Context, c *cli) int {
 				s := &segSession{cli: c, file: *file}
+				if asOf != nil && *asOf != "" {
+					t, err := parseTime("--as-of", *asOf, false)
+					if err != nil {
+						return c.usage(err)
+					}
+					s.asOf = t
+				}
 				if jsonOut != nil {
 					s.json = *jsonOut
 				}
@@ -168,7 +184,7 @@ func (s *progressSource) Snapshot(ctx context.Context) (*storage.Snapshot, func(
 }
 
 var segVerbs = []*segVerb{
-	{name: "create", args: "--segment FILE [--active] [--name NAME] --data DIR", data: dataRequired, creates: true, json: true,
+	{name: "create", asOf: true, args: "--segment FILE [--active [--as-of DATE]] [--name NAME] --data DIR", data: dataRequired, creates: true, json: true,
 		summary: "save a segment from its definition: valid ones inactive (or active and refreshed), invalid ones as drafts",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			file := segmentFlag(fs, "segment", "the segment definition", "file")
@@ -206,7 +222,7 @@ var segVerbs = []*segVerb{
 			def := fs.Bool("definition", false, "print only the stored definition, as written, ready for 'segments edit --segment -'")
 			return func(ctx context.Context, s *segSession) int { return s.show(*def) }
 		}},
-	{name: "activate", args: "NAME [--at TIME] [--data DIR]", data: dataOptional, json: true, minArgs: 1, maxArgs: 1,
+	{name: "activate", asOf: true, args: "NAME [--at TIME] [--data DIR [--as-of DATE]]", data: dataOptional, json: true, minArgs: 1, maxArgs: 1,
 		summary: "activate a segment and refresh it (with --data), or schedule its activation",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			at := fs.String("at", "", "schedule the activation at `TIME` (YYYY-MM-DD or RFC 3339) instead of activating now; \"none\" cancels a scheduled one")
@@ -225,7 +241,7 @@ var segVerbs = []*segVerb{
 			off := fs.Bool("off", false, "remove the segment's schedule")
 			return func(ctx context.Context, s *segSession) int { return s.schedule(*spec, *off) }
 		}},
-	{name: "refresh", args: "NAME... | --all --data DIR", data: dataRequired, json: true, maxArgs: -1,
+	{name: "refresh", asOf: true, args: "NAME... | --all --data DIR [--as-of DATE]", data: dataRequired, json: true, maxArgs: -1,
 		summary: "refresh segments (and the segments they reference) as one job; inactive ones are skipped",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			all := fs.Bool("all", false, "refresh every segment")
@@ -244,13 +260,13 @@ var segVerbs = []*segVerb{
 			to := fs.String("to", "", "end at `TIME` (YYYY-MM-DD or RFC 3339; a day means its end)")
 			return func(ctx context.Context, s *segSession) int { return s.history(*from, *to) }
 		}},
-	{name: "preview", args: "NAME [--rows N] --data DIR", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
+	{name: "preview", asOf: true, args: "NAME [--rows N] --data DIR [--as-of DATE]", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
 		summary: "show the first members with the attributes the definition uses",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			rows := fs.Int("rows", catalog.DefaultPreviewRows, "show `N` members")
 			return func(ctx context.Context, s *segSession) int { return s.preview(ctx, *rows) }
 		}},
-	{name: "download", args: "NAME [--fields A,B] [--out FILE] --data DIR", data: dataRequired, minArgs: 1, maxArgs: 1,
+	{name: "download", asOf: true, args: "NAME [--fields A,B] [--out FILE] --data DIR [--as-of DATE]", data: dataRequired, minArgs: 1, maxArgs: 1,
 		summary: "write every member as CSV, with the chosen fields",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			fields := fs.String("fields", "", "write the comma-separated `FIELDS`: customer attributes and Measures.X (default every customer attribute)")

@@ -35,7 +35,11 @@ func (s *segSession) create(ctx context.Context, file, name string, active bool)
 		s.discard = true
 		return code
 	}
-	seg, err := s.cat.Create(ctx, data, catalog.CreateOptions{Name: name, Active: active})
+	if !s.asOf.IsZero() && !active {
+		s.discard = true
+		return s.usage(errors.New("--as-of needs --active: it is the instant the refresh evaluates the segment at"))
+	}
+	seg, err := s.cat.Create(ctx, data, catalog.CreateOptions{Name: name, Active: active, AsOf: s.asOf})
 	if seg == nil {
 		s.discard = true
 		return s.fail(err)
@@ -204,7 +208,10 @@ func (s *segSession) activate(ctx context.Context, at string) int {
 		}
 		return s.scheduled(name, "activated", t)
 	}
-	job, err := s.cat.Activate(ctx, name)
+	if !s.asOf.IsZero() && s.data == "" {
+		return s.usage(errors.New("--as-of needs --data DIR: it is the instant the refresh evaluates the segment at"))
+	}
+	job, err := s.cat.ActivateWith(ctx, name, catalog.RefreshOptions{AsOf: s.asOf})
 	if err != nil && job == nil {
 		return s.fail(err)
 	}
@@ -305,11 +312,11 @@ func (s *segSession) refresh(ctx context.Context, all bool) int {
 	case all && len(s.args) > 0:
 		return s.usage(errors.New("give segment names or --all, not both"))
 	case all:
-		job, err = s.cat.RefreshAll(ctx)
+		job, err = s.cat.RefreshAllWith(ctx, catalog.RefreshOptions{AsOf: s.asOf})
 	case len(s.args) == 0:
 		return s.usage(errors.New("missing segment names (or --all to refresh every segment)"))
 	default:
-		job, err = s.cat.Refresh(ctx, s.args...)
+		job, err = s.cat.RefreshWith(ctx, catalog.RefreshOptions{AsOf: s.asOf}, s.args...)
 	}
 	if job == nil {
 		return s.fail(err)
@@ -436,14 +443,15 @@ func (s *segSession) preview(ctx context.Context, rows int) int {
 	if rows <= 0 {
 		return s.usage(fmt.Errorf("--rows must be positive, not %d", rows))
 	}
-	p, err := s.cat.Preview(ctx, s.args[0], rows)
+	p, err := s.cat.PreviewWith(ctx, s.args[0], rows, catalog.PreviewOptions{AsOf: s.asOf})
 	if err != nil {
 		return s.fail(err)
 	}
 	if s.json {
 		return s.emit(p)
 	}
-	fmt.Fprintf(s.out, "%s: %s %s; the first %d:\n", p.Segment, formatCount(p.Total), plural(p.Total, "member"), len(p.Rows))
+	fmt.Fprintf(s.out, "%s: %s %s; the first %d, with values as of %s:\n", p.Segment, formatCount(p.Total), plural(p.Total, "member"),
+		len(p.Rows), formatTime(p.AsOf))
 	tw := newTable(s.out)
 	for i, c := range p.Columns {
 		if i > 0 {
@@ -489,7 +497,7 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 		return s.fail(fmt.Errorf("segment %q has never been refreshed, so it has no members to download; refresh it first: segmentkit segments refresh %s --data DIR", seg.Name, seg.Name))
 	}
 	if out == "" {
-		if err := s.cat.Download(ctx, s.args[0], s.out, list); err != nil {
+		if err := s.cat.DownloadWith(ctx, s.args[0], s.out, list, catalog.PreviewOptions{AsOf: s.asOf}); err != nil {
 			return s.fail(err)
 		}
 		return exitOK
@@ -505,7 +513,7 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 256<<10)
-	err = s.cat.Download(ctx, s.args[0], w, list)
+	err = s.cat.DownloadWith(ctx, s.args[0], w, list, catalog.PreviewOptions{AsOf: s.asOf})
 	if err == nil {
 		err = w.Flush()
 	}
