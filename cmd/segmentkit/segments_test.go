@@ -137,7 +137,7 @@ func TestSegmentsCLIStory(t *testing.T) {
 	require.Equal(t, [][]string{{"C01", "DE"}, {"C03", "DE"}}, p.Rows)
 	r = runSeg(t, append([]string{"preview", "Germans"}, base...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "Germans: 5 members; the first 5:")
+	require.Contains(t, r.stdout, "Germans: 5 members; the first 5, with values as of ")
 	r = runSeg(t, "history", "Germans", "--catalog", db, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	var hist []catalog.HistoryEntry
