@@ -52,6 +52,8 @@ type segSession struct {
 	file string
 	data string
 	json bool
+	// def is the definition read from --segment, for create and edit.
+	def []byte
 	// asOf is --as-of; zero when not given.
 	asOf time.Time
 	// src is the data source when --data is given; it shows the progress
@@ -115,6 +117,16 @@ func segmentsVerb(v *segVerb) *command {
 				}
 				if data != nil {
 					s.data = *data
+				}
+				if f := fs.Lookup("segment"); f != nil {
+					// Read the definition before the catalog is opened: a
+					// pipe from another segments command (show
+					// --definition) must not wait for this one's lock.
+					def, code := s.readDefinition(f.Value.String())
+					if code >= 0 {
+						return code
+					}
+					s.def = def
 				}
 				return s.run(ctx, v, do)
 			}
@@ -187,16 +199,16 @@ var segVerbs = []*segVerb{
 	{name: "create", asOf: true, args: "--segment FILE [--active [--as-of DATE]] [--name NAME] --data DIR", data: dataRequired, creates: true, json: true,
 		summary: "save a segment from its definition: valid ones inactive (or active and refreshed), invalid ones as drafts",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
-			file := segmentFlag(fs, "segment", "the segment definition", "file")
+			segmentFlag(fs, "segment", "the segment definition", "file") // read by segmentsVerb
 			active := fs.Bool("active", false, "save the segment active and refresh it at once")
 			name := fs.String("name", "", "name the segment `NAME` when the definition has no readable name (a draft)")
-			return func(ctx context.Context, s *segSession) int { return s.create(ctx, *file, *name, *active) }
+			return func(ctx context.Context, s *segSession) int { return s.create(ctx, *name, *active) }
 		}},
 	{name: "edit", args: "NAME --segment FILE --data DIR", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
 		summary: "replace a segment's definition (and its display name, description and type); it is validated again",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
-			file := segmentFlag(fs, "segment", "the new definition", "file")
-			return func(ctx context.Context, s *segSession) int { return s.edit(ctx, *file) }
+			segmentFlag(fs, "segment", "the new definition", "file") // read by segmentsVerb
+			return func(ctx context.Context, s *segSession) int { return s.edit(ctx) }
 		}},
 	{name: "rename", args: "OLD NEW", json: true, minArgs: 2, maxArgs: 2,
 		summary: "rename a segment; references to it in other segments are rewritten",

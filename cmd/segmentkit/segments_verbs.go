@@ -17,6 +17,10 @@ import (
 	"github.com/segmentkit/segmentkit/schema"
 )
 
+// createNameWords says the catalog's Go option for a draft's name as the
+// flag that sets it.
+var createNameWords = strings.NewReplacer("CreateOptions.Name", "--name NAME")
+
 // readDefinition reads the file named by --segment.
 func (s *segSession) readDefinition(file string) ([]byte, int) {
 	if file == "" {
@@ -29,12 +33,8 @@ func (s *segSession) readDefinition(file string) ([]byte, int) {
 	return data, -1
 }
 
-func (s *segSession) create(ctx context.Context, file, name string, active bool) int {
-	data, code := s.readDefinition(file)
-	if code >= 0 {
-		s.discard = true
-		return code
-	}
+func (s *segSession) create(ctx context.Context, name string, active bool) int {
+	data := s.def
 	if !s.asOf.IsZero() && !active {
 		s.discard = true
 		return s.usage(errors.New("--as-of needs --active: it is the instant the refresh evaluates the segment at"))
@@ -42,16 +42,17 @@ func (s *segSession) create(ctx context.Context, file, name string, active bool)
 	seg, err := s.cat.Create(ctx, data, catalog.CreateOptions{Name: name, Active: active, AsOf: s.asOf})
 	if seg == nil {
 		s.discard = true
+		if errors.Is(err, catalog.ErrInvalidName) && name == "" {
+			// The catalog's message names its Go option; say the flag.
+			return s.fail(errors.New(createNameWords.Replace(err.Error())))
+		}
 		return s.fail(err)
 	}
 	return s.saved(seg, err, "created")
 }
 
-func (s *segSession) edit(ctx context.Context, file string) int {
-	data, code := s.readDefinition(file)
-	if code >= 0 {
-		return code
-	}
+func (s *segSession) edit(ctx context.Context) int {
+	data := s.def
 	seg, err := s.cat.Edit(ctx, s.args[0], data)
 	if err != nil {
 		return s.fail(err)
