@@ -372,15 +372,7 @@ func (c *cli) failAt(where string, err error) int {
 // one prefixed with the command.
 func (c *cli) lines(msg string) string {
 	var b strings.Builder
-	for _, line := range strings.Split(strings.ReplaceAll(msg, "\r\n", "\n"), "\n") {
-		line = strings.TrimSpace(strings.ReplaceAll(line, "\r", " "))
-		if line == "" {
-			continue
-		}
-		b.WriteString(c.prefix())
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
+	writeLines(&b, c.prefix(), msg)
 	return b.String()
 }
 

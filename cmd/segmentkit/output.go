@@ -105,6 +105,17 @@ func plural[N ~int | ~uint64](n N, word string) string {
 	return word + "s"
 }
 
+// writeLines writes each line of msg (a message that ends with a list of
+// problems, one a line) after prefix, so that every problem has its own
+// line.
+func writeLines(w io.Writer, prefix, msg string) {
+	for _, line := range strings.Split(strings.ReplaceAll(msg, "\r", ""), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			io.WriteString(w, prefix+line+"\n")
+		}
+	}
+}
+
 // newTable returns the writer of an aligned text table.
 func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -195,10 +206,10 @@ func writeJob(w io.Writer, j *catalog.Job) {
 		fmt.Fprintf(w, "data: %s, %s customers, loaded in %s\n", d.Source, formatCount(d.Customers), round(d.LoadDuration))
 	}
 	for _, e := range j.Errors {
-		fmt.Fprintf(w, "error: %s\n", oneLine(e))
+		writeLines(w, "error: ", e)
 	}
 	for _, m := range j.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", oneLine(m))
+		writeLines(w, "warning: ", m)
 	}
 	if len(j.Tasks) == 0 {
 		return
@@ -215,10 +226,10 @@ func writeJob(w io.Writer, j *catalog.Job) {
 	tw.Flush()
 	for _, t := range j.Tasks {
 		for _, e := range t.Errors {
-			fmt.Fprintf(w, "  %s: error: %s\n", t.Segment, oneLine(e))
+			writeLines(w, "  "+t.Segment+": error: ", e)
 		}
 		for _, m := range t.Warnings {
-			fmt.Fprintf(w, "  %s: warning: %s\n", t.Segment, oneLine(m))
+			writeLines(w, "  "+t.Segment+": warning: ", m)
 		}
 	}
 }
