@@ -59,12 +59,7 @@ func TestSpellings(t *testing.T) {
 	vips := count(t, runCLI(t, "eval", "--data", data, "--segment", vip, "--format", "count"))
 	require.Less(t, vips, testCustomers)
 
-	for _, c := range []struct {
-		name  string
-		stdin string
-		args  []string
-		check func(t *testing.T, r result)
-	}{
+	for _, c := range []spellingCase{
 		{"eval --segment FILE", "", []string{"eval", "--data", data, "--segment", segFile, "--as-of", asOf(), "--format", "count"},
 			func(t *testing.T, r result) { require.Equal(t, want, count(t, r)) }},
 		{"eval --segment -", string(segJSON), []string{"eval", "--data", data, "--segment", "-", "--as-of", asOf(), "--format", "count"},
@@ -92,20 +87,8 @@ func TestSpellings(t *testing.T) {
 		{"segments create --segment -", `{"name": "FromStdin", "groups": [{"condition": {"attribute": "Customer.IsVip", "operator": "isFalse"}}]}`,
 			[]string{"segments", "create", "--data", data, "--segment", "-"},
 			func(t *testing.T, r result) { require.Equal(t, "created FromStdin (inactive)\n", r.stdout, r.stderr) }},
-		{"segments edit --segment", "", []string{"segments", "edit", "FromStdin", "--data", data, "--segment", writeFile(t, "fs.json",
-			`{"name": "FromStdin", "description": "edited with --segment", "groups": [{"condition": {"attribute": "Customer.IsVip", "operator": "isFalse"}}]}`)},
-			func(t *testing.T, r result) {
-				require.Equal(t, "saved FromStdin (inactive)\n", r.stdout, r.stderr)
-				show := runCLI(t, "segments", "show", "FromStdin")
-				require.Contains(t, show.stdout, "edited with --segment")
-			}},
-		{"segments edit --file", "", []string{"segments", "edit", "FromStdin", "--data", data, "--file", writeFile(t, "ff.json",
-			`{"name": "FromStdin", "description": "edited with --file", "groups": [{"condition": {"attribute": "Customer.IsVip", "operator": "isFalse"}}]}`)},
-			func(t *testing.T, r result) {
-				require.Equal(t, "saved FromStdin (inactive)\n", r.stdout, r.stderr)
-				show := runCLI(t, "segments", "show", "FromStdin")
-				require.Contains(t, show.stdout, "edited with --file")
-			}},
+		editCase(t, data, "--segment"),
+		editCase(t, data, "--file"),
 		{"segments show --definition", "", []string{"segments", "show", "HighValueEscalated", "--definition"},
 			func(t *testing.T, r result) {
 				require.Equal(t, exitOK, r.code, r.stderr)
@@ -133,32 +116,18 @@ func TestSpellings(t *testing.T) {
 				require.NoError(t, json.Unmarshal([]byte(r.stdout), &ins))
 				require.Equal(t, vips, ins.Customers)
 			}},
-		{"quick create --active", "", []string{"quick", "create", "--data", data, "--field", "Customer.IsVip", "--op", "is", "--value", "true", "--name", "QuickVips", "--active", "--json"},
-			func(t *testing.T, r result) {
-				require.Equal(t, exitOK, r.code, r.stderr)
-				var res struct{ State, Catalog string }
-				require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
-				require.Equal(t, "active", res.State)
-				require.Equal(t, defaultCatalog, res.Catalog, "--active saves in the default catalog")
-			}},
-		{"quick create --activate", "", []string{"quick", "create", "--data", data, "--field", "Customer.IsVip", "--op", "is", "--value", "false", "--name", "QuickOthers", "--activate", "--json"},
-			func(t *testing.T, r result) {
-				require.Equal(t, exitOK, r.code, r.stderr)
-				var res struct{ State, Catalog string }
-				require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
-				require.Equal(t, "active", res.State)
-				require.Equal(t, defaultCatalog, res.Catalog)
-			}},
+		quickActiveCase(data, "--active", "true"),
+		quickActiveCase(data, "--activate", "false"),
 		{"quick create --catalog FILE", "", []string{"quick", "create", "--data", data, "--field", "Customer.IsVip", "--op", "is", "--value", "true", "--name", "Q", "--catalog", "other.db"},
 			func(t *testing.T, r result) {
 				require.Equal(t, exitOK, r.code, r.stderr)
 				require.Contains(t, r.stdout, "saved segment Q in other.db (inactive)")
 			}},
 		{"eval --catalog resolves references", "", []string{"eval", "--data", data, "--format", "count", "--segment", writeFile(t, "ref.json",
-			`{"name": "R", "groups": [{"condition": {"segment": "QuickVips"}}]}`)},
+			`{"name": "R", "groups": [{"condition": {"segment": "Quicktrue"}}]}`)},
 			func(t *testing.T, r result) { require.Equal(t, vips, count(t, r)) }},
 		{"validate --catalog knows the catalog's segments", "", []string{"validate", "--data", data, "--segment", writeFile(t, "ref2.json",
-			`{"name": "R", "groups": [{"condition": {"segment": "QuickVips"}}]}`)},
+			`{"name": "R", "groups": [{"condition": {"segment": "Quicktrue"}}]}`)},
 			func(t *testing.T, r result) { require.Equal(t, "ok\n", r.stdout, r.stderr) }},
 		{"version", "", []string{"version"},
 			func(t *testing.T, r result) {
@@ -171,6 +140,40 @@ func TestSpellings(t *testing.T) {
 			c.check(t, runStdin(t, c.stdin, c.args...))
 		})
 	}
+}
+
+// editCase is the case of TestSpellings that edits with the definition
+// flag spelled flag: the description it writes shows it was read.
+func editCase(t *testing.T, data, flag string) spellingCase {
+	def := writeFile(t, "edit.json", `{"name": "FromStdin", "description": "edited with `+flag+`", "groups": [{"condition": {"attribute": "Customer.IsVip", "operator": "isFalse"}}]}`)
+	return spellingCase{"segments edit " + flag, "", []string{"segments", "edit", "FromStdin", "--data", data, flag, def},
+		func(t *testing.T, r result) {
+			require.Equal(t, "saved FromStdin (inactive)\n", r.stdout, r.stderr)
+			show := runCLI(t, "segments", "show", "FromStdin")
+			require.Contains(t, show.stdout, "edited with "+flag)
+		}}
+}
+
+// quickActiveCase is the case of TestSpellings that saves a quick segment
+// active with the flag spelled flag, in the default catalog.
+func quickActiveCase(data, flag, value string) spellingCase {
+	return spellingCase{"quick create " + flag, "", []string{"quick", "create", "--data", data, "--field", "Customer.IsVip", "--op", "is",
+		"--value", value, "--name", "Quick" + value, flag, "--json"},
+		func(t *testing.T, r result) {
+			require.Equal(t, exitOK, r.code, r.stderr)
+			var res struct{ State, Catalog string }
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &res))
+			require.Equal(t, "active", res.State)
+			require.Equal(t, defaultCatalog, res.Catalog, "%s saves in the default catalog", flag)
+		}}
+}
+
+// spellingCase is a case of TestSpellings.
+type spellingCase struct {
+	name  string
+	stdin string
+	args  []string
+	check func(t *testing.T, r result)
 }
 
 // TestExitCodes gives every exit code of the table in docs/cli.md a case

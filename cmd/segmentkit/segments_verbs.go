@@ -200,14 +200,7 @@ func (s *segSession) show(definition bool) int {
 func (s *segSession) activate(ctx context.Context, at string) int {
 	name := s.args[0]
 	if at != "" {
-		t, err := parseTimeFlag("--at", at, false)
-		if err != nil {
-			return s.usage(err)
-		}
-		if err := s.cat.ScheduleActivation(name, t); err != nil {
-			return s.fail(err)
-		}
-		return s.scheduled(name, "activated", t)
+		return s.scheduleAt(at, "activated", s.cat.ScheduleActivation)
 	}
 	if !s.asOf.IsZero() && s.data == "" {
 		return s.usage(errors.New("--as-of needs --data DIR: it is the instant the refresh evaluates the segment at"))
@@ -249,14 +242,7 @@ func (s *segSession) activate(ctx context.Context, at string) int {
 func (s *segSession) deactivate(at string) int {
 	name := s.args[0]
 	if at != "" {
-		t, err := parseTimeFlag("--at", at, false)
-		if err != nil {
-			return s.usage(err)
-		}
-		if err := s.cat.ScheduleDeactivation(name, t); err != nil {
-			return s.fail(err)
-		}
-		return s.scheduled(name, "deactivated", t)
+		return s.scheduleAt(at, "deactivated", s.cat.ScheduleDeactivation)
 	}
 	if err := s.cat.Deactivate(name); err != nil {
 		return s.fail(err)
@@ -266,6 +252,19 @@ func (s *segSession) deactivate(at string) int {
 	}
 	fmt.Fprintf(s.out, "deactivated %s\n", name)
 	return exitOK
+}
+
+// scheduleAt schedules the segment's state change at the time --at gives
+// ("none" cancels it) and reports it.
+func (s *segSession) scheduleAt(at, what string, set func(name string, t time.Time) error) int {
+	t, err := parseTimeFlag("--at", at, false)
+	if err != nil {
+		return s.usage(err)
+	}
+	if err := set(s.args[0], t); err != nil {
+		return s.fail(err)
+	}
+	return s.scheduled(s.args[0], what, t)
 }
 
 // scheduled reports a scheduled (or cancelled) state change.
