@@ -64,6 +64,29 @@ func SchemaFields(sch *schema.Schema) []Field {
 // does for every type but integer.
 func (f Field) KindKnown() bool { return f.Type != schema.Integer }
 
+// SchemaField returns the field named name ("Customer.Age") from a
+// validated schema alone, as SchemaFields gives it. An unknown name is an
+// error wrapping ErrUnknownField that suggests the nearest field, as Field
+// does.
+func SchemaField(sch *schema.Schema, name string) (Field, error) {
+	fields := SchemaFields(sch)
+	if i := slices.IndexFunc(fields, func(f Field) bool { return f.Name == name }); i >= 0 {
+		return fields[i], nil
+	}
+	// Suggest as lookup does, from the same names.
+	st := &Stats{}
+	for _, f := range fields {
+		st.order = append(st.order, &fieldRef{Field: f})
+		st.names = append(st.names, f.Name)
+	}
+	p := &diag.Problem{Path: "field", Err: ErrUnknownField, Suggestion: st.suggest(name),
+		Message: fmt.Sprintf("%s %q", ErrUnknownField, name)}
+	if p.Suggestion == "" {
+		p.Message += "; fields are written Entity.Attribute"
+	}
+	return Field{}, p
+}
+
 // CheckQuery checks the quick segment "field op value" against a validated
 // schema alone, as far as the schema decides: that the field exists, that
 // op applies to its kind (unless it is an integer field, whose kind needs
@@ -72,23 +95,10 @@ func (f Field) KindKnown() bool { return f.Type != schema.Integer }
 // checks everything again on the data. It returns the field. Errors wrap
 // ErrUnknownField (suggesting the nearest field), ErrOperator or ErrValue.
 func CheckQuery(sch *schema.Schema, field string, op Op, value string) (Field, error) {
-	fields := SchemaFields(sch)
-	i := slices.IndexFunc(fields, func(f Field) bool { return f.Name == field })
-	if i < 0 {
-		// Suggest as lookup does, from the same names.
-		st := &Stats{}
-		for _, f := range fields {
-			st.order = append(st.order, &fieldRef{Field: f})
-			st.names = append(st.names, f.Name)
-		}
-		p := &diag.Problem{Path: "field", Err: ErrUnknownField, Suggestion: st.suggest(field),
-			Message: fmt.Sprintf("%s %q", ErrUnknownField, field)}
-		if p.Suggestion == "" {
-			p.Message += "; fields are written Entity.Attribute"
-		}
-		return Field{}, p
+	f, err := SchemaField(sch, field)
+	if err != nil {
+		return Field{}, err
 	}
-	f := fields[i]
 	if f.KindKnown() && !slices.Contains(f.Kind.Ops(), op) {
 		names := make([]string, 0, 2)
 		for _, o := range f.Kind.Ops() {

@@ -214,14 +214,11 @@ func (c *cli) quickOpen(ctx context.Context, a *quickArgs) (s quickSession, code
 // fieldName resolves --field against the schema: Entity.Attribute, or
 // with --source an attribute of that source.
 func (s quickSession) fieldName(sch *schema.Schema, name string) (string, error) {
-	fields := quick.SchemaFields(sch)
 	if s.source == nil {
-		_, err := quick.CheckQuery(sch, name, quick.Is, "")
-		if errors.Is(err, quick.ErrUnknownField) {
-			return "", err
-		}
-		return name, nil
+		_, err := quick.SchemaField(sch, name)
+		return name, err
 	}
+	fields := quick.SchemaFields(sch)
 	var names []string
 	for _, f := range fields {
 		if f.Source != *s.source {
