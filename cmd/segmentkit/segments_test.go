@@ -291,6 +291,23 @@ func TestServeSchedule(t *testing.T) {
 	require.Equal(t, exitInterrupted, <-done, stderr.String())
 	require.Contains(t, stderr.String(), "activated segment as scheduled")
 
+	// With --json every line it logs is a JSON object.
+	ctx, cancel = context.WithCancel(context.Background())
+	var jsonErr syncBuffer
+	go func() {
+		done <- run(ctx, []string{"serve-schedule", "--catalog", db, "--data", data, "--json"}, &stdout, &jsonErr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(jsonErr.String(), `"msg":"serving"`) }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	require.Equal(t, exitInterrupted, <-done, jsonErr.String())
+	lines := strings.Split(strings.TrimSpace(jsonErr.String()), "\n")
+	require.GreaterOrEqual(t, len(lines), 2)
+	for _, l := range lines {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
+		require.NotEmpty(t, rec["msg"], l)
+	}
+
 	r = runSeg(t, "show", "Older", "--catalog", db, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	var seg map[string]any

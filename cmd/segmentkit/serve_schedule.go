@@ -15,14 +15,17 @@ import (
 
 var serveScheduleCommand = &command{
 	name:    "serve-schedule",
-	args:    "[--catalog FILE] --data DIR [--cron SPEC] [--workers N]",
+	args:    "[--catalog FILE] --data DIR [--cron SPEC] [--workers N] [--json]",
 	summary: "refresh a catalog's segments on their schedules until interrupted",
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		file := catalogFlag(fs, "apply the schedules of")
 		data := dataFlag(fs)
 		spec := fs.String("cron", "", "refresh every active segment on the cron schedule `SPEC` (\"0 3 * * *\"; default none)")
 		workers := fs.Int("workers", 0, "refresh at most `N` segments at once (default the number of CPUs)")
-		return func(ctx context.Context, c *cli) int { return c.serveSchedule(ctx, *file, *data, *spec, *workers) }
+		jsonOut := fs.Bool("json", false, "log JSON lines instead of text")
+		return func(ctx context.Context, c *cli) int {
+			return c.serveSchedule(ctx, *file, *data, *spec, *workers, *jsonOut)
+		}
 	},
 }
 
@@ -30,7 +33,7 @@ var serveScheduleCommand = &command{
 // segments on spec, each segment's own schedule, scheduled activations and
 // deactivations) until ctx is done, then returns exitInterrupted. Messages
 // go to stderr.
-func (c *cli) serveSchedule(ctx context.Context, file, data, spec string, workers int) int {
+func (c *cli) serveSchedule(ctx context.Context, file, data, spec string, workers int, jsonOut bool) int {
 	if data == "" {
 		return c.usage(errors.New("missing --data DIR: the data directory holding schema.json"))
 	}
@@ -55,7 +58,11 @@ func (c *cli) serveSchedule(ctx context.Context, file, data, spec string, worker
 		return c.fail(err)
 	}
 	defer cat.Close()
-	logger := slog.New(slog.NewTextHandler(c.stderr, nil))
+	var handler slog.Handler = slog.NewTextHandler(c.stderr, nil)
+	if jsonOut {
+		handler = slog.NewJSONHandler(c.stderr, nil)
+	}
+	logger := slog.New(handler)
 	sched, err := catalog.NewScheduler(cat, catalog.ScheduleOptions{Cron: spec, Logger: logger})
 	if err != nil {
 		return c.usage(err)
@@ -64,12 +71,20 @@ func (c *cli) serveSchedule(ctx context.Context, file, data, spec string, worker
 	if spec != "" {
 		what = fmt.Sprintf("refresh of all segments on %q, per-segment schedules, scheduled activations and deactivations", spec)
 	}
-	fmt.Fprintf(c.stderr, "%sserving %s over %s: %s; interrupt to stop\n", c.prefix(), file, data, what)
+	if jsonOut {
+		logger.Info("serving", "catalog", file, "data", data, "cron", spec)
+	} else {
+		fmt.Fprintf(c.stderr, "%sserving %s over %s: %s; interrupt to stop\n", c.prefix(), file, data, what)
+	}
 	if err := sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return c.fail(err)
 	}
 	// Run returns when ctx is done: the command was interrupted, and
 	// exits as the exit code table says.
-	fmt.Fprintf(c.stderr, "%sstopped\n", c.prefix())
+	if jsonOut {
+		logger.Info("stopped")
+	} else {
+		fmt.Fprintf(c.stderr, "%sstopped\n", c.prefix())
+	}
 	return exitInterrupted
 }
