@@ -205,13 +205,18 @@ func writeCommandUsage(w io.Writer, name string, cmd *command, fs *flag.FlagSet)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Usage:\n  segmentkit %s %s\n\n%s.\n", name, cmd.args, upperFirst(cmd.summary))
 	b.WriteString("\nFlags:\n")
-	fs.VisitAll(func(f *flag.Flag) {
-		arg, help := flag.UnquoteUsage(f)
-		left := "--" + f.Name
+	left := func(f *flag.Flag) string {
+		arg, _ := flag.UnquoteUsage(f)
 		if arg != "" {
-			left += " " + arg
+			return "--" + f.Name + " " + arg
 		}
-		fmt.Fprintf(&b, "  %-18s %s", left, help)
+		return "--" + f.Name
+	}
+	width := 18
+	fs.VisitAll(func(f *flag.Flag) { width = max(width, len(left(f))) })
+	fs.VisitAll(func(f *flag.Flag) {
+		_, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  %-*s %s", width, left(f), help)
 		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 			fmt.Fprintf(&b, " (default %s)", f.DefValue)
 		}
