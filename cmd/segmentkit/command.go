@@ -12,120 +12,211 @@ import (
 	"github.com/segmentkit/segmentkit/diag"
 )
 
-// command is one verb of the command line.
+// command is a node of the command line: the top level, a command with
+// verbs ("segments", "quick") or a verb that runs. Every level is
+// dispatched, parsed and helped by the same code (command.run).
 type command struct {
 	name    string
 	args    string // the synopsis after the name
 	summary string
+	// intro and footer frame the verb list of a command with verbs.
+	intro, footer string
+	// verbs, when not nil, are the command's verbs: it runs one of them.
+	verbs []*command
+	// minArgs and maxArgs bound the positional arguments of a verb that
+	// runs; maxArgs < 0 means no bound.
+	minArgs, maxArgs int
 	// flags declares the verb's flags on fs and returns the function that
 	// runs it once they are parsed.
 	flags func(fs *flag.FlagSet) func(ctx context.Context, c *cli) int
 }
 
-// commands lists the verbs in the order usage shows them.
-var commands = []*command{evalCommand, validateCommand, demoCommand}
-
-// group is a command with verbs of its own, which parses its own arguments.
-type group struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+// rootCommand is "segmentkit" itself; its verbs are the commands.
+var rootCommand = &command{
+	intro: "segmentkit evaluates customer segments over a data directory.",
 }
 
-// groups lists the commands with verbs, after commands in usage.
-var groups = []group{
-	{"segments", "manage a catalog of segments: create, edit, activate, refresh, preview, download", runSegments},
-	{"quick", "quick segments: fields, insights, size estimates, a segment from one field", runQuick},
-	{"serve-schedule", "refresh a catalog's segments on their schedules until interrupted", runServeSchedule},
+func init() {
+	rootCommand.verbs = []*command{evalCommand, validateCommand, demoCommand, segmentsCommand, quickCommand,
+		serveScheduleCommand, versionCommand}
 }
 
-func lookupGroup(name string) *group {
-	for i := range groups {
-		if groups[i].name == name {
-			return &groups[i]
+// noun is what the command calls its verbs in messages.
+func (cmd *command) noun() string {
+	if cmd == rootCommand {
+		return "command"
+	}
+	return "verb"
+}
+
+func (cmd *command) lookup(name string) *command {
+	for _, v := range cmd.verbs {
+		if v.name == name {
+			return v
 		}
 	}
 	return nil
 }
 
-func lookupCommand(name string) *command {
-	for _, c := range commands {
-		if c.name == name {
-			return c
+func (cmd *command) verbNames() []string {
+	names := make([]string, len(cmd.verbs))
+	for i, v := range cmd.verbs {
+		names[i] = v.name
+	}
+	return names
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// run runs the command with args, the arguments after its name. c.name is
+// the command's full name ("segments create"; "" for the top level).
+func (cmd *command) run(ctx context.Context, c *cli, args []string) int {
+	if cmd.verbs != nil {
+		return cmd.runVerb(ctx, c, args)
+	}
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	do := cmd.flags(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			writeCommandUsage(c.stdout, c.name, cmd, fs)
+			return exitOK
 		}
+		return c.usage(err)
 	}
-	return nil
+	switch {
+	case len(pos) > 0 && cmd.maxArgs == 0:
+		return c.usage(fmt.Errorf("unexpected argument %q; %s takes only flags", pos[0], c.name))
+	case len(pos) < cmd.minArgs:
+		return c.usage(fmt.Errorf("missing arguments: usage is segmentkit %s %s", c.name, cmd.args))
+	case cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs:
+		return c.usage(fmt.Errorf("unexpected argument %q: usage is segmentkit %s %s", pos[cmd.maxArgs], c.name, cmd.args))
+	}
+	c.args = pos
+	out := bufio.NewWriterSize(c.stdout, 64<<10)
+	c.out = out
+	code := do(ctx, c)
+	if err := out.Flush(); err != nil && code == exitOK {
+		return c.fail(fmt.Errorf("write output: %w", err))
+	}
+	return code
 }
 
-func nearestCommand(name string) string {
-	names := []string{"help"}
-	for _, g := range groups {
-		names = append(names, g.name)
+// runVerb runs the verb args[0] of a command with verbs, or its help.
+func (cmd *command) runVerb(ctx context.Context, c *cli, args []string) int {
+	if len(args) == 0 {
+		if cmd == rootCommand {
+			cmd.writeVerbs(c.stderr, c.name)
+			return exitUsage
+		}
+		fmt.Fprintf(c.stderr, "%smissing verb: one of %s\n", c.prefix(), strings.Join(cmd.verbNames(), ", "))
+		cmd.writeVerbs(c.stderr, c.name)
+		return exitUsage
 	}
-	for _, c := range commands {
-		names = append(names, c.name)
+	if isHelp(args[0]) {
+		return cmd.help(c, args[1:])
 	}
-	return diag.Nearest(name, names)
+	v := cmd.lookup(args[0])
+	if v == nil {
+		names := cmd.verbNames()
+		msg := fmt.Sprintf("unknown %s %q; %ss are %s", cmd.noun(), args[0], cmd.noun(), strings.Join(names, ", "))
+		if s := diag.Nearest(args[0], append(names, "help")); s != "" {
+			msg = fmt.Sprintf("unknown %s %q (did you mean %s?)", cmd.noun(), args[0], s)
+		}
+		fmt.Fprintf(c.stderr, "%s%s\nRun '%s' for usage.\n", c.prefix(), msg, helpCommand(c.name))
+		return exitUsage
+	}
+	return v.run(ctx, c.sub(v.name), args[1:])
 }
 
-func writeUsage(w io.Writer) {
+// help prints the usage of the command, or of the verb args names under
+// it, to stdout.
+func (cmd *command) help(c *cli, args []string) int {
+	target, name := cmd, c.name
+	for _, a := range args {
+		v := target.lookup(a)
+		if v == nil {
+			msg := fmt.Sprintf("unknown %s %q", target.noun(), a)
+			if s := diag.Nearest(a, target.verbNames()); s != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", s)
+			}
+			fmt.Fprintf(c.stderr, "segmentkit %s: %s\nRun '%s' for usage.\n", strings.TrimSpace("help "+name), msg, helpCommand(name))
+			return exitUsage
+		}
+		target, name = v, joinName(name, a)
+	}
+	if target.verbs != nil {
+		target.writeVerbs(c.stdout, name)
+		return exitOK
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	target.flags(fs)
+	writeCommandUsage(c.stdout, name, target, fs)
+	return exitOK
+}
+
+func joinName(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
+}
+
+// helpCommand is the command line that shows the usage of name.
+func helpCommand(name string) string {
+	return strings.TrimSpace("segmentkit help " + name)
+}
+
+// writeVerbs writes the usage of a command with verbs: its verbs with
+// their summaries.
+func (cmd *command) writeVerbs(w io.Writer, name string) {
 	var b strings.Builder
-	b.WriteString("segmentkit evaluates customer segments over a data directory.\n\n")
-	b.WriteString("Usage:\n  segmentkit <command> [flags]\n\nCommands:\n")
-	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-14s %s\n", c.name, c.summary)
+	intro := cmd.intro
+	if intro == "" {
+		intro = upperFirst(cmd.summary) + "."
 	}
-	for _, g := range groups {
-		fmt.Fprintf(&b, "  %-14s %s\n", g.name, g.summary)
+	b.WriteString(intro + "\n\n")
+	noun := cmd.noun()
+	fmt.Fprintf(&b, "Usage:\n  %s <%s> [arguments] [flags]\n\n%ss:\n", strings.TrimSpace("segmentkit "+name), noun, upperFirst(noun))
+	width := 4
+	for _, v := range cmd.verbs {
+		width = max(width, len(v.name))
 	}
-	fmt.Fprintf(&b, "  %-14s %s\n", "help", "show help for segmentkit or for one command")
-	b.WriteString("\nRun 'segmentkit help <command>' for a command's flags.\n")
+	for _, v := range cmd.verbs {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, v.name, v.summary)
+	}
+	fmt.Fprintf(&b, "  %-*s  %s\n", width, "help", "show this list, or 'help <"+noun+">' a "+noun+"'s flags")
+	if cmd.footer != "" {
+		b.WriteString("\n" + cmd.footer + "\n")
+	}
+	fmt.Fprintf(&b, "\nRun '%s <%s>' for a %s's flags.\n", helpCommand(name), noun, noun)
 	io.WriteString(w, b.String())
 }
 
-// runHelp prints the usage, or one command's usage, to stdout.
-func runHelp(args []string, stdout, stderr io.Writer) int {
-	switch len(args) {
-	case 0:
-		writeUsage(stdout)
-		return exitOK
-	case 1:
-		if args[0] == "help" {
-			writeUsage(stdout)
-			return exitOK
-		}
-		if g := lookupGroup(args[0]); g != nil {
-			return g.run(context.Background(), []string{"-h"}, stdout, stderr)
-		}
-		cmd := lookupCommand(args[0])
-		if cmd == nil {
-			msg := fmt.Sprintf("unknown command %q", args[0])
-			if s := nearestCommand(args[0]); s != "" && s != "help" {
-				msg += fmt.Sprintf(" (did you mean %s?)", s)
-			}
-			fmt.Fprintf(stderr, "segmentkit help: %s\nRun 'segmentkit help' for usage.\n", msg)
-			return exitUsage
-		}
-		fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-		cmd.flags(fs)
-		writeCommandUsage(stdout, cmd, fs)
-		return exitOK
-	}
-	fmt.Fprintf(stderr, "segmentkit help: expected at most one command, got %d arguments\n", len(args))
-	return exitUsage
-}
-
-func writeCommandUsage(w io.Writer, cmd *command, fs *flag.FlagSet) {
+func writeCommandUsage(w io.Writer, name string, cmd *command, fs *flag.FlagSet) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Usage:\n  segmentkit %s %s\n\n%s.\n", cmd.name, cmd.args, upperFirst(cmd.summary))
+	fmt.Fprintf(&b, "Usage:\n  segmentkit %s %s\n\n%s.\n", name, cmd.args, upperFirst(cmd.summary))
 	b.WriteString("\nFlags:\n")
-	fs.VisitAll(func(f *flag.Flag) {
-		arg, help := flag.UnquoteUsage(f)
-		left := "--" + f.Name
+	left := func(f *flag.Flag) string {
+		arg, _ := flag.UnquoteUsage(f)
 		if arg != "" {
-			left += " " + arg
+			return "--" + f.Name + " " + arg
 		}
-		fmt.Fprintf(&b, "  %-18s %s", left, help)
+		return "--" + f.Name
+	}
+	width := 18
+	fs.VisitAll(func(f *flag.Flag) { width = max(width, len(left(f))) })
+	fs.VisitAll(func(f *flag.Flag) {
+		_, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  %-*s %s", width, left(f), help)
 		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 			fmt.Fprintf(&b, " (default %s)", f.DefValue)
 		}
@@ -141,31 +232,29 @@ func upperFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// run parses the verb's flags and runs it.
-func (cmd *command) run(ctx context.Context, c *cli, args []string) int {
-	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	do := cmd.flags(fs)
-	if err := checkFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			writeCommandUsage(c.stdout, cmd, fs)
-			return exitOK
+// parseInterspersed parses flags given before, between and after
+// positional arguments, which it returns in order. Everything after "--"
+// is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	rest := args
+	for {
+		if err := checkFlags(fs, rest); err != nil {
+			return nil, err
 		}
-		return c.usage(err)
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		left := fs.Args()
+		if len(left) == 0 {
+			return pos, nil
+		}
+		if consumed := len(rest) - len(left); consumed > 0 && rest[consumed-1] == "--" {
+			return append(pos, left...), nil
+		}
+		pos = append(pos, left[0])
+		rest = left[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		return c.usage(err)
-	}
-	if fs.NArg() > 0 {
-		return c.usage(fmt.Errorf("unexpected argument %q; %s takes only flags", fs.Arg(0), cmd.name))
-	}
-	out := bufio.NewWriterSize(c.stdout, 64<<10)
-	c.out = out
-	code := do(ctx, c)
-	if err := out.Flush(); err != nil && code == exitOK {
-		return c.fail(fmt.Errorf("write output: %w", err))
-	}
-	return code
 }
 
 // checkFlags looks for flags the set does not define before the flag
@@ -206,23 +295,53 @@ func checkFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// cli is what a running verb writes to.
+// flagGiven reports whether the flag name (or any of its other spellings)
+// was given on the command line.
+func flagGiven(fs *flag.FlagSet, names ...string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) {
+		for _, n := range names {
+			if f.Name == n {
+				given = true
+			}
+		}
+	})
+	return given
+}
+
+// cli is what a running command reads from and writes to.
 type cli struct {
+	// name is the command's full name: "eval", "segments create"; "" for
+	// the top level.
 	name   string
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	// out buffers stdout while the verb runs.
 	out io.Writer
+	// args are the verb's positional arguments.
+	args []string
+}
+
+// sub returns the cli of the verb name under c's command.
+func (c *cli) sub(name string) *cli {
+	return &cli{name: joinName(c.name, name), stdin: c.stdin, stdout: c.stdout, stderr: c.stderr}
+}
+
+// prefix starts every message of the command: "segmentkit eval: ".
+func (c *cli) prefix() string {
+	return strings.TrimSpace("segmentkit "+c.name) + ": "
 }
 
 // usage reports a command-line mistake and returns exitUsage.
 func (c *cli) usage(err error) int {
-	fmt.Fprintf(c.stderr, "segmentkit %s: %v\nRun 'segmentkit help %s' for usage.\n", c.name, err, c.name)
+	fmt.Fprintf(c.stderr, "%s%s\nRun '%s' for usage.\n", c.prefix(), oneLine(err.Error()), helpCommand(c.name))
 	return exitUsage
 }
 
 // fail reports err and returns the exit code it calls for: every problem
-// of a diag.List on its own line, any other error on one line.
+// of a diag.List on its own line, any other error one line per line of its
+// message.
 func (c *cli) fail(err error) int {
 	return c.failAt("", err)
 }
@@ -231,26 +350,35 @@ func (c *cli) fail(err error) int {
 // diag.List, whose paths are inside the file, is prefixed with it.
 func (c *cli) failAt(where string, err error) int {
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(c.stderr, "segmentkit %s: interrupted\n", c.name)
+		fmt.Fprintf(c.stderr, "%sinterrupted\n", c.prefix())
 		return exitInterrupted
 	}
-	prefix := "segmentkit " + c.name + ": "
 	var list diag.List
-	if !errors.As(err, &list) || len(list) == 0 {
-		fmt.Fprintf(c.stderr, "%s%s\n", prefix, oneLine(err.Error()))
+	if errors.As(err, &list) && len(list) > 0 && list.Error() == err.Error() {
+		prefix := c.prefix()
+		if where != "" {
+			prefix += where + ": "
+		}
+		var b strings.Builder
+		for _, p := range list {
+			b.WriteString(prefix)
+			b.WriteString(oneLine(p.Error()))
+			b.WriteByte('\n')
+		}
+		io.WriteString(c.stderr, b.String())
 		return exitFailed
 	}
-	if where != "" {
-		prefix += where + ": "
-	}
-	var b strings.Builder
-	for _, p := range list {
-		b.WriteString(prefix)
-		b.WriteString(oneLine(p.Error()))
-		b.WriteByte('\n')
-	}
-	io.WriteString(c.stderr, b.String())
+	io.WriteString(c.stderr, c.lines(err.Error()))
 	return exitFailed
+}
+
+// lines writes a message that may span lines (an error that ends with a
+// list of problems, "...: 2 problems:\n  a\n  b") as one line each, every
+// one prefixed with the command.
+func (c *cli) lines(msg string) string {
+	var b strings.Builder
+	writeLines(&b, c.prefix(), msg)
+	return b.String()
 }
 
 // oneLine keeps a message on one line, so that every problem is one line
@@ -260,44 +388,4 @@ func oneLine(s string) string {
 		return s
 	}
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-}
-
-// pickVerb finds the verb args[0] of the command group prog ("quick",
-// "segments"). When there is none to run it prints the usage (asked for, or
-// after the error) and returns ok false with the exit code.
-func pickVerb[V any](prog string, args []string, stdout, stderr io.Writer, verbs []V, name func(V) string, usage func(io.Writer)) (verb V, code int, ok bool) {
-	names := make([]string, len(verbs))
-	for i, v := range verbs {
-		names[i] = name(v)
-	}
-	if len(args) == 0 {
-		fmt.Fprintf(stderr, "segmentkit %s: missing verb: one of %s\n", prog, strings.Join(names, ", "))
-		usage(stderr)
-		return verb, exitUsage, false
-	}
-	switch args[0] {
-	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return verb, exitOK, false
-	}
-	for i, v := range verbs {
-		if names[i] == args[0] {
-			return v, exitOK, true
-		}
-	}
-	msg := fmt.Sprintf("unknown verb %q; verbs are %s", args[0], strings.Join(names, ", "))
-	if s := diag.Nearest(args[0], names); s != "" {
-		msg = fmt.Sprintf("unknown verb %q (did you mean %s?)", args[0], s)
-	}
-	fmt.Fprintf(stderr, "segmentkit %s: %s\nRun 'segmentkit %s help' for usage.\n", prog, msg, prog)
-	return verb, exitUsage, false
-}
-
-// recoverInternal, deferred by a command, reports a panic below it as an
-// internal error and sets the exit code.
-func recoverInternal(prog string, stderr io.Writer, code *int) {
-	if r := recover(); r != nil {
-		fmt.Fprintf(stderr, "segmentkit %s: internal error: %v\n", prog, r)
-		*code = exitInternal
-	}
 }

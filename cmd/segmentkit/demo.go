@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"math"
+	iofs "io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/internal/demo"
@@ -24,19 +24,106 @@ const demoShown = 5
 
 var demoCommand = &command{
 	name:    "demo",
-	args:    "[--customers N] [--out DIR] [--seed N]",
+	args:    "[--customers N] [--out DIR] [--seed N] [--json]",
 	summary: "write a retail demo data directory and evaluate the example segment on it",
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		customers := fs.Int("customers", demo.DefaultCustomers, "generate `N` customers (ten orders and two support cases each)")
-		out := fs.String("out", "", "write the data to `DIR` and keep it (default: a temporary directory, removed at exit)")
+		out := fs.String("out", "", "write the data to `DIR` and keep it: a new or empty directory, or one a demo wrote (default: a temporary directory, removed at exit)")
 		seed := fs.Uint64("seed", 0, "seed the generator with `N`; the same seed gives the same data")
+		jsonOut := jsonFlag(fs)
 		return func(ctx context.Context, c *cli) int {
-			return c.demo(ctx, *customers, *out, *seed)
+			return c.demo(ctx, *customers, *out, *seed, *jsonOut)
 		}
 	},
 }
 
-func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64) int {
+// demoJSON is what demo --json prints.
+type demoJSON struct {
+	Dir          string        `json:"dir,omitempty"`
+	Seed         uint64        `json:"seed"`
+	AsOf         string        `json:"asOf"`
+	Customers    int           `json:"customers"`
+	Orders       int           `json:"orders"`
+	OrderLines   int           `json:"orderLines"`
+	SupportCases int           `json:"supportCases"`
+	ChurnScores  int           `json:"churnScores"`
+	Bytes        int64         `json:"bytes"`
+	WriteTime    time.Duration `json:"writeDuration"`
+	LoadTime     time.Duration `json:"loadDuration"`
+	BrokenLinks  []demoLink    `json:"brokenLinks"`
+	Segment      string        `json:"segment"`
+	Members      uint64        `json:"members"`
+	First        []demoMember  `json:"first"`
+}
+
+// demoLink is a relationship with broken links.
+type demoLink struct {
+	Relationship string `json:"relationship"`
+	Null         int    `json:"null"`
+	Dangling     int    `json:"dangling"`
+}
+
+// demoMember is one of the members the demo shows.
+type demoMember struct {
+	CustomerID string   `json:"customerId"`
+	Country    string   `json:"country"`
+	Spend90d   *float64 `json:"spend90d"`
+}
+
+// checkDemoDir refuses a directory that holds anything the demo does not
+// write: the demo overwrites its own files, and must not overwrite or mix
+// with others.
+func checkDemoDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--out %s: %w", dir, unwrapPath(err))
+	case !st.IsDir():
+		return fmt.Errorf("--out %s: not a directory", dir)
+	}
+	ours := map[string]bool{}
+	for _, f := range demo.Files() {
+		ours[f] = true
+		for d := path.Dir(f); d != "."; d = path.Dir(d) {
+			ours[d+"/"] = true
+		}
+	}
+	var foreign []string
+	err = filepath.WalkDir(dir, func(p string, d iofs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			rel += "/"
+		}
+		if !ours[rel] || !d.IsDir() && !d.Type().IsRegular() {
+			foreign = append(foreign, rel)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", dir, unwrapPath(err))
+	}
+	if len(foreign) > 0 {
+		if len(foreign) > 3 {
+			foreign = append(foreign[:3], "...")
+		}
+		return fmt.Errorf("--out %s holds files the demo does not write (%s); give a new or empty directory, or one a demo wrote", dir, strings.Join(foreign, ", "))
+	}
+	return nil
+}
+
+func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, jsonOut bool) int {
 	if customers <= 0 || customers > demo.MaxCustomers {
 		return c.usage(fmt.Errorf("--customers must be between 1 and %s, not %d", formatCount(demo.MaxCustomers), customers))
 	}
@@ -48,8 +135,8 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64) 
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
-	} else if st, err := os.Stat(dir); err == nil && !st.IsDir() {
-		return c.usage(fmt.Errorf("--out %s: not a directory", dir))
+	} else if err := checkDemoDir(dir); err != nil {
+		return c.fail(err)
 	}
 
 	start := time.Now()
@@ -82,57 +169,70 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64) 
 	}
 	evaluated := time.Since(start)
 
+	var shown []uint32
+	it := members.Iterator()
+	for it.HasNext() && len(shown) < demoShown {
+		shown = append(shown, it.Next())
+	}
+	first, err := demoMembers(ctx, snap, shown, sum.AsOf)
+	if err != nil {
+		return c.fail(err)
+	}
+	broken := []demoLink{}
+	for _, r := range snap.LinkReports() {
+		if r.Null > 0 || r.Dangling > 0 {
+			broken = append(broken, demoLink{r.Relationship, r.Null, r.Dangling})
+		}
+	}
+	if jsonOut {
+		res := demoJSON{Seed: sum.Seed, AsOf: sum.AsOf.Format(time.RFC3339), Customers: sum.Customers, Orders: sum.Orders,
+			OrderLines: sum.OrderLines, SupportCases: sum.SupportCases, ChurnScores: sum.ChurnScores, Bytes: sum.Bytes,
+			WriteTime: written, LoadTime: loaded, BrokenLinks: broken, Segment: def.Name,
+			Members: members.GetCardinality(), First: first}
+		if out != "" {
+			res.Dir = dir
+		}
+		return c.emit(res)
+	}
+
 	w := c.out
 	fmt.Fprintf(w, "Demo data (seed %d): %s customers, %s orders, %s order lines, %s support cases, %s churn scores\n",
-		sum.Seed, formatCount(int64(sum.Customers)), formatCount(int64(sum.Orders)), formatCount(int64(sum.OrderLines)),
-		formatCount(int64(sum.SupportCases)), formatCount(int64(sum.ChurnScores)))
+		sum.Seed, formatCount(sum.Customers), formatCount(sum.Orders), formatCount(sum.OrderLines),
+		formatCount(sum.SupportCases), formatCount(sum.ChurnScores))
 	where := dir
 	if out == "" {
 		where = "a temporary directory (use --out DIR to keep it)"
 	}
 	fmt.Fprintf(w, "  written to %s: %s in %s\n", where, formatBytes(sum.Bytes), round(written))
 	fmt.Fprintf(w, "  loaded in %s\n", round(loaded))
-	var broken []string
-	for _, r := range snap.LinkReports() {
-		if r.Null > 0 || r.Dangling > 0 {
-			broken = append(broken, fmt.Sprintf("%s %s null, %s dangling", r.Relationship, formatCount(int64(r.Null)), formatCount(int64(r.Dangling))))
-		}
+	var links []string
+	for _, r := range broken {
+		links = append(links, fmt.Sprintf("%s %s null, %s dangling", r.Relationship, formatCount(r.Null), formatCount(r.Dangling)))
 	}
-	if len(broken) == 0 {
-		broken = []string{"none"}
+	if len(links) == 0 {
+		links = []string{"none"}
 	}
-	fmt.Fprintf(w, "  broken links: %s\n\n", strings.Join(broken, "; "))
+	fmt.Fprintf(w, "  broken links: %s\n\n", strings.Join(links, "; "))
 
 	fmt.Fprintf(w, "Segment %s: %s\n", def.Name, def.DisplayName)
 	fmt.Fprintf(w, "  %s\n", def.Description)
 	fmt.Fprintf(w, "  as of %s: %s members of %s customers\n", sum.AsOf.Format(time.DateOnly),
-		formatCount(int64(members.GetCardinality())), formatCount(int64(snap.NumCustomers())))
+		formatCount(members.GetCardinality()), formatCount(snap.NumCustomers()))
 	fmt.Fprintf(w, "  compiled in %s, evaluated in %s\n", round(compiled), round(evaluated))
 
-	var shown []uint32
-	it := members.Iterator()
-	for it.HasNext() && len(shown) < demoShown {
-		shown = append(shown, it.Next())
-	}
-	if len(shown) > 0 {
-		fmt.Fprintf(w, "\nFirst %d members:\n", len(shown))
-		spend := spendLastDays(snap, shown, sum.AsOf, 90)
-		country := snap.Customers().Column("Country")
+	if len(first) > 0 {
+		fmt.Fprintf(w, "\nFirst %d members:\n", len(first))
 		keyWidth := len("CustomerId")
-		for _, id := range shown {
-			keyWidth = max(keyWidth, len(snap.CustomerKey(id)))
+		for _, m := range first {
+			keyWidth = max(keyWidth, len(m.CustomerID))
 		}
 		fmt.Fprintf(w, "  %-*s  %-7s  %10s\n", keyWidth, "CustomerId", "Country", "Spend90d")
-		for _, id := range shown {
-			cn := ""
-			if country != nil {
-				cn = country.Format(int(id))
+		for _, m := range first {
+			sp := "-"
+			if m.Spend90d != nil {
+				sp = formatNumber(*m.Spend90d)
 			}
-			sp := "?"
-			if v, ok := spend[id]; ok {
-				sp = strconv.FormatFloat(v, 'f', 2, 64)
-			}
-			fmt.Fprintf(w, "  %-*s  %-7s  %10s\n", keyWidth, snap.CustomerKey(id), cn, sp)
+			fmt.Fprintf(w, "  %-*s  %-7s  %10s\n", keyWidth, m.CustomerID, m.Country, sp)
 		}
 	}
 	if out != "" {
@@ -143,65 +243,36 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64) 
 	return exitOK
 }
 
-// spendLastDays sums Order.Amount over the orders of the given customers
-// dated within the last days days of asOf's day, as the example segment's
-// first condition does. It reads the snapshot directly, to show the value
-// the segment compared; a customer it cannot compute is left out.
-func spendLastDays(snap *storage.Snapshot, ids []uint32, asOf time.Time, days int32) map[uint32]float64 {
-	out := map[uint32]float64{}
-	orders := snap.Table("Order")
-	paths := snap.Schema().Paths("Order")
-	if orders == nil || len(paths) != 1 {
-		return out
+// demoMembers returns the shown members with their country and their
+// spend in the last 90 days: the demo schema's measure, computed by the
+// engine at asOf as the example segment compares it.
+func demoMembers(ctx context.Context, snap *storage.Snapshot, ids []uint32, asOf time.Time) ([]demoMember, error) {
+	out := make([]demoMember, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	links := snap.Links("Order", paths[0])
-	amount, ok1 := columnData[*array.Float64](orders, "Amount")
-	date, ok2 := columnData[*array.Date32](orders, "OrderDate")
-	if links == nil || !ok1 || !ok2 {
-		return out
+	ms, err := segment.ParseMeasures(snap.Schema())
+	if err != nil {
+		return nil, err
 	}
-	want := map[int32]bool{}
+	i := slices.IndexFunc(ms, func(m *segment.Measure) bool { return m.Name == demo.SpendMeasure })
+	if i < 0 {
+		return nil, fmt.Errorf("the demo schema has no measure %s", demo.SpendMeasure)
+	}
+	spend, err := engine.EvalMeasure(ctx, snap, ms[i], asOf)
+	if err != nil {
+		return nil, err
+	}
+	country := snap.Customers().Column("Country")
 	for _, id := range ids {
-		want[int32(id)] = true
-		out[id] = 0
-	}
-	today := int32(math.Floor(float64(asOf.Unix()) / 86400))
-	for row, c := range links.Customer {
-		if c == storage.NoCustomer || !want[c] || amount.IsNull(row) || date.IsNull(row) {
-			continue
+		m := demoMember{CustomerID: snap.CustomerKey(id)}
+		if country != nil {
+			m.Country = country.Format(int(id))
 		}
-		if d := int32(date.Value(row)); d >= today-days && d <= today {
-			out[uint32(c)] += amount.Value(row)
+		if v, ok := spend.Value(id).(float64); ok {
+			m.Spend90d = &v
 		}
+		out = append(out, m)
 	}
-	return out
-}
-
-// columnData returns the named column's array as type A.
-func columnData[A any](t *storage.Table, name string) (A, bool) {
-	var zero A
-	col := t.Column(name)
-	if col == nil {
-		return zero, false
-	}
-	a, ok := col.Data.(A)
-	return a, ok
-}
-
-func round(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Second:
-		return d.Round(10 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(10 * time.Microsecond)
-	}
-	return d.Round(time.Microsecond)
-}
-
-func formatBytes(n int64) string {
-	const unit = 1 << 20
-	if n < unit {
-		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/unit)
+	return out, nil
 }

@@ -4,17 +4,22 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"os"
 	"slices"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
 
@@ -23,22 +28,31 @@ var evalFormats = []string{"ids", "count", "csv", "json"}
 
 var evalCommand = &command{
 	name:    "eval",
-	args:    "--data DIR --segment FILE [--as-of DATE] [--format ids|count|csv|json]",
+	args:    "--data DIR --segment FILE [--as-of DATE] [--format ids|count|csv|json] [--json] [--catalog FILE]",
 	summary: "evaluate a segment definition over a data directory and print its members",
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		data := dataFlag(fs)
-		seg := segmentFlag(fs)
-		asOf := fs.String("as-of", "", "evaluate as of `DATE`: YYYY-MM-DD (the day's start, UTC) or an RFC 3339 instant; default now")
+		seg := segmentFlag(fs, "segment", "the segment definition", "")
+		asOf := asOfFlag(fs, "evaluate")
 		format := fs.String("format", "ids", "print `FORMAT`: ids (a customer key a line), count, csv (members with their attributes) or json")
+		jsonOut := fs.Bool("json", false, "print JSON: the same as --format json")
+		cat := catalogFlag(fs, "resolve {\"segment\": ...} references to the members stored in")
 		return func(ctx context.Context, c *cli) int {
-			return c.eval(ctx, evalArgs{data: *data, segment: *seg, asOf: *asOf, format: *format, now: time.Now})
+			a := evalArgs{data: *data, segment: *seg, asOf: *asOf, format: *format, catalog: *cat, now: time.Now}
+			if *jsonOut {
+				if flagGiven(fs, "format") && a.format != "json" {
+					return c.usage(fmt.Errorf("--json and --format %s disagree: give one of them", a.format))
+				}
+				a.format = "json"
+			}
+			return c.eval(ctx, a)
 		}
 	},
 }
 
 type evalArgs struct {
-	data, segment, asOf, format string
-	now                         func() time.Time
+	data, segment, asOf, format, catalog string
+	now                                  func() time.Time
 }
 
 func checkFormat(format string) error {
@@ -49,12 +63,12 @@ func checkFormat(format string) error {
 	if s := diag.Nearest(format, evalFormats); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
-	return fmt.Errorf("%s", msg)
+	return errors.New(msg)
 }
 
 func (c *cli) eval(ctx context.Context, a evalArgs) int {
-	if err := checkDataDir(a.data); err != nil {
-		return c.usage(err)
+	if code := c.dataDir(a.data); code >= 0 {
+		return code
 	}
 	if a.segment == "" {
 		return c.usage(fmt.Errorf("missing --segment FILE: the segment definition to evaluate"))
@@ -66,7 +80,7 @@ func (c *cli) eval(ctx context.Context, a evalArgs) int {
 	if err := checkFormat(a.format); err != nil {
 		return c.usage(err)
 	}
-	def, err := readSegment(a.segment)
+	def, err := c.readSegment("--segment", a.segment)
 	if err != nil {
 		return c.failAt(a.segment, err)
 	}
@@ -76,7 +90,12 @@ func (c *cli) eval(ctx context.Context, a evalArgs) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	if err := def.Validate(sch); err != nil {
+	refs := definitionRefs(def)
+	known := func(string) bool { return true }
+	if len(refs) == 0 {
+		known = nil
+	}
+	if err := def.ValidateWith(sch, segment.ValidateOptions{Segments: known}); err != nil {
 		return c.failAt(a.segment, err)
 	}
 	snap, _, err := c.load(ctx, a.data)
@@ -84,7 +103,13 @@ func (c *cli) eval(ctx context.Context, a evalArgs) int {
 		return c.fail(err)
 	}
 	defer snap.Release()
-	plan, err := engine.Compile(def, snap, engine.Options{})
+	opts := engine.Options{}
+	if len(refs) > 0 {
+		if opts.Segments, err = catalogMembers(ctx, a.catalog, snap, refs); err != nil {
+			return c.fail(err)
+		}
+	}
+	plan, err := engine.Compile(def, snap, opts)
 	if err != nil {
 		return c.failAt(a.segment, err)
 	}
@@ -106,6 +131,44 @@ func (c *cli) eval(ctx context.Context, a evalArgs) int {
 		return c.fail(fmt.Errorf("write output: %w", err))
 	}
 	return exitOK
+}
+
+// definitionRefs returns the names of the segments def references, each
+// once, in the order they first appear.
+func definitionRefs(def *segment.Definition) []string {
+	var names []string
+	for _, g := range def.Groups {
+		segment.Inspect(g.Condition, func(n segment.Condition) bool {
+			if r, ok := n.(*segment.SegmentRef); ok && !slices.Contains(names, r.Name) {
+				names = append(names, r.Name)
+			}
+			return true
+		})
+	}
+	return names
+}
+
+// catalogMembers reads the members the catalog file stores for each
+// segment of names (those of its last successful refresh), as customer
+// ids of snap.
+func catalogMembers(ctx context.Context, file string, snap *storage.Snapshot, names []string) (map[string]*roaring.Bitmap, error) {
+	if _, err := os.Stat(file); errors.Is(err, iofs.ErrNotExist) {
+		return nil, fmt.Errorf("the definition references segments (%s), and catalog %s does not exist; give --catalog FILE", strings.Join(names, ", "), file)
+	}
+	cat, err := catalog.Open(file, catalog.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer cat.Close()
+	out := make(map[string]*roaring.Bitmap, len(names))
+	for _, n := range names {
+		bm, err := cat.MembersIn(ctx, n, snap)
+		if err != nil {
+			return nil, fmt.Errorf("catalog %s: %w", file, err)
+		}
+		out[n] = bm
+	}
+	return out, nil
 }
 
 // writeIDs writes the members' customer keys, one a line, in customer id
@@ -170,14 +233,24 @@ func writeJSON(w io.Writer, name string, asOf time.Time, snap *storage.Snapshot,
 	return enc.Encode(res)
 }
 
-// formatCount writes n with thousands separators, for messages.
-func formatCount(n int64) string {
-	if n < 0 {
-		return "-" + formatCount(-n)
+// catalogNames returns whether a segment of that name is in the catalog
+// file; nil (no segment exists) when the file does not exist.
+func catalogNames(file string) (func(string) bool, error) {
+	if _, err := os.Stat(file); errors.Is(err, iofs.ErrNotExist) {
+		return nil, nil
 	}
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
+	cat, err := catalog.Open(file, catalog.Options{})
+	if err != nil {
+		return nil, err
 	}
-	return s
+	defer cat.Close()
+	segs, err := cat.List(catalog.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, s := range segs {
+		names[s.Name] = true
+	}
+	return func(n string) bool { return names[n] }, nil
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -26,35 +28,73 @@ func optionalDataFlag(fs *flag.FlagSet, what string) *string {
 	return fs.String("data", "", "read the data directory `DIR`, which holds schema.json, "+what)
 }
 
-func segmentFlag(fs *flag.FlagSet) *string {
-	return fs.String("segment", "", "read the segment definition from the JSON `FILE` (required)")
+// segmentFlag declares --segment FILE, the definition file of every
+// command that reads one, with its old spelling alias (--file, --segment)
+// when it is not "".
+func segmentFlag(fs *flag.FlagSet, name, what, alias string) *string {
+	v := fs.String(name, "", "read "+what+" from the JSON `FILE`; - reads standard input")
+	if alias != "" {
+		fs.StringVar(v, alias, "", "the old spelling of --"+name)
+	}
+	return v
 }
 
-// checkDataDir checks the --data flag: given, and a directory.
-func checkDataDir(dir string) error {
+// jsonFlag declares --json, which every command that prints takes.
+func jsonFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("json", false, "print JSON instead of text")
+}
+
+// asOfFlag declares --as-of with what it sets.
+func asOfFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("as-of", "", what+" as of `DATE`: YYYY-MM-DD (the day's start, UTC) or an RFC 3339 instant; default now")
+}
+
+// catalogFlag declares --catalog FILE, whose default is the same in every
+// command.
+func catalogFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("catalog", defaultCatalog, what+" the catalog `FILE`")
+}
+
+// dataDir checks the --data flag: given (or a usage error), and a
+// directory (or a failure). It returns -1 when dir is usable, otherwise
+// the exit code, with the message written.
+func (c *cli) dataDir(dir string) int {
 	if dir == "" {
-		return errors.New("missing --data DIR: the data directory holding schema.json")
+		return c.usage(errors.New("missing --data DIR: the data directory holding schema.json"))
 	}
 	st, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("--data %s: no such directory", dir)
+		return c.fail(fmt.Errorf("--data %s: no such directory", dir))
 	case err != nil:
-		return fmt.Errorf("--data %s: %w", dir, unwrapPath(err))
+		return c.fail(fmt.Errorf("--data %s: %w", dir, unwrapPath(err)))
 	case !st.IsDir():
-		return fmt.Errorf("--data %s: not a directory", dir)
+		return c.fail(fmt.Errorf("--data %s: not a directory", dir))
 	}
-	return nil
+	return -1
 }
 
-// readSegment reads and parses the definition file named by --segment.
+// readSegment reads and parses the definition file named by flagName.
 // Parse problems come back as a diag.List.
-func readSegment(file string) (*segment.Definition, error) {
-	data, err := readFile("--segment", file)
+func (c *cli) readSegment(flagName, file string) (*segment.Definition, error) {
+	data, err := c.readFile(flagName, file)
 	if err != nil {
 		return nil, err
 	}
 	return segment.Parse(data)
+}
+
+// readFile reads a file named by a flag, with a message that names both;
+// "-" reads standard input.
+func (c *cli) readFile(flagName, file string) ([]byte, error) {
+	if file == "-" {
+		data, err := io.ReadAll(c.stdin)
+		if err != nil {
+			return nil, fmt.Errorf("%s -: cannot read standard input: %w", flagName, err)
+		}
+		return data, nil
+	}
+	return readFile(flagName, file)
 }
 
 // readFile reads a file named by a flag, with a message that names both.
@@ -114,19 +154,49 @@ func joinPath(a, b string) string {
 	return a + ": " + b
 }
 
-// parseAsOf parses --as-of: an RFC 3339 instant, or a YYYY-MM-DD day,
-// meaning its start, 00:00:00 UTC. Empty means now.
+// parseAsOf parses --as-of as parseTimeFlag does; empty means now.
 func parseAsOf(s string, now func() time.Time) (time.Time, error) {
 	if s == "" {
 		return now().UTC(), nil
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	return parseTime("--as-of", s, false)
+}
+
+// parseTimeFlag parses a time flag: an RFC 3339 instant, or a YYYY-MM-DD
+// day in UTC, meaning its start (its end when endOfDay). "" is the zero
+// time, and so is "none".
+func parseTimeFlag(name, v string, endOfDay bool) (time.Time, error) {
+	switch v {
+	case "", "none":
+		return time.Time{}, nil
+	}
+	return parseTime(name, v, endOfDay)
+}
+
+// parseTime parses the value v of the time flag name: an RFC 3339
+// instant, or a YYYY-MM-DD day in UTC, meaning its start (its end when
+// endOfDay).
+func parseTime(name, v string, endOfDay bool) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		if endOfDay {
+			return t.Add(24*time.Hour - time.Nanosecond).UTC(), nil
+		}
 		return t.UTC(), nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return t.UTC(), nil
 	}
-	return time.Time{}, fmt.Errorf("--as-of %q: want a date (2026-06-30) or an RFC 3339 instant (2026-06-30T12:00:00Z)", s)
+	return time.Time{}, fmt.Errorf("%s %q: want a date (2026-06-30) or an RFC 3339 instant (2026-06-30T12:00:00Z)", name, v)
+}
+
+// emit writes v as one JSON document on a line.
+func (c *cli) emit(v any) int {
+	enc := json.NewEncoder(c.out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return c.fail(fmt.Errorf("write output: %w", err))
+	}
+	return exitOK
 }
 
 // load loads a data directory, showing progress on stderr when that helps.

@@ -4,6 +4,10 @@
 //	segmentkit demo
 //	segmentkit eval --data DIR --segment FILE [--as-of DATE] [--format ids|count|csv|json]
 //	segmentkit validate --data DIR --segment FILE
+//	segmentkit segments <verb> ...
+//	segmentkit quick <verb> ...
+//	segmentkit serve-schedule --data DIR
+//	segmentkit version
 //
 // Its output is meant for scripts: results go to standard output in the
 // documented formats, every error goes to standard error as one line per
@@ -16,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -37,15 +42,22 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := runIO(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// run runs the command line args (without the program name) and returns
-// the exit code. Results go to stdout, messages to stderr. It never panics:
-// a panic below it is reported as an internal error.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+// run runs the command line args (without the program name) with no
+// standard input and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runIO(ctx, args, strings.NewReader(""), stdout, stderr)
+}
+
+// runIO runs the command line args (without the program name) and returns
+// the exit code. A file named "-" is read from stdin; results go to
+// stdout, messages to stderr. It never panics: a panic below it is
+// reported as an internal error.
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(stderr, "segmentkit: internal error: %v\n", r)
@@ -53,27 +65,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 			code = exitInternal
 		}
 	}()
-	if len(args) == 0 {
-		writeUsage(stderr)
-		return exitUsage
-	}
-	name := args[0]
-	switch name {
-	case "help", "-h", "-help", "--help":
-		return runHelp(args[1:], stdout, stderr)
-	}
-	if g := lookupGroup(name); g != nil {
-		return g.run(ctx, args[1:], stdout, stderr)
-	}
-	cmd := lookupCommand(name)
-	if cmd == nil {
-		msg := fmt.Sprintf("unknown command %q", name)
-		if s := nearestCommand(name); s != "" {
-			msg += fmt.Sprintf(" (did you mean %s?)", s)
-		}
-		fmt.Fprintf(stderr, "segmentkit: %s\nRun 'segmentkit help' for usage.\n", msg)
-		return exitUsage
-	}
-	c := &cli{name: cmd.name, stdout: stdout, stderr: stderr}
-	return cmd.run(ctx, c, args[1:])
+	return rootCommand.run(ctx, &cli{stdin: stdin, stdout: stdout, stderr: stderr}, args)
 }

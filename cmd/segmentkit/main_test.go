@@ -115,7 +115,7 @@ func TestUnknownCommand(t *testing.T) {
 		{"evl", `segmentkit: unknown command "evl" (did you mean eval?)`},
 		{"valdate", `segmentkit: unknown command "valdate" (did you mean validate?)`},
 		{"Demo", `segmentkit: unknown command "Demo" (did you mean demo?)`},
-		{"frobnicate", `segmentkit: unknown command "frobnicate"` + "\n"},
+		{"frobnicate", `segmentkit: unknown command "frobnicate"; commands are eval, validate, demo,`},
 		{"--data", `segmentkit: unknown command "--data"`},
 	} {
 		t.Run(c.verb, func(t *testing.T) {
@@ -140,11 +140,9 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"unknown flag", []string{"eval", "--dta", data}, "segmentkit eval: unknown flag --dta (did you mean --data?)"},
 		{"unknown flag with value", []string{"eval", "--data", data, "--fromat=csv"}, "unknown flag --fromat (did you mean --format?)"},
-		{"unknown flag far", []string{"validate", "--verbose"}, "unknown flag --verbose; flags are --data, --segment"},
+		{"unknown flag far", []string{"validate", "--verbose"}, "unknown flag --verbose; flags are --catalog, --data, --json, --segment"},
 		{"single dash unknown", []string{"demo", "-custmers", "5"}, "unknown flag --custmers (did you mean --customers?)"},
 		{"missing data", []string{"eval", "--segment", seg}, "segmentkit eval: missing --data DIR"},
-		{"data missing", []string{"eval", "--data", filepath.Join(data, "nope"), "--segment", seg}, "--data " + filepath.Join(data, "nope") + ": no such directory"},
-		{"data is a file", []string{"eval", "--data", seg, "--segment", seg}, "--data " + seg + ": not a directory"},
 		{"missing segment", []string{"eval", "--data", data}, "segmentkit eval: missing --segment FILE"},
 		{"bad as-of", []string{"eval", "--data", data, "--segment", seg, "--as-of", "30/06/2026"}, `--as-of "30/06/2026": want a date (2026-06-30) or an RFC 3339 instant`},
 		{"bad as-of day", []string{"eval", "--data", data, "--segment", seg, "--as-of", "2026-02-30"}, `--as-of "2026-02-30"`},
@@ -159,7 +157,6 @@ func TestUsageErrors(t *testing.T) {
 		{"customers too many", []string{"demo", "--customers", "20000000"}, "not 20000000"},
 		{"customers not a number", []string{"demo", "--customers", "many"}, `invalid value "many" for flag -customers`},
 		{"seed not a number", []string{"demo", "--seed", "-1"}, `invalid value "-1" for flag -seed`},
-		{"out is a file", []string{"demo", "--customers", "5", "--out", seg}, "--out " + seg + ": not a directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, c.args...)
@@ -194,6 +191,12 @@ func TestInputErrors(t *testing.T) {
 			"(did you mean ",
 			"segmentkit eval: " + typo + ": groups[1].condition.value: ",
 		}},
+		{"data missing", []string{"eval", "--data", filepath.Join(data, "nope"), "--segment", segmentFile()},
+			[]string{"--data " + filepath.Join(data, "nope") + ": no such directory"}},
+		{"data is a file", []string{"eval", "--data", segmentFile(), "--segment", segmentFile()},
+			[]string{"--data " + segmentFile() + ": not a directory"}},
+		{"out is a file", []string{"demo", "--customers", "5", "--out", segmentFile()},
+			[]string{"--out " + segmentFile() + ": not a directory"}},
 		{"validate segment missing", []string{"validate", "--data", data, "--segment", missing},
 			[]string{"segmentkit validate: --segment " + missing + ": no such file"}},
 		{"no schema", []string{"validate", "--data", t.TempDir(), "--segment", segmentFile()},
@@ -522,16 +525,27 @@ func TestProgress(t *testing.T) {
 
 	// On a terminal, nothing shows before the delay.
 	clock := time.Unix(0, 0)
-	p = &loadProgress{w: &buf, enabled: true, delay: time.Second, start: clock, now: func() time.Time { return clock }}
-	p.report("Customer", 10, 100, 1000)
+	p = &loadProgress{w: &buf, enabled: true, delay: time.Second, now: func() time.Time { return clock }}
+	p.begin()
+	p.report("Customer", 10, 1<<20, 4<<20)
 	require.Empty(t, buf.String())
+	// Two seconds in, with 2 MiB of Customer and then 2 MiB of Order read:
+	// the rate is what was read over the time since the load began, and
+	// the time shown is that time.
 	clock = clock.Add(2 * time.Second)
-	p.report("Customer", 50, 500, 1000)
-	p.report("Order", 5, 50, 2000)
-	p.report("Order", 10, 0, 0)
-	require.Contains(t, buf.String(), "loading Order")
+	p.report("Customer", 50, 2<<20, 2<<20)
+	require.Contains(t, buf.String(), "loading Customer [")
+	require.Contains(t, buf.String(), "100% 2.0 MiB of 2.0 MiB, 1.0 MiB/s, 2s elapsed")
+	clock = clock.Add(2 * time.Second)
+	p.report("Order", 5, 2<<20, 8<<20)
+	require.Contains(t, buf.String(), "loading Order [")
+	require.Contains(t, buf.String(), " 25% 2.0 MiB of 8.0 MiB, 1.0 MiB/s, 4s elapsed")
+	clock = clock.Add(time.Second)
+	p.report("OrderLine", 1234, 0, 0)
+	require.Contains(t, buf.String(), "loading OrderLine 1,234 rows, 819.2 KiB/s, 5s elapsed")
 	p.done()
-	require.Nil(t, p.bar)
+	require.True(t, strings.HasSuffix(buf.String(), "\r"), "the bar is cleared")
+	require.Zero(t, p.drawn)
 }
 
 func TestFormatCount(t *testing.T) {

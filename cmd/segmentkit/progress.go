@@ -1,21 +1,22 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 )
 
 // progressDelay is how long loading runs before a progress bar appears: a
 // load that ends sooner shows nothing.
 const progressDelay = time.Second
 
-// loadProgress shows a progress bar on a terminal while a slow load runs.
-// Its methods are safe for concurrent use, should the loader report from
-// several goroutines.
+// loadProgress shows a progress bar on a terminal while a slow load runs:
+// the entity, its share read, the rate over the whole load and the time
+// since it began. Its methods are safe for concurrent use, should the
+// loader report from several goroutines.
 type loadProgress struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -23,14 +24,21 @@ type loadProgress struct {
 	delay   time.Duration
 	// throttle is the least time between two redraws.
 	throttle time.Duration
-	start    time.Time
 	now      func() time.Time
-	bar      *progressbar.ProgressBar
+
+	start    time.Time // when the load began
+	lastDraw time.Time
+	drawn    int // the length of the line on screen; 0 when none
 	entity   string
+	// read is the bytes read of the current entity, before the bytes of
+	// the entities already read.
+	read, before int64
 }
 
 func newLoadProgress(w io.Writer) *loadProgress {
-	return &loadProgress{w: w, enabled: isTerminal(w), delay: progressDelay, throttle: 100 * time.Millisecond, start: time.Now(), now: time.Now}
+	p := &loadProgress{w: w, enabled: isTerminal(w), delay: progressDelay, throttle: 100 * time.Millisecond, now: time.Now}
+	p.begin()
+	return p
 }
 
 // isTerminal reports whether w is a character device, such as a terminal:
@@ -44,6 +52,14 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// begin starts timing a load.
+func (p *loadProgress) begin() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.start, p.lastDraw = p.now(), time.Time{}
+	p.entity, p.read, p.before = "", 0, 0
+}
+
 // report is the storage.Options.Progress callback.
 func (p *loadProgress) report(entity string, rows, bytesRead, bytesTotal int64) {
 	if !p.enabled {
@@ -51,44 +67,58 @@ func (p *loadProgress) report(entity string, rows, bytesRead, bytesTotal int64) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar == nil {
-		if p.now().Sub(p.start) < p.delay {
-			return
-		}
-		total := bytesTotal
-		if total <= 0 {
-			total = -1 // unknown size: a spinner
-		}
-		p.bar = progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription("loading "+entity),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(p.throttle),
-			progressbar.OptionClearOnFinish(),
-		)
-		p.entity = entity
-	}
 	if entity != p.entity {
-		p.entity = entity
-		p.bar.Reset()
-		p.bar.Describe("loading " + entity)
+		p.before += p.read
+		p.entity, p.read = entity, 0
 	}
+	p.read = bytesRead
+	now := p.now()
+	elapsed := now.Sub(p.start)
+	if elapsed < p.delay || now.Sub(p.lastDraw) < p.throttle {
+		return
+	}
+	p.lastDraw = now
+	p.draw(progressLine(entity, rows, bytesRead, bytesTotal, p.before+bytesRead, elapsed))
+}
+
+// progressLine is the bar's text: the bytes read of the entity against
+// its size (its rows when the size is unknown), the rate of all the bytes
+// read since the load began, and the time since then.
+func progressLine(entity string, rows, bytesRead, bytesTotal, allRead int64, elapsed time.Duration) string {
+	const width = 24
+	var b strings.Builder
+	fmt.Fprintf(&b, "loading %s ", entity)
 	if bytesTotal > 0 {
-		p.bar.ChangeMax64(bytesTotal)
-		_ = p.bar.Set64(bytesRead)
+		frac := min(float64(bytesRead)/float64(bytesTotal), 1)
+		n := int(frac * width)
+		fmt.Fprintf(&b, "[%s%s] %3.0f%% %s of %s", strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac,
+			formatBytes(bytesRead), formatBytes(bytesTotal))
 	} else {
-		_ = p.bar.Set64(rows)
+		fmt.Fprintf(&b, "%s rows", formatCount(rows))
 	}
+	if secs := elapsed.Seconds(); secs > 0 && allRead > 0 {
+		fmt.Fprintf(&b, ", %s/s", formatBytes(int64(float64(allRead)/secs)))
+	}
+	fmt.Fprintf(&b, ", %s elapsed", elapsed.Round(100*time.Millisecond))
+	return b.String()
+}
+
+// draw replaces the line on screen with line.
+func (p *loadProgress) draw(line string) {
+	pad := ""
+	if p.drawn > len(line) {
+		pad = strings.Repeat(" ", p.drawn-len(line))
+	}
+	io.WriteString(p.w, "\r"+line+pad)
+	p.drawn = len(line)
 }
 
 // done removes the bar, if one is shown.
 func (p *loadProgress) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		_ = p.bar.Clear()
-		p.bar = nil
+	if p.drawn > 0 {
+		io.WriteString(p.w, "\r"+strings.Repeat(" ", p.drawn)+"\r")
+		p.drawn = 0
 	}
 }

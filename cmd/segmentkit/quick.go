@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
+	iofs "io/fs"
 	"os"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -19,52 +18,64 @@ import (
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/quick"
+	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
 
-// quickVerb is one verb of "segmentkit quick".
-type quickVerb struct {
-	name, args, summary string
-	// flags declares the verb's flags on fs and returns the function that
-	// runs it once they are parsed.
-	flags func(fs *flag.FlagSet) func(ctx context.Context, c *cli) int
+var quickCommand = &command{
+	name:    "quick",
+	summary: "quick segments: fields, insights, size estimates, a segment from one field",
+	intro:   "segmentkit quick builds segments from one field and one operator, with insights and an exact size.",
+	verbs:   quickVerbs,
 }
 
-var quickVerbs = []*quickVerb{
+var quickVerbs = []*command{
 	{name: "fields", args: "--data DIR [--source SOURCE] [--as-of DATE] [--json]",
 		summary: "list the fields a quick segment can use, with their types and kinds",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 			a := quickFlags(fs, false)
 			return func(ctx context.Context, c *cli) int { return c.quickFields(ctx, a) }
 		}},
-	{name: "insights", args: "--data DIR --field FIELD [--segment FILE] [--as-of DATE] [--json]",
+	{name: "insights", args: "--data DIR --field FIELD [--within FILE] [--as-of DATE] [--json]",
 		summary: "show a field's top values (categorical) or percentiles (numerical)",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 			a := quickFlags(fs, true)
-			a.within = fs.String("segment", "", "count only the members of the segment definition in the JSON `FILE`")
+			a.within = withinFlag(fs)
 			return func(ctx context.Context, c *cli) int { return c.quickInsights(ctx, a) }
 		}},
-	{name: "estimate", args: "--data DIR --field FIELD --op OP --value VALUE [--segment FILE] [--as-of DATE] [--json]",
+	{name: "estimate", args: "--data DIR --field FIELD --op OP --value VALUE [--within FILE] [--as-of DATE] [--json]",
 		summary: "print the exact size of a quick segment",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 			a := quickFlags(fs, true)
 			opFlags(fs, a)
-			a.within = fs.String("segment", "", "count only the members of the segment definition in the JSON `FILE`")
+			a.within = withinFlag(fs)
 			return func(ctx context.Context, c *cli) int { return c.quickEstimate(ctx, a) }
 		}},
-	{name: "create", args: "--data DIR --field FIELD --op OP --value VALUE --name NAME [--display-name TEXT] [--catalog FILE [--activate] | --out FILE] [--as-of DATE] [--json]",
+	{name: "create", args: "--data DIR --field FIELD --op OP --value VALUE --name NAME [--display-name TEXT] [--catalog FILE] [--active] [--out FILE] [--as-of DATE] [--json]",
 		summary: "build a quick segment's definition and save it in a catalog, or write it out",
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 			a := quickFlags(fs, true)
 			opFlags(fs, a)
 			a.name = fs.String("name", "", "name the segment `NAME`: letters, digits, '_' and '-' (required)")
 			a.displayName = fs.String("display-name", "", "give the segment the display name `TEXT`")
-			a.catalog = fs.String("catalog", "", "save the segment in the catalog `FILE` (created if missing)")
-			a.activate = fs.Bool("activate", false, "with --catalog: save the segment active and compute its members")
+			a.catalog = catalogFlag(fs, "with --catalog or --active: save the segment in")
+			a.active = fs.Bool("active", false, "save the segment in the catalog, active, and compute its members")
+			fs.BoolVar(a.active, "activate", false, "the old spelling of --active")
 			a.out = fs.String("out", "", "write the definition's JSON to `FILE` instead of standard output")
-			return func(ctx context.Context, c *cli) int { return c.quickCreate(ctx, a) }
+			return func(ctx context.Context, c *cli) int {
+				a.save = *a.active || flagGiven(fs, "catalog")
+				return c.quickCreate(ctx, a)
+			}
 		}},
+}
+
+// withinFlag declares --within FILE, the member filter of insights and
+// estimate, with its old spelling --segment.
+func withinFlag(fs *flag.FlagSet) *string {
+	v := fs.String("within", "", "count only the members of the segment definition in the JSON `FILE`; - reads standard input")
+	fs.StringVar(v, "segment", "", "the old spelling of --within")
+	return v
 }
 
 // quickArgs holds the flags of the quick verbs; a verb leaves the flags it
@@ -74,8 +85,11 @@ type quickArgs struct {
 	op, value, within         *string
 	name, displayName         *string
 	catalog, out              *string
-	json, activate            *bool
-	now                       func() time.Time
+	json, active              *bool
+	// save is true when create saves in the catalog (--catalog or
+	// --active given).
+	save bool
+	now  func() time.Time
 }
 
 func quickFlags(fs *flag.FlagSet, field bool) *quickArgs {
@@ -85,8 +99,8 @@ func quickFlags(fs *flag.FlagSet, field bool) *quickArgs {
 	if field {
 		a.field = fs.String("field", "", "use the field `FIELD`, as Entity.Attribute (Customer.Age, Measures.Spend90d); with --source, the attribute alone (required)")
 	}
-	a.asOf = fs.String("as-of", "", "compute measures as of `DATE`: YYYY-MM-DD (the day's start, UTC) or an RFC 3339 instant; default now")
-	a.json = fs.Bool("json", false, "print JSON instead of text")
+	a.asOf = asOfFlag(fs, "compute measures")
+	a.json = jsonFlag(fs)
 	return a
 }
 
@@ -95,119 +109,98 @@ func opFlags(fs *flag.FlagSet, a *quickArgs) {
 	a.value = fs.String("value", "", "compare with `VALUE`, typed as the field: a number, a YYYY-MM-DD date, an RFC 3339 datetime, true or false, or text; for between, low,high (required)")
 }
 
-// runQuick runs "segmentkit quick VERB [flags]": args are the arguments
-// after "quick". It returns the exit code. Results go to stdout; each
-// error is one line on stderr. It never panics: a panic below it is
-// reported as an internal error.
-func runQuick(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
-	defer recoverInternal("quick", stderr, &code)
-	verb, code, ok := pickVerb("quick", args, stdout, stderr, quickVerbs, func(v *quickVerb) string { return v.name }, writeQuickUsage)
-	if !ok {
-		return code
-	}
-	c := &cli{name: "quick " + verb.name, stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	do := verb.flags(fs)
-	if err := checkFlags(fs, args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			writeQuickVerbUsage(stdout, verb, fs)
-			return exitOK
-		}
-		return c.quickUsage(err)
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return c.quickUsage(err)
-	}
-	if fs.NArg() > 0 {
-		return c.quickUsage(fmt.Errorf("unexpected argument %q; quick %s takes only flags", fs.Arg(0), verb.name))
-	}
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	c.out = out
-	code = do(ctx, c)
-	if err := out.Flush(); err != nil && code == exitOK {
-		return c.fail(fmt.Errorf("write output: %w", err))
-	}
-	return code
-}
-
-func writeQuickUsage(w io.Writer) {
-	var b strings.Builder
-	b.WriteString("segmentkit quick builds segments from one field and one operator, with insights and an exact size.\n\n")
-	b.WriteString("Usage:\n  segmentkit quick <verb> [flags]\n\nVerbs:\n")
-	for _, v := range quickVerbs {
-		fmt.Fprintf(&b, "  %-10s %s\n", v.name, v.summary)
-	}
-	b.WriteString("\nRun 'segmentkit quick <verb> --help' for a verb's flags.\n")
-	io.WriteString(w, b.String())
-}
-
-func writeQuickVerbUsage(w io.Writer, v *quickVerb, fs *flag.FlagSet) {
-	writeCommandUsage(w, &command{name: "quick " + v.name, args: v.args, summary: v.summary}, fs)
-}
-
-// quickUsage reports a command-line mistake and returns exitUsage.
-func (c *cli) quickUsage(err error) int {
-	fmt.Fprintf(c.stderr, "segmentkit %s: %v\nRun 'segmentkit %s --help' for usage.\n", c.name, err, c.name)
-	return exitUsage
-}
-
 // quickSession is what every quick verb works on once its flags are
 // checked: the loaded snapshot and its statistics at the as-of instant.
 type quickSession struct {
 	snap   *storage.Snapshot
 	view   quick.View
 	source *quick.Source // nil: every source
+	// field is --field resolved against the schema.
+	field string
+	// within is the parsed --within definition, checked against the
+	// schema; nil without --within.
+	within *segment.Definition
 }
 
-// quickOpen checks the common flags and loads the data. It returns the exit
-// code to stop with, or -1 to go on; the caller releases s.snap.
+// quickOpen checks the flags, then the field, operator, value and
+// --within definition against schema.json, and only then loads the data,
+// so that a mistake is reported at once however large the data. It
+// returns the exit code to stop with, or -1 to go on; the caller releases
+// s.snap.
 func (c *cli) quickOpen(ctx context.Context, a *quickArgs) (s quickSession, code int) {
-	if err := checkDataDir(*a.data); err != nil {
-		return s, c.quickUsage(err)
+	if code := c.dataDir(*a.data); code >= 0 {
+		return s, code
 	}
 	asOf, err := parseAsOf(*a.asOf, a.now)
 	if err != nil {
-		return s, c.quickUsage(err)
+		return s, c.usage(err)
 	}
 	if *a.source != "" {
 		src, err := quick.ParseSource(*a.source)
 		if err != nil {
-			return s, c.quickUsage(fmt.Errorf("--source %q is not profiles, measures or intelligence", *a.source))
+			return s, c.usage(fmt.Errorf("--source %q is not profiles, measures or intelligence", *a.source))
 		}
 		s.source = &src
 	}
 	if a.field != nil && *a.field == "" {
-		return s, c.quickUsage(errors.New("missing --field FIELD: the field of the quick segment, such as Customer.Age"))
+		return s, c.usage(errors.New("missing --field FIELD: the field of the quick segment, such as Customer.Age"))
 	}
+	var op quick.Op
 	if a.op != nil {
 		switch {
 		case *a.op == "":
-			return s, c.quickUsage(errors.New("missing --op OP: is, between, greaterThan or lessThan"))
+			return s, c.usage(errors.New("missing --op OP: is, between, greaterThan or lessThan"))
 		case *a.value == "" && !strings.EqualFold(*a.op, "is"):
-			return s, c.quickUsage(errors.New("missing --value VALUE: the value to compare with"))
+			return s, c.usage(errors.New("missing --value VALUE: the value to compare with"))
 		}
-		if _, err := quick.ParseOp(*a.op); err != nil {
+		if op, err = quick.ParseOp(*a.op); err != nil {
 			msg := fmt.Sprintf("--op %q is not one of is, between, greaterThan, lessThan", *a.op)
 			if n := diag.Nearest(*a.op, []string{"is", "between", "greaterThan", "lessThan"}); n != "" {
 				msg += fmt.Sprintf(" (did you mean %s?)", n)
 			}
-			return s, c.quickUsage(errors.New(msg))
+			return s, c.usage(errors.New(msg))
 		}
 	}
 	if a.name != nil {
 		if *a.name == "" {
-			return s, c.quickUsage(errors.New("missing --name NAME: the segment's name"))
+			return s, c.usage(errors.New("missing --name NAME: the segment's name"))
 		}
 		if err := segment.ValidateName(*a.name); err != nil {
-			return s, c.quickUsage(fmt.Errorf("--name: %w", err))
+			return s, c.usage(fmt.Errorf("--name: %w", err))
 		}
-		if *a.catalog != "" && *a.out != "" {
-			return s, c.quickUsage(errors.New("--catalog and --out exclude each other: save in a catalog, or write the definition to a file"))
+		if a.save && *a.out != "" {
+			return s, c.usage(errors.New("--catalog (or --active) and --out exclude each other: save in a catalog, or write the definition to a file"))
 		}
-		if *a.activate && *a.catalog == "" {
-			return s, c.quickUsage(errors.New("--activate needs --catalog FILE"))
+		if a.save && *a.catalog == "" {
+			return s, c.usage(errors.New("--catalog FILE is empty"))
 		}
+	}
+	sch, err := readSchema(*a.data)
+	if err != nil {
+		return s, c.fail(err)
+	}
+	if a.field != nil {
+		if s.field, err = s.fieldName(sch, *a.field); err != nil {
+			return s, c.fail(err)
+		}
+	}
+	if a.op != nil {
+		if _, err := quick.CheckQuery(sch, s.field, op, *a.value); err != nil {
+			if errors.Is(err, quick.ErrValue) {
+				err = fmt.Errorf("--value: %w", err)
+			}
+			return s, c.fail(err)
+		}
+	}
+	if a.within != nil && *a.within != "" {
+		def, err := c.readSegment("--within", *a.within)
+		if err == nil {
+			err = def.Validate(sch)
+		}
+		if err != nil {
+			return s, c.failAt(*a.within, err)
+		}
+		s.within = def
 	}
 	snap, _, err := c.load(ctx, *a.data)
 	if err != nil {
@@ -218,18 +211,19 @@ func (c *cli) quickOpen(ctx context.Context, a *quickArgs) (s quickSession, code
 	return s, -1
 }
 
-// fieldName resolves --field: Entity.Attribute, or with --source an
-// attribute of that source.
-func (s quickSession) fieldName(ctx context.Context, name string) (string, error) {
+// fieldName resolves --field against the schema: Entity.Attribute, or
+// with --source an attribute of that source.
+func (s quickSession) fieldName(sch *schema.Schema, name string) (string, error) {
 	if s.source == nil {
-		return name, nil
+		_, err := quick.SchemaField(sch, name)
+		return name, err
 	}
-	fs, err := s.view.Fields(ctx, *s.source)
-	if err != nil {
-		return "", err
-	}
-	names := make([]string, 0, len(fs))
-	for _, f := range fs {
+	fields := quick.SchemaFields(sch)
+	var names []string
+	for _, f := range fields {
+		if f.Source != *s.source {
+			continue
+		}
 		if f.Name == name || f.Attribute == name && !strings.Contains(name, ".") {
 			return f.Name, nil
 		}
@@ -238,8 +232,8 @@ func (s quickSession) fieldName(ctx context.Context, name string) (string, error
 	p := &diag.Problem{Path: "--field", Err: quick.ErrUnknownField, Suggestion: diag.Nearest(name, names),
 		Message: fmt.Sprintf("%s has no field %q", *s.source, name)}
 	if p.Suggestion == "" {
-		for _, f := range fs {
-			if strings.EqualFold(f.Attribute, name) {
+		for _, f := range fields {
+			if f.Source == *s.source && strings.EqualFold(f.Attribute, name) {
 				p.Suggestion = f.Name
 			}
 		}
@@ -247,16 +241,12 @@ func (s quickSession) fieldName(ctx context.Context, name string) (string, error
 	return "", p
 }
 
-// quickWithin evaluates --segment, if given, to the members to restrict to.
+// quickWithin evaluates --within, if given, to the members to restrict to.
 func (c *cli) quickWithin(ctx context.Context, s quickSession, file string) (*roaring.Bitmap, int) {
-	if file == "" {
+	if s.within == nil {
 		return nil, -1
 	}
-	def, err := readSegment(file)
-	if err != nil {
-		return nil, c.failAt(file, err)
-	}
-	plan, err := engine.Compile(def, s.snap, engine.Options{})
+	plan, err := engine.Compile(s.within, s.snap, engine.Options{})
 	if err != nil {
 		return nil, c.failAt(file, err)
 	}
@@ -303,9 +293,9 @@ func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 		for i, f := range fields {
 			out[i] = quickFieldOut(f)
 		}
-		return c.writeQuickJSON(out)
+		return c.emit(out)
 	}
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	tw := newTable(c.out)
 	fmt.Fprintln(tw, "FIELD\tSOURCE\tTYPE\tKIND\tDISPLAY NAME")
 	for _, f := range fields {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Source, f.Type, f.Kind, f.DisplayName)
@@ -335,6 +325,13 @@ func quickValueText(v segment.Value) string {
 		}
 		return v.Str
 	case segment.NumberValue:
+		// A fraction goes through formatNumber (no float noise); an
+		// integer stays as written, every digit exact.
+		if strings.ContainsAny(string(v.Num), ".eE") {
+			if x, err := strconv.ParseFloat(string(v.Num), 64); err == nil {
+				return formatNumber(x)
+			}
+		}
 		return string(v.Num)
 	case segment.BoolValue:
 		if v.Bool {
@@ -377,11 +374,9 @@ func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
 	if code >= 0 {
 		return code
 	}
-	name, err := s.fieldName(ctx, *a.field)
-	if err != nil {
-		return c.fail(err)
-	}
+	name := s.field
 	var ins *quick.Insights
+	var err error
 	if within != nil {
 		ins, err = s.view.InsightsIn(ctx, name, within)
 	} else {
@@ -403,16 +398,16 @@ func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
 		for _, p := range ins.Percentiles {
 			out.Percentiles = append(out.Percentiles, quickValue(p))
 		}
-		return c.writeQuickJSON(out)
+		return c.emit(out)
 	}
 	f := ins.Field
 	fmt.Fprintf(c.out, "%s (%s, %s): %s customers, %s with no value, %s distinct values\n",
-		f.Name, f.Type, f.Kind, formatCount(int64(ins.Customers)), formatCount(int64(ins.Nulls)), formatCount(int64(ins.Distinct)))
-	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+		f.Name, f.Type, f.Kind, formatCount(ins.Customers), formatCount(ins.Nulls), formatCount(ins.Distinct))
+	tw := newTable(c.out)
 	if f.Kind == quick.Categorical {
 		fmt.Fprintln(tw, "VALUE\tCUSTOMERS\tSHARE")
 		row := func(label string, n int) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, formatCount(int64(n)), quickPercent(n, ins.Customers))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, formatCount(n), quickPercent(n, ins.Customers))
 		}
 		for _, t := range ins.Top {
 			row(quickValueText(t.Value), t.Customers)
@@ -464,10 +459,7 @@ type quickTarget struct {
 // create, and estimates the segment's size, within the members of within
 // when it is not nil. It returns the exit code to stop with, or -1.
 func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs, within *roaring.Bitmap) (quickTarget, int) {
-	name, err := s.fieldName(ctx, *a.field)
-	if err != nil {
-		return quickTarget{}, c.fail(err)
-	}
+	name := s.field
 	op, _ := quick.ParseOp(*a.op) // checked by quickOpen
 	f, err := s.view.Field(ctx, name)
 	if err != nil {
@@ -509,11 +501,11 @@ func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
 	}
 	name, op, value, size := q.name, q.op, q.value, q.size
 	if *a.json {
-		return c.writeQuickJSON(quickEstimateJSON{Field: name, Operator: op.String(), Value: quickValue(value),
+		return c.emit(quickEstimateJSON{Field: name, Operator: op.String(), Value: quickValue(value),
 			AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.Members, Customers: size.Customers, Share: size.Share})
 	}
 	fmt.Fprintf(c.out, "%s %s %s: %s of %s customers (%s)\n", name, op, quickValueText(value),
-		formatCount(int64(size.Members)), formatCount(int64(size.Customers)), quickPercent(size.Members, size.Customers))
+		formatCount(size.Members), formatCount(size.Customers), quickPercent(size.Members, size.Customers))
 	return exitOK
 }
 
@@ -551,8 +543,8 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 	res := quickCreateJSON{Segment: def.Name, AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.Members,
 		Customers: size.Customers, Share: size.Share, Definition: defJSON}
 	switch {
-	case *a.catalog != "":
-		state, err := saveQuick(ctx, *a.catalog, s.snap, *a.data, defJSON, *a.activate)
+	case a.save:
+		state, err := saveQuick(ctx, *a.catalog, s.snap, *a.data, defJSON, catalog.CreateOptions{Active: *a.active, AsOf: s.view.AsOf()})
 		if err != nil {
 			return c.fail(err)
 		}
@@ -568,39 +560,39 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 		return exitOK
 	}
 	if *a.json {
-		return c.writeQuickJSON(res)
+		return c.emit(res)
 	}
 	where := "to " + res.File
 	if res.Catalog != "" {
 		where = fmt.Sprintf("in %s (%s)", res.Catalog, res.State)
 	}
 	fmt.Fprintf(c.out, "saved segment %s %s: %s of %s customers (%s) as of %s\n", def.Name, where,
-		formatCount(int64(size.Members)), formatCount(int64(size.Customers)), quickPercent(size.Members, size.Customers), res.AsOf)
+		formatCount(size.Members), formatCount(size.Customers), quickPercent(size.Members, size.Customers), res.AsOf)
 	return exitOK
 }
 
 // saveQuick creates the segment in the catalog file, validated against the
 // loaded data, and returns its state.
-func saveQuick(ctx context.Context, file string, snap *storage.Snapshot, dir string, def []byte, activate bool) (string, error) {
+// A catalog file created for it is removed when the segment is not saved.
+func saveQuick(ctx context.Context, file string, snap *storage.Snapshot, dir string, def []byte, opts catalog.CreateOptions) (string, error) {
+	_, err := os.Stat(file)
+	isNew := errors.Is(err, iofs.ErrNotExist)
 	cat, err := catalog.Open(file, catalog.Options{Source: catalog.SnapshotSource{Snap: snap, Name: "data directory " + dir}})
 	if err != nil {
+		if isNew {
+			os.Remove(file)
+		}
 		return "", err
 	}
-	seg, err := cat.Create(ctx, def, catalog.CreateOptions{Active: activate})
+	seg, err := cat.Create(ctx, def, opts)
 	if cerr := cat.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close catalog %s: %w", file, cerr)
 	}
 	if err != nil {
+		if isNew && seg == nil {
+			os.Remove(file)
+		}
 		return "", err
 	}
 	return seg.State.String(), nil
-}
-
-func (c *cli) writeQuickJSON(v any) int {
-	enc := json.NewEncoder(c.out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return c.fail(fmt.Errorf("write output: %w", err))
-	}
-	return exitOK
 }

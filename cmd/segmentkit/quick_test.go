@@ -33,11 +33,11 @@ type (
 	}
 )
 
-// runQ runs "segmentkit quick" with args through runQuick.
+// runQ runs "segmentkit quick" with args.
 func runQ(t *testing.T, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := runQuick(context.Background(), args, &stdout, &stderr)
+	code := run(context.Background(), append([]string{"quick"}, args...), &stdout, &stderr)
 	r := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	require.NotContains(t, r.stderr, "goroutine ", "a stack trace reached stderr")
 	require.NotContains(t, r.stderr, "panic", "a panic reached stderr")
@@ -255,7 +255,7 @@ func TestQuickErrors(t *testing.T) {
 		{"missing name", quickBase("create", "--field", "Customer.Age", "--op", "lessThan", "--value", "3"), exitUsage, "missing --name NAME"},
 		{"bad name", quickBase("create", "--field", "Customer.Age", "--op", "lessThan", "--value", "3", "--name", "a b"), exitUsage, "--name: invalid name"},
 		{"catalog and out", quickBase("create", "--field", "Customer.Age", "--op", "lessThan", "--value", "3", "--name", "A", "--catalog", "x.db", "--out", "x.json"), exitUsage, "exclude each other"},
-		{"activate alone", quickBase("create", "--field", "Customer.Age", "--op", "lessThan", "--value", "3", "--name", "A", "--activate"), exitUsage, "--activate needs --catalog"},
+		{"active and out", quickBase("create", "--field", "Customer.Age", "--op", "lessThan", "--value", "3", "--name", "A", "--active", "--out", "x.json"), exitUsage, "exclude each other"},
 		{"extra argument", quickBase("fields", "extra"), exitUsage, `unexpected argument "extra"`},
 		{"unknown field", quickBase("insights", "--field", "Customer.Agee"), exitFailed, `unknown field "Customer.Agee" (did you mean Customer.Age?)`},
 		{"field without entity", quickBase("insights", "--field", "Age"), exitFailed, "(did you mean Customer.Age?)"},
@@ -270,8 +270,8 @@ func TestQuickErrors(t *testing.T) {
 		{"bad date", quickBase("estimate", "--field", "Customer.SignupDate", "--op", "lessThan", "--value", "2024-2-3"), exitFailed, `"2024-2-3" is not in the form YYYY-MM-DD`},
 		{"flag written long", quickBase("estimate", "--field", "Customer.Age", "--operator", "lessThan", "--value", "3"), exitUsage, "unknown flag --operator (did you mean --op?)"},
 		{"bad boolean", quickBase("estimate", "--field", "Customer.IsVip", "--op", "is", "--value", "yes"), exitFailed, `"yes" is not true or false`},
-		{"segment missing", quickBase("insights", "--field", "Customer.Age", "--segment", "/nonexistent/x.json"), exitFailed, "--segment /nonexistent/x.json: no such file"},
-		{"no data dir", []string{"fields", "--data", "/nonexistent"}, exitUsage, "--data /nonexistent: no such directory"},
+		{"within missing", quickBase("insights", "--field", "Customer.Age", "--within", "/nonexistent/x.json"), exitFailed, "--within /nonexistent/x.json: no such file"},
+		{"no data dir", []string{"fields", "--data", "/nonexistent"}, exitFailed, "--data /nonexistent: no such directory"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runQ(t, c.args...)

@@ -59,7 +59,7 @@ func segDef(t *testing.T, name, cond string) string {
 func runSeg(t *testing.T, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := runSegments(context.Background(), args, &stdout, &stderr)
+	code := run(context.Background(), append([]string{"segments"}, args...), &stdout, &stderr)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -137,7 +137,7 @@ func TestSegmentsCLIStory(t *testing.T) {
 	require.Equal(t, [][]string{{"C01", "DE"}, {"C03", "DE"}}, p.Rows)
 	r = runSeg(t, append([]string{"preview", "Germans"}, base...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Contains(t, r.stdout, "Germans: 5 members; the first 5:")
+	require.Contains(t, r.stdout, "Germans: 5 members; the first 5, with values as of ")
 	r = runSeg(t, "history", "Germans", "--catalog", db, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
 	var hist []catalog.HistoryEntry
@@ -206,10 +206,11 @@ func TestSegmentsCLIErrors(t *testing.T) {
 		{"bad sort", []string{"list", "--catalog", db, "--sort", "membres"}, exitUsage, "did you mean members?"},
 		{"missing catalog", []string{"list", "--catalog", missing}, exitFailed, "does not exist"},
 		{"create without data", []string{"create", "--file", older, "--catalog", db}, exitUsage, "missing --data"},
-		{"create without file", []string{"create", "--catalog", db, "--data", data}, exitUsage, "missing --file"},
+		{"create without file", []string{"create", "--catalog", db, "--data", data}, exitUsage, "missing --segment FILE"},
 		{"file not found", []string{"create", "--file", "/nonexistent.json", "--catalog", db, "--data", data}, exitFailed, "no such file"},
 		{"exists", []string{"create", "--file", older, "--catalog", db, "--data", data}, exitFailed, "already exists"},
-		{"data not a dir", []string{"refresh", "--all", "--catalog", db, "--data", older}, exitUsage, "not a directory"},
+		{"data not a dir", []string{"refresh", "--all", "--catalog", db, "--data", older}, exitFailed, "not a directory"},
+		{"download never refreshed", []string{"download", "Older", "--catalog", db, "--data", data}, exitFailed, `segment "Older" has never been refreshed`},
 		{"unknown segment", []string{"show", "Oldr", "--catalog", db}, exitFailed, "did you mean Older?"},
 		{"too many args", []string{"show", "Older", "Extra", "--catalog", db}, exitUsage, "unexpected argument \"Extra\""},
 		{"missing arg", []string{"rename", "Older", "--catalog", db}, exitUsage, "missing arguments"},
@@ -219,7 +220,6 @@ func TestSegmentsCLIErrors(t *testing.T) {
 		{"names and all", []string{"refresh", "Older", "--all", "--catalog", db, "--data", data}, exitUsage, "not both"},
 		{"bad job", []string{"jobs", "x", "--catalog", db}, exitUsage, "want a job number"},
 		{"no such job", []string{"jobs", "42", "--catalog", db}, exitFailed, "job 42 not found"},
-		{"unknown field", []string{"download", "Older", "--fields", "Agee", "--catalog", db, "--data", data}, exitFailed, "did you mean Age?"},
 		{"bad name", []string{"rename", "Older", "has space", "--catalog", db}, exitFailed, "invalid segment name"},
 		{"bad rows", []string{"preview", "Older", "--rows", "0", "--catalog", db, "--data", data}, exitUsage, "--rows"},
 	} {
@@ -282,14 +282,31 @@ func TestServeSchedule(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- runServeSchedule(ctx, []string{"--catalog", db, "--data", data, "--cron", "@daily"}, &stdout, &stderr)
+		done <- run(ctx, []string{"serve-schedule", "--catalog", db, "--data", data, "--cron", "@daily"}, &stdout, &stderr)
 	}()
 	require.Eventually(t, func() bool {
 		return strings.Contains(stderr.String(), "scheduled refresh ended") && strings.Contains(stderr.String(), "status=successful")
 	}, 10*time.Second, 10*time.Millisecond, "%s", stderr.String())
 	cancel()
-	require.Equal(t, exitOK, <-done, stderr.String())
+	require.Equal(t, exitInterrupted, <-done, stderr.String())
 	require.Contains(t, stderr.String(), "activated segment as scheduled")
+
+	// With --json every line it logs is a JSON object.
+	ctx, cancel = context.WithCancel(context.Background())
+	var jsonErr syncBuffer
+	go func() {
+		done <- run(ctx, []string{"serve-schedule", "--catalog", db, "--data", data, "--json"}, &stdout, &jsonErr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(jsonErr.String(), `"msg":"serving"`) }, 10*time.Second, 10*time.Millisecond)
+	cancel()
+	require.Equal(t, exitInterrupted, <-done, jsonErr.String())
+	lines := strings.Split(strings.TrimSpace(jsonErr.String()), "\n")
+	require.GreaterOrEqual(t, len(lines), 2)
+	for _, l := range lines {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
+		require.NotEmpty(t, rec["msg"], l)
+	}
 
 	r = runSeg(t, "show", "Older", "--catalog", db, "--json")
 	require.Equal(t, exitOK, r.code, r.stderr)
@@ -300,16 +317,18 @@ func TestServeSchedule(t *testing.T) {
 
 	for _, c := range []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"--catalog", db}, "missing --data"},
-		{[]string{"--catalog", db, "--data", data, "--cron", "sometimes"}, "invalid schedule"},
-		{[]string{"--catalog", db, "--data", data, "extra"}, "unexpected argument"},
-		{[]string{"--catalog", db + "x", "--data", data}, "does not exist"},
+		{[]string{"--catalog", db}, exitUsage, "missing --data"},
+		{[]string{"--catalog", db, "--data", data, "--cron", "sometimes"}, exitUsage, "invalid schedule"},
+		{[]string{"--catalog", db, "--data", data, "extra"}, exitUsage, "unexpected argument"},
+		{[]string{"--catalog", db + "x", "--data", data}, exitFailed, "does not exist"},
+		{[]string{"--catalog", db, "--data", data + "x"}, exitFailed, "no such directory"},
 	} {
 		var out, errb bytes.Buffer
-		code := runServeSchedule(context.Background(), c.args, &out, &errb)
-		require.NotEqual(t, exitOK, code)
+		code := run(context.Background(), append([]string{"serve-schedule"}, c.args...), &out, &errb)
+		require.Equal(t, c.code, code, errb.String())
 		require.Contains(t, errb.String(), c.want)
 	}
 }

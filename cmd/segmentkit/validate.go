@@ -5,27 +5,36 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/segment"
 )
 
 var validateCommand = &command{
 	name:    "validate",
-	args:    "--data DIR --segment FILE",
+	args:    "--data DIR --segment FILE [--catalog FILE] [--json]",
 	summary: "check a segment definition against a data directory's schema and print every problem",
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		data := dataFlag(fs)
-		seg := segmentFlag(fs)
-		return func(ctx context.Context, c *cli) int { return c.validate(*data, *seg) }
+		seg := segmentFlag(fs, "segment", "the segment definition", "")
+		cat := catalogFlag(fs, "check {\"segment\": ...} references against the segments of")
+		jsonOut := jsonFlag(fs)
+		return func(ctx context.Context, c *cli) int { return c.validate(*data, *seg, *cat, *jsonOut) }
 	},
 }
 
+// validateJSON is what validate --json prints.
+type validateJSON struct {
+	Valid    bool          `json:"valid"`
+	Problems []problemJSON `json:"problems"`
+}
+
 // validate prints the definition's problems to stdout, one a line, or "ok".
-// It reads schema.json only, not the data files.
-func (c *cli) validate(data, file string) int {
-	if err := checkDataDir(data); err != nil {
-		return c.usage(err)
+// It reads schema.json only, not the data files, and the catalog file only
+// when the definition references segments.
+func (c *cli) validate(data, file, catFile string, jsonOut bool) int {
+	if code := c.dataDir(data); code >= 0 {
+		return code
 	}
 	if file == "" {
 		return c.usage(errors.New("missing --segment FILE: the segment definition to check"))
@@ -34,32 +43,35 @@ func (c *cli) validate(data, file string) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	def, err := readSegment(file)
+	def, err := c.readSegment("--segment", file)
 	if err == nil {
-		err = def.Validate(sch)
+		var opts segment.ValidateOptions
+		if refs := definitionRefs(def); len(refs) > 0 {
+			if opts.Segments, err = catalogNames(catFile); err != nil {
+				return c.fail(err)
+			}
+		}
+		err = def.ValidateWith(sch, opts)
 	}
 	var problems diag.List
 	switch {
 	case err == nil:
+		if jsonOut {
+			return c.emit(validateJSON{Valid: true, Problems: []problemJSON{}})
+		}
 		fmt.Fprintln(c.out, "ok")
 		return exitOK
 	case errors.As(err, &problems):
-		writeProblems(c.out, problems)
-		noun := "problems"
-		if len(problems) == 1 {
-			noun = "problem"
+		if jsonOut {
+			if code := c.emit(validateJSON{Problems: problemsJSON(problems)}); code != exitOK {
+				return code
+			}
+		} else {
+			writeProblems(c.out, "", problems)
 		}
-		fmt.Fprintf(c.stderr, "segmentkit validate: %s: %d %s\n", file, len(problems), noun)
+		fmt.Fprintf(c.stderr, "%s%s: %d %s\n", c.prefix(), file, len(problems), plural(len(problems), "problem"))
 		return exitFailed
 	default:
 		return c.fail(err)
-	}
-}
-
-// writeProblems writes each problem on its own line:
-// "path: message (did you mean X?)".
-func writeProblems(w io.Writer, problems diag.List) {
-	for _, p := range problems {
-		io.WriteString(w, oneLine(p.Error())+"\n")
 	}
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -307,4 +310,30 @@ func BenchmarkWrite(b *testing.B) {
 			b.SetBytes(bytes)
 		})
 	}
+}
+
+func TestFilesAreWhatWriteWrites(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Write(context.Background(), dir, Options{Customers: 50})
+	require.NoError(t, err)
+	var written []string
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		written = append(written, filepath.ToSlash(rel))
+		return err
+	}))
+	slices.Sort(written)
+	require.Equal(t, written, Files())
+}
+
+func TestSpendMeasureIsInTheSchema(t *testing.T) {
+	sch := Schema()
+	i := slices.IndexFunc(sch.Measures, func(m json.RawMessage) bool {
+		var h struct{ Name string }
+		return json.Unmarshal(m, &h) == nil && h.Name == SpendMeasure
+	})
+	require.GreaterOrEqual(t, i, 0, "no measure %s", SpendMeasure)
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/segmentkit/segmentkit/catalog"
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+// Numbers for people are written by two functions, used by every command:
+// formatCount for counts (with thousands separators: 15,833) and
+// formatNumber for values (shortest form, no float noise: 1493.85).
+// Machine output (--json, --format count, CSV) writes plain numbers.
+
+// formatCount writes n with thousands separators, for messages and tables.
+func formatCount[N ~int | ~int64 | ~uint64 | ~int32 | ~uint32](n N) string {
+	if n < 0 {
+		return "-" + formatCount(-int64(n))
+	}
+	s := strconv.FormatUint(uint64(n), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// formatNumber writes a value for people: at most 15 significant digits,
+// so that the sum of decimal amounts does not show the float's rounding
+// (1493.8500000000001 is 1493.85), and no exponent for the numbers data
+// usually holds.
+func formatNumber(x float64) string {
+	if math.IsInf(x, 0) || math.IsNaN(x) {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 15, 64), 64)
+	if err != nil {
+		r = x
+	}
+	if a := math.Abs(r); a != 0 && (a >= 1e21 || a < 1e-6) {
+		return strconv.FormatFloat(r, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// formatTyped writes a value of a schema type, given as text in a data
+// file's form, for people: numbers through formatNumber, anything else as
+// it is.
+func formatTyped(typ schema.Type, s string) string {
+	if typ != schema.Number || s == "" {
+		return s
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return formatNumber(x)
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// round shortens a duration for people.
+func round(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func formatBytes(n int64) string {
+	const unit = 1 << 20
+	if n < unit {
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/unit)
+}
+
+// cell keeps a table cell on one line and never empty.
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+func plural[N ~int | ~uint64](n N, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// writeLines writes each line of msg (a message that ends with a list of
+// problems, one a line) after prefix, so that every problem has its own
+// line.
+func writeLines(w io.Writer, prefix, msg string) {
+	for _, line := range strings.Split(strings.ReplaceAll(msg, "\r", ""), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			io.WriteString(w, prefix+line+"\n")
+		}
+	}
+}
+
+// newTable returns the writer of an aligned text table.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+}
+
+// problemJSON is a problem in JSON output.
+type problemJSON struct {
+	Path       string `json:"path,omitempty"`
+	Message    string `json:"message"`
+	Code       string `json:"code,omitempty"`
+	Suggestion string `json:"suggestion,omitempty"`
+}
+
+// problemsJSON returns the problems of l for JSON output; [] when none.
+func problemsJSON(l diag.List) []problemJSON {
+	out := make([]problemJSON, 0, len(l))
+	for _, p := range l {
+		out = append(out, problemJSON{Path: p.Path, Message: p.Message, Code: problemCode(p), Suggestion: p.Suggestion})
+	}
+	return out
+}
+
+// problemCode is the stable code of a problem's kind ("" when it has
+// none).
+func problemCode(p *diag.Problem) string { return diag.Code(p) }
+
+// writeProblems writes each problem on its own line, with indent before
+// it: "path: message (did you mean X?)".
+func writeProblems(w io.Writer, indent string, problems diag.List) {
+	for _, p := range problems {
+		io.WriteString(w, indent+oneLine(p.Error())+"\n")
+	}
+}
+
+// segmentJSON writes a segment as the catalog does, with its problems as
+// objects (path, message, code, suggestion) instead of messages.
+type segmentJSON struct{ *catalog.Segment }
+
+func (s segmentJSON) MarshalJSON() ([]byte, error) {
+	seg := *s.Segment
+	problems := seg.Problems
+	seg.Problems = nil
+	b, err := json.Marshal(seg)
+	if err != nil || len(problems) == 0 {
+		return b, err
+	}
+	p, err := json.Marshal(problemsJSON(problems))
+	if err != nil {
+		return nil, err
+	}
+	// b is an object: add "problems" as its last field.
+	out := append(b[:len(b)-1:len(b)-1], `,"problems":`...)
+	out = append(out, p...)
+	return append(out, '}'), nil
+}
+
+// segmentDefinitionJSON is a segment's stored definition as JSON: itself
+// when it is valid JSON, otherwise the string of its bytes.
+func segmentDefinitionJSON(seg *catalog.Segment) []byte {
+	if json.Valid(seg.Definition) {
+		return seg.Definition
+	}
+	b, _ := json.Marshal(string(seg.Definition))
+	return b
+}
+
+func segmentsJSON(segs []*catalog.Segment) []segmentJSON {
+	out := make([]segmentJSON, len(segs))
+	for i, s := range segs {
+		out[i] = segmentJSON{s}
+	}
+	return out
+}
+
+// writeJob writes a job's details as text.
+func writeJob(w io.Writer, j *catalog.Job) {
+	what := strings.Join(j.Requested, ", ")
+	if j.All {
+		what = "all segments"
+	}
+	fmt.Fprintf(w, "job %d %s: %s (%s), started %s, processing time %s", j.ID, j.Status, what, j.Trigger,
+		formatTime(j.Started), round(j.Duration))
+	if !j.AsOf.IsZero() {
+		fmt.Fprintf(w, ", as of %s", formatTime(j.AsOf))
+	}
+	fmt.Fprintln(w)
+	if d := j.Data; d != nil {
+		fmt.Fprintf(w, "data: %s, %s customers, loaded in %s\n", d.Source, formatCount(d.Customers), round(d.LoadDuration))
+	}
+	for _, e := range j.Errors {
+		writeLines(w, "error: ", e)
+	}
+	for _, m := range j.Warnings {
+		writeLines(w, "warning: ", m)
+	}
+	if len(j.Tasks) == 0 {
+		return
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "  SEGMENT\tSTATUS\tMEMBERS\tENTERED\tLEFT\tTIME\tREASON")
+	for _, t := range j.Tasks {
+		members, entered, left := "-", "-", "-"
+		if t.Status == catalog.Successful {
+			members, entered, left = formatCount(t.Members), formatCount(t.Entered), formatCount(t.Left)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Segment, t.Status, members, entered, left, round(t.Duration), t.Reason)
+	}
+	tw.Flush()
+	for _, t := range j.Tasks {
+		for _, e := range t.Errors {
+			writeLines(w, "  "+t.Segment+": error: ", e)
+		}
+		for _, m := range t.Warnings {
+			writeLines(w, "  "+t.Segment+": warning: ", m)
+		}
+	}
+}

@@ -1,0 +1,533 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentkit/segmentkit/catalog"
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+// createNameWords says the catalog's Go option for a draft's name as the
+// flag that sets it.
+var createNameWords = strings.NewReplacer("CreateOptions.Name", "--name NAME")
+
+// readDefinition reads the file named by --segment.
+func (s *segSession) readDefinition(file string) ([]byte, int) {
+	if file == "" {
+		return nil, s.usage(errors.New("missing --segment FILE: the segment definition"))
+	}
+	data, err := s.readFile("--segment", file)
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return data, -1
+}
+
+func (s *segSession) create(ctx context.Context, name string, active bool) int {
+	data := s.def
+	if !s.asOf.IsZero() && !active {
+		s.discard = true
+		return s.usage(errors.New("--as-of needs --active: it is the instant the refresh evaluates the segment at"))
+	}
+	seg, err := s.cat.Create(ctx, data, catalog.CreateOptions{Name: name, Active: active, AsOf: s.asOf})
+	if seg == nil {
+		s.discard = true
+		if errors.Is(err, catalog.ErrInvalidName) && name == "" {
+			// The catalog's message names its Go option; say the flag.
+			return s.fail(errors.New(createNameWords.Replace(err.Error())))
+		}
+		return s.fail(err)
+	}
+	return s.saved(seg, err, "created")
+}
+
+func (s *segSession) edit(ctx context.Context) int {
+	data := s.def
+	seg, err := s.cat.Edit(ctx, s.args[0], data)
+	if err != nil {
+		return s.fail(err)
+	}
+	return s.saved(seg, nil, "saved")
+}
+
+// saved reports a created or edited segment. err is the error that came
+// with it (a draft saved when activation was asked for).
+func (s *segSession) saved(seg *catalog.Segment, err error, verb string) int {
+	code := exitOK
+	if s.json {
+		code = s.emit(segmentJSON{seg})
+	} else {
+		switch {
+		case seg.State == catalog.Draft:
+			fmt.Fprintf(s.out, "%s %s as a draft: its definition has %d %s; edit it to make it valid\n", verb, seg.Name, len(seg.Problems), plural(len(seg.Problems), "problem"))
+			writeProblems(s.out, "  ", seg.Problems)
+		case seg.State == catalog.Active && verb == "created":
+			// Only create refreshes; edit leaves the members as they were.
+			fmt.Fprintf(s.out, "%s %s (active, %s %s, refresh %s)\n", verb, seg.Name, formatCount(seg.Members), plural(seg.Members, "member"), seg.Status)
+		default:
+			fmt.Fprintf(s.out, "%s %s (%s)\n", verb, seg.Name, seg.State)
+		}
+	}
+	if err != nil {
+		if c := s.fail(err); code == exitOK {
+			code = c
+		}
+	}
+	if code == exitOK && verb == "created" && seg.State == catalog.Active && seg.Status == catalog.Failed {
+		return s.fail(fmt.Errorf("the refresh of %s failed: %s", seg.Name, seg.LastError))
+	}
+	return code
+}
+
+func (s *segSession) rename() int {
+	if err := s.cat.Rename(s.args[0], s.args[1]); err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		return s.showJSON(s.args[1])
+	}
+	fmt.Fprintf(s.out, "renamed %s to %s\n", s.args[0], s.args[1])
+	return exitOK
+}
+
+func (s *segSession) delete() int {
+	if err := s.cat.Delete(s.args[0]); err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		return s.emit(map[string]string{"deleted": s.args[0]})
+	}
+	fmt.Fprintf(s.out, "deleted %s\n", s.args[0])
+	return exitOK
+}
+
+func (s *segSession) showJSON(name string) int {
+	seg, err := s.cat.Get(name)
+	if err != nil {
+		return s.fail(err)
+	}
+	return s.emit(segmentJSON{seg})
+}
+
+func (s *segSession) list(sort string, desc bool, search string) int {
+	segs, err := s.cat.List(catalog.ListOptions{Sort: catalog.SortBy(sort), Desc: desc, Search: search})
+	if err != nil {
+		if errors.Is(err, catalog.ErrUnknownField) {
+			return s.usage(fmt.Errorf("--sort: %w", err))
+		}
+		return s.fail(err)
+	}
+	if s.json {
+		return s.emit(segmentsJSON(segs))
+	}
+	tw := newTable(s.out)
+	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tTYPE\tSTATE\tMEMBERS\tLAST REFRESHED\tSTATUS\tCREATED\tMODIFIED")
+	for _, g := range segs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, cell(g.DisplayName), g.Kind, g.State,
+			formatCount(g.Members), formatTime(g.LastRefreshed), g.Status, formatTime(g.Created), formatTime(g.Modified))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func (s *segSession) show(definition bool) int {
+	seg, err := s.cat.Get(s.args[0])
+	if err != nil {
+		return s.fail(err)
+	}
+	switch {
+	case definition && s.json:
+		return s.emit(json.RawMessage(segmentDefinitionJSON(seg)))
+	case definition:
+		// As stored, so that it can be edited and given back to edit.
+		fmt.Fprintf(s.out, "%s\n", strings.TrimRight(string(seg.Definition), "\n"))
+		return exitOK
+	case s.json:
+		return s.emit(segmentJSON{seg})
+	}
+	tw := newTable(s.out)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, oneLine(v))
+		}
+	}
+	row("name", seg.Name)
+	row("display name", seg.DisplayName)
+	row("description", seg.Description)
+	row("type", seg.Kind.String())
+	row("state", seg.State.String())
+	members := formatCount(seg.Members)
+	if seg.Frozen {
+		members += " (frozen)"
+	}
+	row("members", members)
+	row("status", seg.Status.String())
+	row("last refreshed", formatTime(seg.LastRefreshed))
+	if seg.LastJob != 0 {
+		row("last job", strconv.FormatUint(seg.LastJob, 10))
+	}
+	row("last error", seg.LastError)
+	row("created", formatTime(seg.Created))
+	row("modified", formatTime(seg.Modified))
+	if !seg.ActivateAt.IsZero() {
+		row("activates at", formatTime(seg.ActivateAt))
+	}
+	if !seg.DeactivateAt.IsZero() {
+		row("deactivates at", formatTime(seg.DeactivateAt))
+	}
+	row("schedule", seg.Schedule)
+	row("schedule error", seg.ScheduleError)
+	row("references", strings.Join(seg.References, ", "))
+	tw.Flush()
+	if len(seg.Problems) > 0 {
+		fmt.Fprintf(s.out, "problems:\n")
+		writeProblems(s.out, "  ", seg.Problems)
+	}
+	fmt.Fprintf(s.out, "definition:\n%s\n", strings.TrimRight(string(seg.Definition), "\n"))
+	return exitOK
+}
+
+func (s *segSession) activate(ctx context.Context, at string) int {
+	name := s.args[0]
+	if at != "" {
+		return s.scheduleAt(at, "activated", s.cat.ScheduleActivation)
+	}
+	if !s.asOf.IsZero() && s.data == "" {
+		return s.usage(errors.New("--as-of needs --data DIR: it is the instant the refresh evaluates the segment at"))
+	}
+	job, err := s.cat.ActivateWith(ctx, name, catalog.RefreshOptions{AsOf: s.asOf})
+	if err != nil && job == nil {
+		return s.fail(err)
+	}
+	code := exitOK
+	if s.json {
+		seg, gerr := s.cat.Get(name)
+		if gerr != nil {
+			return s.fail(gerr)
+		}
+		code = s.emit(struct {
+			Segment segmentJSON  `json:"segment"`
+			Job     *catalog.Job `json:"job"`
+		}{segmentJSON{seg}, job})
+	} else {
+		switch {
+		case job != nil:
+			fmt.Fprintf(s.out, "activated %s\n", name)
+			writeJob(s.out, job)
+		case s.data == "":
+			fmt.Fprintf(s.out, "activated %s; not refreshed: give --data DIR to refresh it now, or refresh it later\n", name)
+		default:
+			fmt.Fprintf(s.out, "%s is active\n", name)
+		}
+	}
+	if err != nil {
+		return s.fail(err)
+	}
+	if code == exitOK && job != nil {
+		return s.jobCode(job)
+	}
+	return code
+}
+
+func (s *segSession) deactivate(at string) int {
+	name := s.args[0]
+	if at != "" {
+		return s.scheduleAt(at, "deactivated", s.cat.ScheduleDeactivation)
+	}
+	if err := s.cat.Deactivate(name); err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		return s.showJSON(name)
+	}
+	fmt.Fprintf(s.out, "deactivated %s\n", name)
+	return exitOK
+}
+
+// scheduleAt schedules the segment's state change at the time --at gives
+// ("none" cancels it) and reports it.
+func (s *segSession) scheduleAt(at, what string, set func(name string, t time.Time) error) int {
+	t, err := parseTimeFlag("--at", at, false)
+	if err != nil {
+		return s.usage(err)
+	}
+	if err := set(s.args[0], t); err != nil {
+		return s.fail(err)
+	}
+	return s.scheduled(s.args[0], what, t)
+}
+
+// scheduled reports a scheduled (or cancelled) state change.
+func (s *segSession) scheduled(name, what string, t time.Time) int {
+	if s.json {
+		return s.showJSON(name)
+	}
+	if t.IsZero() {
+		fmt.Fprintf(s.out, "%s will not be %s as scheduled\n", name, what)
+	} else {
+		fmt.Fprintf(s.out, "%s will be %s at %s by serve-schedule\n", name, what, formatTime(t))
+	}
+	return exitOK
+}
+
+func (s *segSession) schedule(spec string, off bool) int {
+	name := s.args[0]
+	switch {
+	case off && spec != "":
+		return s.usage(errors.New("give --cron SPEC or --off, not both"))
+	case !off && spec == "":
+		return s.usage(errors.New("missing --cron SPEC (or --off to remove the schedule)"))
+	}
+	if err := s.cat.SetSchedule(name, spec); err != nil {
+		if errors.Is(err, catalog.ErrSchedule) {
+			return s.usage(fmt.Errorf("--cron: %w", err))
+		}
+		return s.fail(err)
+	}
+	if s.json {
+		return s.showJSON(name)
+	}
+	if off {
+		fmt.Fprintf(s.out, "%s has no schedule of its own\n", name)
+	} else {
+		fmt.Fprintf(s.out, "%s refreshes on %q while active (applied by serve-schedule)\n", name, spec)
+	}
+	return exitOK
+}
+
+func (s *segSession) refresh(ctx context.Context, all bool) int {
+	var job *catalog.Job
+	var err error
+	switch {
+	case all && len(s.args) > 0:
+		return s.usage(errors.New("give segment names or --all, not both"))
+	case all:
+		job, err = s.cat.RefreshAllWith(ctx, catalog.RefreshOptions{AsOf: s.asOf})
+	case len(s.args) == 0:
+		return s.usage(errors.New("missing segment names (or --all to refresh every segment)"))
+	default:
+		job, err = s.cat.RefreshWith(ctx, catalog.RefreshOptions{AsOf: s.asOf}, s.args...)
+	}
+	if job == nil {
+		return s.fail(err)
+	}
+	code := exitOK
+	if s.json {
+		code = s.emit(job)
+	} else {
+		writeJob(s.out, job)
+	}
+	if err != nil {
+		return s.fail(err)
+	}
+	if code == exitOK {
+		return s.jobCode(job)
+	}
+	return code
+}
+
+// jobCode returns the exit code for a finished job: a failed job fails
+// the command, with its first error on stderr.
+func (s *segSession) jobCode(job *catalog.Job) int {
+	if job.Status != catalog.Failed {
+		return exitOK
+	}
+	msg := fmt.Sprintf("job %d failed", job.ID)
+	if len(job.Errors) > 0 {
+		msg += ": " + job.Errors[0]
+	}
+	for _, t := range job.Tasks {
+		if t.Status == catalog.Failed && len(t.Errors) > 0 {
+			msg += fmt.Sprintf(": %s: %s", t.Segment, t.Errors[0])
+			break
+		}
+	}
+	return s.fail(errors.New(msg))
+}
+
+func (s *segSession) jobs(limit int) int {
+	if len(s.args) == 1 {
+		id, err := strconv.ParseUint(s.args[0], 10, 64)
+		if err != nil {
+			return s.usage(fmt.Errorf("job %q: want a job number", s.args[0]))
+		}
+		job, err := s.cat.Job(id)
+		if err != nil {
+			return s.fail(err)
+		}
+		if s.json {
+			return s.emit(job)
+		}
+		writeJob(s.out, job)
+		return exitOK
+	}
+	if limit < 0 {
+		return s.usage(fmt.Errorf("--limit must be 0 or more, not %d", limit))
+	}
+	jobs, err := s.cat.Jobs(limit)
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		if jobs == nil {
+			jobs = []*catalog.Job{}
+		}
+		return s.emit(jobs)
+	}
+	tw := newTable(s.out)
+	fmt.Fprintln(tw, "JOB\tSTATUS\tTRIGGER\tSTARTED\tTIME\tSEGMENTS\tFAILED\tSKIPPED")
+	for _, j := range jobs {
+		failed, skipped := 0, 0
+		for _, t := range j.Tasks {
+			switch t.Status {
+			case catalog.Failed:
+				failed++
+			case catalog.Skipped:
+				skipped++
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", j.ID, j.Status, j.Trigger, formatTime(j.Started), round(j.Duration),
+			len(j.Tasks), failed, skipped)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func (s *segSession) history(from, to string) int {
+	f, err := parseTimeFlag("--from", from, false)
+	if err != nil {
+		return s.usage(err)
+	}
+	t, err := parseTimeFlag("--to", to, true)
+	if err != nil {
+		return s.usage(err)
+	}
+	if !f.IsZero() && !t.IsZero() && t.Before(f) {
+		return s.usage(errors.New("--to is before --from"))
+	}
+	hist, err := s.cat.History(s.args[0], f, t)
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		if hist == nil {
+			hist = []catalog.HistoryEntry{}
+		}
+		return s.emit(hist)
+	}
+	tw := newTable(s.out)
+	fmt.Fprintln(tw, "TIME\tMEMBERS\tENTERED\tLEFT\tJOB")
+	for _, h := range hist {
+		note := ""
+		if h.Kept {
+			note = " (static, kept)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), formatCount(h.Members), formatCount(h.Entered),
+			formatCount(h.Left), h.Job, note)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func (s *segSession) preview(ctx context.Context, rows int) int {
+	if rows <= 0 {
+		return s.usage(fmt.Errorf("--rows must be positive, not %d", rows))
+	}
+	p, err := s.cat.PreviewWith(ctx, s.args[0], rows, catalog.PreviewOptions{AsOf: s.asOf})
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		return s.emit(p)
+	}
+	fmt.Fprintf(s.out, "%s: %s %s; the first %d, with values as of %s:\n", p.Segment, formatCount(p.Total), plural(p.Total, "member"),
+		len(p.Rows), formatTime(p.AsOf))
+	tw := newTable(s.out)
+	for i, c := range p.Columns {
+		if i > 0 {
+			io.WriteString(tw, "\t")
+		}
+		io.WriteString(tw, cell(c.Name))
+	}
+	io.WriteString(tw, "\n")
+	for _, r := range p.Rows {
+		for i, v := range r {
+			if i > 0 {
+				io.WriteString(tw, "\t")
+			}
+			typ := schema.Invalid
+			if i < len(p.Columns) {
+				typ = p.Columns[i].Type
+			}
+			io.WriteString(tw, cell(formatTyped(typ, v)))
+		}
+		io.WriteString(tw, "\n")
+	}
+	tw.Flush()
+	for _, w := range p.Warnings {
+		fmt.Fprintf(s.stderr, "%swarning: %s\n", s.prefix(), oneLine(w))
+	}
+	return exitOK
+}
+
+func (s *segSession) download(ctx context.Context, fields, out string) int {
+	var list []string
+	if fields != "" {
+		for _, f := range strings.Split(fields, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				list = append(list, f)
+			}
+		}
+	}
+	seg, err := s.cat.Get(s.args[0])
+	if err != nil {
+		return s.fail(err)
+	}
+	if seg.LastRefreshed.IsZero() {
+		return s.fail(fmt.Errorf("segment %q has never been refreshed, so it has no members to download; refresh it first: segmentkit segments refresh %s --data DIR", seg.Name, seg.Name))
+	}
+	if out == "" {
+		if err := s.cat.DownloadWith(ctx, s.args[0], s.out, list, catalog.PreviewOptions{AsOf: s.asOf}); err != nil {
+			return s.fail(err)
+		}
+		return exitOK
+	}
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return s.fail(fmt.Errorf("--out %s: is a directory", out))
+	}
+	// Write next to the target and rename, so that a failed download
+	// leaves no partial file behind.
+	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
+	if err != nil {
+		return s.fail(fmt.Errorf("--out %s: %w", out, unwrapPath(err)))
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	err = s.cat.DownloadWith(ctx, s.args[0], w, list, catalog.PreviewOptions{AsOf: s.asOf})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		if rerr := os.Rename(tmp.Name(), out); rerr != nil {
+			err = fmt.Errorf("--out %s: %w", out, unwrapPath(rerr))
+		}
+	}
+	if err != nil {
+		return s.fail(err)
+	}
+	fmt.Fprintf(s.stderr, "%swrote %s\n", s.prefix(), out)
+	return exitOK
+}
