@@ -168,7 +168,7 @@ func (p *predicate) days() (int64, error) {
 	if err != nil || !o.r.IsInt() || o.r.Sign() <= 0 {
 		return 0, fmt.Errorf("%w: %s needs a positive integer, not %s", segment.ErrValue, p.op, p.value.Num)
 	}
-	const most = math.MaxInt64 / dayMicros // beyond every representable instant
+	const most = math.MaxInt64 / exact.DayMicros // beyond every representable instant
 	if n := o.r.Num(); n.IsInt64() && n.Int64() <= most {
 		return n.Int64(), nil
 	}
@@ -225,7 +225,7 @@ func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
 		var lo, hi *big.Rat
 		switch p.typ {
 		case schema.Date:
-			d := utcDay(asOf)
+			d := exact.Day(asOf)
 			lo, hi = big.NewRat(d, 1), big.NewRat(d, 1)
 			if p.op == segment.InLastDays {
 				lo = addRat(lo, -n)
@@ -233,12 +233,12 @@ func (p *predicate) intKernel(asOf time.Time) (*kernel, error) {
 				hi = addRat(hi, n)
 			}
 		case schema.Datetime:
-			t := instantMicros(asOf)
+			t := exact.Micros(asOf)
 			lo, hi = t, t
 			if p.op == segment.InLastDays {
-				lo = addRat(t, -n*dayMicros)
+				lo = addRat(t, -n*exact.DayMicros)
 			} else {
-				hi = addRat(t, n*dayMicros)
+				hi = addRat(t, n*exact.DayMicros)
 			}
 		default:
 			return nil, p.errType()

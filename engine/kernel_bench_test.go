@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -41,7 +42,7 @@ func BenchmarkKernelInt64Between(b *testing.B) {
 func BenchmarkKernelDateInLastDays(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	vals := make([]int32, kernelRows)
-	d := int32(utcDay(asOfBench))
+	d := int32(exact.Day(asOfBench))
 	for i := range vals {
 		vals[i] = d - int32(r.IntN(1000))
 	}

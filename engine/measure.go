@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -40,9 +41,9 @@ func (vs *Values) Format(id uint32) string {
 	case v.f64 != nil:
 		return strconv.FormatFloat(v.f64[i], 'g', -1, 64)
 	case v.i32 != nil:
-		return time.Unix(int64(v.i32[i])*86400, 0).UTC().Format(time.DateOnly)
+		return exact.FormatDay(int64(v.i32[i]))
 	case v.i64 != nil && v.typ == schema.Datetime:
-		return time.UnixMicro(v.i64[i]).UTC().Format(time.RFC3339Nano)
+		return exact.FormatMicros(v.i64[i])
 	case v.i64 != nil:
 		return strconv.FormatInt(v.i64[i], 10)
 	case v.b != nil:
@@ -89,9 +90,9 @@ func (vs *Values) Value(id uint32) any {
 	case v.f64 != nil:
 		return v.f64[i]
 	case v.i32 != nil:
-		return time.Unix(int64(v.i32[i])*86400, 0).UTC()
+		return exact.DayTime(int64(v.i32[i]))
 	case v.i64 != nil && v.typ == schema.Datetime:
-		return time.UnixMicro(v.i64[i]).UTC()
+		return exact.MicrosTime(v.i64[i])
 	case v.i64 != nil:
 		return v.i64[i]
 	case v.b != nil:

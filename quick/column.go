@@ -252,7 +252,7 @@ func valuesReader(vals *engine.Values) reader {
 			}
 		case time.Time:
 			if date {
-				a.ints = append(a.ints, exact.FloorDiv(x.Unix(), 86400))
+				a.ints = append(a.ints, exact.Day(x))
 			} else {
 				a.ints = append(a.ints, x.UnixMicro())
 			}
@@ -495,9 +495,9 @@ func (c *column) valueAt(i int) segment.Value {
 func intValue(t schema.Type, x int64) segment.Value {
 	switch t {
 	case schema.Date:
-		return segment.Str(time.Unix(x*86400, 0).UTC().Format(time.DateOnly))
+		return segment.Str(exact.FormatDay(x))
 	case schema.Datetime:
-		return segment.Str(time.UnixMicro(x).UTC().Format(time.RFC3339Nano))
+		return segment.Str(exact.FormatMicros(x))
 	}
 	return segment.Int(x)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -120,10 +121,7 @@ func parseAsOf(s string, now func() time.Time) (time.Time, error) {
 	if s == "" {
 		return now().UTC(), nil
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	if t, err := exact.ParseDatetime(s); err == nil {
 		return t.UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("--as-of %q: want a date (2026-06-30) or an RFC 3339 instant (2026-06-30T12:00:00Z)", s)
