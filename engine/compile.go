@@ -128,7 +128,7 @@ func (c *compiler) column(t *storage.Table, attr string) (*storage.Column, *vec,
 	}
 	// The typed view copies the column's validity bits: it is derived once
 	// per snapshot, not once per plan.
-	d, err := col.Derived(vecKey{}, func() (any, error) { return vecOf(col.Attr.Type, col.Data) })
+	d, err := col.Derived(vecKey, func() (any, error) { return vecOf(col.Attr.Type, col.Data) })
 	if err != nil {
 		c.problems.Add("", ErrCompile, "%v", err)
 		return nil, nil, false
@@ -139,7 +139,7 @@ func (c *compiler) column(t *storage.Table, attr string) (*storage.Column, *vec,
 }
 
 // vecKey is the key of a column's typed view among its derived values.
-type vecKey struct{}
+var vecKey = storage.NewDerivedKey("engine: typed view")
 
 // customer compiles a condition over customers.
 func (c *compiler) customer(path string, cond segment.Condition) node {

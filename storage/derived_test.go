@@ -14,13 +14,14 @@ import (
 // failed build is not kept.
 func TestColumnDerived(t *testing.T) {
 	var c Column
+	a, b, cc := NewDerivedKey("a"), NewDerivedKey("b"), NewDerivedKey("c")
 	var builds atomic.Int32
 	build := func() (any, error) { builds.Add(1); return new(int), nil }
 	var wg sync.WaitGroup
 	got := make([]any, 8)
 	for i := range got {
 		wg.Go(func() {
-			v, err := c.Derived("a", build)
+			v, err := c.Derived(a, build)
 			require.NoError(t, err)
 			got[i] = v
 		})
@@ -30,15 +31,20 @@ func TestColumnDerived(t *testing.T) {
 	for _, v := range got {
 		require.Same(t, got[0].(*int), v.(*int))
 	}
-	other, err := c.Derived("b", build)
+	other, err := c.Derived(b, build)
 	require.NoError(t, err)
 	require.NotSame(t, got[0].(*int), other.(*int))
 
 	boom := errors.New("boom")
-	_, err = c.Derived("c", func() (any, error) { return nil, boom })
+	_, err = c.Derived(cc, func() (any, error) { return nil, boom })
 	require.ErrorIs(t, err, boom)
-	v, err := c.Derived("c", build)
+	v, err := c.Derived(cc, build)
 	require.NoError(t, err)
 	require.NotNil(t, v)
 	require.EqualValues(t, 3, builds.Load())
+
+	// Two keys of the same name are two keys.
+	again, err := c.Derived(NewDerivedKey("a"), build)
+	require.NoError(t, err)
+	require.NotSame(t, got[0].(*int), again.(*int))
 }

@@ -70,8 +70,20 @@ type Column struct {
 	Data arrow.Array
 
 	mu      sync.Mutex
-	derived map[any]any // see Derived
+	derived map[*DerivedKey]any // see Derived
 }
+
+// A DerivedKey names one value derived from columns, for Column.Derived.
+// Keys compare by identity: every NewDerivedKey is distinct from every
+// other, so two readers that derive different values cannot collide.
+type DerivedKey struct{ name string }
+
+// NewDerivedKey returns a new key; name says what it derives, for
+// printing only.
+func NewDerivedKey(name string) *DerivedKey { return &DerivedKey{name: name} }
+
+// String returns the key's name.
+func (k *DerivedKey) String() string { return k.name }
 
 // Derived returns what build derives from the column for key: build runs
 // on the first call for key, and its result is kept for the snapshot's
@@ -79,7 +91,7 @@ type Column struct {
 // typed views of a column, say) pay for a derivation once per snapshot
 // rather than once per use. Derived is safe for concurrent use; the kept
 // value must not be modified. A build that fails is not kept.
-func (c *Column) Derived(key any, build func() (any, error)) (any, error) {
+func (c *Column) Derived(key *DerivedKey, build func() (any, error)) (any, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.derived[key]; ok {
@@ -90,7 +102,7 @@ func (c *Column) Derived(key any, build func() (any, error)) (any, error) {
 		return nil, err
 	}
 	if c.derived == nil {
-		c.derived = map[any]any{}
+		c.derived = map[*DerivedKey]any{}
 	}
 	c.derived[key] = v
 	return v, nil
