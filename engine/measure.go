@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -16,7 +17,7 @@ import (
 // aggregate shown beside a segment's members. They are immutable and safe
 // for concurrent use.
 type Values struct {
-	v   *vec
+	v   *column.Vec
 	typ schema.Type
 }
 
@@ -25,10 +26,10 @@ type Values struct {
 func (vs *Values) Type() schema.Type { return vs.typ }
 
 // Len returns the number of customers.
-func (vs *Values) Len() int { return vs.v.n }
+func (vs *Values) Len() int { return vs.v.N }
 
 // Valid reports whether customer id has a value (not null).
-func (vs *Values) Valid(id uint32) bool { return int(id) < vs.v.n && vs.v.isValid(int(id)) }
+func (vs *Values) Valid(id uint32) bool { return int(id) < vs.v.N && vs.v.IsValid(int(id)) }
 
 // Format returns customer id's value as text, in the form of the data
 // directory's CSV files; "" for null.
@@ -38,18 +39,18 @@ func (vs *Values) Format(id uint32) string {
 		return ""
 	}
 	switch {
-	case v.f64 != nil:
-		return strconv.FormatFloat(v.f64[i], 'g', -1, 64)
-	case v.i32 != nil:
-		return exact.FormatDay(int64(v.i32[i]))
-	case v.i64 != nil && v.typ == schema.Datetime:
-		return exact.FormatMicros(v.i64[i])
-	case v.i64 != nil:
-		return strconv.FormatInt(v.i64[i], 10)
-	case v.b != nil:
-		return strconv.FormatBool(v.b.has(i))
+	case v.F64 != nil:
+		return strconv.FormatFloat(v.F64[i], 'g', -1, 64)
+	case v.I32 != nil:
+		return exact.FormatDay(int64(v.I32[i]))
+	case v.I64 != nil && v.Type == schema.Datetime:
+		return exact.FormatMicros(v.I64[i])
+	case v.I64 != nil:
+		return strconv.FormatInt(v.I64[i], 10)
+	case v.B != nil:
+		return strconv.FormatBool(v.B.Has(i))
 	}
-	return v.stringAt(i)
+	return v.StringAt(i)
 }
 
 // EvalMeasure computes a customer attribute measure for every customer of
@@ -62,7 +63,7 @@ func EvalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 	if err := m.Validate(snap.Schema()); err != nil {
 		return nil, err
 	}
-	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*vec{},
+	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*column.Vec{},
 		measures: map[string]*measureNode{}, mdefs: map[string]*segment.Measure{m.Name: m}}
 	mn := c.measure("measure", m.Name)
 	if err := c.problems.Err(); err != nil {
@@ -71,7 +72,7 @@ func EvalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ec := &evalCtx{ctx: ctx, asOf: asOf, n: snap.NumCustomers(), par: 1, measures: map[*measureNode]*vec{}}
+	ec := &evalCtx{ctx: ctx, asOf: asOf, n: snap.NumCustomers(), par: 1, measures: map[*measureNode]*column.Vec{}}
 	v, err := ec.measure(mn)
 	if err != nil {
 		return nil, err
@@ -87,16 +88,16 @@ func (vs *Values) Value(id uint32) any {
 		return nil
 	}
 	switch {
-	case v.f64 != nil:
-		return v.f64[i]
-	case v.i32 != nil:
-		return exact.DayTime(int64(v.i32[i]))
-	case v.i64 != nil && v.typ == schema.Datetime:
-		return exact.MicrosTime(v.i64[i])
-	case v.i64 != nil:
-		return v.i64[i]
-	case v.b != nil:
-		return v.b.has(i)
+	case v.F64 != nil:
+		return v.F64[i]
+	case v.I32 != nil:
+		return exact.DayTime(int64(v.I32[i]))
+	case v.I64 != nil && v.Type == schema.Datetime:
+		return exact.MicrosTime(v.I64[i])
+	case v.I64 != nil:
+		return v.I64[i]
+	case v.B != nil:
+		return v.B.Has(i)
 	}
-	return v.stringAt(i)
+	return v.StringAt(i)
 }
