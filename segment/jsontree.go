@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // The parser reads JSON into a small ordered tree first, rather than into
@@ -65,14 +66,7 @@ func (v *jval) describe() string {
 }
 
 // clip shortens s for a message.
-func clip(s string) string {
-	const limit = 60
-	r := []rune(s)
-	if len(r) <= limit {
-		return s
-	}
-	return string(r[:limit]) + "..."
-}
+func clip(s string) string { return exact.Clip(s) }
 
 // appendJSON writes v as compact JSON.
 func (v *jval) appendJSON(b []byte) []byte {

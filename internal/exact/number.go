@@ -43,7 +43,7 @@ func ParseNumber(s string) (Number, error) {
 	f, err := strconv.ParseFloat(s, 64)
 	n.Float = f
 	if err != nil || math.IsInf(f, 0) {
-		return n, fmt.Errorf("%s %w", clip(s), ErrFloatRange)
+		return n, fmt.Errorf("%s %w", Clip(s), ErrFloatRange)
 	}
 	return n, nil
 }
@@ -148,7 +148,7 @@ var (
 // BetweenOrderError returns the error for a between whose low bound, lo
 // as written, is above hi: "between low 30 is greater than high 18". It
 // wraps ErrBetweenOrder.
-func BetweenOrderError(lo, hi string) error { return betweenError{clip(lo), clip(hi)} }
+func BetweenOrderError(lo, hi string) error { return betweenError{Clip(lo), Clip(hi)} }
 
 type betweenError struct{ lo, hi string }
 
@@ -159,9 +159,11 @@ func (e betweenError) Error() string {
 func (e betweenError) Is(target error) bool { return target == ErrBetweenOrder }
 
 // quote returns s quoted for an error message, cut after 60 characters.
-func quote(s string) string { return clip(strconv.Quote(s)) }
+func quote(s string) string { return Clip(strconv.Quote(s)) }
 
-func clip(s string) string {
+// Clip cuts s after 60 characters, marking the cut with "...", for
+// quoting a value in a message.
+func Clip(s string) string {
 	const limit = 60
 	r := []rune(s)
 	if len(r) <= limit {
