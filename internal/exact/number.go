@@ -37,8 +37,11 @@ func ParseNumber(s string) (Number, error) {
 		return Number{}, fmt.Errorf("%s %w", quote(s), ErrNotNumber)
 	}
 	n := Number{Rat: exactDecimal(s)}
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		n.Int, n.IsInt = i, true
+	// Only integer texts are tried: a failed ParseInt allocates its error.
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			n.Int, n.IsInt = i, true
+		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	n.Float = f
@@ -58,11 +61,14 @@ func exactDecimal(s string) *big.Rat {
 	if digits == "" {
 		return new(big.Rat)
 	}
-	e, err := strconv.ParseInt(strings.TrimPrefix(exp, "+"), 10, 64)
-	if err != nil && exp != "" {
-		e = math.MaxInt64 / 2 // beyond any clamp; the sign is restored below
-		if strings.HasPrefix(exp, "-") {
-			e = -e
+	var e int64
+	if exp != "" { // a failed ParseInt allocates its error: not for ""
+		var err error
+		if e, err = strconv.ParseInt(strings.TrimPrefix(exp, "+"), 10, 64); err != nil {
+			e = math.MaxInt64 / 2 // beyond any clamp; the sign is restored below
+			if strings.HasPrefix(exp, "-") {
+				e = -e
+			}
 		}
 	}
 	// The value is 0.digits * 10^order.
