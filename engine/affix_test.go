@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -63,15 +64,15 @@ func TestAffixScan(t *testing.T) {
 		p, err := newPredicate(schema.String, op, segment.Str(operand), ignoreCase)
 		require.NoError(t, err)
 		k := p.bind(asOfBench)
-		v, err := vecOf(schema.String, arr)
+		v, err := column.Of(schema.String, arr)
 		require.NoError(t, err)
-		got := newBitset(v.n)
-		k.eval(v, got)
+		got := column.NewBitset(v.N)
+		k.Eval(v, got)
 		norm := func(s string) string { return s }
 		if ignoreCase {
-			norm = foldString
+			norm = column.FoldString
 		}
-		for i := 0; i < v.n; i++ {
+		for i := 0; i < v.N; i++ {
 			x := vals[lo+i]
 			want := arr.IsValid(i)
 			if op == segment.StartsWith {
@@ -79,15 +80,15 @@ func TestAffixScan(t *testing.T) {
 			} else {
 				want = want && strings.HasSuffix(norm(x), norm(operand))
 			}
-			require.Equal(t, want, got.has(i), "iter %d: %q %s %q (ignoreCase %v, in place %v)",
-				iter, x, op, operand, ignoreCase, k.affix != nil)
+			require.Equal(t, want, got.Has(i), "iter %d: %q %s %q (ignoreCase %v, in place %v)",
+				iter, x, op, operand, ignoreCase, k.Affix != nil)
 		}
-		if v.n > 64 {
-			sv := v.slice(64, v.n)
-			sout := newBitset(sv.n)
-			k.eval(sv, sout)
-			for i := 0; i < sv.n; i++ {
-				require.Equal(t, got.has(64+i), sout.has(i))
+		if v.N > 64 {
+			sv := v.Slice(64, v.N)
+			sout := column.NewBitset(sv.N)
+			k.Eval(sv, sout)
+			for i := 0; i < sv.N; i++ {
+				require.Equal(t, got.Has(64+i), sout.Has(i))
 			}
 		}
 		arr.Release()
@@ -113,7 +114,7 @@ func TestAffixInPlace(t *testing.T) {
 	} {
 		p, err := newPredicate(schema.String, segment.EndsWith, segment.Str(c.operand), c.ignoreCase)
 		require.NoError(t, err)
-		require.Equal(t, c.want, p.bind(asOfBench).affix != nil, "%q ignoreCase %v", c.operand, c.ignoreCase)
+		require.Equal(t, c.want, p.bind(asOfBench).Affix != nil, "%q ignoreCase %v", c.operand, c.ignoreCase)
 	}
 }
 
@@ -130,7 +131,7 @@ func TestEmptyOperand(t *testing.T) {
 	arr := b.NewStringArray()
 	b.Release()
 	defer arr.Release()
-	v, err := vecOf(schema.String, arr)
+	v, err := column.Of(schema.String, arr)
 	require.NoError(t, err)
 	for _, ignoreCase := range []bool{false, true} {
 		for op, want := range map[segment.Op]func(string) bool{
@@ -142,12 +143,12 @@ func TestEmptyOperand(t *testing.T) {
 		} {
 			p, err := newPredicate(schema.String, op, segment.Str(""), ignoreCase)
 			require.NoError(t, err)
-			out := newBitset(v.n)
-			p.bind(asOfBench).eval(v, out)
+			out := column.NewBitset(v.N)
+			p.bind(asOfBench).Eval(v, out)
 			for i, x := range vals {
-				require.Equal(t, want(x), out.has(i), "%q %s \"\" (ignoreCase %v)", x, op, ignoreCase)
+				require.Equal(t, want(x), out.Has(i), "%q %s \"\" (ignoreCase %v)", x, op, ignoreCase)
 			}
-			require.False(t, out.has(len(vals)), "null %s \"\"", op)
+			require.False(t, out.Has(len(vals)), "null %s \"\"", op)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -18,10 +19,10 @@ import (
 // aggSpec is a compiled aggregate function over the rows of one entity.
 type aggSpec struct {
 	fn       segment.Func
-	attr     *vec // nil for count
+	attr     *column.Vec // nil for count
 	attrType schema.Type
-	orderBy  *vec // first, last
-	key      *vec // first, last: the entity's key breaks ties
+	orderBy  *column.Vec // first, last
+	key      *column.Vec // first, last: the entity's key breaks ties
 	// storageType is the type of the per-customer result vector: integer
 	// for counts, number for sum and avg, the attribute's type for min,
 	// max, first and last (FORMAT.md section 3).
@@ -38,11 +39,11 @@ type measureNode struct {
 
 // measure returns the measure's per-customer values, computing them once
 // per evaluation.
-func (ec *evalCtx) measure(m *measureNode) (*vec, error) {
+func (ec *evalCtx) measure(m *measureNode) (*column.Vec, error) {
 	if v, ok := ec.measures[m]; ok {
 		return v, nil
 	}
-	var mask bitset
+	var mask column.Bitset
 	if m.where != nil {
 		var err error
 		if mask, err = m.where.eval(ec, m.rows); err != nil {
@@ -71,7 +72,7 @@ var parallelRows = 1 << 18
 // split into ranges, each a multiple of 64 ids, and the ranges run in
 // parallel: fn calls for different ranges touch different customers and
 // different words of any per-customer bitset, so they need no locks.
-func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask bitset, fn func(batch []uint32)) error {
+func (ec *evalCtx) eachBatch(l *storage.Links, rows int, mask column.Bitset, fn func(batch []uint32)) error {
 	return ec.eachPart(l, rows, func(lo, hi int) error { return ec.eachBatchRange(l, lo, hi, mask, fn) })
 }
 
@@ -119,7 +120,7 @@ func firstRowOf(cust []int32, c int32) int {
 }
 
 // eachBatchRange is eachBatch over the rows [lo, hi).
-func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask bitset, fn func(batch []uint32)) error {
+func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask column.Bitset, fn func(batch []uint32)) error {
 	cust := l.Customer
 	buf := make([]uint32, 0, idBatch)
 	flush := func() error {
@@ -149,7 +150,7 @@ func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask bitset, fn 
 
 // aggregate computes a per-customer vector of the aggregate over the rows of
 // mask. Rows scatter into dense per-customer arrays: one pass, no hash table.
-func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	if starts := l.Starts(); starts != nil && (a.fn == segment.Min || a.fn == segment.Max) && a.byCustomer() {
 		// Rows clustered by customer: each customer's rows in one visit,
 		// without reading the links row by row. (Counts and sums scatter
@@ -157,17 +158,17 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask bitset, a *aggSpec
 		// when most customers have few rows.)
 		var where wordTest
 		if mask != nil {
-			where = mask.bitsAt
+			where = mask.BitsAt
 		}
 		return ec.byCustomer(a, nil, starts, where)
 	}
 	n := ec.n
 	cust := l.Customer
-	out := &vec{n: n, typ: a.storageType}
+	out := &column.Vec{N: n, Type: a.storageType}
 	switch a.fn {
 	case segment.Count:
 		cnt := make([]int64, n)
-		out.i64 = cnt
+		out.I64 = cnt
 		return out, ec.eachPart(l, rows, func(lo, hi int) error {
 			for wi := lo >> 6; wi<<6 < hi; wi++ {
 				w := maskWord(mask, wi, lo, hi)
@@ -198,10 +199,10 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask bitset, a *aggSpec
 	return nil, ec.err()
 }
 
-func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	n, cust, v := ec.n, l.Customer, a.attr
 	cnt := make([]int64, n)
-	out := &vec{n: n, typ: a.storageType}
+	out := &column.Vec{N: n, Type: a.storageType}
 	var err error
 	if a.attrType == schema.Number {
 		sum := make([]float64, n)
@@ -210,15 +211,15 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 		}
 		err = ec.sumFloats(l, rows, mask, v, sum, cnt)
 		if a.fn == segment.Avg {
-			out.valid = newBitset(n)
+			out.Valid = column.NewBitset(n)
 			for c := range sum {
 				if cnt[c] > 0 {
 					sum[c] /= float64(cnt[c])
-					out.valid.set(c)
+					out.Valid.Set(c)
 				}
 			}
 		}
-		out.f64 = sum
+		out.F64 = sum
 		return out, err
 	}
 	// Integer sums are added exactly (int64 while they fit, big integers
@@ -228,10 +229,10 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	overflowed := make([]bool, n) // written per customer: safe across ranges
 	err = ec.eachBatch(l, rows, mask, func(b []uint32) {
 		for _, r := range b {
-			if !v.isValid(int(r)) {
+			if !v.IsValid(int(r)) {
 				continue
 			}
-			c, x := cust[r], v.i64[r]
+			c, x := cust[r], v.I64[r]
 			cnt[c]++
 			s := sum[c] + x
 			if (x > 0 && s < sum[c]) || (x < 0 && s > sum[c]) {
@@ -253,8 +254,8 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	if len(overflow) > 0 {
 		err = ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
 			for _, r := range b {
-				if o, ok := overflow[cust[r]]; ok && v.isValid(int(r)) {
-					o.Add(o, big.NewInt(v.i64[r]))
+				if o, ok := overflow[cust[r]]; ok && v.IsValid(int(r)) {
+					o.Add(o, big.NewInt(v.I64[r]))
 				}
 			}
 		})
@@ -264,7 +265,7 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 	}
 	res := make([]float64, n)
 	if a.fn == segment.Avg {
-		out.valid = newBitset(n)
+		out.Valid = column.NewBitset(n)
 	}
 	const exactFloat = 1 << 53
 	for c := range res {
@@ -280,7 +281,7 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 		if cnt[c] == 0 {
 			continue
 		}
-		out.valid.set(c)
+		out.Valid.Set(c)
 		if !huge && sum[c] <= exactFloat && sum[c] >= -exactFloat {
 			res[c] = float64(sum[c]) / float64(cnt[c]) // one correctly rounded division
 			continue
@@ -290,35 +291,35 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 		}
 		res[c], _ = new(big.Rat).SetFrac(o, big.NewInt(cnt[c])).Float64()
 	}
-	out.f64 = res
+	out.F64 = res
 	return out, nil
 }
 
-func (ec *evalCtx) minMax(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+func (ec *evalCtx) minMax(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	n, cust, v := ec.n, l.Customer, a.attr
 	isMax := a.fn == segment.Max
-	has := newBitset(n)
-	out := &vec{n: n, typ: a.storageType, valid: has}
+	has := column.NewBitset(n)
+	out := &column.Vec{N: n, Type: a.storageType, Valid: has}
 	var err error
 	switch {
-	case v.f64 != nil:
-		out.f64, err = minMaxInts(ec, l, rows, mask, v, v.f64, has, isMax)
-	case v.i64 != nil:
-		out.i64, err = minMaxInts(ec, l, rows, mask, v, v.i64, has, isMax)
-	case v.i32 != nil:
-		out.i32, err = minMaxInts(ec, l, rows, mask, v, v.i32, has, isMax)
+	case v.F64 != nil:
+		out.F64, err = minMaxInts(ec, l, rows, mask, v, v.F64, has, isMax)
+	case v.I64 != nil:
+		out.I64, err = minMaxInts(ec, l, rows, mask, v, v.I64, has, isMax)
+	case v.I32 != nil:
+		out.I32, err = minMaxInts(ec, l, rows, mask, v, v.I32, has, isMax)
 	default:
 		// min and max of strings or booleans: ordered by value.
 		best := make([]int32, n)
 		err = ec.eachBatch(l, rows, mask, func(b []uint32) {
 			for _, r := range b {
-				if !v.isValid(int(r)) {
+				if !v.IsValid(int(r)) {
 					continue
 				}
 				c := int(cust[r])
-				if !has.has(c) {
+				if !has.Has(c) {
 					best[c] = int32(r)
-					has.set(c)
+					has.Set(c)
 					continue
 				}
 				d := compareAt(v, int(r), int(best[c]))
@@ -338,18 +339,18 @@ func (ec *evalCtx) minMax(l *storage.Links, rows int, mask bitset, a *aggSpec) (
 // minMaxInts computes min or max of numbers, integers, dates or datetimes:
 // a later value replaces a customer's best only when strictly greater
 // (less), so a NaN first is kept and a NaN later is not.
-func minMaxInts[T integer | ~float64](ec *evalCtx, l *storage.Links, rows int, mask bitset, v *vec, vals []T, has bitset, isMax bool) ([]T, error) {
+func minMaxInts[T column.Integer | ~float64](ec *evalCtx, l *storage.Links, rows int, mask column.Bitset, v *column.Vec, vals []T, has column.Bitset, isMax bool) ([]T, error) {
 	cust := l.Customer
 	best := make([]T, ec.n)
 	err := ec.eachBatch(l, rows, mask, func(b []uint32) {
 		for _, r := range b {
-			if !v.isValid(int(r)) {
+			if !v.IsValid(int(r)) {
 				continue
 			}
 			c, x := int(cust[r]), vals[r]
-			if !has.has(c) || (isMax && x > best[c]) || (!isMax && x < best[c]) {
+			if !has.Has(c) || (isMax && x > best[c]) || (!isMax && x < best[c]) {
 				best[c] = x
-				has.set(c)
+				has.Set(c)
 			}
 		}
 	})
@@ -357,16 +358,16 @@ func minMaxInts[T integer | ~float64](ec *evalCtx, l *storage.Links, rows int, m
 }
 
 // compareAt orders values i and j of v, both valid.
-func compareAt(v *vec, i, j int) int {
+func compareAt(v *column.Vec, i, j int) int {
 	switch {
-	case v.i64 != nil:
-		return cmp.Compare(v.i64[i], v.i64[j])
-	case v.f64 != nil:
-		return cmp.Compare(v.f64[i], v.f64[j])
-	case v.i32 != nil:
-		return cmp.Compare(v.i32[i], v.i32[j])
-	case v.b != nil:
-		bi, bj := v.b.has(i), v.b.has(j)
+	case v.I64 != nil:
+		return cmp.Compare(v.I64[i], v.I64[j])
+	case v.F64 != nil:
+		return cmp.Compare(v.F64[i], v.F64[j])
+	case v.I32 != nil:
+		return cmp.Compare(v.I32[i], v.I32[j])
+	case v.B != nil:
+		bi, bj := v.B.Has(i), v.B.Has(j)
 		switch {
 		case bi == bj:
 			return 0
@@ -375,45 +376,45 @@ func compareAt(v *vec, i, j int) int {
 		}
 		return 1
 	}
-	return strings.Compare(v.stringAt(i), v.stringAt(j))
+	return strings.Compare(v.StringAt(i), v.StringAt(j))
 }
 
 // gather returns a vector over customers holding, for each customer c with
 // has set, value rowOf[c] of v (which may itself be null).
-func gather(v *vec, rowOf []int32, has bitset) *vec {
+func gather(v *column.Vec, rowOf []int32, has column.Bitset) *column.Vec {
 	n := len(rowOf)
-	out := &vec{n: n, typ: v.typ, valid: newBitset(n)}
+	out := &column.Vec{N: n, Type: v.Type, Valid: column.NewBitset(n)}
 	switch {
-	case v.i64 != nil:
-		out.i64 = make([]int64, n)
-	case v.f64 != nil:
-		out.f64 = make([]float64, n)
-	case v.i32 != nil:
-		out.i32 = make([]int32, n)
-	case v.b != nil:
-		out.b = newBitset(n)
+	case v.I64 != nil:
+		out.I64 = make([]int64, n)
+	case v.F64 != nil:
+		out.F64 = make([]float64, n)
+	case v.I32 != nil:
+		out.I32 = make([]int32, n)
+	case v.B != nil:
+		out.B = column.NewBitset(n)
 	default:
-		out.strs = make([]string, n)
+		out.Strs = make([]string, n)
 	}
-	has.forEach(func(c int) {
+	has.ForEach(func(c int) {
 		r := int(rowOf[c])
-		if !v.isValid(r) {
+		if !v.IsValid(r) {
 			return
 		}
-		out.valid.set(c)
+		out.Valid.Set(c)
 		switch {
-		case v.i64 != nil:
-			out.i64[c] = v.i64[r]
-		case v.f64 != nil:
-			out.f64[c] = v.f64[r]
-		case v.i32 != nil:
-			out.i32[c] = v.i32[r]
-		case v.b != nil:
-			if v.b.has(r) {
-				out.b.set(c)
+		case v.I64 != nil:
+			out.I64[c] = v.I64[r]
+		case v.F64 != nil:
+			out.F64[c] = v.F64[r]
+		case v.I32 != nil:
+			out.I32[c] = v.I32[r]
+		case v.B != nil:
+			if v.B.Has(r) {
+				out.B.Set(c)
 			}
 		default:
-			out.strs[c] = v.stringAt(r)
+			out.Strs[c] = v.StringAt(r)
 		}
 	})
 	return out
@@ -421,21 +422,21 @@ func gather(v *vec, rowOf []int32, has bitset) *vec {
 
 // firstLast orders the where-matching rows with a non-null orderBy by
 // (orderBy, key) and takes the attribute of the first or last of them.
-func (ec *evalCtx) firstLast(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+func (ec *evalCtx) firstLast(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	n, cust := ec.n, l.Customer
 	isLast := a.fn == segment.Last
 	best := make([]int32, n)
-	has := newBitset(n)
+	has := column.NewBitset(n)
 	ob, key := a.orderBy, a.key
 	err := ec.eachBatch(l, rows, mask, func(b []uint32) {
 		for _, r := range b {
-			if !ob.isValid(int(r)) {
+			if !ob.IsValid(int(r)) {
 				continue
 			}
 			c := int(cust[r])
-			if !has.has(c) {
+			if !has.Has(c) {
 				best[c] = int32(r)
-				has.set(c)
+				has.Set(c)
 				continue
 			}
 			cur := int(best[c])
@@ -456,23 +457,23 @@ func (ec *evalCtx) firstLast(l *storage.Links, rows int, mask bitset, a *aggSpec
 
 // countDistinct counts the distinct non-null values per customer by sorting
 // (customer, value) pairs.
-func (ec *evalCtx) countDistinct(l *storage.Links, rows int, mask bitset, a *aggSpec) (*vec, error) {
+func (ec *evalCtx) countDistinct(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	n, v := ec.n, a.attr
 	cnt := make([]int64, n)
-	out := &vec{n: n, typ: schema.Integer, i64: cnt}
+	out := &column.Vec{N: n, Type: schema.Integer, I64: cnt}
 	if l.Sorted {
 		return out, ec.countDistinctClustered(l, rows, mask, v, cnt)
 	}
-	if v.codes == nil && v.str == nil && v.strs == nil {
+	if v.Codes == nil && v.Str == nil && v.Strs == nil {
 		return out, countPairs(ec, l, rows, mask, v, func(r int) uint64 { return distinctKey(v, r) }, cnt)
 	}
-	return out, countPairs(ec, l, rows, mask, v, v.stringAt, cnt)
+	return out, countPairs(ec, l, rows, mask, v, v.StringAt, cnt)
 }
 
 // countPairs counts, per customer, the distinct keys of the non-null values
 // of the rows of mask, by sorting (customer, key) pairs: for rows in no
 // particular customer order.
-func countPairs[K cmp.Ordered](ec *evalCtx, l *storage.Links, rows int, mask bitset, v *vec, key func(r int) K, cnt []int64) error {
+func countPairs[K cmp.Ordered](ec *evalCtx, l *storage.Links, rows int, mask column.Bitset, v *column.Vec, key func(r int) K, cnt []int64) error {
 	type pair struct {
 		c int32
 		k K
@@ -481,7 +482,7 @@ func countPairs[K cmp.Ordered](ec *evalCtx, l *storage.Links, rows int, mask bit
 	var pairs []pair
 	err := ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
 		for _, r := range b {
-			if v.isValid(int(r)) {
+			if v.IsValid(int(r)) {
 				pairs = append(pairs, pair{cust[r], key(int(r))})
 			}
 		}
@@ -505,19 +506,19 @@ func countPairs[K cmp.Ordered](ec *evalCtx, l *storage.Links, rows int, mask bit
 
 // distinctKey maps a non-string value to a key equal for equal values:
 // 0 and -0 are one number.
-func distinctKey(v *vec, i int) uint64 {
+func distinctKey(v *column.Vec, i int) uint64 {
 	switch {
-	case v.i64 != nil:
-		return uint64(v.i64[i])
-	case v.f64 != nil:
-		f := v.f64[i]
+	case v.I64 != nil:
+		return uint64(v.I64[i])
+	case v.F64 != nil:
+		f := v.F64[i]
 		if f == 0 {
 			f = 0
 		}
 		return math.Float64bits(f)
-	case v.i32 != nil:
-		return uint64(v.i32[i])
-	case v.b != nil && v.b.has(i):
+	case v.I32 != nil:
+		return uint64(v.I32[i])
+	case v.B != nil && v.B.Has(i):
 		return 1
 	}
 	return 0
@@ -526,14 +527,14 @@ func distinctKey(v *vec, i int) uint64 {
 // countDistinctClustered counts distinct values over rows clustered by
 // customer: each customer's values arrive together, so they are counted in
 // a small reused buffer, customer after customer, in parallel by range.
-func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitset, v *vec, cnt []int64) error {
+func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask column.Bitset, v *column.Vec, cnt []int64) error {
 	cust := l.Customer
 	var canon []int32 // dictionary code -> first code of the same string
-	if v.codes != nil {
-		canon = make([]int32, v.dict.Len())
-		first := make(map[string]int32, v.dict.Len())
+	if v.Codes != nil {
+		canon = make([]int32, v.Dict.Len())
+		first := make(map[string]int32, v.Dict.Len())
 		for i := range canon {
-			s := v.dict.Value(i)
+			s := v.Dict.Value(i)
 			if c, ok := first[s]; ok {
 				canon[i] = c
 			} else {
@@ -544,7 +545,7 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitse
 	if canon != nil && len(canon) <= 64 {
 		return ec.countSmallDict(l, rows, mask, v, canon, cnt)
 	}
-	plain := v.str != nil || v.strs != nil
+	plain := v.Str != nil || v.Strs != nil
 	return ec.eachPart(l, rows, func(lo, hi int) error {
 		var keys []uint64
 		var strs []string
@@ -563,7 +564,7 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitse
 		}
 		err := ec.eachBatchRange(l, lo, hi, mask, func(b []uint32) {
 			for _, r := range b {
-				if !v.isValid(int(r)) {
+				if !v.IsValid(int(r)) {
 					continue
 				}
 				if c := cust[r]; c != cur {
@@ -572,9 +573,9 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitse
 				}
 				switch {
 				case canon != nil:
-					keys = append(keys, uint64(canon[v.codes[r]]))
+					keys = append(keys, uint64(canon[v.Codes[r]]))
 				case plain:
-					strs = append(strs, v.stringAt(int(r)))
+					strs = append(strs, v.StringAt(int(r)))
 				default:
 					keys = append(keys, distinctKey(v, int(r)))
 				}
@@ -590,15 +591,15 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask bitse
 // countSmallDict is countDistinctClustered for a dictionary column of at
 // most 64 entries: each customer's values are a set of canonical codes in
 // one word, counted once the customer's rows are done.
-func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask bitset, v *vec, canon []int32, cnt []int64) error {
+func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask column.Bitset, v *column.Vec, canon []int32, cnt []int64) error {
 	cust := l.Customer
 	return ec.eachPart(l, rows, func(lo, hi int) error {
 		cur := int32(-1)
 		var set uint64
 		for wi := lo >> 6; wi<<6 < hi; wi++ {
 			w := maskWord(mask, wi, lo, hi)
-			if v.valid != nil {
-				w &= v.valid[wi]
+			if v.Valid != nil {
+				w &= v.Valid[wi]
 			}
 			for ; w != 0; w &= w - 1 {
 				r := wi<<6 | bits.TrailingZeros64(w)
@@ -612,7 +613,7 @@ func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask bitset, v *ve
 					}
 					cur, set = c, 0
 				}
-				set |= 1 << uint(canon[v.codes[r]])
+				set |= 1 << uint(canon[v.Codes[r]])
 			}
 			if wi&1023 == 1023 {
 				if err := ec.err(); err != nil {
@@ -627,7 +628,7 @@ func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask bitset, v *ve
 	})
 }
 
-func maskWord(mask bitset, wi, lo, hi int) uint64 {
+func maskWord(mask column.Bitset, wi, lo, hi int) uint64 {
 	w := ^uint64(0)
 	if mask != nil {
 		w = mask[wi]
@@ -645,8 +646,8 @@ func maskWord(mask bitset, wi, lo, hi int) uint64 {
 // customer, counting them into cnt unless cnt is nil. It is the hottest
 // aggregate loop, so it walks the mask words itself: validity is one AND
 // per 64 rows, and there is no batch buffer or callback per row.
-func (ec *evalCtx) sumFloats(l *storage.Links, rows int, mask bitset, v *vec, sum []float64, cnt []int64) error {
-	cust, vals, valid := l.Customer, v.f64, v.valid
+func (ec *evalCtx) sumFloats(l *storage.Links, rows int, mask column.Bitset, v *column.Vec, sum []float64, cnt []int64) error {
+	cust, vals, valid := l.Customer, v.F64, v.Valid
 	return ec.eachPart(l, rows, func(lo, hi int) error {
 		for wi := lo >> 6; wi<<6 < hi; wi++ {
 			w := maskWord(mask, wi, lo, hi)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -33,7 +34,7 @@ type Cache struct {
 
 type cacheEntry struct {
 	key  string
-	bits bitset
+	bits column.Bitset
 }
 
 // NewCache returns an empty cache for results over snap holding at most
@@ -69,7 +70,7 @@ func (c *Cache) Stats() CacheStats {
 }
 
 // get returns a copy of the cached result for key, which the caller owns.
-func (c *Cache) get(key string) (bitset, bool) {
+func (c *Cache) get(key string) (column.Bitset, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[key]
@@ -79,11 +80,11 @@ func (c *Cache) get(key string) (bitset, bool) {
 	}
 	c.hits++
 	c.lru.MoveToFront(el)
-	return el.Value.(*cacheEntry).bits.clone(), true
+	return el.Value.(*cacheEntry).bits.Clone(), true
 }
 
 // put stores a copy of b under key.
-func (c *Cache) put(key string, b bitset) {
+func (c *Cache) put(key string, b column.Bitset) {
 	size := int64(len(b)*8 + len(key))
 	if size > c.maxBytes {
 		return
@@ -94,7 +95,7 @@ func (c *Cache) put(key string, b bitset) {
 		c.lru.MoveToFront(el)
 		return
 	}
-	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, bits: b.clone()})
+	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, bits: b.Clone()})
 	c.used += size
 	for c.used > c.maxBytes {
 		el := c.lru.Back()
@@ -114,7 +115,7 @@ type cachedNode struct {
 	relative bool
 }
 
-func (cn cachedNode) eval(ec *evalCtx) (bitset, error) {
+func (cn cachedNode) eval(ec *evalCtx) (column.Bitset, error) {
 	if ec.cache == nil {
 		return cn.node.eval(ec)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -64,7 +65,7 @@ type compiler struct {
 	snap     *storage.Snapshot
 	sch      *schema.Schema
 	opts     Options
-	vecs     map[*storage.Column]*vec
+	vecs     map[*storage.Column]*column.Vec
 	measures map[string]*measureNode
 	// mdef finds the definition of the measure "Measures.name".
 	mdef     func(name string) (*segment.Measure, bool)
@@ -87,7 +88,7 @@ func Compile(def *segment.Definition, snap *storage.Snapshot, opts Options) (*Pl
 	if err := def.ValidateWith(sch, vo); err != nil {
 		return nil, err
 	}
-	c := &compiler{snap: snap, sch: sch, opts: opts, vecs: map[*storage.Column]*vec{}, measures: map[string]*measureNode{}, mdef: ms.Lookup}
+	c := &compiler{snap: snap, sch: sch, opts: opts, vecs: map[*storage.Column]*column.Vec{}, measures: map[string]*measureNode{}, mdef: ms.Lookup}
 	p := &Plan{def: def, snap: snap, opts: opts, n: snap.NumCustomers()}
 	for i, g := range def.Groups {
 		n := c.customer(fmt.Sprintf("groups[%d].condition", i), g.Condition)
@@ -115,7 +116,7 @@ func splitAttr(ref string) (entity, attr string, ok bool) {
 	return entity, attr, ok && entity != "" && attr != ""
 }
 
-func (c *compiler) column(t *storage.Table, attr string) (*storage.Column, *vec, bool) {
+func (c *compiler) column(t *storage.Table, attr string) (*storage.Column, *column.Vec, bool) {
 	col := t.Column(attr)
 	if col == nil {
 		return nil, nil, false
@@ -123,20 +124,14 @@ func (c *compiler) column(t *storage.Table, attr string) (*storage.Column, *vec,
 	if v, ok := c.vecs[col]; ok {
 		return col, v, true
 	}
-	// The typed view copies the column's validity bits: it is derived once
-	// per snapshot, not once per plan.
-	d, err := col.Derived(vecKey{}, func() (any, error) { return vecOf(col.Attr.Type, col.Data) })
+	v, err := column.View(col)
 	if err != nil {
 		c.problems.Add("", ErrCompile, "%v", err)
 		return nil, nil, false
 	}
-	v := d.(*vec)
 	c.vecs[col] = v
 	return col, v, true
 }
-
-// vecKey is the key of a column's typed view among its derived values.
-type vecKey struct{}
 
 // customer compiles a condition over customers.
 func (c *compiler) customer(path string, cond segment.Condition) node {
@@ -289,7 +284,7 @@ func (c *compiler) rows(path string, t *storage.Table, cond segment.Condition) r
 // aggregate compiles an aggregate over the rows of t.
 func (c *compiler) aggregate(path string, t *storage.Table, entity string, a segment.Aggregate) (*aggSpec, bool) {
 	spec := &aggSpec{fn: a.Func}
-	attrVec := func(field, ref string) (*vec, schema.Type, bool) {
+	attrVec := func(field, ref string) (*column.Vec, schema.Type, bool) {
 		e, attr, ok := splitAttr(ref)
 		if !ok || e != entity {
 			c.fail(path+"."+field, "aggregate %s must be an attribute of %s, not %q", field, entity, ref)

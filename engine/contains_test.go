@@ -9,95 +9,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
-
-// TestContainsScan checks the buffer-wide contains search against
-// strings.Contains row by row, on sliced arrays too, with matches that
-// straddle two values.
-func TestContainsScan(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	r := rand.New(rand.NewPCG(3, 4))
-	for iter := range 300 {
-		n := 1 + r.IntN(200)
-		vals := make([]string, n)
-		b := array.NewStringBuilder(mem)
-		for i := range vals {
-			var sb strings.Builder
-			for range r.IntN(6) {
-				sb.WriteByte("abc"[r.IntN(3)])
-			}
-			vals[i] = sb.String()
-			b.Append(vals[i])
-		}
-		full := b.NewStringArray()
-		b.Release()
-		lo := r.IntN(n)
-		hi := lo + r.IntN(n-lo+1)
-		arr := array.NewSlice(full, int64(lo), int64(hi)).(*array.String)
-		needle := ""
-		for range 1 + r.IntN(3) {
-			needle += string("abc"[r.IntN(3)])
-		}
-		v, err := vecOf(schema.String, arr)
-		require.NoError(t, err)
-		out := newBitset(v.n)
-		containsScan(v, needle, out)
-		for i := 0; i < v.n; i++ {
-			require.Equal(t, strings.Contains(vals[lo+i], needle), out.has(i), "iter %d row %d %q in %q", iter, i, needle, vals[lo+i])
-		}
-		if v.n > 64 { // a batch view of the column, as the kernels run it
-			sv := v.slice(64, v.n)
-			sout := newBitset(sv.n)
-			containsScan(sv, needle, sout)
-			for i := 0; i < sv.n; i++ {
-				require.Equal(t, out.has(64+i), sout.has(i))
-			}
-		}
-		arr.Release()
-		full.Release()
-	}
-}
-
-// TestFoldIndex checks the folded search against a plain one, with the
-// portable block scan and with the one this machine uses (AVX2 on amd64).
-func TestFoldIndex(t *testing.T) {
-	native := foldBlocks
-	defer func() { foldBlocks = native }()
-	for name, scan := range map[string]func([]byte, int, int, byte, byte, byte, byte) (int, uint32){"go": foldBlocksGo, "native": native} {
-		t.Run(name, func(t *testing.T) {
-			foldBlocks = scan
-			testFoldIndex(t)
-		})
-	}
-}
-
-func testFoldIndex(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	alphabet := []byte("aAnNdD.@z\x80\xc3\x84{`")
-	for range 20000 {
-		// Long enough for the 32-position blocks, with matches in every
-		// word of a block and across blocks.
-		s := make([]byte, r.IntN(120))
-		for i := range s {
-			s[i] = alphabet[r.IntN(len(alphabet))]
-		}
-		nd := make([]byte, 1+r.IntN(5))
-		for i := range nd {
-			nd[i] = "AND@."[r.IntN(5)]
-		}
-		want := -1
-		for i := 0; i+len(nd) <= len(s); i++ {
-			if equalFoldASCII(s[i:i+len(nd)], nd) {
-				want = i
-				break
-			}
-		}
-		require.Equal(t, want, newFoldNeedle(string(nd)).index(s), "%q in %q", nd, s)
-	}
-}
 
 // TestContainsFoldScan checks the folded buffer search against the row by
 // row predicate, with non-ASCII values that fold to ASCII letters.
@@ -129,36 +44,25 @@ func TestContainsFoldScan(t *testing.T) {
 		p, err := newPredicate(schema.String, segment.Contains, segment.Str(needle), true)
 		require.NoError(t, err)
 		k := p.bind(asOfBench)
-		require.NotNil(t, k.fold)
-		v, err := vecOf(schema.String, arr)
+		require.NotNil(t, k.Fold)
+		v, err := column.Of(schema.String, arr)
 		require.NoError(t, err)
-		got := newBitset(v.n)
-		k.eval(v, got)
-		for i := 0; i < v.n; i++ {
-			want := arr.IsValid(i) && strings.Contains(foldString(arr.Value(i)), foldString(needle))
-			require.Equal(t, want, got.has(i), "iter %d: %q contains %q", iter, arr.Value(i), needle)
+		got := column.NewBitset(v.N)
+		k.Eval(v, got)
+		for i := 0; i < v.N; i++ {
+			want := arr.IsValid(i) && strings.Contains(column.FoldString(arr.Value(i)), column.FoldString(needle))
+			require.Equal(t, want, got.Has(i), "iter %d: %q contains %q", iter, arr.Value(i), needle)
 		}
 		// The same values dictionary-encoded, one entry per row, searched
 		// through the dictionary's buffer.
-		codes := make([]int32, v.n)
+		codes := make([]int32, v.N)
 		for i := range codes {
 			codes[i] = int32(i)
 		}
-		dv := &vec{n: v.n, typ: schema.String, valid: v.valid, codes: codes, dict: arr}
-		dgot := newBitset(v.n)
-		k.prepare(nil, dv).eval(dv, dgot)
+		dv := &column.Vec{N: v.N, Type: schema.String, Valid: v.Valid, Codes: codes, Dict: arr}
+		dgot := column.NewBitset(v.N)
+		k.Prepare(dv, nil).Eval(dv, dgot)
 		require.Equal(t, got, dgot)
 		arr.Release()
-	}
-}
-
-// TestFoldNeedleWide checks which needles need the row by row pass over
-// non-ASCII values: only those with a letter that a non-ASCII character
-// folds to.
-func TestFoldNeedleWide(t *testing.T) {
-	for c := byte(0x20); c < 0x7f; c++ {
-		nd := string(upperByte(c))
-		want := nd == "K" || nd == "S"
-		require.Equal(t, want, newFoldNeedle("A"+nd+"B").wide, "%q", nd)
 	}
 }

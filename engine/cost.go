@@ -16,7 +16,7 @@ func cost(n node) int {
 	case cachedNode:
 		return cost(n.node)
 	case predNode:
-		return n.v.n / 8 // one typed pass over a customer column
+		return n.v.N / 8 // one typed pass over a customer column
 	case measurePredNode:
 		return n.m.rows
 	case *relatedNode:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
@@ -24,7 +25,7 @@ func (p *Plan) Eval(ctx context.Context, asOf time.Time) (*roaring.Bitmap, error
 	if err != nil {
 		return nil, err
 	}
-	return b.toRoaring(), nil
+	return b.ToRoaring(), nil
 }
 
 // EvalCardinality evaluates the plan like Eval and returns only the number
@@ -34,10 +35,10 @@ func (p *Plan) EvalCardinality(ctx context.Context, asOf time.Time) (uint64, err
 	if err != nil {
 		return 0, err
 	}
-	return uint64(b.count()), nil
+	return uint64(b.Count()), nil
 }
 
-func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
+func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (column.Bitset, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -45,16 +46,16 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)
 	}
-	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*vec{},
+	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*column.Vec{},
 		candidateShare: p.opts.CandidateShare}
 	if c := p.opts.Cache; c != nil && c.snap == p.snap {
 		ec.cache = c
 	}
-	var acc bitset
+	var acc column.Bitset
 	for i, g := range p.groups {
 		// Intersect and except only keep customers of the left side: the
 		// group's result matters for those alone.
-		var cand bitset
+		var cand column.Bitset
 		if (g.op == segment.Intersect || g.op == segment.Except) && ec.restricting() {
 			cand = acc
 		}
@@ -68,11 +69,11 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (bitset, error) {
 		}
 		switch g.op {
 		case segment.Union:
-			acc.or(b)
+			acc.Or(b)
 		case segment.Intersect:
-			acc.and(b)
+			acc.And(b)
 		case segment.Except:
-			acc.andNot(b)
+			acc.AndNot(b)
 		default:
 			return nil, fmt.Errorf("%w: group %d has set operator %s", ErrCompile, i, g.op)
 		}
@@ -86,11 +87,11 @@ type evalCtx struct {
 	asOf     time.Time
 	n        int // customers
 	par      int
-	measures map[*measureNode]*vec
+	measures map[*measureNode]*column.Vec
 	cache    *Cache // nil: no caching
 	// cand, when not nil, is the set of customers whose results matter:
 	// the caller intersects the node's result with it (see restrict.go).
-	cand bitset
+	cand column.Bitset
 	// partial is set when a node restricted its result to cand.
 	partial        bool
 	candidateShare float64 // Options.CandidateShare
@@ -105,20 +106,24 @@ func (ec *evalCtx) err() error {
 
 // batchRows is how many rows a kernel runs between cancellation checks; a
 // multiple of 64 so that batches split bitsets on word boundaries.
-const batchRows = 1 << 16
+const batchRows = column.BatchRows
+
+// Run is run as a column.Runner, for the entries of a large dictionary;
+// a cancellation shows in the caller's next check of ec.
+func (ec *evalCtx) Run(k *column.Kernel, v *column.Vec, out column.Bitset) { _ = ec.run(k, v, out) }
 
 // run evaluates kernel k over v into out, splitting the rows into batches
 // run by up to ec.par goroutines.
-func (ec *evalCtx) run(k *kernel, v *vec, out bitset) error {
-	k = k.prepare(ec, v)
-	n := v.n
+func (ec *evalCtx) run(k *column.Kernel, v *column.Vec, out column.Bitset) error {
+	k = k.Prepare(v, ec)
+	n := v.N
 	if n <= batchRows || ec.par == 1 {
 		for lo := 0; lo < n; lo += batchRows {
 			if err := ec.err(); err != nil {
 				return err
 			}
 			hi := min(n, lo+batchRows)
-			k.eval(v.slice(lo, hi), out[lo/64:(hi+63)/64])
+			k.Eval(v.Slice(lo, hi), out[lo/64:(hi+63)/64])
 		}
 		if n == 0 {
 			return ec.err()
@@ -152,7 +157,7 @@ func (ec *evalCtx) run(k *kernel, v *vec, out bitset) error {
 				}
 				lo := i * batchRows
 				hi := min(n, lo+batchRows)
-				k.eval(v.slice(lo, hi), out[lo/64:(hi+63)/64])
+				k.Eval(v.Slice(lo, hi), out[lo/64:(hi+63)/64])
 			}
 		}()
 	}
@@ -163,16 +168,16 @@ func (ec *evalCtx) run(k *kernel, v *vec, out bitset) error {
 // node is a compiled condition over customers. eval returns a new bitset
 // over the customer universe, owned by the caller.
 type node interface {
-	eval(ec *evalCtx) (bitset, error)
+	eval(ec *evalCtx) (column.Bitset, error)
 }
 
 type constNode struct{}
 
-func (constNode) eval(ec *evalCtx) (bitset, error) { return newBitset(ec.n), nil }
+func (constNode) eval(ec *evalCtx) (column.Bitset, error) { return column.NewBitset(ec.n), nil }
 
 type andNode struct{ kids []node }
 
-func (a andNode) eval(ec *evalCtx) (bitset, error) {
+func (a andNode) eval(ec *evalCtx) (column.Bitset, error) {
 	outer := ec.cand
 	// The later conjuncts' results restricted to acc are made whole by the
 	// intersection with acc: without outer candidates, the conjunction's
@@ -180,7 +185,7 @@ func (a andNode) eval(ec *evalCtx) (bitset, error) {
 	wasPartial := ec.partial
 	ec.partial = false
 	defer func() { ec.partial = wasPartial || outer != nil && ec.partial }()
-	var acc bitset
+	var acc column.Bitset
 	for i, k := range a.kids {
 		// A later conjunct matters only for the customers still in acc,
 		// which holds every customer of outer still in the running.
@@ -197,12 +202,12 @@ func (a andNode) eval(ec *evalCtx) (bitset, error) {
 			if outer != nil {
 				// Only outer's customers matter: dropping the others keeps
 				// the candidates passed on as sparse as they can be.
-				acc.and(outer)
+				acc.And(outer)
 			}
 		} else {
-			acc.and(b)
+			acc.And(b)
 		}
-		if acc.empty() {
+		if acc.Empty() {
 			break // nothing can be added back by a conjunction
 		}
 	}
@@ -211,8 +216,8 @@ func (a andNode) eval(ec *evalCtx) (bitset, error) {
 
 // combine folds the results of kids left to right with op. With stopEmpty
 // it stops at an empty result, which no later conjunct can change.
-func combine[K any](kids []K, eval func(K) (bitset, error), op func(acc, b bitset), stopEmpty bool) (bitset, error) {
-	var acc bitset
+func combine[K any](kids []K, eval func(K) (column.Bitset, error), op func(acc, b column.Bitset), stopEmpty bool) (column.Bitset, error) {
+	var acc column.Bitset
 	for i, k := range kids {
 		b, err := eval(k)
 		if err != nil {
@@ -223,7 +228,7 @@ func combine[K any](kids []K, eval func(K) (bitset, error), op func(acc, b bitse
 		} else {
 			op(acc, b)
 		}
-		if stopEmpty && acc.empty() {
+		if stopEmpty && acc.Empty() {
 			break
 		}
 	}
@@ -232,45 +237,47 @@ func combine[K any](kids []K, eval func(K) (bitset, error), op func(acc, b bitse
 
 type orNode struct{ kids []node }
 
-func (o orNode) eval(ec *evalCtx) (bitset, error) {
-	return combine(o.kids, func(k node) (bitset, error) { return k.eval(ec) }, bitset.or, false)
+func (o orNode) eval(ec *evalCtx) (column.Bitset, error) {
+	return combine(o.kids, func(k node) (column.Bitset, error) { return k.eval(ec) }, column.Bitset.Or, false)
 }
 
 type notNode struct{ kid node }
 
-func (n notNode) eval(ec *evalCtx) (bitset, error) {
+func (n notNode) eval(ec *evalCtx) (column.Bitset, error) {
 	b, err := n.kid.eval(ec)
 	if err != nil {
 		return nil, err
 	}
-	b.not(ec.n)
+	b.Not(ec.n)
 	return b, nil
 }
 
 type segmentNode struct{ bm *roaring.Bitmap }
 
-func (s segmentNode) eval(ec *evalCtx) (bitset, error) { return fromRoaring(s.bm, ec.n), ec.err() }
+func (s segmentNode) eval(ec *evalCtx) (column.Bitset, error) {
+	return column.FromRoaring(s.bm, ec.n), ec.err()
+}
 
 // predNode is a predicate on a customer attribute: customer ids are row
 // numbers of the customer entity, so the kernel's output is the result.
 type predNode struct {
-	v *vec
+	v *column.Vec
 	p *predicate
 }
 
-func (pn predNode) eval(ec *evalCtx) (bitset, error) {
-	out := newBitset(ec.n)
+func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
+	out := column.NewBitset(ec.n)
 	k := pn.p.bind(ec.asOf)
-	if k.kind == kStrings && ec.cand != nil {
+	if k.Kind == column.KindStrings && ec.cand != nil {
 		// A string predicate costs per dictionary entry, or per row: with
 		// few candidates, and fewer than entries, test the candidates'
 		// values.
-		entries := pn.v.n
-		if pn.v.dict != nil {
-			entries = pn.v.dict.Len()
+		entries := pn.v.N
+		if pn.v.Dict != nil {
+			entries = pn.v.Dict.Len()
 		}
 		if cand := ec.restrictTo(defaultCandidateShare, entries); cand != nil {
-			k.evalCand(pn.v, cand, out)
+			k.EvalCand(pn.v, cand, out)
 			return out, ec.err()
 		}
 	}
@@ -282,7 +289,7 @@ type measurePredNode struct {
 	p *predicate
 }
 
-func (mp measurePredNode) eval(ec *evalCtx) (bitset, error) {
+func (mp measurePredNode) eval(ec *evalCtx) (column.Bitset, error) {
 	v, err := ec.measure(mp.m)
 	if err != nil {
 		return nil, err
@@ -292,8 +299,8 @@ func (mp measurePredNode) eval(ec *evalCtx) (bitset, error) {
 
 // compare evaluates a predicate over per-customer values computed by the
 // engine.
-func (ec *evalCtx) compare(p *predicate, v *vec) (bitset, error) {
-	out := newBitset(ec.n)
+func (ec *evalCtx) compare(p *predicate, v *column.Vec) (column.Bitset, error) {
+	out := column.NewBitset(ec.n)
 	return out, ec.run(p.bind(ec.asOf), v, out)
 }
 
@@ -306,10 +313,10 @@ type relatedNode struct {
 	cmp   *predicate
 }
 
-func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
+func (r *relatedNode) eval(ec *evalCtx) (column.Bitset, error) {
 	// domain is the rows that matter (nil: every row): with sparse
 	// candidates over clustered rows, only the candidates' rows.
-	var domain, mask bitset
+	var domain, mask column.Bitset
 	var list []rowRange
 	if ec.cand != nil {
 		if starts := r.links.Starts(); starts != nil {
@@ -348,20 +355,20 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 		if domain != nil {
 			mask = andNotOf(domain, mask)
 		} else {
-			mask.not(r.rows)
+			mask.Not(r.rows)
 		}
 		bad, err := ec.customersOf(r.links, r.rows, mask)
 		if err != nil {
 			return nil, err
 		}
-		has.andNot(bad)
+		has.AndNot(bad)
 		return has, nil
 	case segment.MatchNone:
 		b, err := ec.customersOf(r.links, r.rows, mask)
 		if err != nil {
 			return nil, err
 		}
-		b.not(ec.n)
+		b.Not(ec.n)
 		return b, nil
 	default:
 		return ec.customersOf(r.links, r.rows, mask)
@@ -370,8 +377,8 @@ func (r *relatedNode) eval(ec *evalCtx) (bitset, error) {
 
 // customersOf returns the customers linked to at least one row of mask (nil:
 // every row).
-func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask bitset) (bitset, error) {
-	out := newBitset(ec.n)
+func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask column.Bitset) (column.Bitset, error) {
+	out := column.NewBitset(ec.n)
 	cust := l.Customer
 	err := ec.eachPart(l, rows, func(lo, hi int) error {
 		for wi := lo >> 6; wi<<6 < hi; wi++ {
@@ -396,51 +403,53 @@ func (ec *evalCtx) customersOf(l *storage.Links, rows int, mask bitset) (bitset,
 
 // rowNode is a compiled where condition over the rows of one entity.
 type rowNode interface {
-	eval(ec *evalCtx, rows int) (bitset, error)
+	eval(ec *evalCtx, rows int) (column.Bitset, error)
 	// words returns the condition as a test of up to 64 rows at a time.
 	words(ec *evalCtx) wordTest
 }
 
 type rowConst struct{}
 
-func (rowConst) eval(ec *evalCtx, rows int) (bitset, error) { return newBitset(rows), nil }
+func (rowConst) eval(ec *evalCtx, rows int) (column.Bitset, error) {
+	return column.NewBitset(rows), nil
+}
 
 // andNotOf returns a new bitset a &^ b.
-func andNotOf(a, b bitset) bitset {
-	out := a.clone()
-	out.andNot(b)
+func andNotOf(a, b column.Bitset) column.Bitset {
+	out := a.Clone()
+	out.AndNot(b)
 	return out
 }
 
 type rowPred struct {
-	v *vec
+	v *column.Vec
 	p *predicate
 }
 
-func (rp rowPred) eval(ec *evalCtx, rows int) (bitset, error) {
-	out := newBitset(rows)
+func (rp rowPred) eval(ec *evalCtx, rows int) (column.Bitset, error) {
+	out := column.NewBitset(rows)
 	return out, ec.run(rp.p.bind(ec.asOf), rp.v, out)
 }
 
 type rowAnd struct{ kids []rowNode }
 
-func (a rowAnd) eval(ec *evalCtx, rows int) (bitset, error) {
-	return combine(a.kids, func(k rowNode) (bitset, error) { return k.eval(ec, rows) }, bitset.and, true)
+func (a rowAnd) eval(ec *evalCtx, rows int) (column.Bitset, error) {
+	return combine(a.kids, func(k rowNode) (column.Bitset, error) { return k.eval(ec, rows) }, column.Bitset.And, true)
 }
 
 type rowOr struct{ kids []rowNode }
 
-func (o rowOr) eval(ec *evalCtx, rows int) (bitset, error) {
-	return combine(o.kids, func(k rowNode) (bitset, error) { return k.eval(ec, rows) }, bitset.or, false)
+func (o rowOr) eval(ec *evalCtx, rows int) (column.Bitset, error) {
+	return combine(o.kids, func(k rowNode) (column.Bitset, error) { return k.eval(ec, rows) }, column.Bitset.Or, false)
 }
 
 type rowNot struct{ kid rowNode }
 
-func (n rowNot) eval(ec *evalCtx, rows int) (bitset, error) {
+func (n rowNot) eval(ec *evalCtx, rows int) (column.Bitset, error) {
 	b, err := n.kid.eval(ec, rows)
 	if err != nil {
 		return nil, err
 	}
-	b.not(rows)
+	b.Not(rows)
 	return b, nil
 }

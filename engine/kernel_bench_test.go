@@ -8,23 +8,25 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/segmentkit/segmentkit/internal/column"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
 
 const kernelRows = 1 << 20
 
-func benchKernel(b *testing.B, typ schema.Type, op segment.Op, value segment.Value, v *vec, bytesPerRow int) {
+func benchKernel(b *testing.B, typ schema.Type, op segment.Op, value segment.Value, v *column.Vec, bytesPerRow int) {
 	p, err := newPredicate(typ, op, value, false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	k := p.bind(asOfBench)
-	out := newBitset(v.n)
-	b.SetBytes(int64(v.n * bytesPerRow))
+	out := column.NewBitset(v.N)
+	b.SetBytes(int64(v.N * bytesPerRow))
 	b.ReportAllocs()
 	for b.Loop() {
-		k.eval(v, out)
+		k.Eval(v, out)
 	}
 }
 
@@ -35,17 +37,17 @@ func BenchmarkKernelInt64Between(b *testing.B) {
 		vals[i] = int64(r.IntN(100))
 	}
 	benchKernel(b, schema.Integer, segment.Between, segment.List(segment.Int(25), segment.Int(40)),
-		&vec{n: kernelRows, typ: schema.Integer, i64: vals}, 8)
+		&column.Vec{N: kernelRows, Type: schema.Integer, I64: vals}, 8)
 }
 
 func BenchmarkKernelDateInLastDays(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	vals := make([]int32, kernelRows)
-	d := int32(utcDay(asOfBench))
+	d := int32(exact.Day(asOfBench))
 	for i := range vals {
 		vals[i] = d - int32(r.IntN(1000))
 	}
-	benchKernel(b, schema.Date, segment.InLastDays, segment.Int(90), &vec{n: kernelRows, typ: schema.Date, i32: vals}, 4)
+	benchKernel(b, schema.Date, segment.InLastDays, segment.Int(90), &column.Vec{N: kernelRows, Type: schema.Date, I32: vals}, 4)
 }
 
 func BenchmarkKernelFloatGreater(b *testing.B) {
@@ -54,7 +56,7 @@ func BenchmarkKernelFloatGreater(b *testing.B) {
 	for i := range vals {
 		vals[i] = r.Float64() * 100
 	}
-	benchKernel(b, schema.Number, segment.GreaterThan, segment.Float(50.5), &vec{n: kernelRows, typ: schema.Number, f64: vals}, 8)
+	benchKernel(b, schema.Number, segment.GreaterThan, segment.Float(50.5), &column.Vec{N: kernelRows, Type: schema.Number, F64: vals}, 8)
 }
 
 func BenchmarkKernelIntIn(b *testing.B) {
@@ -64,37 +66,25 @@ func BenchmarkKernelIntIn(b *testing.B) {
 		vals[i] = int64(r.IntN(100))
 	}
 	benchKernel(b, schema.Integer, segment.In, segment.List(segment.Int(3), segment.Int(17), segment.Int(50), segment.Int(99)),
-		&vec{n: kernelRows, typ: schema.Integer, i64: vals}, 8)
+		&column.Vec{N: kernelRows, Type: schema.Integer, I64: vals}, 8)
 }
 
 func BenchmarkKernelNullable(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	vals := make([]int64, kernelRows)
-	valid := newBitset(kernelRows)
+	valid := column.NewBitset(kernelRows)
 	for i := range vals {
 		vals[i] = int64(r.IntN(100))
 		if r.IntN(10) > 0 {
-			valid.set(i)
+			valid.Set(i)
 		}
 	}
 	benchKernel(b, schema.Integer, segment.NotEquals, segment.Int(5),
-		&vec{n: kernelRows, typ: schema.Integer, i64: vals, valid: valid}, 8)
-}
-
-func BenchmarkBitsetAnd(b *testing.B) {
-	x, y := fullBitset(10_000_000), newBitset(10_000_000)
-	for i := 0; i < 10_000_000; i += 97 {
-		y.set(i)
-	}
-	b.SetBytes(int64(len(x) * 16))
-	b.ReportAllocs()
-	for b.Loop() {
-		x.and(y)
-	}
+		&column.Vec{N: kernelRows, Type: schema.Integer, I64: vals, Valid: valid}, 8)
 }
 
 // emailColumn is a plain string column of kernelRows unique emails.
-func emailColumn(b *testing.B) (*array.String, *vec) {
+func emailColumn(b *testing.B) (*array.String, *column.Vec) {
 	mem := memory.NewGoAllocator()
 	bld := array.NewStringBuilder(mem)
 	r := rand.New(rand.NewPCG(1, 1))
@@ -103,7 +93,7 @@ func emailColumn(b *testing.B) (*array.String, *vec) {
 		bld.Append(fmt.Sprintf("user%d.%x@%s", i, r.Uint32(), domains[r.IntN(len(domains))]))
 	}
 	arr := bld.NewStringArray()
-	v, err := vecOf(schema.String, arr)
+	v, err := column.Of(schema.String, arr)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,11 +108,11 @@ func benchStrings(b *testing.B, op segment.Op, operand string, ignoreCase bool) 
 		b.Fatal(err)
 	}
 	k := p.bind(asOfBench)
-	out := newBitset(v.n)
+	out := column.NewBitset(v.N)
 	b.SetBytes(int64(len(arr.ValueBytes())))
 	b.ReportAllocs()
 	for b.Loop() {
-		k.eval(v, out)
+		k.Eval(v, out)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segmentkit/segmentkit/internal/column"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -17,11 +19,11 @@ import (
 // aggregate shown beside a segment's members. They are immutable and safe
 // for concurrent use.
 type Values struct {
-	v   *vec
+	v   *column.Vec
 	typ schema.Type
 	// only, when not nil, holds the customers the values were computed
 	// for (EvalMeasureFor); the others have none.
-	only bitset
+	only column.Bitset
 }
 
 // Type returns the values' type (FORMAT.md section 3: integer for counts,
@@ -29,11 +31,11 @@ type Values struct {
 func (vs *Values) Type() schema.Type { return vs.typ }
 
 // Len returns the number of customers.
-func (vs *Values) Len() int { return vs.v.n }
+func (vs *Values) Len() int { return vs.v.N }
 
 // Valid reports whether customer id has a value (not null).
 func (vs *Values) Valid(id uint32) bool {
-	return int(id) < vs.v.n && vs.v.isValid(int(id)) && (vs.only == nil || vs.only.has(int(id)))
+	return int(id) < vs.v.N && vs.v.IsValid(int(id)) && (vs.only == nil || vs.only.Has(int(id)))
 }
 
 // Format returns customer id's value as text, in the form of the data
@@ -44,18 +46,18 @@ func (vs *Values) Format(id uint32) string {
 		return ""
 	}
 	switch {
-	case v.f64 != nil:
-		return strconv.FormatFloat(v.f64[i], 'g', -1, 64)
-	case v.i32 != nil:
-		return time.Unix(int64(v.i32[i])*86400, 0).UTC().Format(time.DateOnly)
-	case v.i64 != nil && v.typ == schema.Datetime:
-		return time.UnixMicro(v.i64[i]).UTC().Format(time.RFC3339Nano)
-	case v.i64 != nil:
-		return strconv.FormatInt(v.i64[i], 10)
-	case v.b != nil:
-		return strconv.FormatBool(v.b.has(i))
+	case v.F64 != nil:
+		return strconv.FormatFloat(v.F64[i], 'g', -1, 64)
+	case v.I32 != nil:
+		return exact.FormatDay(int64(v.I32[i]))
+	case v.I64 != nil && v.Type == schema.Datetime:
+		return exact.FormatMicros(v.I64[i])
+	case v.I64 != nil:
+		return strconv.FormatInt(v.I64[i], 10)
+	case v.B != nil:
+		return strconv.FormatBool(v.B.Has(i))
 	}
-	return v.stringAt(i)
+	return v.StringAt(i)
 }
 
 // Measures returns the customer attribute measures of snap's schema
@@ -70,7 +72,7 @@ func Measures(snap *storage.Snapshot) *segment.Measures {
 	if snap == nil {
 		return segment.MeasuresOf(nil)
 	}
-	v, err := snap.Derived(measuresKey{}, func() (any, error) { return measuresOf(snap.Schema()), nil })
+	v, err := snap.Derived(measuresKey, func() (any, error) { return measuresOf(snap.Schema()), nil })
 	if err != nil {
 		panic(fmt.Sprintf("BUG: parsing measures cannot fail: %v", err))
 	}
@@ -79,7 +81,7 @@ func Measures(snap *storage.Snapshot) *segment.Measures {
 
 // measuresKey is the key of a snapshot's parsed measures among its derived
 // values.
-type measuresKey struct{}
+var measuresKey = storage.NewDerivedKey("engine: parsed measures")
 
 // measuresOf parses a schema's measures; tests count its calls.
 var measuresOf = segment.MeasuresOf
@@ -101,7 +103,7 @@ func evalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 		return nil, err
 	}
 	only := func(name string) (*segment.Measure, bool) { return m, name == m.Name }
-	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*vec{},
+	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*column.Vec{},
 		measures: map[string]*measureNode{}, mdef: only}
 	mn := c.measure("measure", m.Name)
 	if err := c.problems.Err(); err != nil {
@@ -110,7 +112,7 @@ func evalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ec := &evalCtx{ctx: ctx, asOf: asOf, n: snap.NumCustomers(), par: 1, measures: map[*measureNode]*vec{}}
+	ec := &evalCtx{ctx: ctx, asOf: asOf, n: snap.NumCustomers(), par: 1, measures: map[*measureNode]*column.Vec{}}
 	if customers != nil {
 		return ec.measureFor(mn, customers, m.Type(snap.Schema()))
 	}
@@ -129,16 +131,16 @@ func (vs *Values) Value(id uint32) any {
 		return nil
 	}
 	switch {
-	case v.f64 != nil:
-		return v.f64[i]
-	case v.i32 != nil:
-		return time.Unix(int64(v.i32[i])*86400, 0).UTC()
-	case v.i64 != nil && v.typ == schema.Datetime:
-		return time.UnixMicro(v.i64[i]).UTC()
-	case v.i64 != nil:
-		return v.i64[i]
-	case v.b != nil:
-		return v.b.has(i)
+	case v.F64 != nil:
+		return v.F64[i]
+	case v.I32 != nil:
+		return exact.DayTime(int64(v.I32[i]))
+	case v.I64 != nil && v.Type == schema.Datetime:
+		return exact.MicrosTime(v.I64[i])
+	case v.I64 != nil:
+		return v.I64[i]
+	case v.B != nil:
+		return v.B.Has(i)
 	}
-	return v.stringAt(i)
+	return v.StringAt(i)
 }

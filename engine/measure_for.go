@@ -7,6 +7,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -28,8 +29,8 @@ func EvalMeasureFor(ctx context.Context, snap *storage.Snapshot, m *segment.Meas
 // beyond the snapshot's are ignored), with the type typ: over their rows
 // alone when the rows are clustered by customer, else over every row.
 func (ec *evalCtx) measureFor(m *measureNode, only *roaring.Bitmap, typ schema.Type) (*Values, error) {
-	cand := fromRoaring(only, ec.n)
-	var v *vec
+	cand := column.FromRoaring(only, ec.n)
+	var v *column.Vec
 	var err error
 	if starts := m.links.Starts(); starts == nil {
 		v, err = ec.measure(m)

@@ -3,6 +3,7 @@ package engine
 import (
 	"math/bits"
 
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -35,27 +36,27 @@ func (r *relatedNode) byCandidate() bool {
 // evalCand evaluates the related condition for the customers of cand only,
 // over rows clustered by customer (starts). The result is right for the
 // customers of cand; others are left out.
-func (r *relatedNode) evalCand(ec *evalCtx, cand bitset, starts []uint32) (bitset, error) {
-	ids := make([]uint32, 0, cand.count())
-	cand.forEach(func(c int) { ids = append(ids, uint32(c)) })
+func (r *relatedNode) evalCand(ec *evalCtx, cand column.Bitset, starts []uint32) (column.Bitset, error) {
+	ids := make([]uint32, 0, cand.Count())
+	cand.ForEach(func(c int) { ids = append(ids, uint32(c)) })
 	var where wordTest
 	if r.where != nil {
 		where = r.where.words(ec)
 	}
 	// Results by candidate index; parts split the indexes at multiples of
 	// 64, so that parts write to different words.
-	var hits bitset
+	var hits column.Bitset
 	if r.agg != nil {
 		v, err := ec.byCustomer(r.agg, ids, starts, where)
 		if err != nil {
 			return nil, err
 		}
-		hits = newBitset(len(ids))
+		hits = column.NewBitset(len(ids))
 		if err := ec.run(r.cmp.bind(ec.asOf), v, hits); err != nil {
 			return nil, err
 		}
 	} else {
-		hits = newBitset(len(ids))
+		hits = column.NewBitset(len(ids))
 		err := ec.eachIndexPart(len(ids), func(from, to int) error {
 			for i := from; i < to; i++ {
 				if i&1023 == 1023 {
@@ -65,7 +66,7 @@ func (r *relatedNode) evalCand(ec *evalCtx, cand bitset, starts []uint32) (bitse
 				}
 				c := ids[i]
 				if r.matchAt(where, int(starts[c]), int(starts[c+1])) {
-					hits.set(i)
+					hits.Set(i)
 				}
 			}
 			return ec.err()
@@ -74,8 +75,8 @@ func (r *relatedNode) evalCand(ec *evalCtx, cand bitset, starts []uint32) (bitse
 			return nil, err
 		}
 	}
-	out := newBitset(ec.n)
-	hits.forEach(func(i int) { out.set(int(ids[i])) })
+	out := column.NewBitset(ec.n)
+	hits.ForEach(func(i int) { out.Set(int(ids[i])) })
 	return out, nil
 }
 
@@ -89,7 +90,7 @@ func (r *relatedNode) matchAt(where wordTest, lo, hi int) bool {
 		}
 		for p := lo; p < hi && where != nil; p += 64 {
 			n := min(64, hi-p)
-			if where(p, n) != lenMask(n) {
+			if where(p, n) != column.LenMask(n) {
 				return false
 			}
 		}
@@ -125,7 +126,7 @@ func (a *aggSpec) byCustomer() bool {
 	case segment.Sum, segment.Avg:
 		return a.attrType == schema.Number
 	case segment.Min, segment.Max:
-		return a.attr.f64 != nil || a.attr.i64 != nil || a.attr.i32 != nil
+		return a.attr.F64 != nil || a.attr.I64 != nil || a.attr.I32 != nil
 	}
 	return false
 }
@@ -137,12 +138,12 @@ func (a *aggSpec) byCustomer() bool {
 // order, so that sums are added in the same order as by aggregate. The
 // result has aggregate's types: count an integer, sum a number (0 over no
 // rows), avg, min and max null over no values.
-func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where wordTest) (*vec, error) {
+func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where wordTest) (*column.Vec, error) {
 	n := len(ids)
 	if ids == nil {
 		n = ec.n
 	}
-	out := &vec{n: n, typ: a.storageType}
+	out := &column.Vec{N: n, Type: a.storageType}
 	var cnts []int64
 	if a.fn != segment.Sum {
 		cnts = make([]int64, n)
@@ -151,13 +152,13 @@ func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where w
 	isMax := a.fn == segment.Max
 	switch {
 	case a.fn == segment.Count:
-		out.i64 = cnts
-	case a.fn == segment.Sum || a.fn == segment.Avg || attr.f64 != nil:
-		out.f64 = make([]float64, n)
-	case attr.i64 != nil:
-		out.i64 = make([]int64, n)
+		out.I64 = cnts
+	case a.fn == segment.Sum || a.fn == segment.Avg || attr.F64 != nil:
+		out.F64 = make([]float64, n)
+	case attr.I64 != nil:
+		out.I64 = make([]int64, n)
 	default:
-		out.i32 = make([]int32, n)
+		out.I32 = make([]int32, n)
 	}
 	err := ec.eachIndexPart(n, func(from, to int) error {
 		for i := from; i < to; i++ {
@@ -176,16 +177,16 @@ func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where w
 				cnts[i] = countRows(where, lo, hi)
 			case a.fn == segment.Sum || a.fn == segment.Avg:
 				var cnt int64
-				out.f64[i], cnt = sumRows(where, attr, lo, hi)
+				out.F64[i], cnt = sumRows(where, attr, lo, hi)
 				if cnts != nil {
 					cnts[i] = cnt
 				}
-			case out.f64 != nil:
-				out.f64[i], cnts[i] = bestFloats(where, attr, attr.f64, lo, hi, isMax)
-			case out.i64 != nil:
-				out.i64[i], cnts[i] = bestInts(where, attr, attr.i64, lo, hi, isMax)
+			case out.F64 != nil:
+				out.F64[i], cnts[i] = bestFloats(where, attr, attr.F64, lo, hi, isMax)
+			case out.I64 != nil:
+				out.I64[i], cnts[i] = bestInts(where, attr, attr.I64, lo, hi, isMax)
 			default:
-				out.i32[i], cnts[i] = bestInts(where, attr, attr.i32, lo, hi, isMax)
+				out.I32[i], cnts[i] = bestInts(where, attr, attr.I32, lo, hi, isMax)
 			}
 		}
 		return ec.err()
@@ -196,12 +197,12 @@ func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where w
 	if a.fn == segment.Count || a.fn == segment.Sum {
 		return out, nil
 	}
-	out.valid = newBitset(n)
+	out.Valid = column.NewBitset(n)
 	for i, c := range cnts {
 		if c > 0 {
-			out.valid.set(i)
+			out.Valid.Set(i)
 			if a.fn == segment.Avg {
-				out.f64[i] /= float64(c)
+				out.F64[i] /= float64(c)
 			}
 		}
 	}
@@ -210,13 +211,13 @@ func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where w
 
 // selected returns the rows of [p, p+n) that where selects and, if attr is
 // not nil, have a value.
-func selected(where wordTest, attr *vec, p, n int) uint64 {
-	w := lenMask(n)
+func selected(where wordTest, attr *column.Vec, p, n int) uint64 {
+	w := column.LenMask(n)
 	if where != nil {
 		w = where(p, n)
 	}
-	if attr != nil && attr.valid != nil {
-		w &= attr.valid.bitsAt(p, n)
+	if attr != nil && attr.Valid != nil {
+		w &= attr.Valid.BitsAt(p, n)
 	}
 	return w
 }
@@ -235,12 +236,12 @@ func countRows(where wordTest, lo, hi int) int64 {
 
 // sumRows adds the number values of the selected rows of [lo, hi) in row
 // order, and counts them.
-func sumRows(where wordTest, attr *vec, lo, hi int) (float64, int64) {
+func sumRows(where wordTest, attr *column.Vec, lo, hi int) (float64, int64) {
 	var sum float64
 	var cnt int64
 	for p := lo; p < hi; p += 64 {
 		for w := selected(where, attr, p, min(64, hi-p)); w != 0; w &= w - 1 {
-			sum += attr.f64[p+bits.TrailingZeros64(w)]
+			sum += attr.F64[p+bits.TrailingZeros64(w)]
 			cnt++
 		}
 	}
@@ -249,7 +250,7 @@ func sumRows(where wordTest, attr *vec, lo, hi int) (float64, int64) {
 
 // bestInts returns the greatest (isMax) or least of the values of the
 // selected rows of [lo, hi), and how many there are.
-func bestInts[T integer](where wordTest, attr *vec, vals []T, lo, hi int, isMax bool) (T, int64) {
+func bestInts[T column.Integer](where wordTest, attr *column.Vec, vals []T, lo, hi int, isMax bool) (T, int64) {
 	var best T
 	var cnt int64
 	for p := lo; p < hi; p += 64 {
@@ -262,7 +263,7 @@ func bestInts[T integer](where wordTest, attr *vec, vals []T, lo, hi int, isMax 
 			best = vals[p+bits.TrailingZeros64(w)]
 		}
 		cnt += int64(bits.OnesCount64(w))
-		if w == lenMask(n) { // every row: a plain loop, without branches
+		if w == column.LenMask(n) { // every row: a plain loop, without branches
 			if isMax {
 				for _, x := range vals[p : p+n] {
 					best = max(best, x)
@@ -289,7 +290,7 @@ func bestInts[T integer](where wordTest, attr *vec, vals []T, lo, hi int, isMax 
 // bestFloats is bestInts for numbers, which compare as aggregate's min and
 // max do: the first value is kept until a later one is strictly greater
 // (less), so that a NaN first is kept and a NaN later is not.
-func bestFloats(where wordTest, attr *vec, vals []float64, lo, hi int, isMax bool) (float64, int64) {
+func bestFloats(where wordTest, attr *column.Vec, vals []float64, lo, hi int, isMax bool) (float64, int64) {
 	var best float64
 	var cnt int64
 	for p := lo; p < hi; p += 64 {
@@ -324,56 +325,38 @@ func (ec *evalCtx) eachIndexPart(n int, part func(from, to int) error) error {
 // n at most 64: bit j for row lo+j.
 type wordTest func(lo, n int) uint64
 
-// lenMask has the low n bits set, 0 <= n <= 64.
-func lenMask(n int) uint64 {
-	if n >= 64 {
-		return ^uint64(0)
-	}
-	return 1<<uint(n) - 1
-}
-
-// bitsAt returns the n bits of b from bit lo, n at most 64, low bit first.
-func (b bitset) bitsAt(lo, n int) uint64 {
-	w, s := lo>>6, uint(lo)&63
-	x := b[w] >> s
-	if s != 0 && int(s)+n > 64 {
-		x |= b[w+1] << (64 - s)
-	}
-	return x & lenMask(n)
-}
-
 func (rp rowPred) words(ec *evalCtx) wordTest {
-	k := rp.p.bind(ec.asOf).prepare(ec, rp.v)
+	k := rp.p.bind(ec.asOf).Prepare(rp.v, ec)
 	v := rp.v
 	valid := func(lo, n int) uint64 {
-		if v.valid == nil {
-			return lenMask(n)
+		if v.Valid == nil {
+			return column.LenMask(n)
 		}
-		return v.valid.bitsAt(lo, n)
+		return v.Valid.BitsAt(lo, n)
 	}
-	if k.kind == kNull {
-		return func(lo, n int) uint64 { return lenMask(n) &^ valid(lo, n) }
+	if k.Kind == column.KindNull {
+		return func(lo, n int) uint64 { return column.LenMask(n) &^ valid(lo, n) }
 	}
 	negate := uint64(0)
-	if k.negate {
+	if k.Negate {
 		negate = ^uint64(0)
 	}
-	if k.kind == kInts && len(k.ir) == 1 {
-		from, width := uint64(k.ir[0].lo), uint64(k.ir[0].hi)-uint64(k.ir[0].lo)
-		if v.i32 != nil {
+	if k.Kind == column.KindInts && len(k.IR) == 1 {
+		from, width := uint64(k.IR[0].Lo), uint64(k.IR[0].Hi)-uint64(k.IR[0].Lo)
+		if v.I32 != nil {
 			return func(lo, n int) uint64 {
-				return (rangeBits(v.i32[lo:lo+n], from, width) ^ negate) & valid(lo, n)
+				return (rangeBits(v.I32[lo:lo+n], from, width) ^ negate) & valid(lo, n)
 			}
 		}
 		return func(lo, n int) uint64 {
-			return (rangeBits(v.i64[lo:lo+n], from, width) ^ negate) & valid(lo, n)
+			return (rangeBits(v.I64[lo:lo+n], from, width) ^ negate) & valid(lo, n)
 		}
 	}
-	test := k.rowTest(v)
+	test := k.RowTest(v)
 	return func(lo, n int) uint64 {
 		var w uint64
 		for j := range n {
-			w |= b2u(test(lo+j)) << uint(j)
+			w |= column.Bit(test(lo+j)) << uint(j)
 		}
 		return (w ^ negate) & valid(lo, n)
 	}
@@ -381,10 +364,10 @@ func (rp rowPred) words(ec *evalCtx) wordTest {
 
 // rangeBits tests up to 64 values against the range that starts at from
 // and is width wide.
-func rangeBits[T integer](vals []T, from, width uint64) uint64 {
+func rangeBits[T column.Integer](vals []T, from, width uint64) uint64 {
 	var w uint64
 	for j, x := range vals {
-		w |= b2u(uint64(int64(x))-from <= width) << uint(j)
+		w |= column.Bit(uint64(int64(x))-from <= width) << uint(j)
 	}
 	return w
 }
@@ -426,5 +409,5 @@ func (o rowOr) words(ec *evalCtx) wordTest {
 
 func (n rowNot) words(ec *evalCtx) wordTest {
 	kid := n.kid.words(ec)
-	return func(lo, cnt int) uint64 { return ^kid(lo, cnt) & lenMask(cnt) }
+	return func(lo, cnt int) uint64 { return ^kid(lo, cnt) & column.LenMask(cnt) }
 }

@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/segmentkit/segmentkit/internal/column"
+
 // Conjunctions restrict their later conditions to the customers still in
 // the running. While ec.cand is set, a node's result needs to be right only
 // for the customers in ec.cand: the caller intersects with it. A node that
@@ -21,7 +23,7 @@ const defaultCandidateShare = 0.1
 // Options.CandidateShare (def when that is not set) and it has fewer than
 // limit customers. A returned cand marks the evaluation partial: the
 // caller's result is then right for the candidates alone.
-func (ec *evalCtx) restrictTo(def float64, limit int) bitset {
+func (ec *evalCtx) restrictTo(def float64, limit int) column.Bitset {
 	share := ec.candidateShare
 	if share == 0 {
 		share = def
@@ -29,7 +31,7 @@ func (ec *evalCtx) restrictTo(def float64, limit int) bitset {
 	if ec.cand == nil || share <= 0 {
 		return nil
 	}
-	if n := ec.cand.count(); float64(n) >= share*float64(ec.n) || n >= limit {
+	if n := ec.cand.Count(); float64(n) >= share*float64(ec.n) || n >= limit {
 		return nil
 	}
 	ec.partial = true
@@ -40,7 +42,7 @@ func (ec *evalCtx) restrictTo(def float64, limit int) bitset {
 func (ec *evalCtx) restricting() bool { return ec.candidateShare >= 0 }
 
 // withCand evaluates n with ec.cand set to cand (nil: unrestricted).
-func (ec *evalCtx) withCand(cand bitset, n node) (bitset, error) {
+func (ec *evalCtx) withCand(cand column.Bitset, n node) (column.Bitset, error) {
 	old := ec.cand
 	ec.cand = cand
 	defer func() { ec.cand = old }()
@@ -52,10 +54,10 @@ type rowRange struct{ lo, hi uint32 }
 
 // rowsOf returns the rows of the candidate customers as ascending ranges,
 // neighbours merged, and the same rows as a bitset over all rows.
-func rowsOf(starts []uint32, cand bitset, rows int) ([]rowRange, bitset) {
+func rowsOf(starts []uint32, cand column.Bitset, rows int) ([]rowRange, column.Bitset) {
 	var rs []rowRange
-	dom := newBitset(rows)
-	cand.forEach(func(c int) {
+	dom := column.NewBitset(rows)
+	cand.ForEach(func(c int) {
 		lo, hi := starts[c], starts[c+1]
 		if lo == hi {
 			return
@@ -73,23 +75,23 @@ func rowsOf(starts []uint32, cand bitset, rows int) ([]rowRange, bitset) {
 }
 
 // setRange sets the bits [lo, hi) of b.
-func setRange(b bitset, lo, hi int) {
+func setRange(b column.Bitset, lo, hi int) {
 	for lo < hi && lo&63 != 0 {
-		b.set(lo)
+		b.Set(lo)
 		lo++
 	}
 	for ; lo+64 <= hi; lo += 64 {
 		b[lo>>6] = ^uint64(0)
 	}
 	for ; lo < hi; lo++ {
-		b.set(lo)
+		b.Set(lo)
 	}
 }
 
 // evalAt tests the rows of the ranges in list with t and returns their
 // results as a new bitset the size of dom, the ranges' bitset.
-func evalAt(t wordTest, list []rowRange, dom bitset) bitset {
-	out := make(bitset, len(dom))
+func evalAt(t wordTest, list []rowRange, dom column.Bitset) column.Bitset {
+	out := make(column.Bitset, len(dom))
 	for _, rr := range list {
 		for p := int(rr.lo); p < int(rr.hi); p += 64 {
 			n := min(64, int(rr.hi)-p)
@@ -102,47 +104,4 @@ func evalAt(t wordTest, list []rowRange, dom bitset) bitset {
 		}
 	}
 	return out
-}
-
-// rowTest returns the kernel's test of one non-null value, before negation.
-func (k *kernel) rowTest(v *vec) func(i int) bool {
-	switch k.kind {
-	case kNotNull:
-		return func(int) bool { return true }
-	case kNone, kNull:
-		return func(int) bool { return false }
-	case kInts:
-		if v.i32 != nil {
-			return func(i int) bool { return inRanges(int64(v.i32[i]), k.ir) }
-		}
-		return func(i int) bool { return inRanges(v.i64[i], k.ir) }
-	case kFloats:
-		return func(i int) bool {
-			x := v.f64[i]
-			for _, r := range k.fr {
-				if r.has(x) {
-					return true
-				}
-			}
-			return false
-		}
-	case kBool:
-		return func(i int) bool { return v.b.has(i) == k.want }
-	case kStrings:
-		if v.codes != nil {
-			return func(i int) bool { return k.hit.hasCode(v.codes[i]) }
-		}
-		return func(i int) bool { return k.match(v.stringAt(i)) }
-	}
-	return func(int) bool { return false }
-}
-
-// evalCand tests the string values of the customers in cand only, row by
-// row, and sets their bits in out.
-func (k *kernel) evalCand(v *vec, cand bitset, out bitset) {
-	cand.forEach(func(i int) {
-		if i < v.n && v.isValid(i) && k.match(v.stringAt(i)) != k.negate {
-			out.set(i)
-		}
-	})
 }

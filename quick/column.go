@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/segmentkit/segmentkit/engine"
+	colview "github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -90,17 +90,17 @@ type reader struct {
 	span func(lo, hi int, a *acc)
 }
 
-// appendInts appends the valid values of c at rows lo..hi-1 and counts
+// appendInts appends the valid values of v at rows lo..hi-1 and counts
 // the others as nulls.
-func appendInts[T int32 | int64 | arrow.Date32 | arrow.Timestamp](a *acc, c arrow.Array, vals []T, lo, hi int) {
+func appendInts[T colview.Integer](a *acc, v *colview.Vec, vals []T, lo, hi int) {
 	before := len(a.ints)
-	if c.NullN() == 0 {
-		for _, v := range vals[lo:hi] {
-			a.ints = append(a.ints, int64(v))
+	if v.Valid == nil {
+		for _, x := range vals[lo:hi] {
+			a.ints = append(a.ints, int64(x))
 		}
 	} else {
 		for i := lo; i < hi; i++ {
-			if c.IsValid(i) {
+			if v.IsValid(i) {
 				a.ints = append(a.ints, int64(vals[i]))
 			}
 		}
@@ -108,11 +108,11 @@ func appendInts[T int32 | int64 | arrow.Date32 | arrow.Timestamp](a *acc, c arro
 	a.nulls += hi - lo - (len(a.ints) - before)
 }
 
-func appendFloats(a *acc, c arrow.Array, vals []float64, lo, hi int) {
+func appendFloats(a *acc, v *colview.Vec, lo, hi int) {
 	before := len(a.floats) + a.nan
 	for i := lo; i < hi; i++ {
-		if c.IsValid(i) {
-			if x := vals[i]; x == x {
+		if v.IsValid(i) {
+			if x := v.F64[i]; x == x {
 				a.floats = append(a.floats, x)
 			} else {
 				a.nan++
@@ -138,13 +138,13 @@ func (r reader) newAcc(capacity int) *acc {
 
 // intReader reads a column of integer-like values (integers, days,
 // microseconds) as int64.
-func intReader[T int32 | int64 | arrow.Date32 | arrow.Timestamp](c arrow.Array, vals []T, rowOf []int32, row func(int) int) reader {
+func intReader[T colview.Integer](v *colview.Vec, vals []T, rowOf []int32, row func(int) int) reader {
 	var span func(lo, hi int, a *acc)
 	if rowOf == nil {
-		span = func(lo, hi int, a *acc) { appendInts(a, c, vals, lo, hi) }
+		span = func(lo, hi int, a *acc) { appendInts(a, v, vals, lo, hi) }
 	}
 	return reader{span: span, read: func(id int, a *acc) {
-		if r := row(id); r >= 0 && c.IsValid(r) {
+		if r := row(id); r >= 0 && v.IsValid(r) {
 			a.ints = append(a.ints, int64(vals[r]))
 			return
 		}
@@ -152,29 +152,27 @@ func intReader[T int32 | int64 | arrow.Date32 | arrow.Timestamp](c arrow.Array, 
 	}, ints: true}
 }
 
-// arrowReader reads an attribute column in the storage package's
-// normalized types. rowOf maps a customer id to its row, or to -1 for
-// none; nil means row = customer id.
-func arrowReader(arr arrow.Array, rowOf []int32) (reader, error) {
+// viewReader reads an attribute column through its typed view (see
+// colview.View). rowOf maps a customer id to its row, or to -1 for none;
+// nil means row = customer id.
+func viewReader(v *colview.Vec, rowOf []int32) (reader, error) {
 	row := func(id int) int { return id }
 	if rowOf != nil {
 		row = func(id int) int { return int(rowOf[id]) }
 	}
-	var span func(lo, hi int, a *acc)
-	switch c := arr.(type) {
-	case *array.Int64:
-		return intReader(c, c.Int64Values(), rowOf, row), nil
-	case *array.Date32:
-		return intReader(c, c.Date32Values(), rowOf, row), nil
-	case *array.Timestamp:
-		return intReader(c, c.TimestampValues(), rowOf, row), nil
-	case *array.Float64:
-		vals := c.Float64Values()
+	switch {
+	case v.I64 != nil:
+		return intReader(v, v.I64, rowOf, row), nil
+	case v.I32 != nil:
+		return intReader(v, v.I32, rowOf, row), nil
+	case v.F64 != nil:
+		var span func(lo, hi int, a *acc)
 		if rowOf == nil {
-			span = func(lo, hi int, a *acc) { appendFloats(a, c, vals, lo, hi) }
+			span = func(lo, hi int, a *acc) { appendFloats(a, v, lo, hi) }
 		}
+		vals := v.F64
 		return reader{span: span, read: func(id int, a *acc) {
-			if r := row(id); r >= 0 && c.IsValid(r) {
+			if r := row(id); r >= 0 && v.IsValid(r) {
 				if x := vals[r]; x == x {
 					a.floats = append(a.floats, x)
 				} else {
@@ -184,10 +182,10 @@ func arrowReader(arr arrow.Array, rowOf []int32) (reader, error) {
 			}
 			a.nulls++
 		}, floats: true}, nil
-	case *array.Boolean:
+	case v.B != nil:
 		return reader{read: func(id int, a *acc) {
-			if r := row(id); r >= 0 && c.IsValid(r) {
-				if c.Value(r) {
+			if r := row(id); r >= 0 && v.IsValid(r) {
+				if v.B.Has(r) {
 					a.bools[1]++
 				} else {
 					a.bools[0]++
@@ -196,24 +194,11 @@ func arrowReader(arr arrow.Array, rowOf []int32) (reader, error) {
 			}
 			a.nulls++
 		}}, nil
-	case *array.String:
-		return reader{read: func(id int, a *acc) {
-			if r := row(id); r >= 0 && c.IsValid(r) {
-				a.addStr(c.Value(r))
-				return
-			}
-			a.nulls++
-		}}, nil
-	case *array.Dictionary:
-		dict, ok := c.Dictionary().(*array.String)
-		idx, ok2 := c.Indices().(*array.Int32)
-		if !ok || !ok2 {
-			return reader{}, fmt.Errorf("quick: dictionary column of %s indices over %s", c.Indices().DataType(), c.Dictionary().DataType())
-		}
-		codes := idx.Int32Values()
+	case v.Codes != nil:
+		codes, dict := v.Codes, v.Dict
 		n := dict.Len()
 		return reader{dict: dict, read: func(id int, a *acc) {
-			if r := row(id); r >= 0 && c.IsValid(r) {
+			if r := row(id); r >= 0 && v.IsValid(r) {
 				if k := int(codes[r]); k >= 0 && k < n {
 					a.codes[k]++
 					return
@@ -221,8 +206,16 @@ func arrowReader(arr arrow.Array, rowOf []int32) (reader, error) {
 			}
 			a.nulls++
 		}}, nil
+	case v.Str != nil:
+		return reader{read: func(id int, a *acc) {
+			if r := row(id); r >= 0 && v.IsValid(r) {
+				a.addStr(v.StringAt(r))
+				return
+			}
+			a.nulls++
+		}}, nil
 	}
-	return reader{}, fmt.Errorf("quick: column of Arrow type %s is not in a normalized type", arr.DataType())
+	return reader{}, fmt.Errorf("%w: a view of %s without values", colview.ErrNotNormalized, v.Type)
 }
 
 // valuesReader reads the per-customer values of a measure.
@@ -252,7 +245,7 @@ func valuesReader(vals *engine.Values) reader {
 			}
 		case time.Time:
 			if date {
-				a.ints = append(a.ints, exact.FloorDiv(x.Unix(), 86400))
+				a.ints = append(a.ints, exact.Day(x))
 			} else {
 				a.ints = append(a.ints, x.UnixMicro())
 			}
@@ -495,9 +488,9 @@ func (c *column) valueAt(i int) segment.Value {
 func intValue(t schema.Type, x int64) segment.Value {
 	switch t {
 	case schema.Date:
-		return segment.Str(time.Unix(x*86400, 0).UTC().Format(time.DateOnly))
+		return segment.Str(exact.FormatDay(x))
 	case schema.Datetime:
-		return segment.Str(time.UnixMicro(x).UTC().Format(time.RFC3339Nano))
+		return segment.Str(exact.FormatMicros(x))
 	}
 	return segment.Int(x)
 }
@@ -582,7 +575,11 @@ func (v View) column(ctx context.Context, r *fieldRef) (*column, error) {
 			}
 			rows = r.col.Data.Len()
 		}
-		rd, err := arrowReader(r.col.Data, rowOf)
+		cv, err := colview.View(r.col)
+		if err != nil {
+			return nil, err
+		}
+		rd, err := viewReader(cv, rowOf)
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -45,8 +44,9 @@ func newSize(members, customers int) Size {
 // nearest to a number's text, with number columns, as a JSON decoder
 // reads it.
 type point struct {
-	r *big.Rat
-	f float64
+	r   *big.Rat
+	f   float64
+	key exact.Key // for the order of between bounds
 }
 
 // interval is the set of values between two bounds; a nil bound is
@@ -119,8 +119,8 @@ func (v View) check(ctx context.Context, r *fieldRef, op Op, value segment.Value
 		if err != nil {
 			return cond{}, err
 		}
-		if r.above(value.List[0], lo, value.List[1], hi) {
-			return cond{}, fmt.Errorf("%w: between low %s is above high %s", ErrValue, describe(value.List[0]), describe(value.List[1]))
+		if lo.key.Above(hi.key) {
+			return cond{}, fmt.Errorf("%w: %w", ErrValue, exact.BetweenOrderError(value.List[0].String(), value.List[1].String()))
 		}
 		return cond{iv: interval{lo: lo, hi: hi}}, nil
 	case GreaterThan:
@@ -139,106 +139,42 @@ func (v View) check(ctx context.Context, r *fieldRef, op Op, value segment.Value
 }
 
 // bound converts a value of an ordered field to its place in the field's
-// order, as the engine reads it: a number is exactly the decimal its JSON
-// text writes (for integer columns) and the float64 nearest to it (for
-// number columns); a date is its day number; a datetime (RFC 3339, or a
-// date meaning its start in UTC) is its exact microsecond.
+// order, as the engine reads it (exact.ParseNumber, exact.ParseDate,
+// exact.ParseDatetime): a number is exactly the decimal its JSON text
+// writes (for integer columns) and the float64 nearest to it (for number
+// columns); a date is its day number; a datetime (RFC 3339, or a date
+// meaning its start in UTC) is its exact microsecond.
 func (r *fieldRef) bound(path string, v segment.Value) (*point, error) {
 	switch r.Type {
 	case schema.Integer, schema.Number:
 		if v.Kind != segment.NumberValue {
 			return nil, r.wrongValue(path, v)
 		}
-		s := string(v.Num)
-		if !segment.ValidNumber(s) {
-			return nil, fmt.Errorf("%w: %s: %q is not a JSON number", ErrValue, path, s)
+		x, err := exact.ParseNumber(string(v.Num))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrValue, path, err)
 		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("%w: %s: %s is out of range of a 64-bit float", ErrValue, path, s)
-		}
-		return &point{r: exactDecimal(s), f: f}, nil
+		return &point{r: x.Rat, f: x.Float, key: x.Key()}, nil
 	case schema.Date:
 		if v.Kind != segment.StringValue {
 			return nil, r.wrongValue(path, v)
 		}
-		t, err := time.Parse(time.DateOnly, v.Str)
+		d, err := exact.ParseDate(v.Str)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %q is not a date in the form YYYY-MM-DD", ErrValue, path, v.Str)
+			return nil, fmt.Errorf("%w: %s: %w", ErrValue, path, err)
 		}
-		return &point{r: new(big.Rat).SetInt64(exact.FloorDiv(t.Unix(), 86400))}, nil
+		return &point{r: new(big.Rat).SetInt64(d), key: exact.DayKey(d)}, nil
 	case schema.Datetime:
 		if v.Kind != segment.StringValue {
 			return nil, r.wrongValue(path, v)
 		}
-		t, err := parseDatetime(v.Str)
+		t, err := exact.ParseDatetime(v.Str)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %q is not an RFC 3339 datetime or a YYYY-MM-DD date", ErrValue, path, v.Str)
+			return nil, fmt.Errorf("%w: %s: %w", ErrValue, path, err)
 		}
-		ns := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))
-		ns.Add(ns, big.NewInt(int64(t.Nanosecond())))
-		return &point{r: new(big.Rat).SetFrac(ns, big.NewInt(1000))}, nil
+		return &point{r: exact.Micros(t), key: exact.TimeKey(t)}, nil
 	}
 	return nil, fmt.Errorf("%w: %s is %s, which has no order", ErrOperator, r.Name, r.Type)
-}
-
-// above reports whether a between's low bound is above its high bound, as
-// segment validation decides it: numbers as int64 when both are written
-// as one, as float64 otherwise; dates and datetimes exactly.
-func (r *fieldRef) above(lo segment.Value, plo *point, hi segment.Value, phi *point) bool {
-	if r.Type != schema.Integer && r.Type != schema.Number {
-		return plo.r.Cmp(phi.r) > 0
-	}
-	i, err1 := strconv.ParseInt(string(lo.Num), 10, 64)
-	j, err2 := strconv.ParseInt(string(hi.Num), 10, 64)
-	if err1 == nil && err2 == nil {
-		return i > j
-	}
-	return plo.f > phi.f
-}
-
-// exactDecimal returns the exact value of a JSON number's text. A
-// magnitude beyond 1e40 (or below 1e-40) becomes 1e40 (or 1e-40) with the
-// same sign: it compares the same with any integer a column or a sum can
-// hold, and "1e-999999999" then costs nothing to read.
-func exactDecimal(s string) *big.Rat {
-	mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
-	neg := strings.HasPrefix(mant, "-")
-	intPart, frac, _ := strings.Cut(strings.TrimPrefix(mant, "-"), ".")
-	digits := strings.TrimLeft(intPart+frac, "0")
-	if digits == "" {
-		return new(big.Rat)
-	}
-	e, err := strconv.ParseInt(strings.TrimPrefix(exp, "+"), 10, 64)
-	if err != nil && exp != "" {
-		e = math.MaxInt64 / 2 // beyond any clamp; the sign is restored below
-		if strings.HasPrefix(exp, "-") {
-			e = -e
-		}
-	}
-	// The value is 0.digits * 10^order.
-	order := int64(len(digits)) + e - int64(len(frac))
-	var r *big.Rat
-	switch {
-	case order > 40:
-		r, _ = new(big.Rat).SetString("1e40")
-	case order < -40:
-		r, _ = new(big.Rat).SetString("1e-40")
-	default:
-		r, _ = new(big.Rat).SetString(s)
-		return r
-	}
-	if neg {
-		r.Neg(r)
-	}
-	return r
-}
-
-func parseDatetime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	return time.Parse(time.DateOnly, s)
 }
 
 // wrongValue is the error for a value not of the field's type.
@@ -505,44 +441,24 @@ func ParseValue(f Field, op Op, text string) (segment.Value, error) {
 	return parseScalar(f, text)
 }
 
-// dateShaped reports whether s is written YYYY-MM-DD, digits and dashes,
-// whether or not it names a real day.
-func dateShaped(s string) bool {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return false
-	}
-	for i := range len(s) {
-		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
-			return false
-		}
-	}
-	return true
-}
-
 func parseScalar(f Field, s string) (segment.Value, error) {
 	switch f.Type {
 	case schema.Integer, schema.Number:
 		t := strings.TrimSpace(s)
-		if !segment.ValidNumber(t) {
-			return segment.Value{}, fmt.Errorf("%w: %s is %s: %q is not a number", ErrValue, f.Name, f.Type, s)
-		}
-		if x, err := strconv.ParseFloat(t, 64); err != nil || math.IsInf(x, 0) {
-			return segment.Value{}, fmt.Errorf("%w: %s is %s: %s is out of range of a 64-bit float", ErrValue, f.Name, f.Type, t)
+		if _, err := exact.ParseNumber(t); err != nil {
+			return segment.Value{}, fmt.Errorf("%w: %s is %s: %w", ErrValue, f.Name, f.Type, err)
 		}
 		return segment.Value{Kind: segment.NumberValue, Num: json.Number(t)}, nil
 	case schema.Date:
 		t := strings.TrimSpace(s)
-		if _, err := time.Parse(time.DateOnly, t); err != nil {
-			if dateShaped(t) {
-				return segment.Value{}, fmt.Errorf("%w: %s is a date: %q is not a day of the calendar", ErrValue, f.Name, s)
-			}
-			return segment.Value{}, fmt.Errorf("%w: %s is a date: %q is not in the form YYYY-MM-DD", ErrValue, f.Name, s)
+		if _, err := exact.ParseDate(t); err != nil {
+			return segment.Value{}, fmt.Errorf("%w: %s is a date: %w", ErrValue, f.Name, err)
 		}
 		return segment.Str(t), nil
 	case schema.Datetime:
 		t := strings.TrimSpace(s)
-		if _, err := parseDatetime(t); err != nil {
-			return segment.Value{}, fmt.Errorf("%w: %s is a datetime: %q is not RFC 3339 (2026-06-30T12:00:00Z) or YYYY-MM-DD", ErrValue, f.Name, s)
+		if _, err := exact.ParseDatetime(t); err != nil {
+			return segment.Value{}, fmt.Errorf("%w: %s is a datetime: %w", ErrValue, f.Name, err)
 		}
 		return segment.Str(t), nil
 	case schema.Boolean:

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // The parser reads JSON into a small ordered tree first, rather than into
@@ -65,14 +66,7 @@ func (v *jval) describe() string {
 }
 
 // clip shortens s for a message.
-func clip(s string) string {
-	const limit = 60
-	r := []rune(s)
-	if len(r) <= limit {
-		return s
-	}
-	return string(r[:limit]) + "..."
-}
+func clip(s string) string { return exact.Clip(s) }
 
 // appendJSON writes v as compact JSON.
 func (v *jval) appendJSON(b []byte) []byte {
@@ -233,43 +227,4 @@ func quoteJSON(s string) string {
 		panic("BUG: encoding a string: " + err.Error())
 	}
 	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-}
-
-// ValidNumber reports whether s is a number as JSON writes it: an optional
-// minus, 0 or digits without a leading 0, then an optional fraction and
-// exponent.
-func ValidNumber(s string) bool {
-	i := 0
-	digits := func() int {
-		j := i
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		return i - j
-	}
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case digits() == 0:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if digits() == 0 {
-			return false
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }

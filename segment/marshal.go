@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // The JSON writers are hand-written so that keys come out in FORMAT.md's
@@ -320,7 +322,7 @@ func (e *encoder) value(v Value) {
 	case BoolValue:
 		e.b = strconv.AppendBool(e.b, v.Bool)
 	case NumberValue:
-		if !ValidNumber(string(v.Num)) {
+		if !exact.ValidNumber(string(v.Num)) {
 			e.fail(fmt.Errorf("segment: value %q is not a JSON number", string(v.Num)))
 		}
 		e.b = append(e.b, v.Num...)

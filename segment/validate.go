@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -651,8 +651,8 @@ func (c *checker) value(path, subject string, typ schema.Type, op Op, v Value) {
 		}
 		lo, okLo := c.scalar(index(path, 0), subject, typ, op, v.List[0])
 		hi, okHi := c.scalar(index(path, 1), subject, typ, op, v.List[1])
-		if okLo && okHi && typ != schema.Invalid && lo.greater(hi) {
-			c.l.Add(path, ErrValue, "between low %s is greater than high %s", v.List[0], v.List[1])
+		if okLo && okHi && typ != schema.Invalid && lo.Above(hi) {
+			c.l.Add(path, ErrValue, "%v", exact.BetweenOrderError(v.List[0].String(), v.List[1].String()))
 		}
 	case InLastDays, InNextDays:
 		if v.Kind != NumberValue {
@@ -660,7 +660,7 @@ func (c *checker) value(path, subject string, typ schema.Type, op Op, v Value) {
 			return
 		}
 		f, err := strconv.ParseFloat(string(v.Num), 64)
-		if err != nil || !ValidNumber(string(v.Num)) || f <= 0 || f != math.Trunc(f) || f >= math.MaxInt64 {
+		if err != nil || !exact.ValidNumber(string(v.Num)) || f <= 0 || f != math.Trunc(f) || f >= math.MaxInt64 {
 			c.l.Add(path, ErrValue, "%s needs a positive whole number of days, not %s", op, clip(string(v.Num)))
 		}
 	default:
@@ -677,34 +677,6 @@ func (c *checker) nullValue(path string, op Op) {
 	}
 }
 
-// key is a value converted for ordering, for between.
-type key struct {
-	isInt, isTime bool
-	i             int64
-	f             float64
-	t             time.Time
-}
-
-// greater reports whether k > o; both come from the same type.
-func (k key) greater(o key) bool {
-	switch {
-	case k.isInt && o.isInt:
-		return k.i > o.i
-	case k.isTime && o.isTime:
-		return k.t.After(o.t)
-	}
-	return k.float() > o.float()
-}
-
-func (k key) float() float64 {
-	if k.isInt {
-		return float64(k.i)
-	}
-	return k.f
-}
-
-const dateLayout = "2006-01-02"
-
 // scalar checks one scalar value against typ and returns it as a key.
 // valueWanted names the values an attribute of each type compares with.
 var valueWanted = map[schema.Type]string{
@@ -716,83 +688,72 @@ var valueWanted = map[schema.Type]string{
 	schema.Datetime: "an RFC 3339 datetime string or a YYYY-MM-DD date string",
 }
 
-func (c *checker) scalar(path, subject string, typ schema.Type, op Op, v Value) (key, bool) {
+func (c *checker) scalar(path, subject string, typ schema.Type, op Op, v Value) (exact.Key, bool) {
 	switch v.Kind {
 	case NullValue:
 		c.nullValue(path, op)
-		return key{}, false
+		return exact.Key{}, false
 	case ListValue, OtherValue:
 		c.l.Add(path, ErrValue, "%s takes a single value here, not %s", op, describeValue(v))
-		return key{}, false
+		return exact.Key{}, false
 	case NoValue:
 		c.l.Add(path, ErrValue, "the value is missing")
-		return key{}, false
+		return exact.Key{}, false
 	}
 	if typ == schema.Invalid {
-		return key{}, true
+		return exact.Key{}, true
 	}
-	wrong := func() (key, bool) {
+	wrong := func() (exact.Key, bool) {
 		c.l.Add(path, ErrValue, "%s is %s: the value must be %s, not %s", subject, typ, valueWanted[typ], describeValue(v))
-		return key{}, false
+		return exact.Key{}, false
 	}
 	switch typ {
 	case schema.Integer, schema.Number:
 		if v.Kind != NumberValue {
 			return wrong()
 		}
-		s := string(v.Num)
-		if !ValidNumber(s) {
-			c.l.Add(path, ErrValue, "%s is not a JSON number", clip(strconv.Quote(s)))
-			return key{}, false
+		x, err := exact.ParseNumber(string(v.Num))
+		if err != nil {
+			c.l.Add(path, ErrValue, "%v", err)
+			return exact.Key{}, false
 		}
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return key{isInt: true, i: i}, true
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			c.l.Add(path, ErrValue, "the number %s is out of range of a 64-bit float", clip(s))
-			return key{}, false
-		}
-		return key{f: f}, true
+		return x.Key(), true
 	case schema.String:
 		if v.Kind != StringValue {
 			return wrong()
 		}
-		return key{}, true
+		return exact.Key{}, true
 	case schema.Boolean:
 		if v.Kind != BoolValue {
 			return wrong()
 		}
-		return key{}, true
+		return exact.Key{}, true
 	case schema.Date:
 		if v.Kind != StringValue {
 			return wrong()
 		}
-		t, err := time.Parse(dateLayout, v.Str)
+		d, err := exact.ParseDate(v.Str)
 		if err != nil {
-			if _, err2 := time.Parse(time.RFC3339Nano, v.Str); err2 == nil {
+			if _, err2 := exact.ParseDatetime(v.Str); err2 == nil {
 				c.l.Add(path, ErrValue, "%s is date: the value must be a YYYY-MM-DD date, not the datetime %s", subject, clip(quoteJSON(v.Str)))
 			} else {
-				c.l.Add(path, ErrValue, "%s is not a calendar date in the form YYYY-MM-DD", clip(quoteJSON(v.Str)))
+				c.l.Add(path, ErrValue, "%v", err)
 			}
-			return key{}, false
+			return exact.Key{}, false
 		}
-		return key{isTime: true, t: t}, true
+		return exact.DayKey(d), true
 	case schema.Datetime:
 		if v.Kind != StringValue {
 			return wrong()
 		}
-		t, err := time.Parse(time.RFC3339Nano, v.Str)
+		t, err := exact.ParseDatetime(v.Str)
 		if err != nil {
-			t, err = time.Parse(dateLayout, v.Str)
+			c.l.Add(path, ErrValue, "%v", err)
+			return exact.Key{}, false
 		}
-		if err != nil {
-			c.l.Add(path, ErrValue, "%s is not an RFC 3339 datetime or a YYYY-MM-DD date", clip(quoteJSON(v.Str)))
-			return key{}, false
-		}
-		return key{isTime: true, t: t}, true
+		return exact.TimeKey(t), true
 	}
-	return key{}, true
+	return exact.Key{}, true
 }
 
 // describeValue names a value's JSON type, with the value for scalars.

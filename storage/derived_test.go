@@ -11,9 +11,10 @@ import (
 
 // TestDerived checks, for a column and for a snapshot, that a derived
 // value is built once per key, by one of many concurrent callers, kept for
-// every later call, and that a failed build is not kept.
+// every later call, that a failed build is not kept, and that two keys of
+// the same name are two keys.
 func TestDerived(t *testing.T) {
-	type derive func(key any, build func() (any, error)) (any, error)
+	type derive func(key *DerivedKey, build func() (any, error)) (any, error)
 	tests := []struct {
 		name   string
 		derive func() derive
@@ -24,13 +25,14 @@ func TestDerived(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			derived := tt.derive()
+			a, b, c := NewDerivedKey("a"), NewDerivedKey("b"), NewDerivedKey("c")
 			var builds atomic.Int32
 			build := func() (any, error) { builds.Add(1); return new(int), nil }
 			var wg sync.WaitGroup
 			got := make([]any, 8)
 			for i := range got {
 				wg.Go(func() {
-					v, err := derived("a", build)
+					v, err := derived(a, build)
 					require.NoError(t, err)
 					got[i] = v
 				})
@@ -40,17 +42,21 @@ func TestDerived(t *testing.T) {
 			for _, v := range got {
 				require.Same(t, got[0].(*int), v.(*int))
 			}
-			other, err := derived("b", build)
+			other, err := derived(b, build)
 			require.NoError(t, err)
 			require.NotSame(t, got[0].(*int), other.(*int))
 
 			boom := errors.New("boom")
-			_, err = derived("c", func() (any, error) { return nil, boom })
+			_, err = derived(c, func() (any, error) { return nil, boom })
 			require.ErrorIs(t, err, boom)
-			v, err := derived("c", build)
+			v, err := derived(c, build)
 			require.NoError(t, err)
 			require.NotNil(t, v)
 			require.EqualValues(t, 3, builds.Load())
+
+			again, err := derived(NewDerivedKey("a"), build)
+			require.NoError(t, err)
+			require.NotSame(t, got[0].(*int), again.(*int))
 		})
 	}
 }

@@ -72,16 +72,26 @@ type Column struct {
 	derived derivedValues // see Derived
 }
 
+// A DerivedKey names one value derived from columns, for Column.Derived.
+// Keys compare by identity: every NewDerivedKey is distinct from every
+// other, so two readers that derive different values cannot collide.
+type DerivedKey struct{ name string }
+
+// NewDerivedKey returns a new key; name says what it derives, for
+// printing only.
+func NewDerivedKey(name string) *DerivedKey { return &DerivedKey{name: name} }
+
+// String returns the key's name.
+func (k *DerivedKey) String() string { return k.name }
+
 // Derived returns what build derives from the column for key: build runs
 // on the first call for key, and its result is kept for the snapshot's
 // life and returned to every later call. It lets a reader (the engine's
 // typed views of a column, say) pay for a derivation once per snapshot
 // rather than once per use. Derived is safe for concurrent use; the kept
-// value must not be modified. A build that fails is not kept. Key is
-// best a value of an unexported type, as for context.WithValue, so that
-// readers in different packages never share one; build must not call
-// Derived on the same column.
-func (c *Column) Derived(key any, build func() (any, error)) (any, error) {
+// value must not be modified. A build that fails is not kept; build must
+// not call Derived on the same column.
+func (c *Column) Derived(key *DerivedKey, build func() (any, error)) (any, error) {
 	return c.derived.get(key, build)
 }
 
@@ -89,10 +99,10 @@ func (c *Column) Derived(key any, build func() (any, error)) (any, error) {
 // one value per key, built once (Column.Derived, Snapshot.Derived).
 type derivedValues struct {
 	mu sync.Mutex
-	m  map[any]any
+	m  map[*DerivedKey]any
 }
 
-func (d *derivedValues) get(key any, build func() (any, error)) (any, error) {
+func (d *derivedValues) get(key *DerivedKey, build func() (any, error)) (any, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if v, ok := d.m[key]; ok {
@@ -103,7 +113,7 @@ func (d *derivedValues) get(key any, build func() (any, error)) (any, error) {
 		return nil, err
 	}
 	if d.m == nil {
-		d.m = map[any]any{}
+		d.m = map[*DerivedKey]any{}
 	}
 	d.m[key] = v
 	return v, nil
@@ -226,10 +236,9 @@ func (s *Snapshot) Release() {
 // key, and its result is kept for the snapshot's life and returned to
 // every later call (the engine keeps the schema's parsed measures so,
 // engine.Measures). Derived is safe for concurrent use; the kept value
-// must not be modified. A build that fails is not kept. Key is best a
-// value of an unexported type, as for context.WithValue; build must not
+// must not be modified. A build that fails is not kept; build must not
 // call Derived on the same snapshot.
-func (s *Snapshot) Derived(key any, build func() (any, error)) (any, error) {
+func (s *Snapshot) Derived(key *DerivedKey, build func() (any, error)) (any, error) {
 	return s.derived.get(key, build)
 }
 

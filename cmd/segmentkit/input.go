@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -177,13 +178,13 @@ func parseTimeFlag(name, v string, endOfDay bool) (time.Time, error) {
 // instant, or a YYYY-MM-DD day in UTC, meaning its start (its end when
 // endOfDay).
 func parseTime(name, v string, endOfDay bool) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
+	if d, err := exact.ParseDate(v); err == nil {
 		if endOfDay {
-			return t.Add(24*time.Hour - time.Nanosecond).UTC(), nil
+			return exact.DayTime(d + 1).Add(-time.Nanosecond), nil
 		}
-		return t.UTC(), nil
+		return exact.DayTime(d), nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+	if t, err := exact.ParseDatetime(v); err == nil {
 		return t.UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("%s %q: want a date (2026-06-30) or an RFC 3339 instant (2026-06-30T12:00:00Z)", name, v)

@@ -264,7 +264,7 @@ func TestQuickErrors(t *testing.T) {
 		{"lessThan on categorical", quickBase("estimate", "--field", "Customer.Country", "--op", "lessThan", "--value", "US"), exitFailed, "lessThan does not apply to Customer.Country"},
 		{"not a number", quickBase("estimate", "--field", "Customer.Age", "--op", "lessThan", "--value", "old"), exitFailed, `--value: invalid value: Customer.Age is integer: "old" is not a number`},
 		{"between one value", quickBase("estimate", "--field", "Customer.Age", "--op", "between", "--value", "30"), exitFailed, "between needs two values written low,high"},
-		{"between reversed", quickBase("estimate", "--field", "Customer.Age", "--op", "between", "--value", "50,30"), exitFailed, "--value: invalid value: between low number 50 is above high number 30"},
+		{"between reversed", quickBase("estimate", "--field", "Customer.Age", "--op", "between", "--value", "50,30"), exitFailed, "--value: invalid value: between low 50 is greater than high 30"},
 		{"number out of range", quickBase("estimate", "--field", "Customer.Age", "--op", "greaterThan", "--value", "1e999"), exitFailed, "--value: invalid value: Customer.Age is integer: 1e999 is out of range of a 64-bit float"},
 		{"no such day", quickBase("estimate", "--field", "Customer.SignupDate", "--op", "lessThan", "--value", "2024-02-30"), exitFailed, `--value: invalid value: Customer.SignupDate is a date: "2024-02-30" is not a day of the calendar`},
 		{"bad date", quickBase("estimate", "--field", "Customer.SignupDate", "--op", "lessThan", "--value", "2024-2-3"), exitFailed, `"2024-2-3" is not in the form YYYY-MM-DD`},

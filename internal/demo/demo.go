@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // DefaultCustomers is the number of customers Write generates when
@@ -206,15 +207,12 @@ func newRand(seed uint64, stream uint64) *rand.Rand {
 }
 
 func newGenerator(n int, seed uint64, asOf time.Time) *generator {
-	today := int32(asOf.Unix() / 86400)
-	if asOf.Unix() < 0 && asOf.Unix()%86400 != 0 {
-		today--
-	}
+	today := int32(exact.Day(asOf))
 	g := &generator{n: n, seed: seed, asOf: asOf, today: today, first: today - historyDays + 1}
 	g.season = make([]float64, historyDays+1)
 	for i := range historyDays {
 		day := g.first + int32(i)
-		t := time.Unix(int64(day)*86400, 0).UTC()
+		t := exact.DayTime(int64(day))
 		doy := float64(t.YearDay())
 		f := 1.0
 		f += 1.1 * math.Exp(-sq((doy-335)/14))  // late November to mid December

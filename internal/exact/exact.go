@@ -1,4 +1,9 @@
-// Package exact holds the exact arithmetic that turns the numbers of a
+// Package exact holds the value rules of segment definitions, in one
+// place for the engine, quick segments, validation and the CLI: reading a
+// JSON number exactly (ParseNumber), dates and datetimes as day and
+// microsecond numbers (ParseDate, ParseDatetime, Day, Micros), the order of
+// between bounds (Key), and the wording of value errors (ErrNotNumber,
+// ...). It also holds the exact arithmetic that turns the numbers of a
 // segment definition into bounds over integer columns (integers, days,
 // microseconds), shared by the engine and quick segments so that both
 // count the same customers.

@@ -1,15 +1,15 @@
-package engine
+package column
 
 import "encoding/binary"
 
-// affix tests startsWith and endsWith on plain string columns in place:
+// Affix tests startsWith and endsWith on plain string columns in place:
 // the bytes of each value where the affix would sit are compared with it a
 // word at a time, without building a string per row. With fold the affix is
 // ASCII and folded (letters upper case), and a letter matches in either
-// case (see foldNeedle); it is used only when no non-ASCII character folds
+// case (see FoldNeedle); it is used only when no non-ASCII character folds
 // to one of the affix's letters, so that a value matches under simple case
 // folding exactly when its first (last) bytes are ASCII and match.
-type affix struct {
+type Affix struct {
 	s   []byte // the affix, letters upper-cased when fold
 	end bool   // endsWith, else startsWith
 	// The region where the affix would sit is tested through two words,
@@ -22,8 +22,10 @@ type affix struct {
 	fold            bool
 }
 
-func newAffix(s string, end, fold bool) *affix {
-	a := &affix{s: []byte(s), end: end, fold: fold}
+// NewAffix returns the test of startsWith (endsWith with end) for the
+// affix s, already folded (letters upper case) with fold.
+func NewAffix(s string, end, fold bool) *Affix {
+	a := &Affix{s: []byte(s), end: end, fold: fold}
 	n := len(s)
 	switch {
 	case n == 0:
@@ -46,7 +48,7 @@ func newAffix(s string, end, fold bool) *affix {
 
 // pattern returns the or and eq words that test up to eight bytes against
 // b, low byte first.
-func (a *affix) pattern(b []byte) (or, eq uint64) {
+func (a *Affix) pattern(b []byte) (or, eq uint64) {
 	for i, c := range b {
 		o, e := uint64(0), uint64(c)
 		if a.fold && c >= 'A' && c <= 'Z' {
@@ -60,10 +62,10 @@ func (a *affix) pattern(b []byte) (or, eq uint64) {
 
 // scan marks the rows of a plain string column that have the affix. Null
 // rows may be marked: the caller masks them.
-func (a *affix) scan(v *vec, out bitset) {
-	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
-	base := int(v.str.ValueOffsets()[0])
-	data := v.str.ValueBytes()
+func (a *Affix) scan(v *Vec, out Bitset) {
+	offs := v.Str.ValueOffsets()[v.Base : v.Base+v.N+1]
+	base := int(v.Str.ValueOffsets()[0])
+	data := v.Str.ValueBytes()
 	n := len(a.s)
 	if n < 8 || n > 16 || len(data) < n {
 		a.scanEach(offs, base, data, out)
@@ -78,7 +80,7 @@ func (a *affix) scan(v *vec, out bitset) {
 		o := offs[w*64 : w*64+min(64, len(offs)-1-w*64)+1]
 		for j := 0; j+1 < len(o); j++ {
 			lo, hi := int(o[j])-base, int(o[j+1])-base
-			long := b2u(hi-lo >= n)
+			long := Bit(hi-lo >= n)
 			at := lo
 			if a.end {
 				at = hi - n
@@ -87,7 +89,7 @@ func (a *affix) scan(v *vec, out bitset) {
 			x := binary.LittleEndian.Uint64(data[at:])
 			y := binary.LittleEndian.Uint64(data[at+n-8:])
 			diff := ((x | or0) ^ eq0) | ((y | or1) ^ eq1)
-			word |= long & b2u(diff == 0) << uint(j)
+			word |= long & Bit(diff == 0) << uint(j)
 		}
 		out[w] = word
 	}
@@ -95,7 +97,7 @@ func (a *affix) scan(v *vec, out bitset) {
 
 // scanEach is scan for affixes shorter than eight bytes or longer than 16,
 // a value at a time.
-func (a *affix) scanEach(offs []int32, base int, data []byte, out bitset) {
+func (a *Affix) scanEach(offs []int32, base int, data []byte, out Bitset) {
 	n := len(a.s)
 	for w := 0; w*64 < len(offs)-1; w++ {
 		var word uint64
@@ -108,14 +110,14 @@ func (a *affix) scanEach(offs []int32, base int, data []byte, out bitset) {
 			if a.end {
 				lo = hi - n
 			}
-			word |= b2u(a.at(data, lo)) << uint(j)
+			word |= Bit(a.at(data, lo)) << uint(j)
 		}
 		out[w] = word
 	}
 }
 
 // at reports whether data[lo:lo+len(a.s)] holds the affix.
-func (a *affix) at(data []byte, lo int) bool {
+func (a *Affix) at(data []byte, lo int) bool {
 	n := len(a.s)
 	if n >= 8 {
 		x := binary.LittleEndian.Uint64(data[lo:])
@@ -138,7 +140,7 @@ func (a *affix) at(data []byte, lo int) bool {
 }
 
 // equal compares b with the affix bytes s, folding ASCII letters with fold.
-func (a *affix) equal(b, s []byte) bool {
+func (a *Affix) equal(b, s []byte) bool {
 	if !a.fold {
 		return string(b) == string(s)
 	}

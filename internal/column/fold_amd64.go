@@ -1,6 +1,6 @@
 //go:build !purego
 
-package engine
+package column
 
 import "golang.org/x/sys/cpu"
 

@@ -1,4 +1,4 @@
-package engine
+package column
 
 import (
 	"bytes"
@@ -8,64 +8,66 @@ import (
 	"github.com/segmentkit/segmentkit/schema"
 )
 
-// eval writes into out (len (v.n+63)/64 words, overwritten) the rows where
+// Eval writes into out (len (v.n+63)/64 words, overwritten) the rows where
 // the predicate holds. Null rows never hold, except for isNull. The loops
 // build one 64-bit word at a time from typed slices; the operator was fixed
 // when the kernel was built.
-func (k *kernel) eval(v *vec, out bitset) {
-	n := v.n
-	switch k.kind {
-	case kNull:
-		if v.valid == nil {
+func (k *Kernel) Eval(v *Vec, out Bitset) {
+	n := v.N
+	switch k.Kind {
+	case KindNull:
+		if v.Valid == nil {
 			clear(out)
 			return
 		}
-		copy(out, v.valid)
-		out.not(n)
+		copy(out, v.Valid)
+		out.Not(n)
 		return
-	case kNotNull:
-		if v.valid == nil {
-			out.fill(n)
+	case KindNotNull:
+		if v.Valid == nil {
+			out.Fill(n)
 			return
 		}
-		copy(out, v.valid)
+		copy(out, v.Valid)
 		return
-	case kNone:
+	case KindNone:
 		clear(out)
 		return
-	case kInts:
+	case KindInts:
 		switch {
-		case v.i64 != nil:
-			evalInts(v.i64, k.ir, out)
+		case v.I64 != nil:
+			evalInts(v.I64, k.IR, out)
 		default:
-			evalInts(v.i32, k.ir, out)
+			evalInts(v.I32, k.IR, out)
 		}
-	case kFloats:
-		evalFloats(v.f64, k.fr, out)
-	case kStrings:
+	case KindFloats:
+		evalFloats(v.F64, k.FR, out)
+	case KindStrings:
 		k.evalStrings(v, out)
-	case kBool:
-		copy(out, v.b)
-		if !k.want {
-			out.not(n)
+	case KindBool:
+		copy(out, v.B)
+		if !k.Want {
+			out.Not(n)
 		}
 	}
-	if k.negate {
-		out.not(n)
+	if k.Negate {
+		out.Not(n)
 	}
-	if v.valid != nil {
-		out.and(v.valid)
+	if v.Valid != nil {
+		out.And(v.Valid)
 	}
 }
 
-type integer interface{ ~int32 | ~int64 }
+// Integer is the element types of integer-like columns: days (int32),
+// and integers and microseconds (int64).
+type Integer interface{ ~int32 | ~int64 }
 
-func evalInts[T integer](vals []T, rs []irange, out bitset) {
+func evalInts[T Integer](vals []T, rs []IRange, out Bitset) {
 	n := len(vals)
 	if len(rs) == 1 {
 		// One range is one unsigned comparison: x-lo <= hi-lo in wrapping
 		// arithmetic holds exactly when lo <= x <= hi.
-		lo, width := uint64(rs[0].lo), uint64(rs[0].hi)-uint64(rs[0].lo)
+		lo, width := uint64(rs[0].Lo), uint64(rs[0].Hi)-uint64(rs[0].Lo)
 		full := n / 64
 		for w := 0; w < full; w++ {
 			out[w] = rangeWord((*[64]T)(vals[w*64:]), lo, width)
@@ -73,7 +75,7 @@ func evalInts[T integer](vals []T, rs []irange, out bitset) {
 		if full*64 < n {
 			var word uint64
 			for j, x := range vals[full*64:] {
-				word |= b2u(uint64(int64(x))-lo <= width) << uint(j)
+				word |= Bit(uint64(int64(x))-lo <= width) << uint(j)
 			}
 			out[full] = word
 		}
@@ -87,14 +89,14 @@ func evalInts[T integer](vals []T, rs []irange, out bitset) {
 			b := (*[64]T)(vals[w*64:])
 			var word uint64
 			for _, r := range rs {
-				word |= rangeWord(b, uint64(r.lo), uint64(r.hi)-uint64(r.lo))
+				word |= rangeWord(b, uint64(r.Lo), uint64(r.Hi)-uint64(r.Lo))
 			}
 			out[w] = word
 		}
 		if full*64 < n {
 			var word uint64
 			for j, x := range vals[full*64:] {
-				word |= b2u(inRanges(int64(x), rs)) << uint(j)
+				word |= Bit(InRanges(int64(x), rs)) << uint(j)
 			}
 			out[full] = word
 		}
@@ -104,7 +106,7 @@ func evalInts[T integer](vals []T, rs []irange, out bitset) {
 		block := vals[w*64 : min(n, w*64+64)]
 		var word uint64
 		for j, x := range block {
-			if inRanges(int64(x), rs) {
+			if InRanges(int64(x), rs) {
 				word |= 1 << uint(j)
 			}
 		}
@@ -115,31 +117,31 @@ func evalInts[T integer](vals []T, rs []irange, out bitset) {
 // rangeWord tests 64 values at once. The eight-way unrolling gives the
 // processor independent compare chains to run side by side; the fixed-size
 // array lets the compiler drop the bounds checks.
-func rangeWord[T integer](b *[64]T, lo, width uint64) uint64 {
+func rangeWord[T Integer](b *[64]T, lo, width uint64) uint64 {
 	var word uint64
 	for j := 0; j < 64; j += 8 {
-		c0 := b2u(uint64(int64(b[j]))-lo <= width)
-		c1 := b2u(uint64(int64(b[j+1]))-lo <= width)
-		c2 := b2u(uint64(int64(b[j+2]))-lo <= width)
-		c3 := b2u(uint64(int64(b[j+3]))-lo <= width)
-		c4 := b2u(uint64(int64(b[j+4]))-lo <= width)
-		c5 := b2u(uint64(int64(b[j+5]))-lo <= width)
-		c6 := b2u(uint64(int64(b[j+6]))-lo <= width)
-		c7 := b2u(uint64(int64(b[j+7]))-lo <= width)
+		c0 := Bit(uint64(int64(b[j]))-lo <= width)
+		c1 := Bit(uint64(int64(b[j+1]))-lo <= width)
+		c2 := Bit(uint64(int64(b[j+2]))-lo <= width)
+		c3 := Bit(uint64(int64(b[j+3]))-lo <= width)
+		c4 := Bit(uint64(int64(b[j+4]))-lo <= width)
+		c5 := Bit(uint64(int64(b[j+5]))-lo <= width)
+		c6 := Bit(uint64(int64(b[j+6]))-lo <= width)
+		c7 := Bit(uint64(int64(b[j+7]))-lo <= width)
 		word |= (c0 | c1<<1 | c2<<2 | c3<<3 | c4<<4 | c5<<5 | c6<<6 | c7<<7) << uint(j)
 	}
 	return word
 }
 
-// inRanges reports whether x is in one of the sorted, disjoint ranges.
-func inRanges(x int64, rs []irange) bool {
+// InRanges reports whether x is in one of the sorted, disjoint ranges.
+func InRanges(x int64, rs []IRange) bool {
 	lo, hi := 0, len(rs)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		switch {
-		case x < rs[m].lo:
+		case x < rs[m].Lo:
 			hi = m
-		case x > rs[m].hi:
+		case x > rs[m].Hi:
 			lo = m + 1
 		default:
 			return true
@@ -148,20 +150,20 @@ func inRanges(x int64, rs []irange) bool {
 	return false
 }
 
-func evalFloats(vals []float64, rs []frange, out bitset) {
+func evalFloats(vals []float64, rs []FRange, out Bitset) {
 	n := len(vals)
 	// Open ends become closed ones at the next float inward, so that every
 	// range is one pair of comparisons; NaN fails both, as it must.
 	closed := make([][2]float64, 0, len(rs))
 	for _, r := range rs {
-		lo, hi := r.lo, r.hi
-		if r.loOpen {
+		lo, hi := r.Lo, r.Hi
+		if r.LoOpen {
 			if math.IsInf(lo, 1) {
 				continue
 			}
 			lo = math.Nextafter(lo, math.Inf(1))
 		}
-		if r.hiOpen {
+		if r.HiOpen {
 			if math.IsInf(hi, -1) {
 				continue
 			}
@@ -184,7 +186,7 @@ func evalFloats(vals []float64, rs []frange, out bitset) {
 		var word uint64
 		for j, x := range vals[full*64:] {
 			for _, r := range closed {
-				word |= b2u(x >= r[0] && x <= r[1]) << uint(j)
+				word |= Bit(x >= r[0] && x <= r[1]) << uint(j)
 			}
 		}
 		out[full] = word
@@ -195,10 +197,10 @@ func evalFloats(vals []float64, rs []frange, out bitset) {
 func floatRangeWord(b *[64]float64, lo, hi float64) uint64 {
 	var word uint64
 	for j := 0; j < 64; j += 4 {
-		c0 := b2u(b[j] >= lo) & b2u(b[j] <= hi)
-		c1 := b2u(b[j+1] >= lo) & b2u(b[j+1] <= hi)
-		c2 := b2u(b[j+2] >= lo) & b2u(b[j+2] <= hi)
-		c3 := b2u(b[j+3] >= lo) & b2u(b[j+3] <= hi)
+		c0 := Bit(b[j] >= lo) & Bit(b[j] <= hi)
+		c1 := Bit(b[j+1] >= lo) & Bit(b[j+1] <= hi)
+		c2 := Bit(b[j+2] >= lo) & Bit(b[j+2] <= hi)
+		c3 := Bit(b[j+3] >= lo) & Bit(b[j+3] <= hi)
 		word |= (c0 | c1<<1 | c2<<2 | c3<<3) << uint(j)
 	}
 	return word
@@ -207,42 +209,42 @@ func floatRangeWord(b *[64]float64, lo, hi float64) uint64 {
 // evalStrings runs the string predicate once per dictionary entry when the
 // column is dictionary-encoded, then maps codes; plain strings are tested
 // row by row.
-func (k *kernel) evalStrings(v *vec, out bitset) {
-	n := v.n
+func (k *Kernel) evalStrings(v *Vec, out Bitset) {
+	n := v.N
 	clear(out)
-	if v.codes != nil {
-		hit := k.hit
+	if v.Codes != nil {
+		hit := k.Hit
 		if hit == nil {
-			hit = k.dictHits(nil, v)
+			hit = k.DictHits(v, nil)
 		}
 		full := n / 64
 		for w := 0; w < full; w++ {
-			out[w] = codeWord((*[64]int32)(v.codes[w*64:]), hit)
+			out[w] = codeWord((*[64]int32)(v.Codes[w*64:]), hit)
 		}
 		if full*64 < n {
 			var word uint64
-			for j, c := range v.codes[full*64:] {
-				word |= b2u(hit.hasCode(c)) << uint(j)
+			for j, c := range v.Codes[full*64:] {
+				word |= Bit(hit.HasCode(c)) << uint(j)
 			}
 			out[full] = word
 		}
 		return
 	}
-	if v.str != nil && k.affix != nil {
-		k.affix.scan(v, out)
+	if v.Str != nil && k.Affix != nil {
+		k.Affix.scan(v, out)
 		return
 	}
-	if v.str != nil && k.needle != "" {
-		if k.fold != nil {
+	if v.Str != nil && k.Needle != "" {
+		if k.Fold != nil {
 			k.containsFoldScan(v, out)
 		} else {
-			containsScan(v, k.needle, out)
+			containsScan(v, k.Needle, out)
 		}
 		return
 	}
 	for i := 0; i < n; i++ {
-		if v.isValid(i) && k.match(v.stringAt(i)) {
-			out.set(i)
+		if v.IsValid(i) && k.Match(v.StringAt(i)) {
+			out.Set(i)
 		}
 	}
 }
@@ -253,9 +255,9 @@ func (k *kernel) evalStrings(v *vec, out bitset) {
 // its row by walking the offsets forward; a match that crosses into the
 // next value is not one, and the search goes on from the byte after it.
 // Null rows may be marked: the caller masks them.
-func containsScan(v *vec, needle string, out bitset) {
-	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
-	scanRows(v.str.ValueBytes(), offs, int(v.str.ValueOffsets()[0]), []byte(needle), 0, out)
+func containsScan(v *Vec, needle string, out Bitset) {
+	offs := v.Str.ValueOffsets()[v.Base : v.Base+v.N+1]
+	scanRows(v.Str.ValueBytes(), offs, int(v.Str.ValueOffsets()[0]), []byte(needle), 0, out)
 }
 
 // containsFoldScan marks the rows of a plain string column that contain
@@ -268,22 +270,22 @@ func containsScan(v *vec, needle string, out bitset) {
 // search cannot see it, so those rows are decided by match, the row by row
 // predicate. The buffer search never matches wrongly, since the needle's
 // ASCII bytes are never part of a multibyte character.
-func (k *kernel) containsFoldScan(v *vec, out bitset) {
-	offs := v.str.ValueOffsets()[v.base : v.base+v.n+1]
-	all := v.str.ValueOffsets()[0]
-	data := v.str.ValueBytes()
-	scanRowsWith(data, offs, int(all), len(k.needle), 0, out, k.fold.index)
-	if !k.fold.wide {
+func (k *Kernel) containsFoldScan(v *Vec, out Bitset) {
+	offs := v.Str.ValueOffsets()[v.Base : v.Base+v.N+1]
+	all := v.Str.ValueOffsets()[0]
+	data := v.Str.ValueBytes()
+	scanRowsWith(data, offs, int(all), len(k.Needle), 0, out, k.Fold.index)
+	if !k.Fold.wide {
 		return
 	}
-	src := data[int(offs[0]-all):int(offs[v.n]-all)]
+	src := data[int(offs[0]-all):int(offs[v.N]-all)]
 	if !hasNonASCII(src) {
 		return
 	}
-	for i := 0; i < v.n; i++ {
+	for i := 0; i < v.N; i++ {
 		lo, hi := int(offs[i]-offs[0]), int(offs[i+1]-offs[0])
-		if !isASCIIBytes(src[lo:hi]) && v.isValid(i) && k.match(v.stringAt(i)) {
-			out.set(i)
+		if !isASCIIBytes(src[lo:hi]) && v.IsValid(i) && k.Match(v.StringAt(i)) {
+			out.Set(i)
 		}
 	}
 }
@@ -323,7 +325,7 @@ func hasNonASCII(b []byte) bool {
 
 // scanRows marks, in out, row first+r for every value r,
 // data[offs[r]-base:offs[r+1]-base], that contains nb.
-func scanRows(data []byte, offs []int32, base int, nb []byte, first int, out bitset) {
+func scanRows(data []byte, offs []int32, base int, nb []byte, first int, out Bitset) {
 	scanRowsWith(data, offs, base, len(nb), first, out, func(s []byte) int { return bytes.Index(s, nb) })
 }
 
@@ -332,7 +334,7 @@ func scanRows(data []byte, offs []int32, base int, nb []byte, first int, out bit
 // to back; each match is mapped to its row by walking the offsets forward,
 // a match that crosses into the next value is not one, and after a match
 // the search goes on from the next row.
-func scanRowsWith(data []byte, offs []int32, base, n, first int, out bitset, index func(s []byte) int) {
+func scanRowsWith(data []byte, offs []int32, base, n, first int, out Bitset, index func(s []byte) int) {
 	rows := len(offs) - 1
 	lo, hi := int(offs[0])-base, int(offs[rows])-base
 	row := 0
@@ -347,7 +349,7 @@ func scanRowsWith(data []byte, offs []int32, base, n, first int, out bitset, ind
 		}
 		end := int(offs[row+1]) - base
 		if p+n <= end {
-			out.set(first + row)
+			out.Set(first + row)
 			pos = end
 			continue
 		}
@@ -369,73 +371,84 @@ func isASCIIBytes(b []byte) bool {
 	return true
 }
 
-// hasCode reports whether dictionary code c is in the set; codes outside
+// HasCode reports whether dictionary code c is in the set; codes outside
 // the dictionary are not.
-func (b bitset) hasCode(c int32) bool {
+func (b Bitset) HasCode(c int32) bool {
 	i := uint32(c) >> 6
 	return i < uint32(len(b)) && b[i]&(1<<(uint32(c)&63)) != 0
 }
 
 // codeWord maps 64 dictionary codes to their entries' results, unrolled
 // like rangeWord.
-func codeWord(b *[64]int32, hit bitset) uint64 {
+func codeWord(b *[64]int32, hit Bitset) uint64 {
 	var word uint64
 	for j := 0; j < 64; j += 8 {
-		c0 := b2u(hit.hasCode(b[j]))
-		c1 := b2u(hit.hasCode(b[j+1]))
-		c2 := b2u(hit.hasCode(b[j+2]))
-		c3 := b2u(hit.hasCode(b[j+3]))
-		c4 := b2u(hit.hasCode(b[j+4]))
-		c5 := b2u(hit.hasCode(b[j+5]))
-		c6 := b2u(hit.hasCode(b[j+6]))
-		c7 := b2u(hit.hasCode(b[j+7]))
+		c0 := Bit(hit.HasCode(b[j]))
+		c1 := Bit(hit.HasCode(b[j+1]))
+		c2 := Bit(hit.HasCode(b[j+2]))
+		c3 := Bit(hit.HasCode(b[j+3]))
+		c4 := Bit(hit.HasCode(b[j+4]))
+		c5 := Bit(hit.HasCode(b[j+5]))
+		c6 := Bit(hit.HasCode(b[j+6]))
+		c7 := Bit(hit.HasCode(b[j+7]))
 		word |= (c0 | c1<<1 | c2<<2 | c3<<3 | c4<<4 | c5<<5 | c6<<6 | c7<<7) << uint(j)
 	}
 	return word
 }
 
-// dictHits evaluates the string predicate once per dictionary entry. A
-// large dictionary (one entry per customer, say) is evaluated like a plain
-// column, in batches spread over the cores when ec is not nil, with the
-// buffer-wide search for contains.
-func (k *kernel) dictHits(ec *evalCtx, v *vec) bitset {
-	hit := newBitset(v.dict.Len())
-	if k.needle != "" || v.dict.Len() > batchRows {
-		if dv, err := vecOf(schema.String, v.dict); err == nil {
+// BatchRows is how many rows a kernel runs between cancellation checks; a
+// multiple of 64 so that batches split bitsets on word boundaries. A
+// dictionary of more entries is evaluated like a plain column.
+const BatchRows = 1 << 16
+
+// A Runner evaluates a kernel over a whole view into out, as Kernel.Eval
+// does: the engine's runs it in batches spread over the cores.
+type Runner interface {
+	Run(k *Kernel, v *Vec, out Bitset)
+}
+
+// DictHits evaluates the string predicate once per dictionary entry of v.
+// A large dictionary (one entry per customer, say) is evaluated like a
+// plain column, through run when it is not nil, with the buffer-wide
+// search for contains.
+func (k *Kernel) DictHits(v *Vec, run Runner) Bitset {
+	hit := NewBitset(v.Dict.Len())
+	if k.Needle != "" || v.Dict.Len() > BatchRows {
+		if dv, err := Of(schema.String, v.Dict); err == nil {
 			positive := *k
-			positive.negate, positive.hit = false, nil
-			if ec != nil {
-				// A cancellation shows in the caller's next check of ec.
-				_ = ec.run(&positive, dv, hit)
+			positive.Negate, positive.Hit = false, nil
+			if run != nil {
+				run.Run(&positive, dv, hit)
 				return hit
 			}
-			positive.eval(dv, hit)
+			positive.Eval(dv, hit)
 			return hit
 		}
 	}
-	for i := 0; i < v.dict.Len(); i++ {
-		if v.dict.IsValid(i) && k.match(v.dict.Value(i)) {
-			hit.set(i)
+	for i := 0; i < v.Dict.Len(); i++ {
+		if v.Dict.IsValid(i) && k.Match(v.Dict.Value(i)) {
+			hit.Set(i)
 		}
 	}
 	return hit
 }
 
-// prepare returns the kernel to run over the batches of v: for a
-// dictionary column, a copy holding the per-entry results, so that they are
-// computed once per column rather than once per batch.
-func (k *kernel) prepare(ec *evalCtx, v *vec) *kernel {
-	if k.kind != kStrings || v.codes == nil {
+// Prepare returns the kernel to run over the batches of v: for a
+// dictionary column, a copy holding the per-entry results (DictHits, with
+// run), so that they are computed once per column rather than once per
+// batch.
+func (k *Kernel) Prepare(v *Vec, run Runner) *Kernel {
+	if k.Kind != KindStrings || v.Codes == nil {
 		return k
 	}
 	kk := *k
-	kk.hit = k.dictHits(ec, v)
+	kk.Hit = k.DictHits(v, run)
 	return &kk
 }
 
-// b2u converts a comparison result to 0 or 1 without a branch, so that
+// Bit converts a comparison result to 0 or 1 without a branch, so that
 // kernels with unpredictable outcomes do not pay for mispredictions.
-func b2u(b bool) uint64 {
+func Bit(b bool) uint64 {
 	if b {
 		return 1
 	}

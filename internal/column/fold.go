@@ -1,4 +1,4 @@
-package engine
+package column
 
 import (
 	"encoding/binary"
@@ -14,9 +14,9 @@ import (
 // on amd64 (fold_amd64.s), or eight positions to a 64-bit word elsewhere
 // (foldBlocksGo).
 
-// foldNeedle is a needle of ASCII letters and symbols, prepared for a search
+// FoldNeedle is a needle of ASCII letters and symbols, prepared for a search
 // under ASCII case folding.
-type foldNeedle struct {
+type FoldNeedle struct {
 	upper []byte // the needle, letters in upper case
 	// A byte b matches the needle's first (last) byte when
 	// b|or0 == eq0 (b|orN == eqN): a letter is matched in either case by
@@ -28,17 +28,19 @@ type foldNeedle struct {
 	wide bool
 }
 
-func newFoldNeedle(upper string) *foldNeedle {
-	f := &foldNeedle{upper: []byte(upper)}
+// NewFoldNeedle prepares upper, ASCII with its letters in upper case, for
+// a search under ASCII case folding.
+func NewFoldNeedle(upper string) *FoldNeedle {
+	f := &FoldNeedle{upper: []byte(upper)}
 	f.or0, f.eq0 = foldTest(upper[0])
 	f.orN, f.eqN = foldTest(upper[len(upper)-1])
-	f.wide = foldsWide(upper)
+	f.wide = FoldsWide(upper)
 	return f
 }
 
-// foldsWide reports whether a non-ASCII character folds to one of the
+// FoldsWide reports whether a non-ASCII character folds to one of the
 // characters of the ASCII string s (the Kelvin sign to k, the long s to s).
-func foldsWide(s string) bool {
+func FoldsWide(s string) bool {
 	for i := 0; i < len(s); i++ {
 		for r := unicode.SimpleFold(rune(s[i])); r != rune(s[i]); r = unicode.SimpleFold(r) {
 			if r >= utf8.RuneSelf {
@@ -66,7 +68,7 @@ var foldBlocks = foldBlocksGo
 
 // index returns the index of the first match of the needle in s under ASCII
 // case folding, or -1.
-func (f *foldNeedle) index(s []byte) int {
+func (f *FoldNeedle) index(s []byte) int {
 	n := len(f.upper)
 	i := 0
 	for {

@@ -1,0 +1,44 @@
+package column
+
+// RowTest returns the kernel's test of one non-null value, before negation.
+func (k *Kernel) RowTest(v *Vec) func(i int) bool {
+	switch k.Kind {
+	case KindNotNull:
+		return func(int) bool { return true }
+	case KindNone, KindNull:
+		return func(int) bool { return false }
+	case KindInts:
+		if v.I32 != nil {
+			return func(i int) bool { return InRanges(int64(v.I32[i]), k.IR) }
+		}
+		return func(i int) bool { return InRanges(v.I64[i], k.IR) }
+	case KindFloats:
+		return func(i int) bool {
+			x := v.F64[i]
+			for _, r := range k.FR {
+				if r.Has(x) {
+					return true
+				}
+			}
+			return false
+		}
+	case KindBool:
+		return func(i int) bool { return v.B.Has(i) == k.Want }
+	case KindStrings:
+		if v.Codes != nil {
+			return func(i int) bool { return k.Hit.HasCode(v.Codes[i]) }
+		}
+		return func(i int) bool { return k.Match(v.StringAt(i)) }
+	}
+	return func(int) bool { return false }
+}
+
+// EvalCand tests the string values of the customers in cand only, row by
+// row, and sets their bits in out.
+func (k *Kernel) EvalCand(v *Vec, cand Bitset, out Bitset) {
+	cand.ForEach(func(i int) {
+		if i < v.N && v.IsValid(i) && k.Match(v.StringAt(i)) != k.Negate {
+			out.Set(i)
+		}
+	})
+}
