@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -284,8 +285,8 @@ func brokenLinkMessage(sch *schema.Schema, lr storage.LinkReport) string {
 	if r, ok := sch.Relationship(lr.Relationship); ok {
 		from = r.From.Entity + " "
 	}
-	return fmt.Sprintf("relationship %s: %d %srows have a null foreign key and %d a dangling one; they belong to no customer",
-		lr.Relationship, lr.Null, from, lr.Dangling)
+	return fmt.Sprintf("relationship %s: %s %srows have a null foreign key and %s a dangling one; they belong to no customer",
+		lr.Relationship, exact.FormatCount(lr.Null), from, exact.FormatCount(lr.Dangling))
 }
 
 // taskResult is what a worker reports.
@@ -534,13 +535,13 @@ func (ex *execution) computeMembers(ctx context.Context, i int, par int) (*compu
 			return m, fmt.Errorf("read the frozen members: %v", err)
 		}
 		m.members, m.count = members, m.prev.members.GetCardinality()
-		note := fmt.Sprintf("static segment: kept the %d members frozen by its first successful refresh", m.count)
+		note := fmt.Sprintf("static segment: kept the %s members frozen by its first successful refresh", exact.FormatCount(m.count))
 		if !tr.rec.LastRefreshed.IsZero() {
-			note = fmt.Sprintf("static segment: kept its %d frozen members", m.count)
+			note = fmt.Sprintf("static segment: kept its %s frozen members", exact.FormatCount(m.count))
 		}
 		m.warnings = append(m.warnings, note)
 		if missing > 0 {
-			m.warnings = append(m.warnings, fmt.Sprintf("%d frozen members are no longer in the data", missing))
+			m.warnings = append(m.warnings, fmt.Sprintf("%s frozen members are no longer in the data", exact.FormatCount(missing)))
 		}
 		return m, nil
 	}

@@ -39,7 +39,9 @@ func (vs *Values) Valid(id uint32) bool {
 }
 
 // Format returns customer id's value as text, in the form of the data
-// directory's CSV files; "" for null.
+// directory's CSV files; "" for null. A number prints as exact.FormatNumber
+// does, with at most 15 significant digits, so that a sum of decimal
+// amounts prints as people wrote them (1493.85, not 1493.8500000000001).
 func (vs *Values) Format(id uint32) string {
 	v, i := vs.v, int(id)
 	if !vs.Valid(id) {
@@ -47,7 +49,7 @@ func (vs *Values) Format(id uint32) string {
 	}
 	switch {
 	case v.F64 != nil:
-		return strconv.FormatFloat(v.F64[i], 'g', -1, 64)
+		return exact.FormatNumber(v.F64[i])
 	case v.I32 != nil:
 		return exact.FormatDay(int64(v.I32[i]))
 	case v.I64 != nil && v.Type == schema.Datetime:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/internal/demo"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
@@ -125,7 +126,7 @@ func checkDemoDir(dir string) error {
 
 func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, jsonOut bool) int {
 	if customers <= 0 || customers > demo.MaxCustomers {
-		return c.usage(fmt.Errorf("--customers must be between 1 and %s, not %d", formatCount(demo.MaxCustomers), customers))
+		return c.usage(fmt.Errorf("--customers must be between 1 and %s, not %d", exact.FormatCount(demo.MaxCustomers), customers))
 	}
 	dir := out
 	if dir == "" {
@@ -197,8 +198,8 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, 
 
 	w := c.out
 	fmt.Fprintf(w, "Demo data (seed %d): %s customers, %s orders, %s order lines, %s support cases, %s churn scores\n",
-		sum.Seed, formatCount(sum.Customers), formatCount(sum.Orders), formatCount(sum.OrderLines),
-		formatCount(sum.SupportCases), formatCount(sum.ChurnScores))
+		sum.Seed, exact.FormatCount(sum.Customers), exact.FormatCount(sum.Orders), exact.FormatCount(sum.OrderLines),
+		exact.FormatCount(sum.SupportCases), exact.FormatCount(sum.ChurnScores))
 	where := dir
 	if out == "" {
 		where = "a temporary directory (use --out DIR to keep it)"
@@ -207,7 +208,7 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, 
 	fmt.Fprintf(w, "  loaded in %s\n", round(loaded))
 	var links []string
 	for _, r := range broken {
-		links = append(links, fmt.Sprintf("%s %s null, %s dangling", r.Relationship, formatCount(r.Null), formatCount(r.Dangling)))
+		links = append(links, fmt.Sprintf("%s %s null, %s dangling", r.Relationship, exact.FormatCount(r.Null), exact.FormatCount(r.Dangling)))
 	}
 	if len(links) == 0 {
 		links = []string{"none"}
@@ -217,7 +218,7 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, 
 	fmt.Fprintf(w, "Segment %s: %s\n", def.Name, def.DisplayName)
 	fmt.Fprintf(w, "  %s\n", def.Description)
 	fmt.Fprintf(w, "  as of %s: %s members of %s customers\n", sum.AsOf.Format(time.DateOnly),
-		formatCount(members.GetCardinality()), formatCount(snap.NumCustomers()))
+		exact.FormatCount(members.GetCardinality()), exact.FormatCount(snap.NumCustomers()))
 	fmt.Fprintf(w, "  compiled in %s, evaluated in %s\n", round(compiled), round(evaluated))
 
 	if len(first) > 0 {
@@ -230,7 +231,7 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, 
 		for _, m := range first {
 			sp := "-"
 			if m.Spend90d != nil {
-				sp = formatNumber(*m.Spend90d)
+				sp = exact.FormatNumber(*m.Spend90d)
 			}
 			fmt.Fprintf(w, "  %-*s  %-7s  %10s\n", keyWidth, m.CustomerID, m.Country, sp)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -206,5 +207,16 @@ func (c *cli) load(ctx context.Context, dir string) (*storage.Snapshot, time.Dur
 	start := time.Now()
 	snap, err := storage.Load(ctx, dir, storage.Options{Progress: p.report})
 	p.done()
-	return snap, time.Since(start), err
+	if err != nil {
+		return nil, 0, err
+	}
+	// A snapshot loads whatever its measures hold: they are definitions,
+	// checked where definitions are. The CLI reports broken ones before a
+	// verb uses the data, as it does a broken schema.json, rather than
+	// answer without them.
+	if err := engine.Measures(snap).Err(); err != nil {
+		snap.Release()
+		return nil, 0, fmt.Errorf("%s: %w", filepath.Join(dir, "schema.json"), err)
+	}
+	return snap, time.Since(start), nil
 }

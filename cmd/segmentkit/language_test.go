@@ -495,14 +495,27 @@ func TestQuickChecksBeforeLoading(t *testing.T) {
 	require.Contains(t, r.stderr, "Customer.csv")
 }
 
-func TestFormatNumber(t *testing.T) {
-	for x, want := range map[float64]string{
-		0: "0", 1493.8500000000001: "1493.85", 13875.879999999994: "13875.88", 0.1 + 0.2: "0.3",
-		-2.5: "-2.5", 1e22: "1e+22", 123456789012: "123456789012", 1e-7: "1e-07",
+// TestBrokenMeasuresFailLoading checks that a data directory whose
+// schema.json holds a broken measure is refused by every verb that loads
+// data, with the problem's path and a suggestion, as a broken schema is:
+// the loader itself accepts it (measures are checked where definitions are).
+func TestBrokenMeasuresFailLoading(t *testing.T) {
+	data := segData(t, 3)
+	broken := strings.Replace(segTestSchema, `"relationships"`, `"measures": [{"name": "Spend", "related": "Order",
+    "aggregate": {"function": "sun", "attribute": "Order.Amount"}}],
+  "relationships"`, 1)
+	require.NoError(t, os.WriteFile(filepath.Join(data, "schema.json"), []byte(broken), 0o644))
+	seg := filepath.Join(t.TempDir(), "seg.json")
+	require.NoError(t, os.WriteFile(seg, []byte(`{"name": "Adults", "groups": [{"condition": {"attribute": "Customer.Age", "operator": "greaterThan", "value": 18}}]}`), 0o644))
+	for _, args := range [][]string{
+		{"quick", "fields", "--data", data},
+		{"quick", "estimate", "--data", data, "--field", "Customer.Age", "--op", "greaterThan", "--value", "1"},
+		{"eval", "--data", data, "--segment", seg},
 	} {
-		require.Equal(t, want, formatNumber(x), "%v", x)
-	}
-	for n, want := range map[uint64]string{0: "0", 999: "999", 15833: "15,833", 1234567: "1,234,567"} {
-		require.Equal(t, want, formatCount(n))
+		t.Run(args[0]+" "+args[1], func(t *testing.T) {
+			r := runCLI(t, args...)
+			require.Equal(t, exitFailed, r.code, r.stderr)
+			require.Contains(t, r.stderr, `measures[0].aggregate.function: unknown function "sun" (did you mean sum?)`)
+		})
 	}
 }

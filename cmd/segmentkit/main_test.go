@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/internal/demo"
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // testData is a small demo directory shared by the tests; they only read
@@ -550,7 +551,7 @@ func TestProgress(t *testing.T) {
 
 func TestFormatCount(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -1234: "-1,234"} {
-		require.Equal(t, want, formatCount(n))
+		require.Equal(t, want, exact.FormatCount(n))
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -19,36 +19,6 @@ import (
 // formatCount for counts (with thousands separators: 15,833) and
 // formatNumber for values (shortest form, no float noise: 1493.85).
 // Machine output (--json, --format count, CSV) writes plain numbers.
-
-// formatCount writes n with thousands separators, for messages and tables.
-func formatCount[N ~int | ~int64 | ~uint64 | ~int32 | ~uint32](n N) string {
-	if n < 0 {
-		return "-" + formatCount(-int64(n))
-	}
-	s := strconv.FormatUint(uint64(n), 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
-
-// formatNumber writes a value for people: at most 15 significant digits,
-// so that the sum of decimal amounts does not show the float's rounding
-// (1493.8500000000001 is 1493.85), and no exponent for the numbers data
-// usually holds.
-func formatNumber(x float64) string {
-	if math.IsInf(x, 0) || math.IsNaN(x) {
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	}
-	r, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 15, 64), 64)
-	if err != nil {
-		r = x
-	}
-	if a := math.Abs(r); a != 0 && (a >= 1e21 || a < 1e-6) {
-		return strconv.FormatFloat(r, 'g', -1, 64)
-	}
-	return strconv.FormatFloat(r, 'f', -1, 64)
-}
 
 // formatTyped writes a value of a schema type, given as text in a data
 // file's form, for people: numbers through formatNumber, anything else as
@@ -61,7 +31,7 @@ func formatTyped(typ schema.Type, s string) string {
 	if err != nil {
 		return s
 	}
-	return formatNumber(x)
+	return exact.FormatNumber(x)
 }
 
 func formatTime(t time.Time) string {
@@ -203,7 +173,7 @@ func writeJob(w io.Writer, j *catalog.Job) {
 	}
 	fmt.Fprintln(w)
 	if d := j.Data; d != nil {
-		fmt.Fprintf(w, "data: %s, %s customers, loaded in %s\n", d.Source, formatCount(d.Customers), round(d.LoadDuration))
+		fmt.Fprintf(w, "data: %s, %s customers, loaded in %s\n", d.Source, exact.FormatCount(d.Customers), round(d.LoadDuration))
 	}
 	for _, e := range j.Errors {
 		writeLines(w, "error: ", e)
@@ -219,7 +189,7 @@ func writeJob(w io.Writer, j *catalog.Job) {
 	for _, t := range j.Tasks {
 		members, entered, left := "-", "-", "-"
 		if t.Status == catalog.Successful {
-			members, entered, left = formatCount(t.Members), formatCount(t.Entered), formatCount(t.Left)
+			members, entered, left = exact.FormatCount(t.Members), exact.FormatCount(t.Entered), exact.FormatCount(t.Left)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Segment, t.Status, members, entered, left, round(t.Duration), t.Reason)
 	}

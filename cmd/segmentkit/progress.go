@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // progressDelay is how long loading runs before a progress bar appears: a
@@ -94,7 +96,7 @@ func progressLine(entity string, rows, bytesRead, bytesTotal, allRead int64, ela
 		fmt.Fprintf(&b, "[%s%s] %3.0f%% %s of %s", strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac,
 			formatBytes(bytesRead), formatBytes(bytesTotal))
 	} else {
-		fmt.Fprintf(&b, "%s rows", formatCount(rows))
+		fmt.Fprintf(&b, "%s rows", exact.FormatCount(rows))
 	}
 	if secs := elapsed.Seconds(); secs > 0 && allRead > 0 {
 		fmt.Fprintf(&b, ", %s/s", formatBytes(int64(float64(allRead)/secs)))

@@ -17,6 +17,7 @@ import (
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/quick"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -329,7 +330,7 @@ func quickValueText(v segment.Value) string {
 		// integer stays as written, every digit exact.
 		if strings.ContainsAny(string(v.Num), ".eE") {
 			if x, err := strconv.ParseFloat(string(v.Num), 64); err == nil {
-				return formatNumber(x)
+				return exact.FormatNumber(x)
 			}
 		}
 		return string(v.Num)
@@ -402,12 +403,12 @@ func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
 	}
 	f := ins.Field
 	fmt.Fprintf(c.out, "%s (%s, %s): %s customers, %s with no value, %s distinct values\n",
-		f.Name, f.Type, f.Kind, formatCount(ins.Customers), formatCount(ins.Nulls), formatCount(ins.Distinct))
+		f.Name, f.Type, f.Kind, exact.FormatCount(ins.Customers), exact.FormatCount(ins.Nulls), exact.FormatCount(ins.Distinct))
 	tw := newTable(c.out)
 	if f.Kind == quick.Categorical {
 		fmt.Fprintln(tw, "VALUE\tCUSTOMERS\tSHARE")
 		row := func(label string, n int) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, formatCount(n), quickPercent(n, ins.Customers))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, exact.FormatCount(n), quickPercent(n, ins.Customers))
 		}
 		for _, t := range ins.Top {
 			row(quickValueText(t.Value), t.Customers)
@@ -505,7 +506,7 @@ func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
 			AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.Members, Customers: size.Customers, Share: size.Share})
 	}
 	fmt.Fprintf(c.out, "%s %s %s: %s of %s customers (%s)\n", name, op, quickValueText(value),
-		formatCount(size.Members), formatCount(size.Customers), quickPercent(size.Members, size.Customers))
+		exact.FormatCount(size.Members), exact.FormatCount(size.Customers), quickPercent(size.Members, size.Customers))
 	return exitOK
 }
 
@@ -567,7 +568,7 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 		where = fmt.Sprintf("in %s (%s)", res.Catalog, res.State)
 	}
 	fmt.Fprintf(c.out, "saved segment %s %s: %s of %s customers (%s) as of %s\n", def.Name, where,
-		formatCount(size.Members), formatCount(size.Customers), quickPercent(size.Members, size.Customers), res.AsOf)
+		exact.FormatCount(size.Members), exact.FormatCount(size.Customers), quickPercent(size.Members, size.Customers), res.AsOf)
 	return exitOK
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/catalog"
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // The JSON outputs, as a script reads them.
@@ -173,7 +174,7 @@ func TestQuickEstimateMatchesEval(t *testing.T) {
 
 			text := runQ(t, quickBase("estimate", "--field", c.field, "--op", c.op, "--value", c.value)...)
 			require.Equal(t, exitOK, text.code, text.stderr)
-			require.Contains(t, text.stdout, formatCount(int64(est.Members))+" of 1,500 customers (")
+			require.Contains(t, text.stdout, exact.FormatCount(int64(est.Members))+" of 1,500 customers (")
 		})
 	}
 }

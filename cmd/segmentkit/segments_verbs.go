@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/segmentkit/segmentkit/catalog"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -73,7 +74,7 @@ func (s *segSession) saved(seg *catalog.Segment, err error, verb string) int {
 			writeProblems(s.out, "  ", seg.Problems)
 		case seg.State == catalog.Active && verb == "created":
 			// Only create refreshes; edit leaves the members as they were.
-			fmt.Fprintf(s.out, "%s %s (active, %s %s, refresh %s)\n", verb, seg.Name, formatCount(seg.Members), plural(seg.Members, "member"), seg.Status)
+			fmt.Fprintf(s.out, "%s %s (active, %s %s, refresh %s)\n", verb, seg.Name, exact.FormatCount(seg.Members), plural(seg.Members, "member"), seg.Status)
 		default:
 			fmt.Fprintf(s.out, "%s %s (%s)\n", verb, seg.Name, seg.State)
 		}
@@ -134,7 +135,7 @@ func (s *segSession) list(sort string, desc bool, search string) int {
 	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tTYPE\tSTATE\tMEMBERS\tLAST REFRESHED\tSTATUS\tCREATED\tMODIFIED")
 	for _, g := range segs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, cell(g.DisplayName), g.Kind, g.State,
-			formatCount(g.Members), formatTime(g.LastRefreshed), g.Status, formatTime(g.Created), formatTime(g.Modified))
+			exact.FormatCount(g.Members), formatTime(g.LastRefreshed), g.Status, formatTime(g.Created), formatTime(g.Modified))
 	}
 	tw.Flush()
 	return exitOK
@@ -166,7 +167,7 @@ func (s *segSession) show(definition bool) int {
 	row("description", seg.Description)
 	row("type", seg.Kind.String())
 	row("state", seg.State.String())
-	members := formatCount(seg.Members)
+	members := exact.FormatCount(seg.Members)
 	if seg.Frozen {
 		members += " (frozen)"
 	}
@@ -432,8 +433,8 @@ func (s *segSession) history(from, to string) int {
 		if h.Kept {
 			note = " (static, kept)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), formatCount(h.Members), formatCount(h.Entered),
-			formatCount(h.Left), h.Job, note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), exact.FormatCount(h.Members), exact.FormatCount(h.Entered),
+			exact.FormatCount(h.Left), h.Job, note)
 	}
 	tw.Flush()
 	return exitOK
@@ -450,7 +451,7 @@ func (s *segSession) preview(ctx context.Context, rows int) int {
 	if s.json {
 		return s.emit(p)
 	}
-	fmt.Fprintf(s.out, "%s: %s %s; the first %d, with values as of %s:\n", p.Segment, formatCount(p.Total), plural(p.Total, "member"),
+	fmt.Fprintf(s.out, "%s: %s %s; the first %d, with values as of %s:\n", p.Segment, exact.FormatCount(p.Total), plural(p.Total, "member"),
 		len(p.Rows), formatTime(p.AsOf))
 	tw := newTable(s.out)
 	for i, c := range p.Columns {
