@@ -39,9 +39,6 @@ func (p *Plan) EvalCardinality(ctx context.Context, asOf time.Time) (uint64, err
 }
 
 func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (column.Bitset, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	par := p.opts.Parallelism
 	if par <= 0 {
 		par = runtime.GOMAXPROCS(0)

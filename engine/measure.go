@@ -111,9 +111,6 @@ func evalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 	if err := c.problems.Err(); err != nil {
 		return nil, err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ec := &evalCtx{ctx: ctx, asOf: asOf, n: snap.NumCustomers(), par: 1, measures: map[*measureNode]*column.Vec{}}
 	if customers != nil {
 		return ec.measureFor(mn, customers, m.Type(snap.Schema()))

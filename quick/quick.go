@@ -288,9 +288,6 @@ func isCtxErr(err error) bool {
 }
 
 func ctxErr(ctx context.Context) error {
-	if ctx == nil {
-		return nil
-	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("quick: %w", err)
 	}
@@ -302,9 +299,6 @@ func ctxErr(ctx context.Context) error {
 // stopped by its caller's context is not cached, and a waiter whose own
 // context is still live computes again.
 func (s *Stats) get(ctx context.Context, key cacheKey, build func(context.Context) (any, error)) (any, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	for {
 		s.mu.Lock()
 		if key.kind == keyMeasure {
