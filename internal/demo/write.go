@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // fileWriter appends rows to a byte buffer and writes it to the file in
@@ -111,12 +113,8 @@ func appendDate(b []byte, d int32) []byte {
 // appendDatetime appends the instant sec (seconds since the Unix epoch) in
 // RFC 3339, UTC.
 func appendDatetime(b []byte, sec int64) []byte {
-	day := sec / 86400
-	rem := sec % 86400
-	if rem < 0 {
-		rem += 86400
-		day--
-	}
+	day := exact.FloorDiv(sec, 86400)
+	rem := sec - day*86400
 	b = appendDate(b, int32(day))
 	h, mi, s := rem/3600, rem/60%60, rem%60
 	return append(b, 'T', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10),
