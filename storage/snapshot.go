@@ -195,11 +195,11 @@ func (l *Links) Grouped() (offsets, rows []uint32) {
 
 // LinkReport describes the foreign keys of one relationship.
 type LinkReport struct {
-	Relationship string
+	Relationship string `json:"relationship"`
 	// Null counts rows whose foreign key is null.
-	Null int
+	Null int `json:"null"`
 	// Dangling counts rows whose foreign key matches no row.
-	Dangling int
+	Dangling int `json:"dangling"`
 }
 
 // Snapshot is a loaded data directory: one Table per entity, the customer
