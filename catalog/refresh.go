@@ -108,7 +108,7 @@ func (c *Catalog) RefreshWith(ctx context.Context, opts RefreshOptions, names ..
 	}
 	defer c.leave()
 	if len(names) == 0 {
-		return nil, fmt.Errorf("refresh: no segment names given (%w); use RefreshAll to refresh every segment", ErrNotFound)
+		return nil, fmt.Errorf("refresh: no segment names given (%w); name the segments to refresh, or refresh all of them", ErrNotFound)
 	}
 	var ids []uint64
 	err := c.view(func(tx *bolt.Tx) error {

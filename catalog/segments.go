@@ -84,7 +84,7 @@ func (c *Catalog) Create(ctx context.Context, definition []byte, opts CreateOpti
 		name := ck.name
 		switch {
 		case name == "" && opts.Name == "":
-			return fmt.Errorf("%w: the definition has no name; give it a \"name\" (or CreateOptions.Name)", ErrInvalidName)
+			return fmt.Errorf("%w: the definition has no name; give it a \"name\", or name the segment in the create options", ErrInvalidName)
 		case name == "":
 			name = opts.Name
 		case opts.Name != "" && opts.Name != name:
@@ -171,7 +171,7 @@ func (c *Catalog) Edit(ctx context.Context, name string, definition []byte) (*Se
 		}
 		ck := check(tx, definition, sch, r.ID)
 		if ck.name != "" && ck.name != name {
-			return fmt.Errorf("%w: the definition is named %q but edits segment %q; to rename a segment use Rename", ErrInvalidName, ck.name, name)
+			return fmt.Errorf("%w: the definition is named %q but edits segment %q; to change a segment's name, rename it", ErrInvalidName, ck.name, name)
 		}
 		old, _ := segment.Parse(r.Definition)
 		if meaningOf(old, r.Definition) != ck.meaning {

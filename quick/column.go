@@ -535,6 +535,16 @@ func (t *topK) offer(x topEntry) {
 	t.e[i] = x
 }
 
+// fieldColumn returns the statistics of the named field, computing them
+// on first use.
+func (v View) fieldColumn(ctx context.Context, field string) (*column, error) {
+	r, err := v.s.lookup(field)
+	if err != nil {
+		return nil, err
+	}
+	return v.column(ctx, r)
+}
+
 // column returns the statistics of the field over all customers (at the
 // view's instant, for a measure), computing them on first use.
 func (v View) column(ctx context.Context, r *fieldRef) (*column, error) {

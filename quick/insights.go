@@ -83,11 +83,7 @@ type Insights struct {
 // Column returns the statistics of the named field over all customers,
 // computing them on first use.
 func (v View) Column(ctx context.Context, field string) (*ColumnStats, error) {
-	r, err := v.s.lookup(field)
-	if err != nil {
-		return nil, err
-	}
-	c, err := v.column(ctx, r)
+	c, err := v.fieldColumn(ctx, field)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +111,7 @@ func (c *column) insights() *Insights {
 // its percentiles. Once the field's statistics exist it copies them and
 // does no scan.
 func (v View) Insights(ctx context.Context, field string) (*Insights, error) {
-	r, err := v.s.lookup(field)
-	if err != nil {
-		return nil, err
-	}
-	c, err := v.column(ctx, r)
+	c, err := v.fieldColumn(ctx, field)
 	if err != nil {
 		return nil, err
 	}
@@ -132,11 +124,7 @@ func (v View) Insights(ctx context.Context, field string) (*Insights, error) {
 // time in proportion to their number; members is not modified. The field
 // keeps the kind it has over all customers.
 func (v View) InsightsIn(ctx context.Context, field string, members *roaring.Bitmap) (*Insights, error) {
-	r, err := v.s.lookup(field)
-	if err != nil {
-		return nil, err
-	}
-	c, err := v.column(ctx, r)
+	c, err := v.fieldColumn(ctx, field)
 	if err != nil {
 		return nil, err
 	}

@@ -16,11 +16,8 @@ import (
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
 )
-
-// createNameWords says the catalog's Go option for a draft's name as the
-// flag that sets it.
-var createNameWords = strings.NewReplacer("CreateOptions.Name", "--name NAME")
 
 // readDefinition reads the file named by --segment.
 func (s *segSession) readDefinition(file string) ([]byte, int) {
@@ -40,13 +37,13 @@ func (s *segSession) create(ctx context.Context, name string, active bool) int {
 		s.discard = true
 		return s.usage(errors.New("--as-of needs --active: it is the instant the refresh evaluates the segment at"))
 	}
+	if name == "" && segment.ReadHeader(data).Name == "" {
+		s.discard = true
+		return s.fail(fmt.Errorf("%w: the definition has no name; give it a \"name\" or pass --name NAME", catalog.ErrInvalidName))
+	}
 	seg, err := s.cat.Create(ctx, data, catalog.CreateOptions{Name: name, Active: active, AsOf: s.asOf})
 	if seg == nil {
 		s.discard = true
-		if errors.Is(err, catalog.ErrInvalidName) && name == "" {
-			// The catalog's message names its Go option; say the flag.
-			return s.fail(errors.New(createNameWords.Replace(err.Error())))
-		}
 		return s.fail(err)
 	}
 	return s.saved(seg, err, "created")
