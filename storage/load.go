@@ -368,11 +368,6 @@ func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Optio
 			return nil, err
 		}
 	}
-	for _, ls := range s.links {
-		for _, l := range ls {
-			_, l.Sorted = clusterOrder(l.Customer, l.numCustomers, true)
-		}
-	}
 	s.memBytes = s.computeMemory()
 	return s, nil
 }
