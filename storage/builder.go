@@ -57,90 +57,60 @@ type columnBuilder interface {
 func newColumnBuilder(mem memory.Allocator, t schema.Type) (columnBuilder, error) {
 	switch t {
 	case schema.Integer:
-		return &intBuilder{b: array.NewInt64Builder(mem)}, nil
+		return &valueBuilder[int64, *array.Int64Builder]{array.NewInt64Builder(mem), parseInteger}, nil
 	case schema.Number:
-		return &floatBuilder{b: array.NewFloat64Builder(mem)}, nil
+		return &valueBuilder[float64, *array.Float64Builder]{array.NewFloat64Builder(mem), parseNumber}, nil
 	case schema.String:
 		return newStringBuilder(mem), nil
 	case schema.Date:
-		return &dateBuilder{b: array.NewDate32Builder(mem)}, nil
+		return &valueBuilder[arrow.Date32, *array.Date32Builder]{array.NewDate32Builder(mem), parseDate32}, nil
 	case schema.Datetime:
-		return &datetimeBuilder{b: array.NewTimestampBuilder(mem, timestampType)}, nil
+		return &valueBuilder[arrow.Timestamp, *array.TimestampBuilder]{array.NewTimestampBuilder(mem, timestampType), parseTimestamp}, nil
 	case schema.Boolean:
-		return &boolBuilder{b: array.NewBooleanBuilder(mem)}, nil
+		return &valueBuilder[bool, *array.BooleanBuilder]{array.NewBooleanBuilder(mem), parseBoolean}, nil
 	}
 	return nil, fmt.Errorf("%w: attribute type %s", schema.ErrUnknownType, t)
 }
 
-type intBuilder struct{ b *array.Int64Builder }
-
-func (b *intBuilder) appendText(s string) error {
-	v, err := parseInteger(s)
-	if err == nil {
-		b.b.Append(v)
-	}
-	return err
-}
-func (b *intBuilder) appendNull()         { b.b.AppendNull() }
-func (b *intBuilder) checkpoint()         {}
-func (b *intBuilder) finish() arrow.Array { return b.b.NewArray() }
-func (b *intBuilder) release()            { b.b.Release() }
-
-type floatBuilder struct{ b *array.Float64Builder }
-
-func (b *floatBuilder) appendText(s string) error {
-	v, err := parseNumber(s)
-	if err == nil {
-		b.b.Append(v)
-	}
-	return err
-}
-func (b *floatBuilder) appendNull()         { b.b.AppendNull() }
-func (b *floatBuilder) checkpoint()         {}
-func (b *floatBuilder) finish() arrow.Array { return b.b.NewArray() }
-func (b *floatBuilder) release()            { b.b.Release() }
-
-type dateBuilder struct{ b *array.Date32Builder }
-
-func (b *dateBuilder) appendText(s string) error {
+// parseDate32 is parseDate for a Date32 column.
+func parseDate32(s string) (arrow.Date32, error) {
 	v, err := parseDate(s)
-	if err == nil {
-		b.b.Append(arrow.Date32(v))
-	}
-	return err
+	return arrow.Date32(v), err
 }
-func (b *dateBuilder) appendNull()         { b.b.AppendNull() }
-func (b *dateBuilder) checkpoint()         {}
-func (b *dateBuilder) finish() arrow.Array { return b.b.NewArray() }
-func (b *dateBuilder) release()            { b.b.Release() }
 
-type datetimeBuilder struct{ b *array.TimestampBuilder }
-
-func (b *datetimeBuilder) appendText(s string) error {
+// parseTimestamp is parseDatetime for a timestamp column.
+func parseTimestamp(s string) (arrow.Timestamp, error) {
 	v, err := parseDatetime(s)
-	if err == nil {
-		b.b.Append(arrow.Timestamp(v))
-	}
-	return err
+	return arrow.Timestamp(v), err
 }
-func (b *datetimeBuilder) appendNull()         { b.b.AppendNull() }
-func (b *datetimeBuilder) checkpoint()         {}
-func (b *datetimeBuilder) finish() arrow.Array { return b.b.NewArray() }
-func (b *datetimeBuilder) release()            { b.b.Release() }
 
-type boolBuilder struct{ b *array.BooleanBuilder }
+// valueAppender is the part of an Arrow builder of values of type T that
+// valueBuilder uses.
+type valueAppender[T any] interface {
+	Append(T)
+	AppendNull()
+	NewArray() arrow.Array
+	Release()
+}
 
-func (b *boolBuilder) appendText(s string) error {
-	v, err := parseBoolean(s)
+// valueBuilder is the columnBuilder of every type but string: parse, fixed
+// for the column, turns text into the value b appends.
+type valueBuilder[T any, B valueAppender[T]] struct {
+	b     B
+	parse func(string) (T, error)
+}
+
+func (b *valueBuilder[T, B]) appendText(s string) error {
+	v, err := b.parse(s)
 	if err == nil {
 		b.b.Append(v)
 	}
 	return err
 }
-func (b *boolBuilder) appendNull()         { b.b.AppendNull() }
-func (b *boolBuilder) checkpoint()         {}
-func (b *boolBuilder) finish() arrow.Array { return b.b.NewArray() }
-func (b *boolBuilder) release()            { b.b.Release() }
+func (b *valueBuilder[T, B]) appendNull()         { b.b.AppendNull() }
+func (b *valueBuilder[T, B]) checkpoint()         {}
+func (b *valueBuilder[T, B]) finish() arrow.Array { return b.b.NewArray() }
+func (b *valueBuilder[T, B]) release()            { b.b.Release() }
 
 // stringBuilder builds a string column, dictionary-encoded while that pays.
 //

@@ -33,10 +33,10 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 		if primary == nil {
 			return fmt.Errorf("BUG: no links for %s along %s", e.Name, paths[0])
 		}
-		perm, sorted := clusterOrder(primary.Customer, primary.numCustomers, false)
-		if sorted {
+		if primary.Sorted {
 			continue
 		}
+		perm := customerOrder(primary.Customer, customerStarts(primary.Customer, primary.numCustomers, true), true)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("cluster %s: %w", e.Name, err)
 		}
@@ -61,6 +61,12 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 					cust[i] = l.Customer[r]
 				}
 				l.Customer = cust
+				// The primary path is in customer order now; another path
+				// may or may not be.
+				l.Sorted = l == primary
+				if !l.Sorted {
+					_, l.Sorted = linkOrder(cust)
+				}
 				return nil
 			})
 		}
@@ -69,50 +75,6 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 		}
 	}
 	return nil
-}
-
-// clusterOrder returns the stable order of rows by customer (NoCustomer
-// last), and whether the rows are already in that order. With checkOnly it
-// computes no order.
-func clusterOrder(cust []int32, numCustomers int, checkOnly bool) (perm []uint32, sorted bool) {
-	sorted = true
-	last := int64(-1)
-	for _, c := range cust {
-		k := int64(c)
-		if c == NoCustomer {
-			k = int64(numCustomers)
-		}
-		if k < last {
-			sorted = false
-			break
-		}
-		last = k
-	}
-	if sorted || checkOnly {
-		return nil, sorted
-	}
-	// Counting sort; bucket numCustomers holds the unlinked rows.
-	start := make([]uint32, numCustomers+2)
-	for _, c := range cust {
-		if c == NoCustomer {
-			start[numCustomers+1]++
-		} else {
-			start[c+1]++
-		}
-	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
-	perm = make([]uint32, len(cust))
-	for r, c := range cust {
-		b := int(c)
-		if c == NoCustomer {
-			b = numCustomers
-		}
-		perm[start[b]] = uint32(r)
-		start[b]++
-	}
-	return perm, false
 }
 
 // take returns a new array holding arr's values in the order of perm. It

@@ -157,39 +157,81 @@ func (lk *linker) linksFor(entity string, path schema.Path) (*Links, error) {
 		}
 	}
 	l := &Links{Path: slices.Clone(path), Customer: cust, numCustomers: lk.numCustomers}
-	for _, c := range cust {
-		if c == NoCustomer {
-			l.Broken++
-		}
-	}
+	l.Broken, l.Sorted = linkOrder(cust)
 	lk.links[entity] = append(lk.links[entity], l)
 	return l, nil
 }
 
-// group clusters the rows by customer with a counting sort: one pass to
-// count, a prefix sum, one pass to place. Placing in row order keeps each
-// customer's rows in row order.
+// group clusters the rows by customer, NoCustomer rows left out.
 func (l *Links) group() {
-	n := l.numCustomers
-	offsets := make([]uint32, n+1)
-	for _, c := range l.Customer {
+	l.offsets = customerStarts(l.Customer, l.numCustomers, false)
+	l.rows = customerOrder(l.Customer, l.offsets, false)
+}
+
+// customerStarts is the counting half of a counting sort of rows by
+// customer: one pass to count each customer's rows, a prefix sum. In
+// customer order, the rows of customer c are starts[c] to starts[c+1]-1;
+// starts has numCustomers+1 entries. With broken, the NoCustomer rows form
+// one more bucket after the last customer (starts has numCustomers+2
+// entries); without, they are left out.
+func customerStarts(cust []int32, numCustomers int, broken bool) []uint32 {
+	n := numCustomers
+	if broken {
+		n++
+	}
+	starts := make([]uint32, n+1)
+	for _, c := range cust {
 		if c >= 0 {
-			offsets[c+1]++
+			starts[c+1]++
+		} else if broken {
+			starts[n]++
 		}
 	}
-	for c := 1; c <= n; c++ {
-		offsets[c] += offsets[c-1]
+	for b := 1; b <= n; b++ {
+		starts[b] += starts[b-1]
 	}
-	rows := make([]uint32, offsets[n])
-	// offsets[c] serves as customer c's write cursor; once placed it
-	// has advanced to the start of customer c+1.
-	for i, c := range l.Customer {
-		if c >= 0 {
-			rows[offsets[c]] = uint32(i)
-			offsets[c]++
+	return starts
+}
+
+// customerOrder is the placing half: it returns the rows in customer order,
+// given the starts customerStarts returned for the same cust and broken.
+// Placing in row order keeps each customer's rows in row order. starts
+// serves as the write cursors and holds its values again on return.
+func customerOrder(cust []int32, starts []uint32, broken bool) []uint32 {
+	n := len(starts) - 1
+	rows := make([]uint32, starts[n])
+	for i, c := range cust {
+		b := int(c)
+		if c < 0 {
+			if !broken {
+				continue
+			}
+			b = n - 1
 		}
+		rows[starts[b]] = uint32(i)
+		starts[b]++
 	}
-	copy(offsets[1:], offsets[:n])
-	offsets[0] = 0
-	l.offsets, l.rows = offsets, rows
+	// Each cursor has advanced to the start of the next bucket.
+	copy(starts[1:], starts[:n])
+	starts[0] = 0
+	return rows
+}
+
+// linkOrder counts the rows of cust that link to no customer and reports
+// whether cust is in customer order: ids non-decreasing, NoCustomer rows
+// last (see Links.Sorted).
+func linkOrder(cust []int32) (broken int, sorted bool) {
+	sorted = true
+	last := int32(0)
+	for _, c := range cust {
+		if c == NoCustomer {
+			broken++
+			continue
+		}
+		if c < last || broken > 0 {
+			sorted = false
+		}
+		last = c
+	}
+	return broken, sorted
 }

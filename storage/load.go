@@ -320,12 +320,9 @@ func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Optio
 		entries: make([]*Table, 0, len(tables)),
 	}
 	keys := make(map[string]*keyIndex, len(tables))
+	// Every table was read by readCSV, readParquetChunks or tableFromArrow,
+	// each of which rejects more than maxRows rows.
 	for _, l := range tables {
-		if l.t.NumRows > maxRows {
-			var pl diag.List
-			pl.Add(l.org.name, tooManyErr(sch, l.t.Entity), "%d rows, more than %d", l.t.NumRows, maxRows)
-			return nil, pl
-		}
 		ki, err := buildKeyIndex(ctx, l.t, l.org)
 		if err != nil {
 			return nil, err
@@ -366,11 +363,6 @@ func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Optio
 	if cluster {
 		if err := s.cluster(ctx, opts.allocator()); err != nil {
 			return nil, err
-		}
-	}
-	for _, ls := range s.links {
-		for _, l := range ls {
-			_, l.Sorted = clusterOrder(l.Customer, l.numCustomers, true)
 		}
 	}
 	s.memBytes = s.computeMemory()

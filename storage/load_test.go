@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,12 +65,107 @@ func TestRelationships(t *testing.T) {
 			require.NotNil(t, snap.Links(e.Name, p), "%s %v", e.Name, p)
 		}
 	}
+	for _, ls := range snap.links {
+		for _, l := range ls {
+			require.Equal(t, sortedRef(l.Customer), l.Sorted, "%v", l.Path)
+		}
+	}
 	require.Nil(t, snap.Links("Order", schema.Path{"LineOrder"}))
 	require.Nil(t, snap.Links("Customer", nil))
 	require.Nil(t, snap.Links("Nope", schema.Path{"OrderCustomer"}))
 	require.Nil(t, snap.Table("Nope"))
 	require.Equal(t, 5, snap.Table("OrderLine").NumRows)
 	require.Positive(t, snap.MemoryBytes())
+}
+
+// sortedRef is Links.Sorted by its definition: stably sorting the rows by
+// customer, NoCustomer last, leaves them where they are.
+func sortedRef(cust []int32) bool {
+	return slices.IsSortedFunc(cust, compareCustomers)
+}
+
+// compareCustomers orders customer ids, NoCustomer last.
+func compareCustomers(a, b int32) int {
+	key := func(c int32) int64 {
+		if c == NoCustomer {
+			return 1 << 32
+		}
+		return int64(c)
+	}
+	return cmp.Compare(key(a), key(b))
+}
+
+// TestSortedAfterCluster checks Sorted on an entity's second path once Load
+// has clustered the entity's rows by its first path: the second path may
+// come out in customer order or not.
+func TestSortedAfterCluster(t *testing.T) {
+	for _, tt := range []struct {
+		name, cases string
+		sorted      bool
+	}{
+		{"second path follows", "100,C3,O2\n101,C1,O1\n", true},
+		{"second path crosses", "100,C3,O1\n101,C1,O2\n", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			files := shopFiles()
+			files["Case.csv"] = "CaseId,CustomerId,OrderId\n" + tt.cases
+			snap, err := loadShop(t, mem, files)
+			require.NoError(t, err)
+			defer snap.Release()
+			first := snap.Links("Case", schema.Path{"CaseCustomer"})
+			require.Equal(t, []int32{0, 2}, first.Customer, "clustered")
+			require.True(t, first.Sorted)
+			second := snap.Links("Case", schema.Path{"CaseOrder", "OrderCustomer"})
+			require.Equal(t, tt.sorted, second.Sorted, "%v", second.Customer)
+			require.Equal(t, sortedRef(second.Customer), second.Sorted)
+		})
+	}
+}
+
+// TestCustomerOrder checks the counting sort by customer and linkOrder
+// against a stable sort, on random links.
+func TestCustomerOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 500 {
+		n := r.IntN(6)
+		cust := make([]int32, r.IntN(12))
+		for i := range cust {
+			cust[i] = int32(r.IntN(n+1)) - 1 // -1 is NoCustomer
+		}
+		if r.IntN(3) == 0 {
+			slices.SortStableFunc(cust, compareCustomers)
+		}
+		want := make([]uint32, len(cust))
+		for i := range want {
+			want[i] = uint32(i)
+		}
+		slices.SortStableFunc(want, func(a, b uint32) int { return compareCustomers(cust[a], cust[b]) })
+		starts := customerStarts(cust, n, true)
+		require.Len(t, starts, n+2)
+		require.Equal(t, want, customerOrder(cust, starts, true), "%v", cust)
+		require.Equal(t, customerStarts(cust, n, true), starts, "starts restored")
+
+		broken := 0
+		for _, c := range cust {
+			if c == NoCustomer {
+				broken++
+			}
+		}
+		linked := want[:len(want)-broken]
+		starts = customerStarts(cust, n, false)
+		require.Len(t, starts, n+1)
+		require.Equal(t, linked, customerOrder(cust, starts, false), "%v", cust)
+		for c := range n {
+			for _, row := range linked[starts[c]:starts[c+1]] {
+				require.Equal(t, int32(c), cust[row])
+			}
+		}
+		gotBroken, sorted := linkOrder(cust)
+		require.Equal(t, broken, gotBroken)
+		require.Equal(t, sortedRef(cust), sorted, "%v", cust)
+	}
 }
 
 func TestGrouped(t *testing.T) {

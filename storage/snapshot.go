@@ -170,16 +170,7 @@ func (l *Links) Starts() []uint32 {
 		return nil
 	}
 	l.startsOnce.Do(func() {
-		starts := make([]uint32, l.numCustomers+1)
-		for _, c := range l.Customer {
-			if c >= 0 {
-				starts[c+1]++
-			}
-		}
-		for c := 1; c <= l.numCustomers; c++ {
-			starts[c] += starts[c-1]
-		}
-		l.starts = starts
+		l.starts = customerStarts(l.Customer, l.numCustomers, false)
 	})
 	return l.starts
 }

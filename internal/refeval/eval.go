@@ -81,30 +81,39 @@ type evaluator struct {
 	measureValues map[string][]any
 }
 
-// customer reports whether cond holds for customer row c.
-func (ev *evaluator) customer(cond map[string]any, c int) (bool, error) {
+// logical evaluates cond when it is an and, an or or a not, with eval for
+// the conditions it combines; done reports that it was one of them.
+func logical(cond map[string]any, eval func(map[string]any) (bool, error)) (ok, done bool, err error) {
 	switch {
 	case cond["and"] != nil:
 		list, _ := cond["and"].([]any)
 		for _, x := range list {
-			ok, err := ev.customer(x.(map[string]any), c)
-			if err != nil || !ok {
-				return false, err
+			if ok, err := eval(x.(map[string]any)); err != nil || !ok {
+				return false, true, err
 			}
 		}
-		return len(list) > 0, nil
+		return len(list) > 0, true, nil
 	case cond["or"] != nil:
 		list, _ := cond["or"].([]any)
 		for _, x := range list {
-			ok, err := ev.customer(x.(map[string]any), c)
-			if err != nil || ok {
-				return ok, err
+			if ok, err := eval(x.(map[string]any)); err != nil || ok {
+				return ok, true, err
 			}
 		}
-		return false, nil
+		return false, true, nil
 	case cond["not"] != nil:
-		ok, err := ev.customer(cond["not"].(map[string]any), c)
-		return !ok, err
+		ok, err := eval(cond["not"].(map[string]any))
+		return !ok, true, err
+	}
+	return false, false, nil
+}
+
+// customer reports whether cond holds for customer row c.
+func (ev *evaluator) customer(cond map[string]any, c int) (bool, error) {
+	if ok, done, err := logical(cond, func(x map[string]any) (bool, error) { return ev.customer(x, c) }); done {
+		return ok, err
+	}
+	switch {
 	case cond["segment"] != nil:
 		name := cond["segment"].(string)
 		ids, found := ev.segments[name]
@@ -226,28 +235,10 @@ func (ev *evaluator) related(node map[string]any, c int) (bool, error) {
 
 // row reports whether cond holds for row r of e.
 func (ev *evaluator) row(e *entity, cond map[string]any, r int) (bool, error) {
+	if ok, done, err := logical(cond, func(x map[string]any) (bool, error) { return ev.row(e, x, r) }); done {
+		return ok, err
+	}
 	switch {
-	case cond["and"] != nil:
-		list, _ := cond["and"].([]any)
-		for _, x := range list {
-			ok, err := ev.row(e, x.(map[string]any), r)
-			if err != nil || !ok {
-				return false, err
-			}
-		}
-		return len(list) > 0, nil
-	case cond["or"] != nil:
-		list, _ := cond["or"].([]any)
-		for _, x := range list {
-			ok, err := ev.row(e, x.(map[string]any), r)
-			if err != nil || ok {
-				return ok, err
-			}
-		}
-		return false, nil
-	case cond["not"] != nil:
-		ok, err := ev.row(e, cond["not"].(map[string]any), r)
-		return !ok, err
 	case cond["attribute"] != nil:
 		entName, attr, err := splitAttribute(cond["attribute"])
 		if err != nil {
