@@ -242,6 +242,21 @@ func (s quickSession) fieldName(sch *schema.Schema, name string) (string, error)
 	return "", p
 }
 
+// quickOpenWithin opens the quick session and reads its --within
+// members. On success the caller releases s.snap.
+func (c *cli) quickOpenWithin(ctx context.Context, a *quickArgs) (quickSession, *roaring.Bitmap, int) {
+	s, code := c.quickOpen(ctx, a)
+	if code >= 0 {
+		return s, nil, code
+	}
+	within, code := c.quickWithin(ctx, s, *a.within)
+	if code >= 0 {
+		s.snap.Release()
+		return s, nil, code
+	}
+	return s, within, -1
+}
+
 // quickWithin evaluates --within, if given, to the members to restrict to.
 func (c *cli) quickWithin(ctx context.Context, s quickSession, file string) (*roaring.Bitmap, int) {
 	if s.within == nil {
@@ -366,15 +381,11 @@ type quickInsightsJSON struct {
 }
 
 func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
-	s, code := c.quickOpen(ctx, a)
+	s, within, code := c.quickOpenWithin(ctx, a)
 	if code >= 0 {
 		return code
 	}
 	defer s.snap.Release()
-	within, code := c.quickWithin(ctx, s, *a.within)
-	if code >= 0 {
-		return code
-	}
 	name := s.field
 	var ins *quick.Insights
 	var err error
@@ -487,15 +498,11 @@ func (c *cli) quickQuery(ctx context.Context, s quickSession, a *quickArgs, with
 }
 
 func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
-	s, code := c.quickOpen(ctx, a)
+	s, within, code := c.quickOpenWithin(ctx, a)
 	if code >= 0 {
 		return code
 	}
 	defer s.snap.Release()
-	within, code := c.quickWithin(ctx, s, *a.within)
-	if code >= 0 {
-		return code
-	}
 	q, code := c.quickQuery(ctx, s, a, within)
 	if code >= 0 {
 		return code
