@@ -74,45 +74,39 @@ func (c *Catalog) Create(ctx context.Context, definition []byte, opts CreateOpti
 		return nil, err
 	}
 	defer c.leave()
-	sch, err := c.schema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var rec *record
-	err = c.update(func(tx *bolt.Tx) error {
+	rec, err := c.save(ctx, func(tx *bolt.Tx, sch *schema.Schema) (*record, error) {
 		ck := check(tx, definition, sch, 0)
 		name := ck.name
 		switch {
 		case name == "" && opts.Name == "":
-			return fmt.Errorf("%w: the definition has no name; give it a \"name\", or name the segment in the create options", ErrInvalidName)
+			return nil, fmt.Errorf("%w: the definition has no name; give it a \"name\", or name the segment in the create options", ErrInvalidName)
 		case name == "":
 			name = opts.Name
 		case opts.Name != "" && opts.Name != name:
-			return fmt.Errorf("%w: the definition is named %q, not %q", ErrInvalidName, name, opts.Name)
+			return nil, fmt.Errorf("%w: the definition is named %q, not %q", ErrInvalidName, name, opts.Name)
 		}
 		if err := segment.ValidateName(name); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidName, err)
+			return nil, fmt.Errorf("%w: %w", ErrInvalidName, err)
 		}
 		if _, ok := lookup(tx, name); ok {
-			return fmt.Errorf("segment %q %w", name, ErrExists)
+			return nil, fmt.Errorf("segment %q %w", name, ErrExists)
 		}
 		id, err := tx.Bucket(bucketSegments).NextSequence()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		now := c.now()
-		rec = &record{ID: id, Name: name, Revision: 1, Created: now, Modified: now}
+		rec := &record{ID: id, Name: name, Revision: 1, Created: now, Modified: now}
 		rec.apply(definition, ck)
 		rec.Active = opts.Active && !rec.Draft
 		if err := putRecord(tx, rec); err != nil {
-			return err
+			return nil, err
 		}
-		return tx.Bucket(bucketNames).Put([]byte(name), u64(id))
+		return rec, tx.Bucket(bucketNames).Put([]byte(name), u64(id))
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.notify()
 	if opts.Active && rec.Draft {
 		return rec.public(), fmt.Errorf("segment %q %w, saved but not activated: %w", rec.Name, ErrDraft, loadProblems(rec.Problems))
 	}
@@ -122,6 +116,27 @@ func (c *Catalog) Create(ctx context.Context, definition []byte, opts CreateOpti
 		}
 	}
 	return c.getByID(rec.ID, nil)
+}
+
+// save checks and stores a definition: fn runs in one write transaction
+// with the source's schema and returns the record it stored. Watchers are
+// told of the change once it is committed.
+func (c *Catalog) save(ctx context.Context, fn func(tx *bolt.Tx, sch *schema.Schema) (*record, error)) (*record, error) {
+	sch, err := c.schema(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rec *record
+	err = c.update(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = fn(tx, sch)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.notify()
+	return rec, nil
 }
 
 // getByID returns the segment's current view, and err.
@@ -159,19 +174,14 @@ func (c *Catalog) Edit(ctx context.Context, name string, definition []byte) (*Se
 		return nil, err
 	}
 	defer c.leave()
-	sch, err := c.schema(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var rec *record
-	err = c.update(func(tx *bolt.Tx) error {
+	rec, err := c.save(ctx, func(tx *bolt.Tx, sch *schema.Schema) (*record, error) {
 		r, err := getByName(tx, name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ck := check(tx, definition, sch, r.ID)
 		if ck.name != "" && ck.name != name {
-			return fmt.Errorf("%w: the definition is named %q but edits segment %q; to change a segment's name, rename it", ErrInvalidName, ck.name, name)
+			return nil, fmt.Errorf("%w: the definition is named %q but edits segment %q; to change a segment's name, rename it", ErrInvalidName, ck.name, name)
 		}
 		old, _ := segment.Parse(r.Definition)
 		if meaningOf(old, r.Definition) != ck.meaning {
@@ -180,13 +190,11 @@ func (c *Catalog) Edit(ctx context.Context, name string, definition []byte) (*Se
 		}
 		r.apply(definition, ck)
 		r.Modified = c.now()
-		rec = r
-		return putRecord(tx, r)
+		return r, putRecord(tx, r)
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.notify()
 	return c.getByID(rec.ID, nil)
 }
 
