@@ -326,7 +326,15 @@ func (m *matcher) countAcc(a *acc) int {
 // ErrOperator, ErrValue or, for a prediction entity with two rows for one
 // customer, ErrNotOneToOne.
 func (v View) Estimate(ctx context.Context, field string, op Op, value segment.Value) (Size, error) {
-	cd, c, err := v.condColumn(ctx, field, op, value)
+	r, err := v.s.lookup(field)
+	if err != nil {
+		return Size{}, err
+	}
+	cd, err := v.check(ctx, r, op, value)
+	if err != nil {
+		return Size{}, err
+	}
+	c, err := v.column(ctx, r)
 	if err != nil {
 		return Size{}, err
 	}
@@ -334,27 +342,19 @@ func (v View) Estimate(ctx context.Context, field string, op Op, value segment.V
 	return newSize(m.countSorted(c), c.customers), nil
 }
 
-// condColumn looks up the named field, checks the condition on it and
-// returns it with the field's statistics: what Estimate and EstimateIn
-// both start from.
-func (v View) condColumn(ctx context.Context, field string, op Op, value segment.Value) (cond, *column, error) {
-	r, err := v.s.lookup(field)
-	if err != nil {
-		return cond{}, nil, err
-	}
-	cd, err := v.check(ctx, r, op, value)
-	if err != nil {
-		return cond{}, nil, err
-	}
-	c, err := v.column(ctx, r)
-	return cd, c, err
-}
-
 // EstimateIn is Estimate over the customers in members (ids the snapshot
 // does not have are ignored): how many of them the quick segment holds.
 // It reads the members' values; members is not modified.
 func (v View) EstimateIn(ctx context.Context, field string, op Op, value segment.Value, members *roaring.Bitmap) (Size, error) {
-	cd, c, err := v.condColumn(ctx, field, op, value)
+	r, err := v.s.lookup(field)
+	if err != nil {
+		return Size{}, err
+	}
+	cd, err := v.check(ctx, r, op, value)
+	if err != nil {
+		return Size{}, err
+	}
+	c, err := v.column(ctx, r)
 	if err != nil {
 		return Size{}, err
 	}
