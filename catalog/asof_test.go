@@ -41,7 +41,7 @@ func TestRefreshAsOfDemo(t *testing.T) {
 
 	seg, err := cat.Create(ctx, demo.ExampleSegment(), CreateOptions{Active: true})
 	require.NoError(t, err)
-	atNow := seg.Members
+	atNow := seg.MemberCount
 
 	job, err := cat.RefreshWith(ctx, RefreshOptions{AsOf: sum.AsOf}, seg.Name)
 	require.NoError(t, err)
@@ -64,7 +64,7 @@ func TestRefreshAsOfDemo(t *testing.T) {
 	require.Positive(t, want.GetCardinality())
 	require.True(t, want.Equals(got), "catalog members %d, engine %d", got.GetCardinality(), want.GetCardinality())
 	require.EqualValues(t, sum.ExpectedMembers, got.GetCardinality())
-	require.Equal(t, want.GetCardinality(), taskOf(t, job, seg.Name).Members)
+	require.Equal(t, want.GetCardinality(), taskOf(t, job, seg.Name).MemberCount)
 	require.NotEqual(t, got.GetCardinality(), atNow, "the clock's now is not the demo's as-of")
 }
 
@@ -84,7 +84,7 @@ func TestAsOfOnEveryCall(t *testing.T) {
 	e := newEnv(t, Options{})
 	seg, err := e.cat.Create(ctx, recentDef, CreateOptions{Active: true, AsOf: apr1})
 	require.NoError(t, err)
-	require.Zero(t, seg.Members)
+	require.Zero(t, seg.MemberCount)
 	jobs, err := e.cat.Jobs(1)
 	require.NoError(t, err)
 	require.Equal(t, apr1, jobs[0].AsOf)
@@ -93,18 +93,18 @@ func TestAsOfOnEveryCall(t *testing.T) {
 	job, err := e.cat.RefreshWith(ctx, RefreshOptions{AsOf: feb15.In(time.FixedZone("X", 3600))}, "Recent")
 	require.NoError(t, err)
 	require.Equal(t, feb15, job.AsOf)
-	require.EqualValues(t, 10, taskOf(t, job, "Recent").Members)
+	require.EqualValues(t, 10, taskOf(t, job, "Recent").MemberCount)
 
 	job, err = e.cat.RefreshAllWith(ctx, RefreshOptions{AsOf: apr1})
 	require.NoError(t, err)
 	require.Equal(t, apr1, job.AsOf)
-	require.Zero(t, taskOf(t, job, "Recent").Members)
+	require.Zero(t, taskOf(t, job, "Recent").MemberCount)
 
 	// Zero options: the clock's now.
 	job, err = e.cat.Refresh(ctx, "Recent")
 	require.NoError(t, err)
 	require.Equal(t, t0, job.AsOf)
-	require.EqualValues(t, 10, taskOf(t, job, "Recent").Members)
+	require.EqualValues(t, 10, taskOf(t, job, "Recent").MemberCount)
 	job, err = e.cat.RefreshAll(ctx)
 	require.NoError(t, err)
 	require.Equal(t, t0, job.AsOf)
@@ -113,7 +113,7 @@ func TestAsOfOnEveryCall(t *testing.T) {
 	job, err = e.cat.ActivateWith(ctx, "Recent", RefreshOptions{AsOf: apr1})
 	require.NoError(t, err)
 	require.Equal(t, apr1, job.AsOf)
-	require.Zero(t, taskOf(t, job, "Recent").Members)
+	require.Zero(t, taskOf(t, job, "Recent").MemberCount)
 	require.NoError(t, e.cat.Deactivate("Recent"))
 	job, err = e.cat.Activate(ctx, "Recent")
 	require.NoError(t, err)
@@ -328,7 +328,7 @@ func TestOldFilesWithoutAsOf(t *testing.T) {
 	old, err := e.cat.Job(job.ID)
 	require.NoError(t, err)
 	require.Zero(t, old.AsOf, "unknown")
-	require.Equal(t, job.Tasks[0].Members, old.Tasks[0].Members)
+	require.Equal(t, job.Tasks[0].MemberCount, old.Tasks[0].MemberCount)
 	hist, err := e.cat.History("Recent", time.Time{}, time.Time{})
 	require.NoError(t, err)
 	require.Len(t, hist, 1)

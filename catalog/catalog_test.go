@@ -78,7 +78,7 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Active, vips.State)
 	require.Equal(t, Successful, vips.Status)
-	require.EqualValues(t, 4, vips.Members) // C001, C004, C007, C010
+	require.EqualValues(t, 4, vips.MemberCount) // C001, C004, C007, C010
 	require.Equal(t, []string{"C001", "C004", "C007", "C010"}, memberKeys(t, e, "Vips"))
 
 	// Refresh the active segment by name.
@@ -86,7 +86,7 @@ func TestLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Successful, job.Status)
 	require.Equal(t, Successful, taskOf(t, job, "Vips").Status)
-	require.EqualValues(t, 4, taskOf(t, job, "Vips").Members)
+	require.EqualValues(t, 4, taskOf(t, job, "Vips").MemberCount)
 
 	// Refresh all: Older is inactive and skipped, Vips is refreshed, the
 	// drafts are skipped. The inactive segment shows status skipped.
@@ -104,7 +104,7 @@ func TestLifecycle(t *testing.T) {
 	older, err = cat.Get("Older")
 	require.NoError(t, err)
 	require.Equal(t, Skipped, older.Status)
-	require.Zero(t, older.Members, "an inactive segment holds no customers")
+	require.Zero(t, older.MemberCount, "an inactive segment holds no customers")
 
 	// Rename keeps members, history and state, and rewrites the name in
 	// the definition.
@@ -117,7 +117,7 @@ func TestLifecycle(t *testing.T) {
 	vip, err := cat.Get("VipCustomers")
 	require.NoError(t, err)
 	require.Equal(t, Active, vip.State)
-	require.EqualValues(t, 4, vip.Members)
+	require.EqualValues(t, 4, vip.MemberCount)
 	parsed, err := segment.Parse(vip.Definition)
 	require.NoError(t, err)
 	require.Equal(t, "VipCustomers", parsed.Name)
@@ -202,13 +202,13 @@ func TestCreateErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Active, s.State)
 	require.Equal(t, Successful, s.Status)
-	require.EqualValues(t, 2, s.Members)
+	require.EqualValues(t, 2, s.MemberCount)
 
 	// An edit that breaks an active segment makes it an inactive draft.
 	s, err = e.cat.Edit(ctx, "E", def("E", `{"attribute": "Customer.Agee", "operator": "isNull"}`))
 	require.NoError(t, err)
 	require.Equal(t, Draft, s.State)
-	require.EqualValues(t, 2, s.Members, "a draft keeps its last members")
+	require.EqualValues(t, 2, s.MemberCount, "a draft keeps its last members")
 
 	// Without a source, calls that need data say so.
 	noSrc, err := Open(e.path+"2", Options{Clock: e.clock})
@@ -254,7 +254,7 @@ func TestStaticVsDynamicAfterDataChange(t *testing.T) {
 	// the four new.
 	require.ElementsMatch(t, append(keysFrom(6, 9), keysFrom(11, 14)...), memberKeys(t, e, "Dyn"))
 	dyn := taskOf(t, job, "Dyn")
-	require.EqualValues(t, 8, dyn.Members)
+	require.EqualValues(t, 8, dyn.MemberCount)
 	// Before: C007..C010 (4). Now: C006..C009, C011..C014 (8).
 	// Entered: C006, C011..C014 = 5; left: C010 = 1; 4 + 5 - 1 = 8.
 	require.EqualValues(t, 5, dyn.Entered)
@@ -264,13 +264,13 @@ func TestStaticVsDynamicAfterDataChange(t *testing.T) {
 	// data, so it is not among the current snapshot's members.
 	stat := taskOf(t, job, "Stat")
 	require.True(t, stat.Kept)
-	require.EqualValues(t, 4, stat.Members)
+	require.EqualValues(t, 4, stat.MemberCount)
 	require.Zero(t, stat.Entered)
 	require.Zero(t, stat.Left)
 	require.Equal(t, keysFrom(7, 9), sorted(memberKeys(t, e, "Stat")))
 	st, err = e.cat.Get("Stat")
 	require.NoError(t, err)
-	require.EqualValues(t, 4, st.Members)
+	require.EqualValues(t, 4, st.MemberCount)
 
 	// History: entered - left is the change in members at every step.
 	for _, name := range []string{"Dyn", "Stat"} {
@@ -279,8 +279,8 @@ func TestStaticVsDynamicAfterDataChange(t *testing.T) {
 		require.Len(t, hist, 2)
 		prev := uint64(0)
 		for _, h := range hist {
-			require.Equal(t, int64(h.Members)-int64(prev), int64(h.Entered)-int64(h.Left), "%s at %v", name, h.Time)
-			prev = h.Members
+			require.Equal(t, int64(h.MemberCount)-int64(prev), int64(h.Entered)-int64(h.Left), "%s at %v", name, h.Time)
+			prev = h.MemberCount
 		}
 	}
 
@@ -511,7 +511,7 @@ func TestHistoryRange(t *testing.T) {
 	require.Len(t, all, 5)
 	for i, h := range all {
 		require.Equal(t, t0.Add(time.Duration(i)*24*time.Hour), h.Time)
-		require.EqualValues(t, 4, h.Members)
+		require.EqualValues(t, 4, h.MemberCount)
 	}
 	mid, err := e.cat.History("A", t0.Add(24*time.Hour), t0.Add(72*time.Hour))
 	require.NoError(t, err)
@@ -578,7 +578,7 @@ func TestJobDetails(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Failed, web.Status)
 	require.NotEmpty(t, web.LastError)
-	require.EqualValues(t, 3, web.Members, "a failed refresh keeps the previous members")
+	require.EqualValues(t, 3, web.MemberCount, "a failed refresh keeps the previous members")
 	// Nor can it be activated again once deactivated.
 	require.NoError(t, e.cat.Deactivate("Web"))
 	_, err = e.cat.Activate(ctx, "Web")

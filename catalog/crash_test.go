@@ -89,7 +89,7 @@ func TestCrashChild(t *testing.T) {
 			say("JOB %d %s", job.ID, strings.ReplaceAll(job.Status.String(), " ", "_"))
 			for _, task := range job.Tasks {
 				if task.Segment == "Base" && task.Status == Successful {
-					say("HIST Base %d %d", job.ID, task.Members)
+					say("HIST Base %d %d", job.ID, task.MemberCount)
 				}
 			}
 		case 3:
@@ -263,7 +263,7 @@ func TestCrashSafety(t *testing.T) {
 		require.NoError(t, err)
 		byJob := map[uint64]uint64{}
 		for _, h := range hist {
-			byJob[h.Job] = h.Members
+			byJob[h.Job] = h.MemberCount
 		}
 		for job, n := range m.hist {
 			require.Contains(t, byJob, job, "the history of job %d is lost after kill %d", job, k)

@@ -471,7 +471,7 @@ func (ex *execution) runTask(ctx context.Context, i int, par int) taskResult {
 	t.Status = Successful
 	t.Ended = now
 	t.Duration = now.Sub(t.Started)
-	t.Members, t.Entered, t.Left, t.Kept = m.count, m.entered, m.left, m.kept
+	t.MemberCount, t.Entered, t.Left, t.Kept = m.count, m.entered, m.left, m.kept
 	if err := ex.commitTask(i, &t, m); err != nil {
 		return end(Failed, err.Error())
 	}
@@ -615,11 +615,11 @@ func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 				}
 			}
 		}
-		e := &HistoryEntry{Time: t.Ended, Job: ex.run.job.ID, AsOf: ex.asOf, Members: m.count, Entered: m.entered, Left: m.left, Kept: m.kept}
+		e := &HistoryEntry{Time: t.Ended, Job: ex.run.job.ID, AsOf: ex.asOf, MemberCount: m.count, Entered: m.entered, Left: m.left, Kept: m.kept}
 		if err := putHistory(tx, r.ID, e); err != nil {
 			return err
 		}
-		r.Members = m.count
+		r.MemberCount = m.count
 		r.LastRefreshed = t.Ended
 		r.Status, r.LastJob, r.LastError = Successful, ex.run.job.ID, ""
 		if tr.rec.kind() == segment.Static {

@@ -88,7 +88,7 @@ func TestListSortAndSearch(t *testing.T) {
 		SortType:          func(a, b *Segment) int { return strings.Compare(a.Kind.String(), b.Kind.String()) },
 		SortState:         func(a, b *Segment) int { return strings.Compare(a.State.String(), b.State.String()) },
 		SortStatus:        func(a, b *Segment) int { return strings.Compare(a.Status.String(), b.Status.String()) },
-		SortMembers:       func(a, b *Segment) int { return int(a.Members) - int(b.Members) },
+		SortMemberCount:   func(a, b *Segment) int { return int(a.MemberCount) - int(b.MemberCount) },
 		SortLastRefreshed: func(a, b *Segment) int { return a.LastRefreshed.Compare(b.LastRefreshed) },
 		SortCreated:       func(a, b *Segment) int { return a.Created.Compare(b.Created) },
 		SortModified:      func(a, b *Segment) int { return a.Modified.Compare(b.Modified) },

@@ -97,7 +97,7 @@ func TestCancelRefresh(t *testing.T) {
 		s, err = e.cat.Get("A")
 		require.NoError(t, err)
 		require.Equal(t, Cancelled, s.Status)
-		require.EqualValues(t, 4, s.Members)
+		require.EqualValues(t, 4, s.MemberCount)
 		require.Equal(t, keysFrom(7, 10), memberKeys2(t, e.cat, inner, "A"))
 	})
 
@@ -303,8 +303,8 @@ func TestConcurrentUse(t *testing.T) {
 		require.NoError(t, err)
 		prev := int64(0)
 		for _, h := range hist {
-			require.Equal(t, int64(h.Members)-prev, int64(h.Entered)-int64(h.Left))
-			prev = int64(h.Members)
+			require.Equal(t, int64(h.MemberCount)-prev, int64(h.Entered)-int64(h.Left))
+			prev = int64(h.MemberCount)
 		}
 	}
 	jobs, err := e.cat.Jobs(0)

@@ -93,7 +93,7 @@ func TestScheduler(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Active, b.State)
 	require.True(t, b.ActivateAt.IsZero())
-	require.EqualValues(t, 2, b.Members)
+	require.EqualValues(t, 2, b.MemberCount)
 
 	// A scheduled activation of a segment that became a draft meanwhile is
 	// not applied, and says why.

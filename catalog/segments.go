@@ -562,7 +562,7 @@ const (
 	SortDisplayName   SortBy = "displayName"
 	SortType          SortBy = "type"
 	SortState         SortBy = "state"
-	SortMembers       SortBy = "members"
+	SortMemberCount   SortBy = "members"
 	SortLastRefreshed SortBy = "lastRefreshed"
 	SortStatus        SortBy = "status"
 	SortCreated       SortBy = "created"
@@ -571,7 +571,7 @@ const (
 
 // SortColumns returns every SortBy, in the order of the segments page.
 func SortColumns() []SortBy {
-	return []SortBy{SortName, SortDisplayName, SortType, SortState, SortMembers, SortLastRefreshed, SortStatus, SortCreated, SortModified}
+	return []SortBy{SortName, SortDisplayName, SortType, SortState, SortMemberCount, SortLastRefreshed, SortStatus, SortCreated, SortModified}
 }
 
 // ListOptions selects and orders List's segments. The zero value lists
@@ -656,12 +656,12 @@ func compareBy(by SortBy) (func(a, b *Segment) int, error) {
 		return text(func(s *Segment) string { return s.State.String() }), nil
 	case SortStatus:
 		return text(func(s *Segment) string { return s.Status.String() }), nil
-	case SortMembers:
+	case SortMemberCount:
 		return func(a, b *Segment) int {
 			switch {
-			case a.Members < b.Members:
+			case a.MemberCount < b.MemberCount:
 				return -1
-			case a.Members > b.Members:
+			case a.MemberCount > b.MemberCount:
 				return 1
 			}
 			return 0

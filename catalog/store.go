@@ -71,7 +71,7 @@ type record struct {
 	// ScheduleSince is when Schedule was set; its runs count from then.
 	ScheduleSince time.Time `json:"scheduleSince,omitzero"`
 	ScheduleError string    `json:"scheduleError,omitempty"`
-	Members       uint64    `json:"members"`
+	MemberCount   uint64    `json:"members"`
 	Frozen        bool      `json:"frozen,omitempty"`
 	LastRefreshed time.Time `json:"lastRefreshed,omitzero"`
 	Status        Status    `json:"status"`
@@ -103,7 +103,7 @@ func (r *record) public() *Segment {
 		State: r.state(), Definition: bytes.Clone(r.Definition), Problems: loadProblems(r.Problems),
 		References: append([]string(nil), r.Refs...), Created: r.Created, Modified: r.Modified,
 		ActivateAt: r.ActivateAt, DeactivateAt: r.DeactivateAt, Schedule: r.Schedule,
-		ScheduleError: r.ScheduleError, Members: r.Members, Frozen: r.Frozen,
+		ScheduleError: r.ScheduleError, MemberCount: r.MemberCount, Frozen: r.Frozen,
 		LastRefreshed: r.LastRefreshed, Status: r.Status, LastJob: r.LastJob, LastError: r.LastError,
 	}
 }

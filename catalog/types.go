@@ -193,9 +193,9 @@ type Segment struct {
 	// ScheduleError says why the last scheduled activation could not be
 	// applied; "" when none failed.
 	ScheduleError string
-	// Members is the number of members stored by the last successful
+	// MemberCount is the number of members stored by the last successful
 	// refresh.
-	Members uint64
+	MemberCount uint64
 	// Frozen reports that a static segment's members are fixed: later
 	// refreshes keep them.
 	Frozen bool
@@ -223,7 +223,7 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 		Type          string          `json:"type"`
 		State         State           `json:"state"`
 		Status        Status          `json:"status"`
-		Members       uint64          `json:"members"`
+		MemberCount   uint64          `json:"members"`
 		Frozen        bool            `json:"frozen,omitempty"`
 		LastRefreshed time.Time       `json:"lastRefreshed,omitzero"`
 		LastJob       uint64          `json:"lastJob,omitempty"`
@@ -240,7 +240,7 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 	}
 	o := out{
 		Name: s.Name, DisplayName: s.DisplayName, Description: s.Description, Type: s.Kind.String(),
-		State: s.State, Status: s.Status, Members: s.Members, Frozen: s.Frozen, LastRefreshed: s.LastRefreshed,
+		State: s.State, Status: s.Status, MemberCount: s.MemberCount, Frozen: s.Frozen, LastRefreshed: s.LastRefreshed,
 		LastJob: s.LastJob, LastError: s.LastError, Created: s.Created, Modified: s.Modified,
 		ActivateAt: s.ActivateAt, DeactivateAt: s.DeactivateAt, Schedule: s.Schedule,
 		ScheduleError: s.ScheduleError, References: s.References,
@@ -352,11 +352,11 @@ type Task struct {
 	Started  time.Time     `json:"started,omitzero"`
 	Ended    time.Time     `json:"ended,omitzero"`
 	Duration time.Duration `json:"duration"`
-	// Members is the member count stored by a successful task.
-	Members uint64 `json:"members"`
+	// MemberCount is the member count stored by a successful task.
+	MemberCount uint64 `json:"members"`
 	// Entered and Left count the customers that joined and left the
 	// segment compared with its previous members; Entered - Left is the
-	// change in Members.
+	// change in MemberCount.
 	Entered uint64 `json:"entered"`
 	Left    uint64 `json:"left"`
 	// Kept is true when a static segment kept its frozen members.
@@ -377,10 +377,10 @@ type HistoryEntry struct {
 	// AsOf is the instant the job evaluated at (Job.AsOf); zero in
 	// entries stored by versions that did not record it.
 	AsOf time.Time `json:"asOf,omitzero"`
-	// Members, Entered and Left are as in Task.
-	Members uint64 `json:"members"`
-	Entered uint64 `json:"entered"`
-	Left    uint64 `json:"left"`
+	// MemberCount, Entered and Left are as in Task.
+	MemberCount uint64 `json:"members"`
+	Entered     uint64 `json:"entered"`
+	Left        uint64 `json:"left"`
 	// Kept is true when a static segment kept its frozen members.
 	Kept bool `json:"kept,omitempty"`
 }

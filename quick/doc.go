@@ -21,7 +21,7 @@
 //	ins, err := q.Insights(ctx, "Customer.Age") // percentiles p0..p100
 //	size, err := q.Estimate(ctx, "Customer.Age", quick.GreaterThan, segment.Int(30))
 //	def, err := q.Build(ctx, "Over30", "Over 30", "Customer.Age", quick.GreaterThan, segment.Int(30))
-//	// engine.Compile(def, snap, ...) evaluates at asOf to exactly size.Members.
+//	// engine.Compile(def, snap, ...) evaluates at asOf to exactly size.MemberCount.
 //
 // Percentiles are nearest-rank over the non-null values, p0 the least and
 // p100 the greatest (see Insights); PercentileOf goes the other way.

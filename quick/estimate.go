@@ -19,20 +19,20 @@ import (
 )
 
 // Size is a quick segment's estimated size. It is exact: the engine
-// evaluates the built definition, at the same as-of instant, to Members
+// evaluates the built definition, at the same as-of instant, to MemberCount
 // customers.
 type Size struct {
-	// Members is how many customers the segment holds.
-	Members int
+	// MemberCount is how many customers the segment holds.
+	MemberCount int
 	// Customers is how many customers were considered: all of them, or
 	// the members of the set given to EstimateIn.
 	Customers int
-	// Share is Members / Customers, 0 when there are no customers.
+	// Share is MemberCount / Customers, 0 when there are no customers.
 	Share float64
 }
 
 func newSize(members, customers int) Size {
-	s := Size{Members: members, Customers: customers}
+	s := Size{MemberCount: members, Customers: customers}
 	if customers > 0 {
 		s.Share = float64(members) / float64(customers)
 	}

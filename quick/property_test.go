@@ -648,13 +648,13 @@ func TestPropertyEstimateMatchesEngine(t *testing.T) {
 			members, err := plan.Eval(ctx, w.asOf)
 			require.NoError(rt, err)
 			js, _ := def.MarshalJSON()
-			require.Equal(rt, int(members.GetCardinality()), size.Members, "estimate of %s", js)
-			require.Equal(rt, naiveCount(f, op, value, vals, func(int) bool { return true }), size.Members, "plain count of %s", js)
+			require.Equal(rt, int(members.GetCardinality()), size.MemberCount, "estimate of %s", js)
+			require.Equal(rt, naiveCount(f, op, value, vals, func(int) bool { return true }), size.MemberCount, "plain count of %s", js)
 			require.Equal(rt, w.n, size.Customers)
 
 			sizeIn, err := q.EstimateIn(ctx, f.Name, op, value, subset)
 			require.NoError(rt, err)
-			require.Equal(rt, int(roaring.And(members, subset).GetCardinality()), sizeIn.Members, "estimate in a subset of %s", js)
+			require.Equal(rt, int(roaring.And(members, subset).GetCardinality()), sizeIn.MemberCount, "estimate in a subset of %s", js)
 			require.Equal(rt, len(sub), sizeIn.Customers)
 
 			// Percentile of a value: plain counts of the values below it.

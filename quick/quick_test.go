@@ -483,10 +483,10 @@ func TestBuildShapes(t *testing.T) {
 		require.JSONEq(t, c.json, string(b))
 		size, err := q.Estimate(ctx, c.field, c.op, c.value)
 		require.NoError(t, err)
-		require.Equal(t, 1, size.Members, c.field)
+		require.Equal(t, 1, size.MemberCount, c.field)
 		require.Equal(t, 2, size.Customers)
 		require.Equal(t, 0.5, size.Share)
-		require.Equal(t, size.Members, engineCount(t, q, def))
+		require.Equal(t, size.MemberCount, engineCount(t, q, def))
 	}
 }
 
@@ -524,7 +524,7 @@ func TestPredictionCountsCustomers(t *testing.T) {
 	} {
 		size, err := q.Estimate(ctx, "Churn.Score", c.op, c.value)
 		require.NoError(t, err)
-		require.Equal(t, c.want, size.Members)
+		require.Equal(t, c.want, size.MemberCount)
 		def, err := q.Build(ctx, "Q", "", "Churn.Score", c.op, c.value)
 		require.NoError(t, err)
 		require.Equal(t, c.want, engineCount(t, q, def))
@@ -592,7 +592,7 @@ func TestSeveralPaths(t *testing.T) {
 	require.Equal(t, "Propensity.Likely", fs[0].Name)
 	size, err := q.Estimate(ctx, "Propensity.Likely", quick.Is, segment.Bool(true))
 	require.NoError(t, err)
-	require.Equal(t, 2, size.Members, "along the shortest path, PropensityCustomer")
+	require.Equal(t, 2, size.MemberCount, "along the shortest path, PropensityCustomer")
 	def, err := q.Build(ctx, "Likely", "", "Propensity.Likely", quick.Is, segment.Bool(true))
 	require.NoError(t, err)
 	rel, ok := def.Groups[0].Condition.(*segment.Related)
@@ -635,10 +635,10 @@ func TestHugeSums(t *testing.T) {
 	} {
 		size, err := q.Estimate(ctx, "Measures.Units", c.op, c.value)
 		require.NoError(t, err)
-		require.Equal(t, c.want, size.Members, "%s %v", c.op, c.value)
+		require.Equal(t, c.want, size.MemberCount, "%s %v", c.op, c.value)
 		in, err := q.EstimateIn(ctx, "Measures.Units", c.op, c.value, roaring.BitmapOf(0, 1, 2, 3))
 		require.NoError(t, err)
-		require.Equal(t, c.want, in.Members)
+		require.Equal(t, c.want, in.MemberCount)
 		def, err := q.Build(ctx, "Q", "", "Measures.Units", c.op, c.value)
 		require.NoError(t, err)
 		require.Equal(t, c.want, engineCount(t, q, def))
@@ -671,7 +671,7 @@ func TestIntegerComparisons(t *testing.T) {
 	} {
 		size, err := q.Estimate(ctx, "Customer.N", c.op, c.value)
 		require.NoError(t, err, "%s %v", c.op, c.value)
-		require.Equal(t, c.want, size.Members, "%s %v", c.op, c.value)
+		require.Equal(t, c.want, size.MemberCount, "%s %v", c.op, c.value)
 		def, err := q.Build(ctx, "Q", "", "Customer.N", c.op, c.value)
 		require.NoError(t, err)
 		require.Equal(t, c.want, engineCount(t, q, def), "%s %v", c.op, c.value)
@@ -698,7 +698,7 @@ func TestMeasuresDependOnAsOf(t *testing.T) {
 			q := st.At(asOf)
 			size, err := q.Estimate(ctx, "Measures.Units7d", quick.GreaterThan, segment.Int(0))
 			require.NoError(t, err)
-			require.Equal(t, n, size.Members, at)
+			require.Equal(t, n, size.MemberCount, at)
 			def, err := q.Build(ctx, "Q", "", "Measures.Units7d", quick.GreaterThan, segment.Int(0))
 			require.NoError(t, err)
 			require.Equal(t, n, engineCount(t, q, def), at)
@@ -749,11 +749,11 @@ func TestConcurrentFirstUse(t *testing.T) {
 				return
 			}
 			m, err := q.Estimate(ctx, "Measures.Units", quick.GreaterThan, segment.Int(0))
-			if err != nil || m.Members != 1 {
+			if err != nil || m.MemberCount != 1 {
 				sizes[i] = -1
 				return
 			}
-			sizes[i] = s.Members
+			sizes[i] = s.MemberCount
 		}()
 	}
 	wg.Wait()

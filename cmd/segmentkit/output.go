@@ -189,7 +189,7 @@ func writeJob(w io.Writer, j *catalog.Job) {
 	for _, t := range j.Tasks {
 		members, entered, left := "-", "-", "-"
 		if t.Status == catalog.Successful {
-			members, entered, left = exact.FormatCount(t.Members), exact.FormatCount(t.Entered), exact.FormatCount(t.Left)
+			members, entered, left = exact.FormatCount(t.MemberCount), exact.FormatCount(t.Entered), exact.FormatCount(t.Left)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Segment, t.Status, members, entered, left, round(t.Duration), t.Reason)
 	}

@@ -510,10 +510,10 @@ func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
 	name, op, value, size := q.name, q.op, q.value, q.size
 	if *a.json {
 		return c.emit(quickEstimateJSON{Field: name, Operator: op.String(), Value: quickValue(value),
-			AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.Members, Customers: size.Customers, Share: size.Share})
+			AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.MemberCount, Customers: size.Customers, Share: size.Share})
 	}
 	fmt.Fprintf(c.out, "%s %s %s: %s of %s customers (%s)\n", name, op, quickValueText(value),
-		exact.FormatCount(size.Members), exact.FormatCount(size.Customers), quickPercent(size.Members, size.Customers))
+		exact.FormatCount(size.MemberCount), exact.FormatCount(size.Customers), quickPercent(size.MemberCount, size.Customers))
 	return exitOK
 }
 
@@ -548,7 +548,7 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 	if err != nil {
 		return c.fail(err)
 	}
-	res := quickCreateJSON{Segment: def.Name, AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.Members,
+	res := quickCreateJSON{Segment: def.Name, AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.MemberCount,
 		Customers: size.Customers, Share: size.Share, Definition: defJSON}
 	switch {
 	case a.save:
@@ -575,7 +575,7 @@ func (c *cli) quickCreate(ctx context.Context, a *quickArgs) int {
 		where = fmt.Sprintf("in %s (%s)", res.Catalog, res.State)
 	}
 	fmt.Fprintf(c.out, "saved segment %s %s: %s of %s customers (%s) as of %s\n", def.Name, where,
-		exact.FormatCount(size.Members), exact.FormatCount(size.Customers), quickPercent(size.Members, size.Customers), res.AsOf)
+		exact.FormatCount(size.MemberCount), exact.FormatCount(size.Customers), quickPercent(size.MemberCount, size.Customers), res.AsOf)
 	return exitOK
 }
 

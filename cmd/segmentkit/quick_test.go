@@ -233,7 +233,7 @@ func TestQuickCreate(t *testing.T) {
 	act, err := cat.Get("Over40Active")
 	require.NoError(t, err)
 	require.Equal(t, catalog.Active, act.State)
-	require.Equal(t, uint64(res.Members), act.Members, "the refresh finds the estimated members")
+	require.Equal(t, uint64(res.Members), act.MemberCount, "the refresh finds the estimated members")
 }
 
 func TestQuickErrors(t *testing.T) {

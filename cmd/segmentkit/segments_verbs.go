@@ -71,7 +71,7 @@ func (s *segSession) saved(seg *catalog.Segment, err error, verb string) int {
 			writeProblems(s.out, "  ", seg.Problems)
 		case seg.State == catalog.Active && verb == "created":
 			// Only create refreshes; edit leaves the members as they were.
-			fmt.Fprintf(s.out, "%s %s (active, %s %s, refresh %s)\n", verb, seg.Name, exact.FormatCount(seg.Members), plural(seg.Members, "member"), seg.Status)
+			fmt.Fprintf(s.out, "%s %s (active, %s %s, refresh %s)\n", verb, seg.Name, exact.FormatCount(seg.MemberCount), plural(seg.MemberCount, "member"), seg.Status)
 		default:
 			fmt.Fprintf(s.out, "%s %s (%s)\n", verb, seg.Name, seg.State)
 		}
@@ -132,7 +132,7 @@ func (s *segSession) list(sort string, desc bool, search string) int {
 	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tTYPE\tSTATE\tMEMBERS\tLAST REFRESHED\tSTATUS\tCREATED\tMODIFIED")
 	for _, g := range segs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, cell(g.DisplayName), g.Kind, g.State,
-			exact.FormatCount(g.Members), formatTime(g.LastRefreshed), g.Status, formatTime(g.Created), formatTime(g.Modified))
+			exact.FormatCount(g.MemberCount), formatTime(g.LastRefreshed), g.Status, formatTime(g.Created), formatTime(g.Modified))
 	}
 	tw.Flush()
 	return exitOK
@@ -164,7 +164,7 @@ func (s *segSession) show(definition bool) int {
 	row("description", seg.Description)
 	row("type", seg.Kind.String())
 	row("state", seg.State.String())
-	members := exact.FormatCount(seg.Members)
+	members := exact.FormatCount(seg.MemberCount)
 	if seg.Frozen {
 		members += " (frozen)"
 	}
@@ -430,7 +430,7 @@ func (s *segSession) history(from, to string) int {
 		if h.Kept {
 			note = " (static, kept)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), exact.FormatCount(h.Members), exact.FormatCount(h.Entered),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), exact.FormatCount(h.MemberCount), exact.FormatCount(h.Entered),
 			exact.FormatCount(h.Left), h.Job, note)
 	}
 	tw.Flush()
