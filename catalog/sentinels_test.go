@@ -56,7 +56,7 @@ var sentinels = map[string]error{
 	"internal/exact.ErrNoSuchDay":      exact.ErrNoSuchDay,
 	"internal/exact.ErrNotDatetime":    exact.ErrNotDatetime,
 	"internal/exact.ErrBetweenOrder":   exact.ErrBetweenOrder,
-	"quick.ErrUnknownSource":           quick.ErrUnknownSource,
+	"quick.ErrUnknownOrigin":           quick.ErrUnknownOrigin,
 	"quick.ErrUnknownField":            quick.ErrUnknownField,
 	"quick.ErrOperator":                quick.ErrOperator,
 	"quick.ErrValue":                   quick.ErrValue,

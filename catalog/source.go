@@ -119,7 +119,7 @@ func (s *DirSource) signature() []fileSig {
 		return append(sigs, fileSig{path: "schema", err: err.Error()})
 	}
 	for _, e := range sch.Entities {
-		sigs = append(sigs, statSig(filepath.Join(s.dir, filepath.FromSlash(e.Source))))
+		sigs = append(sigs, statSig(filepath.Join(s.dir, filepath.FromSlash(e.File))))
 	}
 	return sigs
 }

@@ -30,14 +30,14 @@ func SchemaFields(sch *schema.Schema) []Field {
 	if cust, ok := sch.Entity(sch.CustomerEntity); ok {
 		for _, a := range cust.Attributes {
 			if a.Name != cust.Key {
-				add(Field{Source: Profiles, Entity: cust.Name, Attribute: a.Name, Type: a.Type})
+				add(Field{Origin: Profiles, Entity: cust.Name, Attribute: a.Name, Type: a.Type})
 			}
 		}
 	}
 	ms, _ := segment.ParseMeasures(sch)
 	for _, m := range ms {
 		if typ := m.Type(sch); typ != schema.Invalid {
-			add(Field{Source: Measures, Entity: schema.MeasuresEntity, Attribute: m.Name, DisplayName: m.DisplayName, Type: typ})
+			add(Field{Origin: Measures, Entity: schema.MeasuresEntity, Attribute: m.Name, DisplayName: m.DisplayName, Type: typ})
 		}
 	}
 	for i := range sch.Entities {
@@ -53,7 +53,7 @@ func SchemaFields(sch *schema.Schema) []Field {
 		}
 		for _, a := range e.Attributes {
 			if a.Name != e.Key && !foreign[a.Name] {
-				add(Field{Source: Intelligence, Entity: e.Name, Attribute: a.Name, Type: a.Type})
+				add(Field{Origin: Intelligence, Entity: e.Name, Attribute: a.Name, Type: a.Type})
 			}
 		}
 	}

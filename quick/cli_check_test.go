@@ -34,7 +34,7 @@ func TestSchemaFieldsMatchFields(t *testing.T) {
 	} {
 		v := snap(t)
 		var loaded []quick.Field
-		for _, src := range quick.Sources() {
+		for _, src := range quick.Origins() {
 			fs, err := v.Fields(ctx, src)
 			require.NoError(t, err)
 			loaded = append(loaded, fs...)

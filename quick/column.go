@@ -553,7 +553,7 @@ func (v View) column(ctx context.Context, r *fieldRef) (*column, error) {
 		return nil, fmt.Errorf("quick: no snapshot")
 	}
 	n := s.snap.NumCustomers()
-	switch r.Source {
+	switch r.Origin {
 	case Measures:
 		key := cacheKey{kind: keyMeasure, name: r.Attribute, at: instantOf(v.asOf)}
 		val, err := s.get(ctx, key, func(ctx context.Context) (any, error) {
@@ -578,7 +578,7 @@ func (v View) column(ctx context.Context, r *fieldRef) (*column, error) {
 	val, err := s.get(ctx, cacheKey{kind: keyColumn, name: r.Name}, func(ctx context.Context) (any, error) {
 		var rowOf []int32
 		rows := n
-		if r.Source == Intelligence {
+		if r.Origin == Intelligence {
 			var err error
 			if rowOf, err = s.rowOf(ctx, r); err != nil {
 				return nil, err

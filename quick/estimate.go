@@ -387,7 +387,7 @@ func (v View) Build(ctx context.Context, name, displayName, field string, op Op,
 	if _, err := v.check(ctx, r, op, value); err != nil {
 		return nil, err
 	}
-	if r.Source == Intelligence {
+	if r.Origin == Intelligence {
 		// The estimate counts one row per customer; make sure there is one.
 		if _, err := v.s.rowOf(ctx, r); err != nil {
 			return nil, err
@@ -395,7 +395,7 @@ func (v View) Build(ctx context.Context, name, displayName, field string, op Op,
 	}
 	pred := &segment.Predicate{Attribute: r.Name, Op: op.segmentOp(), Value: cloneValue(value)}
 	var c segment.Condition = pred
-	if r.Source == Intelligence && !r.single {
+	if r.Origin == Intelligence && !r.single {
 		c = &segment.Related{Entity: r.Entity, Path: slices.Clone(r.path), Where: pred}
 	}
 	def := &segment.Definition{Name: name, DisplayName: displayName, Groups: []segment.Group{{Condition: c}}}

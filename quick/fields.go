@@ -49,7 +49,7 @@ func (s *Stats) resolveFields() {
 			if c.Attr.Name == cust.Entity.Key {
 				continue
 			}
-			add(&fieldRef{Field: Field{Source: Profiles, Entity: cust.Entity.Name, Attribute: c.Attr.Name, Type: c.Attr.Type}, col: c})
+			add(&fieldRef{Field: Field{Origin: Profiles, Entity: cust.Entity.Name, Attribute: c.Attr.Name, Type: c.Attr.Type}, col: c})
 		}
 	}
 	measures := engine.Measures(s.snap)
@@ -59,7 +59,7 @@ func (s *Stats) resolveFields() {
 		if typ == schema.Invalid {
 			continue
 		}
-		add(&fieldRef{Field: Field{Source: Measures, Entity: schema.MeasuresEntity, Attribute: m.Name,
+		add(&fieldRef{Field: Field{Origin: Measures, Entity: schema.MeasuresEntity, Attribute: m.Name,
 			DisplayName: m.DisplayName, Type: typ}, measure: m})
 	}
 	for i := range sch.Entities {
@@ -82,7 +82,7 @@ func (s *Stats) resolveFields() {
 			if c.Attr.Name == e.Key || foreign[c.Attr.Name] {
 				continue
 			}
-			add(&fieldRef{Field: Field{Source: Intelligence, Entity: e.Name, Attribute: c.Attr.Name, Type: c.Attr.Type},
+			add(&fieldRef{Field: Field{Origin: Intelligence, Entity: e.Name, Attribute: c.Attr.Name, Type: c.Attr.Type},
 				col: c, path: paths[0], single: len(paths) == 1})
 		}
 	}
@@ -147,19 +147,19 @@ func (v View) kind(ctx context.Context, r *fieldRef) (Kind, error) {
 // and foreign keys (Intelligence). Integer fields need their statistics to
 // know their kind, which Fields computes if needed. For Measures, a problem
 // in the schema's measures is returned as the error.
-func (v View) Fields(ctx context.Context, src Source) ([]Field, error) {
+func (v View) Fields(ctx context.Context, origin Origin) ([]Field, error) {
 	if v.s == nil {
 		return nil, errors.New("quick: the View has no statistics; get one from Stats.At")
 	}
-	if int(src) >= len(sourceNames) {
-		return nil, fmt.Errorf("%w %s", ErrUnknownSource, src)
+	if int(origin) >= len(originNames) {
+		return nil, fmt.Errorf("%w %s", ErrUnknownOrigin, origin)
 	}
-	if src == Measures && v.s.measureErr != nil {
+	if origin == Measures && v.s.measureErr != nil {
 		return nil, fmt.Errorf("the schema's measures have problems: %w", v.s.measureErr)
 	}
 	out := []Field{}
 	for _, r := range v.s.order {
-		if r.Source != src {
+		if r.Origin != origin {
 			continue
 		}
 		k, err := v.kind(ctx, r)

@@ -313,7 +313,7 @@ func naiveOfEngine(t schema.Type, v any) naive {
 
 // fieldValues returns the customers' values of f.
 func (w *world) fieldValues(t *rapid.T, ctx context.Context, q quick.View, f quick.Field) []naive {
-	if f.Source != quick.Measures {
+	if f.Origin != quick.Measures {
 		return w.values[f.Name]
 	}
 	ms, err := segment.ParseMeasures(q.Stats().Snapshot().Schema())
@@ -597,7 +597,7 @@ func TestPropertyEstimateMatchesEngine(t *testing.T) {
 		q := st.At(w.asOf)
 
 		var fields []quick.Field
-		for _, src := range quick.Sources() {
+		for _, src := range quick.Origins() {
 			fs, err := q.Fields(ctx, src)
 			require.NoError(rt, err)
 			fields = append(fields, fs...)

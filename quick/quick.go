@@ -16,9 +16,9 @@ import (
 
 // Sentinel errors of the quick package; test with errors.Is.
 var (
-	// ErrUnknownSource: a source name is not profiles, measures or
-	// intelligence.
-	ErrUnknownSource = diag.NewSentinel("quick.unknown_source", "unknown source")
+	// ErrUnknownOrigin: an origin's name (the CLI's --source) is not
+	// profiles, measures or intelligence. Its code keeps the older name.
+	ErrUnknownOrigin = diag.NewSentinel("quick.unknown_source", "unknown source")
 	// ErrUnknownField: a field name names no field of any source. The error
 	// is a *diag.Problem whose Suggestion is the nearest field name, if one
 	// is close.
@@ -35,41 +35,42 @@ var (
 	ErrNotOneToOne = diag.NewSentinel("quick.not_one_to_one", "prediction entity is not one-to-one with customers")
 )
 
-// Source is where a quick segment's field comes from.
-type Source uint8
+// Origin is where a quick segment's field comes from: the product page's
+// "Quickly create from" choice (the CLI's --source).
+type Origin uint8
 
-// The sources of the product page.
+// The origins of the product page.
 const (
 	// Profiles are the attributes of the customer entity.
-	Profiles Source = iota
+	Profiles Origin = iota
 	// Measures are the customer attribute measures of the schema.
 	Measures
 	// Intelligence are the attributes of prediction output entities.
 	Intelligence
 )
 
-var sourceNames = [...]string{"profiles", "measures", "intelligence"}
+var originNames = [...]string{"profiles", "measures", "intelligence"}
 
-// Sources lists every source in order.
-func Sources() []Source { return []Source{Profiles, Measures, Intelligence} }
+// Origins lists every origin in order.
+func Origins() []Origin { return []Origin{Profiles, Measures, Intelligence} }
 
-// String returns "profiles", "measures", "intelligence" or "Source(N)".
-func (s Source) String() string {
-	if int(s) < len(sourceNames) {
-		return sourceNames[s]
+// String returns "profiles", "measures", "intelligence" or "Origin(N)".
+func (s Origin) String() string {
+	if int(s) < len(originNames) {
+		return originNames[s]
 	}
-	return fmt.Sprintf("Source(%d)", uint8(s))
+	return fmt.Sprintf("Origin(%d)", uint8(s))
 }
 
-// ParseSource returns the source named s, ignoring case. The error wraps
-// ErrUnknownSource.
-func ParseSource(s string) (Source, error) {
-	for i, n := range sourceNames {
+// ParseOrigin returns the origin named s, ignoring case. The error wraps
+// ErrUnknownOrigin.
+func ParseOrigin(s string) (Origin, error) {
+	for i, n := range originNames {
 		if strings.EqualFold(s, n) {
-			return Source(i), nil
+			return Origin(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%w %q; use profiles, measures or intelligence", ErrUnknownSource, s)
+	return 0, fmt.Errorf("%w %q; use profiles, measures or intelligence", ErrUnknownOrigin, s)
 }
 
 // Kind says how a field is shown and which operators apply to it.
@@ -170,8 +171,8 @@ type Field struct {
 	// Name is "Entity.Attribute": "Customer.Age", "Measures.Spend90d",
 	// "ChurnScore.Score". Definitions use it as the predicate's attribute.
 	Name string
-	// Source is where the field comes from.
-	Source Source
+	// Origin is where the field comes from.
+	Origin Origin
 	// Entity and Attribute are the two parts of Name.
 	Entity, Attribute string
 	// DisplayName is the measure's display name, or "".

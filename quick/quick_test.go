@@ -308,7 +308,7 @@ func TestFieldsAndKinds(t *testing.T) {
 	require.NoError(t, err)
 	kinds := map[string]quick.Kind{}
 	for _, f := range fs {
-		require.Equal(t, quick.Profiles, f.Source)
+		require.Equal(t, quick.Profiles, f.Origin)
 		require.Equal(t, f.Entity+"."+f.Attribute, f.Name)
 		kinds[f.Name] = f.Kind
 	}
@@ -325,18 +325,18 @@ func TestFieldsAndKinds(t *testing.T) {
 	ms, err := q.Fields(ctx, quick.Measures)
 	require.NoError(t, err)
 	require.Equal(t, []quick.Field{
-		{Name: "Measures.Units", Source: quick.Measures, Entity: "Measures", Attribute: "Units", DisplayName: "Units ordered", Type: schema.Number, Kind: quick.Numerical},
-		{Name: "Measures.Units7d", Source: quick.Measures, Entity: "Measures", Attribute: "Units7d", Type: schema.Number, Kind: quick.Numerical},
-		{Name: "Measures.Orders", Source: quick.Measures, Entity: "Measures", Attribute: "Orders", Type: schema.Integer, Kind: quick.Categorical},
+		{Name: "Measures.Units", Origin: quick.Measures, Entity: "Measures", Attribute: "Units", DisplayName: "Units ordered", Type: schema.Number, Kind: quick.Numerical},
+		{Name: "Measures.Units7d", Origin: quick.Measures, Entity: "Measures", Attribute: "Units7d", Type: schema.Number, Kind: quick.Numerical},
+		{Name: "Measures.Orders", Origin: quick.Measures, Entity: "Measures", Attribute: "Orders", Type: schema.Integer, Kind: quick.Categorical},
 	}, ms)
 
 	is, err := q.Fields(ctx, quick.Intelligence)
 	require.NoError(t, err)
-	require.Equal(t, []quick.Field{{Name: "Churn.Score", Source: quick.Intelligence, Entity: "Churn", Attribute: "Score", Type: schema.Number, Kind: quick.Numerical}}, is,
+	require.Equal(t, []quick.Field{{Name: "Churn.Score", Origin: quick.Intelligence, Entity: "Churn", Attribute: "Score", Type: schema.Number, Kind: quick.Numerical}}, is,
 		"the key and the foreign key are left out")
 
-	_, err = q.Fields(ctx, quick.Source(7))
-	require.ErrorIs(t, err, quick.ErrUnknownSource)
+	_, err = q.Fields(ctx, quick.Origin(7))
+	require.ErrorIs(t, err, quick.ErrUnknownOrigin)
 }
 
 func TestErrors(t *testing.T) {
@@ -402,9 +402,9 @@ func TestErrors(t *testing.T) {
 		require.ErrorIs(t, err, segment.ErrName)
 	})
 	t.Run("parse", func(t *testing.T) {
-		_, err := quick.ParseSource("profile")
-		require.ErrorIs(t, err, quick.ErrUnknownSource)
-		src, err := quick.ParseSource("Intelligence")
+		_, err := quick.ParseOrigin("profile")
+		require.ErrorIs(t, err, quick.ErrUnknownOrigin)
+		src, err := quick.ParseOrigin("Intelligence")
 		require.NoError(t, err)
 		require.Equal(t, quick.Intelligence, src)
 		_, err = quick.ParseOp("equals")
@@ -413,7 +413,7 @@ func TestErrors(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, quick.GreaterThan, op)
 		require.Equal(t, "Op(9)", quick.Op(9).String())
-		require.Equal(t, "Source(9)", quick.Source(9).String())
+		require.Equal(t, "Origin(9)", quick.Origin(9).String())
 		require.Equal(t, "Kind(9)", quick.Kind(9).String())
 	})
 }

@@ -59,7 +59,7 @@ func (r *rawSchema) schema() (*Schema, diag.List) {
 	var l diag.List
 	s := &Schema{CustomerEntity: r.CustomerEntity, Relationships: r.Relationships, Measures: r.Measures}
 	for i, re := range r.Entities {
-		e := Entity{Name: re.Name, Key: re.Key, Source: re.Source, Prediction: re.Prediction}
+		e := Entity{Name: re.Name, Key: re.Key, File: re.Source, Prediction: re.Prediction}
 		for j, ra := range re.Attributes {
 			t, ok := ParseType(ra.Type)
 			if !ok && ra.Type != "" {

@@ -137,9 +137,10 @@ type Entity struct {
 	Name string `json:"name"`
 	// Key names the attribute whose values are unique and non-null.
 	Key string `json:"key"`
-	// Source is the data file, relative to the data directory: .csv or
+	// File is the data file (FORMAT.md calls it the entity's "source"),
+	// relative to the data directory: .csv or
 	// .parquet. It may be empty for entities supplied in memory.
-	Source string `json:"source,omitempty"`
+	File string `json:"source,omitempty"`
 	// Attributes are the entity's columns.
 	Attributes []Attribute `json:"attributes"`
 	// Prediction marks an output entity of a prediction or custom model:

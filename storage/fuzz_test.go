@@ -47,7 +47,7 @@ func loadCSVBytes(t testing.TB, mem memory.Allocator, data []byte) (*Snapshot, e
 	sch := mustParseSchema(t, fuzzSchema)
 	opts := &Options{Allocator: mem}
 	e := sch.Customer()
-	tbl, org, err := readCSV(context.Background(), bytes.NewReader(data), int64(len(data)), e.Source, e, ErrTooManyCustomers, opts)
+	tbl, org, err := readCSV(context.Background(), bytes.NewReader(data), int64(len(data)), e.File, e, ErrTooManyCustomers, opts)
 	if err != nil {
 		return nil, err
 	}

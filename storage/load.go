@@ -87,11 +87,11 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 	var problems diag.List
 	for i, e := range sch.Entities {
 		at := fmt.Sprintf("entities[%d].source", i)
-		switch ext := strings.ToLower(filepath.Ext(e.Source)); {
-		case e.Source == "":
+		switch ext := strings.ToLower(filepath.Ext(e.File)); {
+		case e.File == "":
 			problems.Add(at, ErrData, "entity %s has no source file", e.Name)
 		case ext != ".csv" && ext != ".parquet":
-			problems.Add(at, ErrData, "entity %s: source %q must be a .csv or .parquet file", e.Name, e.Source)
+			problems.Add(at, ErrData, "entity %s: source %q must be a .csv or .parquet file", e.Name, e.File)
 		}
 	}
 	if err := problems.Err(); err != nil {
@@ -105,11 +105,11 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 			releaseLoaded(tables)
 			return nil, fmt.Errorf("load %s: %w", e.Name, err)
 		}
-		path := filepath.Join(dir, filepath.FromSlash(e.Source))
+		path := filepath.Join(dir, filepath.FromSlash(e.File))
 		tooMany := tooManyErr(sch, e)
 		var l loaded
 		var err error
-		if strings.ToLower(filepath.Ext(e.Source)) == ".csv" {
+		if strings.ToLower(filepath.Ext(e.File)) == ".csv" {
 			l.t, l.org, err = loadCSVFile(ctx, path, e, tooMany, &opts)
 		} else {
 			l.t, l.org, err = readParquet(ctx, path, e, tooMany, &opts)
@@ -141,7 +141,7 @@ func loadCSVFile(ctx context.Context, path string, e *schema.Entity, tooMany err
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	return readCSV(ctx, f, size, e.Source, e, tooMany, opts)
+	return readCSV(ctx, f, size, e.File, e, tooMany, opts)
 }
 
 // FromTables builds a snapshot from in-memory data: tables holds one

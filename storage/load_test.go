@@ -357,7 +357,7 @@ func TestParquetRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	pqSchema := shopSchema
 	for _, e := range csvSnap.Schema().Entities {
-		pqSchema = strings.Replace(pqSchema, e.Source, e.Name+".parquet", 1)
+		pqSchema = strings.Replace(pqSchema, e.File, e.Name+".parquet", 1)
 		f, err := os.Create(filepath.Join(dir, e.Name+".parquet"))
 		require.NoError(t, err)
 		if e.Name == "Customer" {

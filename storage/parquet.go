@@ -32,7 +32,7 @@ func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany err
 			releaseArrays(cs)
 		}
 	}()
-	org := &origin{name: e.Source}
+	org := &origin{name: e.File}
 	src := arrowSource{
 		schema:   arrowSchemaOf(e, chunks),
 		rows:     rows,
@@ -49,7 +49,7 @@ func readParquet(ctx context.Context, path string, e *schema.Entity, tooMany err
 // readParquetChunks returns the chunks of every attribute's column, in
 // attribute order, and the row count. The chunks are the caller's.
 func readParquetChunks(ctx context.Context, path string, e *schema.Entity, tooMany error, opts *Options) (_ [][]arrow.Array, rows int64, err error) {
-	name := e.Source
+	name := e.File
 	fail := func(format string, args ...any) error {
 		var l diag.List
 		l.Add(name, ErrData, format, args...)

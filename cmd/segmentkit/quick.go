@@ -115,7 +115,7 @@ func opFlags(fs *flag.FlagSet, a *quickArgs) {
 type quickSession struct {
 	snap   *storage.Snapshot
 	view   quick.View
-	source *quick.Source // nil: every source
+	source *quick.Origin // nil: every source
 	// field is --field resolved against the schema.
 	field string
 	// within is the parsed --within definition, checked against the
@@ -137,7 +137,7 @@ func (c *cli) quickOpen(ctx context.Context, a *quickArgs) (s quickSession, code
 		return s, c.usage(err)
 	}
 	if *a.source != "" {
-		src, err := quick.ParseSource(*a.source)
+		src, err := quick.ParseOrigin(*a.source)
 		if err != nil {
 			return s, c.usage(fmt.Errorf("--source %q is not profiles, measures or intelligence", *a.source))
 		}
@@ -222,7 +222,7 @@ func (s quickSession) fieldName(sch *schema.Schema, name string) (string, error)
 	fields := quick.SchemaFields(sch)
 	var names []string
 	for _, f := range fields {
-		if f.Source != *s.source {
+		if f.Origin != *s.source {
 			continue
 		}
 		if f.Name == name || f.Attribute == name && !strings.Contains(name, ".") {
@@ -234,7 +234,7 @@ func (s quickSession) fieldName(sch *schema.Schema, name string) (string, error)
 		Message: fmt.Sprintf("%s has no field %q", *s.source, name)}
 	if p.Suggestion == "" {
 		for _, f := range fields {
-			if f.Source == *s.source && strings.EqualFold(f.Attribute, name) {
+			if f.Origin == *s.source && strings.EqualFold(f.Attribute, name) {
 				p.Suggestion = f.Name
 			}
 		}
@@ -283,7 +283,7 @@ type quickFieldJSON struct {
 }
 
 func quickFieldOut(f quick.Field) quickFieldJSON {
-	return quickFieldJSON{Name: f.Name, Source: f.Source.String(), Type: f.Type.String(), Kind: f.Kind.String(), DisplayName: f.DisplayName}
+	return quickFieldJSON{Name: f.Name, Source: f.Origin.String(), Type: f.Type.String(), Kind: f.Kind.String(), DisplayName: f.DisplayName}
 }
 
 func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
@@ -292,9 +292,9 @@ func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 		return code
 	}
 	defer s.snap.Release()
-	sources := quick.Sources()
+	sources := quick.Origins()
 	if s.source != nil {
-		sources = []quick.Source{*s.source}
+		sources = []quick.Origin{*s.source}
 	}
 	var fields []quick.Field
 	for _, src := range sources {
@@ -314,7 +314,7 @@ func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 	tw := newTable(c.out)
 	fmt.Fprintln(tw, "FIELD\tSOURCE\tTYPE\tKIND\tDISPLAY NAME")
 	for _, f := range fields {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Source, f.Type, f.Kind, f.DisplayName)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Origin, f.Type, f.Kind, f.DisplayName)
 	}
 	tw.Flush()
 	return exitOK

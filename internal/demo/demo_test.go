@@ -130,21 +130,21 @@ func TestFilesMatchSchema(t *testing.T) {
 	}
 	nulls := map[string]int{}
 	for _, e := range s.Entities {
-		rows := readCSV(t, filepath.Join(dir, e.Source))
-		require.Equal(t, e.AttributeNames(), rows[0], e.Source)
-		require.Len(t, rows, counts[e.Name]+1, e.Source)
+		rows := readCSV(t, filepath.Join(dir, e.File))
+		require.Equal(t, e.AttributeNames(), rows[0], e.File)
+		require.Len(t, rows, counts[e.Name]+1, e.File)
 		keys := map[string]bool{}
 		key := e.AttributeIndex(e.Key)
 		for i, r := range rows[1:] {
-			require.NotEmpty(t, r[key], "%s:%d: null key", e.Source, i+2)
-			require.False(t, keys[r[key]], "%s:%d: duplicate key %s", e.Source, i+2, r[key])
+			require.NotEmpty(t, r[key], "%s:%d: null key", e.File, i+2)
+			require.False(t, keys[r[key]], "%s:%d: duplicate key %s", e.File, i+2, r[key])
 			keys[r[key]] = true
 			for j, a := range e.Attributes {
 				if r[j] == "" {
 					nulls[e.Name+"."+a.Name]++
 					continue
 				}
-				require.NoError(t, parses(a.Type, r[j]), "%s:%d: column %s", e.Source, i+2, a.Name)
+				require.NoError(t, parses(a.Type, r[j]), "%s:%d: column %s", e.File, i+2, a.Name)
 			}
 		}
 	}
@@ -198,13 +198,13 @@ func brokenFromFiles(t *testing.T, dir string) []BrokenLinks {
 		from, _ := s.Entity(r.From.Entity)
 		to, _ := s.Entity(r.To.Entity)
 		keys := map[string]bool{}
-		toRows := readCSV(t, filepath.Join(dir, to.Source))
+		toRows := readCSV(t, filepath.Join(dir, to.File))
 		k := to.AttributeIndex(r.To.Attribute)
 		for _, row := range toRows[1:] {
 			keys[row[k]] = true
 		}
 		b := BrokenLinks{Relationship: r.Name}
-		fromRows := readCSV(t, filepath.Join(dir, from.Source))
+		fromRows := readCSV(t, filepath.Join(dir, from.File))
 		fk := from.AttributeIndex(r.From.Attribute)
 		for _, row := range fromRows[1:] {
 			switch {

@@ -13,7 +13,7 @@ const SpendMeasure = "Spend90d"
 func Files() []string {
 	files := []string{SchemaFile, SegmentFile}
 	for _, e := range Schema().Entities {
-		files = append(files, e.Source)
+		files = append(files, e.File)
 	}
 	slices.Sort(files)
 	return slices.Compact(files)

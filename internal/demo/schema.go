@@ -96,7 +96,7 @@ func Schema() *schema.Schema {
 	s := &schema.Schema{
 		CustomerEntity: "Customer",
 		Entities: []schema.Entity{
-			{Name: "Customer", Key: "CustomerId", Source: CustomerFile, Attributes: attrs(
+			{Name: "Customer", Key: "CustomerId", File: CustomerFile, Attributes: attrs(
 				"CustomerId", schema.String,
 				"FirstName", schema.String,
 				"Country", schema.String,
@@ -106,14 +106,14 @@ func Schema() *schema.Schema {
 				"IsVip", schema.Boolean,
 				"LastSeen", schema.Datetime,
 			)},
-			{Name: "Order", Key: "OrderId", Source: OrderFile, Attributes: attrs(
+			{Name: "Order", Key: "OrderId", File: OrderFile, Attributes: attrs(
 				"OrderId", schema.String,
 				"CustomerId", schema.String,
 				"Amount", schema.Number,
 				"OrderDate", schema.Date,
 				"Channel", schema.String,
 			)},
-			{Name: "OrderLine", Key: "OrderLineId", Source: OrderLineFile, Attributes: attrs(
+			{Name: "OrderLine", Key: "OrderLineId", File: OrderLineFile, Attributes: attrs(
 				"OrderLineId", schema.String,
 				"OrderId", schema.String,
 				"Product", schema.String,
@@ -121,14 +121,14 @@ func Schema() *schema.Schema {
 				"Quantity", schema.Integer,
 				"Price", schema.Number,
 			)},
-			{Name: "SupportCase", Key: "CaseId", Source: SupportCaseFile, Attributes: attrs(
+			{Name: "SupportCase", Key: "CaseId", File: SupportCaseFile, Attributes: attrs(
 				"CaseId", schema.String,
 				"CustomerId", schema.String,
 				"Opened", schema.Date,
 				"Escalated", schema.Boolean,
 				"Priority", schema.String,
 			)},
-			{Name: "ChurnScore", Key: "CustomerId", Source: ChurnScoreFile, Prediction: true, Attributes: attrs(
+			{Name: "ChurnScore", Key: "CustomerId", File: ChurnScoreFile, Prediction: true, Attributes: attrs(
 				"CustomerId", schema.String,
 				"Score", schema.Number,
 			)},
