@@ -20,7 +20,7 @@ type checked struct {
 	name        string
 	displayName string
 	description string
-	kind        segment.Kind
+	membership  segment.Membership
 	refs        []string
 	problems    diag.List
 	// meaning identifies what the definition selects (type and groups),
@@ -69,13 +69,13 @@ func check(tx *bolt.Tx, raw []byte, sch *schema.Schema, self uint64) checked {
 		l.Merge("", err)
 		ck.problems = l
 		h := segment.ReadHeader(raw)
-		ck.name, ck.displayName, ck.description, ck.kind = h.Name, h.DisplayName, h.Description, h.Kind
+		ck.name, ck.displayName, ck.description, ck.membership = h.Name, h.DisplayName, h.Description, h.Membership
 		ck.refs, _ = refIndex(segment.ReadRefs(raw))
 		ck.meaning = meaningOf(nil, raw)
 		return ck
 	}
 	ck.def = def
-	ck.name, ck.displayName, ck.description, ck.kind = def.Name, def.DisplayName, def.Description, def.Kind
+	ck.name, ck.displayName, ck.description, ck.membership = def.Name, def.DisplayName, def.Description, def.Membership
 	refs, paths := refIndex(def.Refs())
 	ck.refs = refs
 	ck.meaning = meaningOf(def, raw)

@@ -38,7 +38,7 @@ func TestDraftReferences(t *testing.T) {
 	require.Equal(t, Draft, tr.State)
 	require.Equal(t, "T", tr.Name)
 	require.Equal(t, "Tee", tr.DisplayName)
-	require.Equal(t, segment.Static, tr.Kind)
+	require.Equal(t, segment.Static, tr.Membership)
 	require.Equal(t, []string{"A"}, tr.References, "the reference before the break")
 
 	odd := `{"name": "O", "note": {"segment": "A"}, "groups": [{"condition": {"and": [{"segment": "A"}, {"segment": "A"},

@@ -528,7 +528,7 @@ func (ex *execution) computeMembers(ctx context.Context, i int, par int) (*compu
 		})
 		return bm, missing, err
 	}
-	m.kept = tr.rec.kind() == segment.Static && tr.rec.Frozen && m.hasPrev
+	m.kept = tr.rec.membership() == segment.Static && tr.rec.Frozen && m.hasPrev
 	if m.kept {
 		members, missing, err := mapPrev()
 		if err != nil {
@@ -622,7 +622,7 @@ func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 		r.MemberCount = m.count
 		r.LastRefreshed = t.Ended
 		r.Status, r.LastJob, r.LastError = Successful, ex.run.job.ID, ""
-		if tr.rec.kind() == segment.Static {
+		if tr.rec.membership() == segment.Static {
 			r.Frozen = true
 		}
 		if err := putRecord(tx, r); err != nil {

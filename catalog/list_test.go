@@ -85,7 +85,7 @@ func TestListSortAndSearch(t *testing.T) {
 		SortDisplayName: func(a, b *Segment) int {
 			return strings.Compare(strings.ToLower(a.DisplayName), strings.ToLower(b.DisplayName))
 		},
-		SortType:          func(a, b *Segment) int { return strings.Compare(a.Kind.String(), b.Kind.String()) },
+		SortType:          func(a, b *Segment) int { return strings.Compare(a.Membership.String(), b.Membership.String()) },
 		SortState:         func(a, b *Segment) int { return strings.Compare(a.State.String(), b.State.String()) },
 		SortStatus:        func(a, b *Segment) int { return strings.Compare(a.Status.String(), b.Status.String()) },
 		SortMemberCount:   func(a, b *Segment) int { return int(a.MemberCount) - int(b.MemberCount) },

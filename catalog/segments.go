@@ -50,7 +50,7 @@ func (c *Catalog) schema(ctx context.Context) (*schema.Schema, error) {
 func (r *record) apply(raw []byte, ck checked) {
 	r.Definition = bytes.Clone(raw)
 	r.DisplayName, r.Description = ck.displayName, ck.description
-	r.Kind = ck.kind.String()
+	r.Membership = ck.membership.String()
 	r.Refs = ck.refs
 	r.Problems = storeProblems(ck.problems)
 	r.Draft = len(ck.problems) > 0
@@ -651,7 +651,7 @@ func compareBy(by SortBy) (func(a, b *Segment) int, error) {
 	case SortDisplayName:
 		return text(func(s *Segment) string { return s.DisplayName }), nil
 	case SortType:
-		return text(func(s *Segment) string { return s.Kind.String() }), nil
+		return text(func(s *Segment) string { return s.Membership.String() }), nil
 	case SortState:
 		return text(func(s *Segment) string { return s.State.String() }), nil
 	case SortStatus:

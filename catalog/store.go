@@ -55,7 +55,7 @@ type record struct {
 	Definition  []byte          `json:"definition"`
 	DisplayName string          `json:"displayName,omitempty"`
 	Description string          `json:"description,omitempty"`
-	Kind        string          `json:"type"`
+	Membership  string          `json:"type"`
 	Draft       bool            `json:"draft,omitempty"`
 	Problems    []storedProblem `json:"problems,omitempty"`
 	Refs        []string        `json:"refs,omitempty"`
@@ -79,8 +79,8 @@ type record struct {
 	LastError     string    `json:"lastError,omitempty"`
 }
 
-func (r *record) kind() segment.Kind {
-	if r.Kind == segment.Static.String() {
+func (r *record) membership() segment.Membership {
+	if r.Membership == segment.Static.String() {
 		return segment.Static
 	}
 	return segment.Dynamic
@@ -99,7 +99,7 @@ func (r *record) state() State {
 // public returns the caller's copy of the record.
 func (r *record) public() *Segment {
 	return &Segment{
-		Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Kind: r.kind(),
+		Name: r.Name, DisplayName: r.DisplayName, Description: r.Description, Membership: r.membership(),
 		State: r.state(), Definition: bytes.Clone(r.Definition), Problems: loadProblems(r.Problems),
 		References: append([]string(nil), r.Refs...), Created: r.Created, Modified: r.Modified,
 		ActivateAt: r.ActivateAt, DeactivateAt: r.DeactivateAt, Schedule: r.Schedule,
@@ -116,11 +116,11 @@ type storedProblem struct {
 	Message    string `json:"message"`
 	Suggestion string `json:"suggestion,omitempty"`
 	Code       string `json:"code,omitempty"`
-	// Kind is the sentinel's message text: all that catalogs written
+	// Text is the sentinel's message text: all that catalogs written
 	// before codes existed kept, read by loadProblems when Code is empty.
 	// It is still written so that those older versions of segmentkit
 	// reading a newer file keep what they can.
-	Kind string `json:"kind,omitempty"`
+	Text string `json:"kind,omitempty"`
 }
 
 // legacyKinds maps the Kind texts that catalogs written before codes
@@ -159,7 +159,7 @@ func storeProblems(l diag.List) []storedProblem {
 	for i, p := range l {
 		out[i] = storedProblem{Path: p.Path, Message: p.Message, Suggestion: p.Suggestion, Code: diag.Code(p.Err)}
 		if s := diag.Sentinel(out[i].Code); s != nil {
-			out[i].Kind = s.Error()
+			out[i].Text = s.Error()
 		}
 	}
 	return out
@@ -179,7 +179,7 @@ func loadProblems(ps []storedProblem) diag.List {
 		if p.Code != "" {
 			l[i].Err = diag.Sentinel(p.Code)
 		} else {
-			l[i].Err = legacyKinds[p.Kind]
+			l[i].Err = legacyKinds[p.Text]
 		}
 	}
 	return l

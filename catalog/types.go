@@ -164,8 +164,8 @@ type Segment struct {
 	// DisplayName and Description are the definition's free text.
 	DisplayName string
 	Description string
-	// Kind is dynamic or static.
-	Kind segment.Kind
+	// Membership is dynamic or static.
+	Membership segment.Membership
 	// State is active, inactive or draft.
 	State State
 	// Definition is the definition's JSON as it was written (rewritten only
@@ -239,7 +239,7 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 		Definition    json.RawMessage `json:"definition"`
 	}
 	o := out{
-		Name: s.Name, DisplayName: s.DisplayName, Description: s.Description, Type: s.Kind.String(),
+		Name: s.Name, DisplayName: s.DisplayName, Description: s.Description, Type: s.Membership.String(),
 		State: s.State, Status: s.Status, MemberCount: s.MemberCount, Frozen: s.Frozen, LastRefreshed: s.LastRefreshed,
 		LastJob: s.LastJob, LastError: s.LastError, Created: s.Created, Modified: s.Modified,
 		ActivateAt: s.ActivateAt, DeactivateAt: s.DeactivateAt, Schedule: s.Schedule,

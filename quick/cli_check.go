@@ -14,16 +14,16 @@ import (
 // alone, before any data is loaded, in the order Fields gives them. A
 // field's Kind is set when its type decides it (strings and booleans are
 // categorical; numbers, dates and datetimes numerical); for integers,
-// whose kind depends on their distinct values, KindKnown reports false.
+// whose scale depends on their distinct values, ScaleKnown reports false.
 // Prediction entities with no relationship path to the customer entity
 // are left out, as Fields leaves them out.
 func SchemaFields(sch *schema.Schema) []Field {
 	var out []Field
 	add := func(f Field) {
 		f.Name = f.Entity + "." + f.Attribute
-		f.Kind = Numerical
+		f.Scale = Numerical
 		if f.Type == schema.String || f.Type == schema.Boolean {
-			f.Kind = Categorical
+			f.Scale = Categorical
 		}
 		out = append(out, f)
 	}
@@ -60,9 +60,9 @@ func SchemaFields(sch *schema.Schema) []Field {
 	return out
 }
 
-// KindKnown reports whether the field's type alone decides its kind: it
+// ScaleKnown reports whether the field's type alone decides its scale: it
 // does for every type but integer.
-func (f Field) KindKnown() bool { return f.Type != schema.Integer }
+func (f Field) ScaleKnown() bool { return f.Type != schema.Integer }
 
 // SchemaField returns the field named name ("Customer.Age") from a
 // validated schema alone, as SchemaFields gives it. An unknown name is an
@@ -89,7 +89,7 @@ func SchemaField(sch *schema.Schema, name string) (Field, error) {
 
 // CheckQuery checks the quick segment "field op value" against a validated
 // schema alone, as far as the schema decides: that the field exists, that
-// op applies to its kind (unless it is an integer field, whose kind needs
+// op applies to its scale (unless it is an integer field, whose scale needs
 // the data), and that value, read by ParseValue, has the field's type. A
 // command calls it to report a mistake before loading the data; Estimate
 // checks everything again on the data. It returns the field. Errors wrap
@@ -99,13 +99,13 @@ func CheckQuery(sch *schema.Schema, field string, op Op, value string) (Field, e
 	if err != nil {
 		return Field{}, err
 	}
-	if f.KindKnown() && !slices.Contains(f.Kind.Ops(), op) {
+	if f.ScaleKnown() && !slices.Contains(f.Scale.Ops(), op) {
 		names := make([]string, 0, 2)
-		for _, o := range f.Kind.Ops() {
+		for _, o := range f.Scale.Ops() {
 			names = append(names, o.String())
 		}
 		return Field{}, fmt.Errorf("%w: %s does not apply to %s, a %s field; use %s",
-			ErrOperator, op, f.Name, f.Kind, strings.Join(names, ", "))
+			ErrOperator, op, f.Name, f.Scale, strings.Join(names, ", "))
 	}
 	if _, err := ParseValue(f, op, value); err != nil {
 		return Field{}, err

@@ -43,8 +43,8 @@ func TestSchemaFieldsMatchFields(t *testing.T) {
 		require.Len(t, fromSchema, len(loaded))
 		for i, f := range fromSchema {
 			want := loaded[i]
-			if !f.KindKnown() {
-				f.Kind = want.Kind
+			if !f.ScaleKnown() {
+				f.Scale = want.Scale
 			}
 			require.Equal(t, want, f)
 		}

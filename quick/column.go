@@ -311,7 +311,7 @@ func readMembers(ctx context.Context, r reader, n int, members *roaring.Bitmap) 
 // column is the statistics of one field over a set of customers. It is
 // immutable once built.
 type column struct {
-	field     Field // with its kind
+	field     Field // with its scale
 	rows      int
 	customers int
 	nulls     int
@@ -338,7 +338,7 @@ func (c *column) count() int {
 }
 
 // build computes a column's statistics from the values in a, taking
-// ownership of a's slices. With decideKind it sets the field's kind from
+// ownership of a's slices. With decideKind it sets the field's scale from
 // its type and distinct values (statistics over all customers); without,
 // it keeps f.Kind (statistics over a subset).
 func build(f Field, a *acc, rows int, decideKind bool) *column {
@@ -418,13 +418,13 @@ func build(f Field, a *acc, rows int, decideKind bool) *column {
 		c.top[i] = ValueCount{Value: v, Customers: e.count}
 	}
 	if decideKind {
-		c.field.Kind = kindOf(f.Type, c.distinct)
+		c.field.Scale = scaleOf(f.Type, c.distinct)
 	}
 	return c
 }
 
-// kindOf returns the kind of a field of type t with distinct values.
-func kindOf(t schema.Type, distinct int) Kind {
+// scaleOf returns the scale of a field of type t with distinct values.
+func scaleOf(t schema.Type, distinct int) Scale {
 	switch t {
 	case schema.String, schema.Boolean:
 		return Categorical

@@ -66,24 +66,24 @@ type cond struct {
 	b     bool
 }
 
-// check checks that op applies to the field's kind and that value has the
+// check checks that op applies to the field's scale and that value has the
 // form op needs and the field's type, and returns the condition.
 func (v View) check(ctx context.Context, r *fieldRef, op Op, value segment.Value) (cond, error) {
 	if int(op) >= len(opNames) {
 		return cond{}, fmt.Errorf("%w: unknown operator %s", ErrOperator, op)
 	}
-	kind, err := v.kind(ctx, r)
+	scale, err := v.scale(ctx, r)
 	if err != nil {
 		return cond{}, err
 	}
-	ops := kind.Ops()
+	ops := scale.Ops()
 	if !slices.Contains(ops, op) {
 		names := make([]string, len(ops))
 		for i, o := range ops {
 			names[i] = o.String()
 		}
 		return cond{}, fmt.Errorf("%w: %s does not apply to %s, a %s field; use %s",
-			ErrOperator, op, r.Name, kind, strings.Join(names, ", "))
+			ErrOperator, op, r.Name, scale, strings.Join(names, ", "))
 	}
 	if op != Between && value.Kind == segment.ListValue {
 		return cond{}, fmt.Errorf("%w: %s takes a single value, not a list", ErrValue, op)

@@ -27,7 +27,7 @@ type fieldRef struct {
 	measure *segment.Measure
 }
 
-// resolveFields lists the fields of every source from the snapshot's
+// resolveFields lists the fields of every origin from the snapshot's
 // schema.
 //
 // Keys and foreign keys are left out: they identify rows rather than
@@ -126,8 +126,8 @@ func (s *Stats) suggest(name string) string {
 	return only
 }
 
-// kind returns the field's kind: integers need their statistics.
-func (v View) kind(ctx context.Context, r *fieldRef) (Kind, error) {
+// scale returns the field's scale: integers need their statistics.
+func (v View) scale(ctx context.Context, r *fieldRef) (Scale, error) {
 	switch r.Type {
 	case schema.String, schema.Boolean:
 		return Categorical, nil
@@ -136,16 +136,16 @@ func (v View) kind(ctx context.Context, r *fieldRef) (Kind, error) {
 		if err != nil {
 			return 0, err
 		}
-		return c.field.Kind, nil
+		return c.field.Scale, nil
 	}
 	return Numerical, nil
 }
 
-// Fields lists the fields of source src with their kinds, in schema order:
+// Fields lists the fields of origin with their scales, in schema order:
 // the customer entity's attributes but its key (Profiles); the schema's
 // measures (Measures); the attributes of prediction entities but their keys
 // and foreign keys (Intelligence). Integer fields need their statistics to
-// know their kind, which Fields computes if needed. For Measures, a problem
+// know their scale, which Fields computes if needed. For Measures, a problem
 // in the schema's measures is returned as the error.
 func (v View) Fields(ctx context.Context, origin Origin) ([]Field, error) {
 	if v.s == nil {
@@ -162,18 +162,18 @@ func (v View) Fields(ctx context.Context, origin Origin) ([]Field, error) {
 		if r.Origin != origin {
 			continue
 		}
-		k, err := v.kind(ctx, r)
+		k, err := v.scale(ctx, r)
 		if err != nil {
 			return nil, err
 		}
 		f := r.Field
-		f.Kind = k
+		f.Scale = k
 		out = append(out, f)
 	}
 	return out, nil
 }
 
-// Field returns the field named name ("Customer.Age"), with its kind. An
+// Field returns the field named name ("Customer.Age"), with its scale. An
 // unknown name is an error wrapping ErrUnknownField that suggests the
 // nearest field.
 func (v View) Field(ctx context.Context, name string) (Field, error) {
@@ -181,11 +181,11 @@ func (v View) Field(ctx context.Context, name string) (Field, error) {
 	if err != nil {
 		return Field{}, err
 	}
-	k, err := v.kind(ctx, r)
+	k, err := v.scale(ctx, r)
 	if err != nil {
 		return Field{}, err
 	}
 	f := r.Field
-	f.Kind = k
+	f.Scale = k
 	return f, nil
 }

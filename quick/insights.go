@@ -91,10 +91,10 @@ func (v View) Column(ctx context.Context, field string) (*ColumnStats, error) {
 		Distinct: c.distinct, Min: c.min, Max: c.max, Top: slices.Clone(c.top)}, nil
 }
 
-// insights returns the column's insights for its kind.
+// insights returns the column's insights for its scale.
 func (c *column) insights() *Insights {
 	ins := &Insights{Field: c.field, Customers: c.customers, Nulls: c.nulls, NaN: c.nan, Distinct: c.distinct}
-	if c.field.Kind == Categorical {
+	if c.field.Scale == Categorical {
 		ins.Top = slices.Clone(c.top)
 		ins.Other = c.customers - c.nulls - c.nan
 		for _, t := range c.top {
@@ -122,7 +122,7 @@ func (v View) Insights(ctx context.Context, field string) (*Insights, error) {
 // members (ids the snapshot does not have are ignored), such as the
 // members of a draft segment. It reads the members' values, so it takes
 // time in proportion to their number; members is not modified. The field
-// keeps the kind it has over all customers.
+// keeps the scale it has over all customers.
 func (v View) InsightsIn(ctx context.Context, field string, members *roaring.Bitmap) (*Insights, error) {
 	c, err := v.fieldColumn(ctx, field)
 	if err != nil {

@@ -379,7 +379,7 @@ type expected struct {
 	Percentiles                     []string
 }
 
-func naiveInsights(kind quick.Kind, vals []naive) expected {
+func naiveInsights(kind quick.Scale, vals []naive) expected {
 	var e expected
 	counts := map[string]int{}
 	firstRat := map[string]*big.Rat{}
@@ -618,9 +618,9 @@ func TestPropertyEstimateMatchesEngine(t *testing.T) {
 			vals := w.fieldValues(rt, ctx, q, f)
 
 			// Kind, statistics and insights against plain counts.
-			want := naiveInsights(f.Kind, vals)
+			want := naiveInsights(f.Scale, vals)
 			if f.Type == schema.Integer {
-				require.Equal(rt, want.Distinct <= quick.CategoricalLimit, f.Kind == quick.Categorical, "kind of %s", f.Name)
+				require.Equal(rt, want.Distinct <= quick.CategoricalLimit, f.Scale == quick.Categorical, "kind of %s", f.Name)
 			}
 			ins, err := q.Insights(ctx, f.Name)
 			require.NoError(rt, err)
@@ -634,10 +634,10 @@ func TestPropertyEstimateMatchesEngine(t *testing.T) {
 			}
 			insIn, err := q.InsightsIn(ctx, f.Name, subset)
 			require.NoError(rt, err)
-			require.Equal(rt, naiveInsights(f.Kind, sub), gotInsights(f, insIn), "insights of %s in a subset", f.Name)
+			require.Equal(rt, naiveInsights(f.Scale, sub), gotInsights(f, insIn), "insights of %s in a subset", f.Name)
 
 			// Estimate against the engine and against plain counts.
-			op := rapid.SampledFrom(f.Kind.Ops()).Draw(rt, "op")
+			op := rapid.SampledFrom(f.Scale.Ops()).Draw(rt, "op")
 			value := genValue(rt, f, op, vals)
 			size, err := q.Estimate(ctx, f.Name, op, value)
 			require.NoError(rt, err, "%s %s %v", f.Name, op, value)

@@ -24,7 +24,7 @@ var (
 	// is close.
 	ErrUnknownField = diag.NewSentinel("quick.unknown_field", "unknown field")
 	// ErrOperator: an operator name is unknown, or the operator does not
-	// apply to the field's kind (Is to categorical fields; Between,
+	// apply to the field's scale (Is to categorical fields; Between,
 	// GreaterThan and LessThan to numerical ones).
 	ErrOperator = diag.NewSentinel("quick.operator", "operator not allowed")
 	// ErrValue: a value is missing, not of the field's type, not of the form
@@ -73,12 +73,12 @@ func ParseOrigin(s string) (Origin, error) {
 	return 0, fmt.Errorf("%w %q; use profiles, measures or intelligence", ErrUnknownOrigin, s)
 }
 
-// Kind says how a field is shown and which operators apply to it.
-type Kind uint8
+// Scale says how a field is shown and which operators apply to it.
+type Scale uint8
 
 const (
 	// Categorical fields show their most frequent values and take Is.
-	Categorical Kind = iota
+	Categorical Scale = iota
 	// Numerical fields show percentiles and take Between, GreaterThan and
 	// LessThan.
 	Numerical
@@ -86,16 +86,16 @@ const (
 
 var kindNames = [...]string{"categorical", "numerical"}
 
-// String returns "categorical", "numerical" or "Kind(N)".
-func (k Kind) String() string {
+// String returns "categorical", "numerical" or "Scale(N)".
+func (k Scale) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
 	}
-	return fmt.Sprintf("Kind(%d)", uint8(k))
+	return fmt.Sprintf("Scale(%d)", uint8(k))
 }
 
-// Ops returns the operators that apply to fields of kind k.
-func (k Kind) Ops() []Op {
+// Ops returns the operators that apply to fields of scale k.
+func (k Scale) Ops() []Op {
 	switch k {
 	case Categorical:
 		return []Op{Is}
@@ -160,7 +160,7 @@ func (o Op) segmentOp() segment.Op {
 // CategoricalLimit is the largest number of distinct values an integer
 // field may have and still be Categorical. Integer fields with more are
 // Numerical. The limit is applied to all customers' values (for a measure,
-// at the view's as-of instant), so a field keeps its kind inside any subset.
+// at the view's as-of instant), so a field keeps its scale inside any subset.
 const CategoricalLimit = 20
 
 // TopValues is how many of the most frequent values statistics keep.
@@ -179,10 +179,10 @@ type Field struct {
 	DisplayName string
 	// Type is the attribute's type, or the measure's (FORMAT.md section 3).
 	Type schema.Type
-	// Kind is Categorical for strings, booleans and integers with at most
+	// Scale is Categorical for strings, booleans and integers with at most
 	// CategoricalLimit distinct values; Numerical for other integers,
 	// numbers, dates and datetimes.
-	Kind Kind
+	Scale Scale
 }
 
 // Options configures a Stats. The zero value is ready to use.

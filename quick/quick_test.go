@@ -144,7 +144,7 @@ func TestPercentileDefinition(t *testing.T) {
 		q := view(t, unitData{customer: []col{{name: "N", typ: schema.Integer, vals: vals}}})
 		ins, err := q.Insights(ctx, "Customer.N")
 		require.NoError(t, err)
-		require.Equal(t, quick.Numerical, ins.Field.Kind)
+		require.Equal(t, quick.Numerical, ins.Field.Scale)
 		require.Equal(t, 28, ins.Customers)
 		require.Equal(t, 3, ins.Nulls)
 		require.Len(t, ins.Percentiles, 101)
@@ -263,7 +263,7 @@ func TestTopValuesTies(t *testing.T) {
 	// 13 distinct integers: categorical, ties by value ascending.
 	ins, err = q.Insights(ctx, "Customer.N")
 	require.NoError(t, err)
-	require.Equal(t, quick.Categorical, ins.Field.Kind)
+	require.Equal(t, quick.Categorical, ins.Field.Scale)
 	require.Equal(t, []string{"3", "1", "2", "20", "21", "22", "23", "24", "25", "26"}, topTexts(t, ins.Top))
 	require.Equal(t, 3, ins.Other)
 
@@ -306,13 +306,13 @@ func TestFieldsAndKinds(t *testing.T) {
 	})
 	fs, err := q.Fields(ctx, quick.Profiles)
 	require.NoError(t, err)
-	kinds := map[string]quick.Kind{}
+	kinds := map[string]quick.Scale{}
 	for _, f := range fs {
 		require.Equal(t, quick.Profiles, f.Origin)
 		require.Equal(t, f.Entity+"."+f.Attribute, f.Name)
-		kinds[f.Name] = f.Kind
+		kinds[f.Name] = f.Scale
 	}
-	require.Equal(t, map[string]quick.Kind{
+	require.Equal(t, map[string]quick.Scale{
 		"Customer.N": quick.Categorical, "Customer.X": quick.Numerical, "Customer.D": quick.Numerical,
 		"Customer.T": quick.Numerical, "Customer.S": quick.Categorical, "Customer.B": quick.Categorical,
 	}, kinds, "every attribute but the key")
@@ -320,19 +320,19 @@ func TestFieldsAndKinds(t *testing.T) {
 	q = view(t, unitData{customer: []col{{name: "N", typ: schema.Integer, vals: mk(quick.CategoricalLimit + 1)}}})
 	f, err := q.Field(ctx, "Customer.N")
 	require.NoError(t, err)
-	require.Equal(t, quick.Numerical, f.Kind, "one distinct integer over the limit")
+	require.Equal(t, quick.Numerical, f.Scale, "one distinct integer over the limit")
 
 	ms, err := q.Fields(ctx, quick.Measures)
 	require.NoError(t, err)
 	require.Equal(t, []quick.Field{
-		{Name: "Measures.Units", Origin: quick.Measures, Entity: "Measures", Attribute: "Units", DisplayName: "Units ordered", Type: schema.Number, Kind: quick.Numerical},
-		{Name: "Measures.Units7d", Origin: quick.Measures, Entity: "Measures", Attribute: "Units7d", Type: schema.Number, Kind: quick.Numerical},
-		{Name: "Measures.Orders", Origin: quick.Measures, Entity: "Measures", Attribute: "Orders", Type: schema.Integer, Kind: quick.Categorical},
+		{Name: "Measures.Units", Origin: quick.Measures, Entity: "Measures", Attribute: "Units", DisplayName: "Units ordered", Type: schema.Number, Scale: quick.Numerical},
+		{Name: "Measures.Units7d", Origin: quick.Measures, Entity: "Measures", Attribute: "Units7d", Type: schema.Number, Scale: quick.Numerical},
+		{Name: "Measures.Orders", Origin: quick.Measures, Entity: "Measures", Attribute: "Orders", Type: schema.Integer, Scale: quick.Categorical},
 	}, ms)
 
 	is, err := q.Fields(ctx, quick.Intelligence)
 	require.NoError(t, err)
-	require.Equal(t, []quick.Field{{Name: "Churn.Score", Origin: quick.Intelligence, Entity: "Churn", Attribute: "Score", Type: schema.Number, Kind: quick.Numerical}}, is,
+	require.Equal(t, []quick.Field{{Name: "Churn.Score", Origin: quick.Intelligence, Entity: "Churn", Attribute: "Score", Type: schema.Number, Scale: quick.Numerical}}, is,
 		"the key and the foreign key are left out")
 
 	_, err = q.Fields(ctx, quick.Origin(7))
@@ -414,7 +414,7 @@ func TestErrors(t *testing.T) {
 		require.Equal(t, quick.GreaterThan, op)
 		require.Equal(t, "Op(9)", quick.Op(9).String())
 		require.Equal(t, "Origin(9)", quick.Origin(9).String())
-		require.Equal(t, "Kind(9)", quick.Kind(9).String())
+		require.Equal(t, "Scale(9)", quick.Scale(9).String())
 	})
 }
 
@@ -550,7 +550,7 @@ func TestNotOneToOne(t *testing.T) {
 	require.ErrorIs(t, err, quick.ErrNotOneToOne)
 	require.Contains(t, err.Error(), "rows 1 and 3 for customer 1")
 	_, err = q.Fields(ctx, quick.Intelligence)
-	require.NoError(t, err, "a number field's kind needs no statistics")
+	require.NoError(t, err, "a number field's scale needs no statistics")
 	_, err = q.Insights(ctx, "Customer.X")
 	require.NoError(t, err, "other sources still work")
 }

@@ -6,24 +6,26 @@ import (
 	"strconv"
 )
 
-// Kind says whether a segment's members are recomputed at every refresh.
-type Kind uint8
+// Membership says whether a segment's members are recomputed at every
+// refresh: what FORMAT.md calls the segment's type (the definition's
+// "type" key).
+type Membership uint8
 
 const (
 	// Dynamic segments are recomputed at every refresh. It is the default.
-	Dynamic Kind = iota
+	Dynamic Membership = iota
 	// Static segments keep the members of their first successful refresh.
 	Static
 )
 
-var kindNames = [...]string{"dynamic", "static"}
+var membershipNames = [...]string{"dynamic", "static"}
 
-// String returns "dynamic", "static" or "Kind(N)".
-func (k Kind) String() string {
-	if int(k) < len(kindNames) {
-		return kindNames[k]
+// String returns "dynamic", "static" or "Membership(N)".
+func (k Membership) String() string {
+	if int(k) < len(membershipNames) {
+		return membershipNames[k]
 	}
-	return fmt.Sprintf("Kind(%d)", uint8(k))
+	return fmt.Sprintf("Membership(%d)", uint8(k))
 }
 
 // SetOp combines a group with the groups before it.
@@ -222,8 +224,8 @@ type Definition struct {
 	// DisplayName and Description are free text.
 	DisplayName string
 	Description string
-	// Kind is Dynamic (the default) or Static; JSON "type".
-	Kind Kind
+	// Membership is Dynamic (the default) or Static; JSON "type".
+	Membership Membership
 	// Groups combine left to right by each group's SetOp.
 	Groups []Group
 }

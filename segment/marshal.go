@@ -143,8 +143,8 @@ func (e *encoder) definition(d *Definition) {
 	if d.Description != "" {
 		e.strMember("description", d.Description)
 	}
-	if d.Kind != Dynamic {
-		e.strMember("type", d.Kind.String())
+	if d.Membership != Dynamic {
+		e.strMember("type", d.Membership.String())
 	}
 	e.key("groups")
 	e.open('[')

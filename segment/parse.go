@@ -275,8 +275,8 @@ func (p *parser) definition(v *jval) *Definition {
 		d.Description, _ = p.str("description", "description", j)
 	}
 	if j := m["type"]; j != nil {
-		k, _ := p.enum("type", "type", j, kindNames[:], ErrSyntax)
-		d.Kind = Kind(k)
+		k, _ := p.enum("type", "type", j, membershipNames[:], ErrSyntax)
+		d.Membership = Membership(k)
 	}
 	j := m["groups"]
 	switch {

@@ -22,7 +22,7 @@ func TestParseFormatExample(t *testing.T) {
 		Name:        "HighValueEscalated",
 		DisplayName: "High value customers with an escalated case",
 		Description: "Ordered at least 500 in the last 90 days and had a case escalated.",
-		Kind:        segment.Dynamic,
+		Membership:  segment.Dynamic,
 		Groups: []segment.Group{
 			{Condition: &segment.And{Conditions: []segment.Condition{
 				&segment.Related{
@@ -229,7 +229,7 @@ func TestMarshalOmitsEmptyFields(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, `{"name":"S","groups":[{"condition":{"related":"Order"}},{"setOperator":"union","condition":{"attribute":"Customer.Age","operator":"isNull"}}]}`, string(b))
 
-	d = &segment.Definition{Name: "S", DisplayName: "<S & T>", Description: "d", Kind: segment.Static,
+	d = &segment.Definition{Name: "S", DisplayName: "<S & T>", Description: "d", Membership: segment.Static,
 		Groups: []segment.Group{{Condition: &segment.Related{Entity: "Order", Path: []string{"OrderCustomer"}, Match: segment.MatchNone}}}}
 	b, err = json.Marshal(d)
 	require.NoError(t, err)

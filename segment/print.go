@@ -39,10 +39,10 @@ func (d *Definition) String() string {
 		return "<nil>"
 	}
 	var b strings.Builder
-	if d.Name != "" || d.Kind != Dynamic {
+	if d.Name != "" || d.Membership != Dynamic {
 		b.WriteString(d.Name)
-		if d.Kind != Dynamic {
-			fmt.Fprintf(&b, " (%s)", d.Kind)
+		if d.Membership != Dynamic {
+			fmt.Fprintf(&b, " (%s)", d.Membership)
 		}
 		b.WriteString(": ")
 	}

@@ -121,7 +121,7 @@ func TestDefinitionString(t *testing.T) {
 		{SetOp: segment.Except, Condition: &segment.Predicate{Attribute: "Customer.Age", Op: segment.LessThan, Value: segment.Int(18)}},
 	}}
 	require.Equal(t, "HighValue: (segment A) except (Customer.Age < 18)", d.String())
-	d = &segment.Definition{Name: "Frozen", Kind: segment.Static, Groups: []segment.Group{{Condition: &segment.SegmentRef{Name: "A"}}}}
+	d = &segment.Definition{Name: "Frozen", Membership: segment.Static, Groups: []segment.Group{{Condition: &segment.SegmentRef{Name: "A"}}}}
 	require.Equal(t, "Frozen (static): segment A", d.String())
 	require.Equal(t, "<nil>", (*segment.Definition)(nil).String())
 	require.Equal(t, "X: <no groups>", (&segment.Definition{Name: "X"}).String())

@@ -21,7 +21,7 @@ func genDefinition(t *rapid.T) *segment.Definition {
 		Name:        rapid.StringMatching(`[A-Za-z0-9_-]{0,12}`).Draw(t, "name"),
 		DisplayName: rapid.String().Draw(t, "displayName"),
 		Description: rapid.String().Draw(t, "description"),
-		Kind:        rapid.SampledFrom([]segment.Kind{segment.Dynamic, segment.Static}).Draw(t, "kind"),
+		Membership:  rapid.SampledFrom([]segment.Membership{segment.Dynamic, segment.Static}).Draw(t, "kind"),
 	}
 	n := rapid.IntRange(1, 3).Draw(t, "groups")
 	for i := range n {

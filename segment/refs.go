@@ -56,8 +56,8 @@ type Header struct {
 	Name        string
 	DisplayName string
 	Description string
-	// Kind is Static when "type" is "static", Dynamic otherwise.
-	Kind Kind
+	// Membership is Static when "type" is "static", Dynamic otherwise.
+	Membership Membership
 }
 
 // ReadHeader returns the header of a definition's JSON without parsing
@@ -86,7 +86,7 @@ func ReadHeader(data []byte) Header {
 			h.Description = s.value
 		case "type":
 			if s.value == Static.String() {
-				h.Kind = Static
+				h.Membership = Static
 			}
 		}
 	})

@@ -14,7 +14,7 @@ func ExampleReadRefs() {
 		fmt.Println(r.Path, r.Name)
 	}
 	h := segment.ReadHeader(data)
-	fmt.Printf("%s (%s), %s\n", h.Name, h.DisplayName, h.Kind)
+	fmt.Printf("%s (%s), %s\n", h.Name, h.DisplayName, h.Membership)
 	// Output:
 	// groups[0].condition.or[0].segment Vips
 	// Lapsed (Lapsed VIPs), dynamic

@@ -27,7 +27,7 @@ func refsGolden(data []byte) string {
 		fmt.Fprintf(&b, "%s %q\n", r.Path, r.Name)
 	}
 	h := segment.ReadHeader(data)
-	fmt.Fprintf(&b, "-- ReadHeader --\nname %q\ndisplayName %q\ndescription %q\nkind %s\n", h.Name, h.DisplayName, h.Description, h.Kind)
+	fmt.Fprintf(&b, "-- ReadHeader --\nname %q\ndisplayName %q\ndescription %q\nkind %s\n", h.Name, h.DisplayName, h.Description, h.Membership)
 	fmt.Fprintf(&b, "-- RenameRefs A Zed --\n%s\n", bytes.TrimSuffix(segment.RenameRefs(data, "A", "Zed"), []byte("\n")))
 	fmt.Fprintf(&b, "-- Rename X Y --\n%s\n", bytes.TrimSuffix(segment.Rename(data, "X", "Y"), []byte("\n")))
 	return b.String()

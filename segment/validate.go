@@ -43,8 +43,8 @@ func (d *Definition) ValidateWith(s *schema.Schema, opts ValidateOptions) error 
 	if msg := nameProblem(d.Name); msg != "" {
 		c.l.Add("name", ErrName, "%s", msg)
 	}
-	if int(d.Kind) >= len(kindNames) {
-		c.l.Add("type", ErrSyntax, "unknown type %s; use dynamic or static", d.Kind)
+	if int(d.Membership) >= len(membershipNames) {
+		c.l.Add("type", ErrSyntax, "unknown type %s; use dynamic or static", d.Membership)
 	}
 	if len(d.Groups) == 0 {
 		c.l.Add("groups", ErrGroups, "a definition needs at least one group")

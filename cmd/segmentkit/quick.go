@@ -283,7 +283,7 @@ type quickFieldJSON struct {
 }
 
 func quickFieldOut(f quick.Field) quickFieldJSON {
-	return quickFieldJSON{Name: f.Name, Source: f.Origin.String(), Type: f.Type.String(), Kind: f.Kind.String(), DisplayName: f.DisplayName}
+	return quickFieldJSON{Name: f.Name, Source: f.Origin.String(), Type: f.Type.String(), Kind: f.Scale.String(), DisplayName: f.DisplayName}
 }
 
 func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
@@ -314,7 +314,7 @@ func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 	tw := newTable(c.out)
 	fmt.Fprintln(tw, "FIELD\tSOURCE\tTYPE\tKIND\tDISPLAY NAME")
 	for _, f := range fields {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Origin, f.Type, f.Kind, f.DisplayName)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, f.Origin, f.Type, f.Scale, f.DisplayName)
 	}
 	tw.Flush()
 	return exitOK
@@ -400,7 +400,7 @@ func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
 	if *a.json {
 		out := quickInsightsJSON{quickFieldJSON: quickFieldOut(ins.Field), AsOf: s.view.AsOf().Format(time.RFC3339Nano),
 			Customers: ins.Customers, Nulls: ins.Nulls, Distinct: ins.Distinct}
-		if ins.Field.Kind == quick.Categorical {
+		if ins.Field.Scale == quick.Categorical {
 			out.Top = make([]quickValueCount, len(ins.Top))
 			for i, t := range ins.Top {
 				out.Top[i] = quickValueCount{quickValue(t.Value), t.Customers}
@@ -414,9 +414,9 @@ func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
 	}
 	f := ins.Field
 	fmt.Fprintf(c.out, "%s (%s, %s): %s customers, %s with no value, %s distinct values\n",
-		f.Name, f.Type, f.Kind, exact.FormatCount(ins.Customers), exact.FormatCount(ins.Nulls), exact.FormatCount(ins.Distinct))
+		f.Name, f.Type, f.Scale, exact.FormatCount(ins.Customers), exact.FormatCount(ins.Nulls), exact.FormatCount(ins.Distinct))
 	tw := newTable(c.out)
-	if f.Kind == quick.Categorical {
+	if f.Scale == quick.Categorical {
 		fmt.Fprintln(tw, "VALUE\tCUSTOMERS\tSHARE")
 		row := func(label string, n int) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, exact.FormatCount(n), quickPercent(n, ins.Customers))

@@ -131,7 +131,7 @@ func (s *segSession) list(sort string, desc bool, search string) int {
 	tw := newTable(s.out)
 	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tTYPE\tSTATE\tMEMBERS\tLAST REFRESHED\tSTATUS\tCREATED\tMODIFIED")
 	for _, g := range segs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, cell(g.DisplayName), g.Kind, g.State,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Name, cell(g.DisplayName), g.Membership, g.State,
 			exact.FormatCount(g.MemberCount), formatTime(g.LastRefreshed), g.Status, formatTime(g.Created), formatTime(g.Modified))
 	}
 	tw.Flush()
@@ -162,7 +162,7 @@ func (s *segSession) show(definition bool) int {
 	row("name", seg.Name)
 	row("display name", seg.DisplayName)
 	row("description", seg.Description)
-	row("type", seg.Kind.String())
+	row("type", seg.Membership.String())
 	row("state", seg.State.String())
 	members := exact.FormatCount(seg.MemberCount)
 	if seg.Frozen {
