@@ -151,7 +151,7 @@ func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask column.Bits
 // aggregate computes a per-customer vector of the aggregate over the rows of
 // mask. Rows scatter into dense per-customer arrays: one pass, no hash table.
 func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
-	if starts := l.Starts(); starts != nil && (a.fn == segment.Min || a.fn == segment.Max) && a.byCustomer() {
+	if starts := l.Starts(); starts != nil && (a.fn == segment.Min || a.fn == segment.Max) && a.aggregatesByCandidate() {
 		// Rows clustered by customer: each customer's rows in one visit,
 		// without reading the links row by row. (Counts and sums scatter
 		// row by row below, which costs less than a visit per customer
@@ -160,7 +160,7 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *
 		if mask != nil {
 			where = mask.BitsAt
 		}
-		return ec.byCustomer(a, nil, starts, where)
+		return ec.aggregateByCandidate(a, nil, starts, where)
 	}
 	n := ec.n
 	cust := l.Customer

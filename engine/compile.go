@@ -27,15 +27,16 @@ type Options struct {
 	// Cache, if not nil, keeps condition results across evaluations of
 	// plans over the same snapshot; it is ignored for other snapshots.
 	Cache *Cache
-	// CandidateShare is the share of customers below which a conjunction
-	// evaluates its later conditions only for the customers still in the
-	// running: related conditions over rows clustered by customer, and
-	// string predicates. Zero chooses per condition: a related condition
-	// that runs customer by customer (any match, count, or the sum or
-	// average of a number) is restricted below r/(r+16) of the customers,
-	// with r its entity's rows per customer (0.38 for ten orders a
-	// customer), and the others below 0.1. A negative value turns the
-	// restriction off. Results are the same either way.
+	// CandidateShare sets candidate restriction: the share of customers
+	// below which a conjunction evaluates its later conditions only for
+	// its candidates, the customers still in the running (related
+	// conditions over rows clustered by customer, and string predicates).
+	// Zero chooses per condition: a related condition that runs customer
+	// by customer (any match, count, or the sum or average of a number) is
+	// restricted below r/(r+16) of the customers, with r its entity's rows
+	// per customer (0.38 for ten orders a customer), and the others below
+	// 0.1. A negative value turns candidate restriction off. Results are
+	// the same either way.
 	CandidateShare float64
 	// Parallelism bounds the goroutines one evaluation uses; zero means
 	// runtime.GOMAXPROCS(0).

@@ -7,7 +7,7 @@ import (
 
 // A conjunction evaluates its conditions cheapest first: its later
 // conditions are then restricted to the customers still in the running
-// (restrict.go), so the expensive ones, over many related rows, test fewer
+// (candidate restriction, candidates.go), so the expensive ones, over many related rows, test fewer
 // rows. The estimate is the number of values a condition scans.
 
 // cost estimates the values a node scans.

@@ -53,10 +53,10 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (column.Bitset, er
 		// Intersect and except only keep customers of the left side: the
 		// group's result matters for those alone.
 		var cand column.Bitset
-		if (g.op == segment.Intersect || g.op == segment.Except) && ec.restricting() {
+		if (g.op == segment.Intersect || g.op == segment.Except) && ec.passesCandidates() {
 			cand = acc
 		}
-		b, err := ec.withCand(cand, g.node)
+		b, err := ec.withCandidates(cand, g.node)
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +87,7 @@ type evalCtx struct {
 	measures map[*measureNode]*column.Vec
 	cache    *Cache // nil: no caching
 	// cand, when not nil, is the set of customers whose results matter:
-	// the caller intersects the node's result with it (see restrict.go).
+	// the caller intersects the node's result with it (see candidates.go).
 	cand column.Bitset
 	// partial is set when a node restricted its result to cand.
 	partial        bool
@@ -187,10 +187,10 @@ func (a andNode) eval(ec *evalCtx) (column.Bitset, error) {
 		// A later conjunct matters only for the customers still in acc,
 		// which holds every customer of outer still in the running.
 		cand := outer
-		if i > 0 && ec.restricting() {
+		if i > 0 && ec.passesCandidates() {
 			cand = acc
 		}
-		b, err := ec.withCand(cand, k)
+		b, err := ec.withCandidates(cand, k)
 		if err != nil {
 			return nil, err
 		}
@@ -273,7 +273,7 @@ func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
 		if pn.v.Dict != nil {
 			entries = pn.v.Dict.Len()
 		}
-		if cand := ec.restrictTo(defaultCandidateShare, entries); cand != nil {
+		if cand := ec.candidatesFor(defaultCandidateShare, entries); cand != nil {
 			k.EvalCand(pn.v, cand, out)
 			return out, ec.err()
 		}
@@ -317,11 +317,11 @@ func (r *relatedNode) eval(ec *evalCtx) (column.Bitset, error) {
 	var list []rowRange
 	if ec.cand != nil {
 		if starts := r.links.Starts(); starts != nil {
-			if r.byCandidate() {
-				if cand := ec.restrictTo(candShare(r.rows, ec.n), ec.n); cand != nil {
-					return r.evalCand(ec, cand, starts)
+			if r.runsByCandidate() {
+				if cand := ec.candidatesFor(relatedCandidateShare(r.rows, ec.n), ec.n); cand != nil {
+					return r.evalByCandidate(ec, cand, starts)
 				}
-			} else if cand := ec.restrictTo(defaultCandidateShare, ec.n); cand != nil {
+			} else if cand := ec.candidatesFor(defaultCandidateShare, ec.n); cand != nil {
 				list, domain = rowsOf(starts, cand, r.rows)
 				mask = domain
 			}

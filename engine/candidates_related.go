@@ -8,18 +8,18 @@ import (
 	"github.com/segmentkit/segmentkit/segment"
 )
 
-// Customer by customer evaluation of related conditions. Under a running
-// conjunction (restrict.go), a related condition over rows clustered by
+// Candidate restriction of related conditions, customer by customer. Under
+// a running conjunction (candidates.go), a related condition over rows clustered by
 // customer can visit only the candidates: each candidate's rows are tested
 // against the where condition 64 at a time, and counted, summed or matched
 // in the same visit, while they are in cache. The cost is a few cache
 // misses per candidate instead of a pass over every row, so it pays while
 // the candidates are fewer than about r/(r+16) of the customers, with r the
-// entity's rows per customer (candShare).
+// entity's rows per customer (relatedCandidateShare).
 
-// candShare is the default share of customers below which a related
-// condition over rows rows runs customer by customer.
-func candShare(rows, customers int) float64 {
+// relatedCandidateShare is the default share of customers below which a
+// related condition over rows rows runs customer by customer.
+func relatedCandidateShare(rows, customers int) float64 {
 	if customers == 0 {
 		return 0
 	}
@@ -27,16 +27,16 @@ func candShare(rows, customers int) float64 {
 	return r / (r + 16)
 }
 
-// byCandidate reports whether the related condition can run customer by
-// customer: any match, or an aggregate that byCustomer computes.
-func (r *relatedNode) byCandidate() bool {
-	return r.agg == nil || r.agg.byCustomer()
+// runsByCandidate reports whether the related condition can run customer by
+// customer: any match, or an aggregate that aggregateByCandidate computes.
+func (r *relatedNode) runsByCandidate() bool {
+	return r.agg == nil || r.agg.aggregatesByCandidate()
 }
 
-// evalCand evaluates the related condition for the customers of cand only,
-// over rows clustered by customer (starts). The result is right for the
+// evalByCandidate evaluates the related condition for the customers of
+// cand only, over rows clustered by customer (starts). The result is right for the
 // customers of cand; others are left out.
-func (r *relatedNode) evalCand(ec *evalCtx, cand column.Bitset, starts []uint32) (column.Bitset, error) {
+func (r *relatedNode) evalByCandidate(ec *evalCtx, cand column.Bitset, starts []uint32) (column.Bitset, error) {
 	ids := make([]uint32, 0, cand.Count())
 	cand.ForEach(func(c int) { ids = append(ids, uint32(c)) })
 	var where wordTest
@@ -47,7 +47,7 @@ func (r *relatedNode) evalCand(ec *evalCtx, cand column.Bitset, starts []uint32)
 	// 64, so that parts write to different words.
 	var hits column.Bitset
 	if r.agg != nil {
-		v, err := ec.byCustomer(r.agg, ids, starts, where)
+		v, err := ec.aggregateByCandidate(r.agg, ids, starts, where)
 		if err != nil {
 			return nil, err
 		}
@@ -116,10 +116,10 @@ func anyRow(where wordTest, lo, hi int) bool {
 	return false
 }
 
-// byCustomer reports whether byCustomer computes the aggregate: count, the
-// sum or average of a number, and the least or greatest integer, number,
+// aggregatesByCandidate reports whether aggregateByCandidate computes the
+// aggregate: count, the sum or average of a number, and the least or greatest integer, number,
 // date or datetime.
-func (a *aggSpec) byCustomer() bool {
+func (a *aggSpec) aggregatesByCandidate() bool {
 	switch a.fn {
 	case segment.Count:
 		return true
@@ -131,14 +131,14 @@ func (a *aggSpec) byCustomer() bool {
 	return false
 }
 
-// byCustomer computes the aggregate over rows clustered by customer
-// (starts), customer by customer, in parallel: for the customers ids, the
+// aggregateByCandidate computes the aggregate over rows clustered by
+// customer (starts), customer by customer, in parallel: for the customers ids, the
 // value of ids[i] at index i, or, with ids nil, for every customer. Each
 // customer's rows are those where selects (nil: every row), visited in row
 // order, so that sums are added in the same order as by aggregate. The
 // result has aggregate's types: count an integer, sum a number (0 over no
 // rows), avg, min and max null over no values.
-func (ec *evalCtx) byCustomer(a *aggSpec, ids []uint32, starts []uint32, where wordTest) (*column.Vec, error) {
+func (ec *evalCtx) aggregateByCandidate(a *aggSpec, ids []uint32, starts []uint32, where wordTest) (*column.Vec, error) {
 	n := len(ids)
 	if ids == nil {
 		n = ec.n

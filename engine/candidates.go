@@ -2,15 +2,15 @@ package engine
 
 import "github.com/segmentkit/segmentkit/internal/column"
 
-// Conjunctions restrict their later conditions to the customers still in
-// the running. While ec.cand is set, a node's result needs to be right only
+// Candidate restriction: a conjunction restricts its later conditions to
+// the customers still in the running, its candidates. While ec.cand is set, a node's result needs to be right only
 // for the customers in ec.cand: the caller intersects with it. A node that
-// uses the candidates (restrictTo) marks the evaluation partial, so that its
+// uses the candidates (candidatesFor) marks the evaluation partial, so that its
 // result is not cached as the condition's whole result. A related
 // condition over rows clustered by customer then tests only the rows of
 // those customers instead of scanning every row: a VIP who has not ordered
 // lately costs the VIPs' orders, not all orders. It runs customer by
-// customer where it can (percand.go), otherwise over the candidates' row
+// customer where it can (candidates_related.go), otherwise over the candidates' row
 // ranges (below).
 
 // defaultCandidateShare is the share of customers below which the
@@ -18,12 +18,12 @@ import "github.com/segmentkit/segmentkit/internal/column"
 // that cannot run customer by customer.
 const defaultCandidateShare = 0.1
 
-// restrictTo returns the candidates to restrict a node's result to, or
+// candidatesFor returns the candidates to restrict a node's result to, or
 // nil: ec.cand when its share of the customers is below
 // Options.CandidateShare (def when that is not set) and it has fewer than
 // limit customers. A returned cand marks the evaluation partial: the
 // caller's result is then right for the candidates alone.
-func (ec *evalCtx) restrictTo(def float64, limit int) column.Bitset {
+func (ec *evalCtx) candidatesFor(def float64, limit int) column.Bitset {
 	share := ec.candidateShare
 	if share == 0 {
 		share = def
@@ -38,11 +38,11 @@ func (ec *evalCtx) restrictTo(def float64, limit int) column.Bitset {
 	return ec.cand
 }
 
-// restricting reports whether conjunctions pass their candidates on.
-func (ec *evalCtx) restricting() bool { return ec.candidateShare >= 0 }
+// passesCandidates reports whether conjunctions pass their candidates on.
+func (ec *evalCtx) passesCandidates() bool { return ec.candidateShare >= 0 }
 
-// withCand evaluates n with ec.cand set to cand (nil: unrestricted).
-func (ec *evalCtx) withCand(cand column.Bitset, n node) (column.Bitset, error) {
+// withCandidates evaluates n with ec.cand set to cand (nil: unrestricted).
+func (ec *evalCtx) withCandidates(cand column.Bitset, n node) (column.Bitset, error) {
 	old := ec.cand
 	ec.cand = cand
 	defer func() { ec.cand = old }()
