@@ -208,11 +208,7 @@ func (c *Catalog) Rename(oldName, newName string) error {
 		return err
 	}
 	defer c.leave()
-	err := c.update(func(tx *bolt.Tx) error {
-		r, err := getByName(tx, oldName)
-		if err != nil {
-			return err
-		}
+	return c.updateRecord(oldName, func(tx *bolt.Tx, r *record) error {
 		if oldName == newName {
 			return nil
 		}
@@ -256,11 +252,6 @@ func (c *Catalog) Rename(oldName, newName string) error {
 		}
 		return nb.Put([]byte(newName), u64(r.ID))
 	})
-	if err != nil {
-		return err
-	}
-	c.notify()
-	return nil
 }
 
 // Delete removes the segment with its members and history. It refuses
@@ -271,11 +262,7 @@ func (c *Catalog) Delete(name string) error {
 		return err
 	}
 	defer c.leave()
-	err := c.update(func(tx *bolt.Tx) error {
-		r, err := getByName(tx, name)
-		if err != nil {
-			return err
-		}
+	return c.updateRecord(name, func(tx *bolt.Tx, r *record) error {
 		recs, err := allRecords(tx)
 		if err != nil {
 			return err
@@ -306,11 +293,6 @@ func (c *Catalog) Delete(name string) error {
 		}
 		return gcKeysets(tx)
 	})
-	if err != nil {
-		return err
-	}
-	c.notify()
-	return nil
 }
 
 // Activate activates the segment as ActivateWith does with zero options:
@@ -359,11 +341,7 @@ func (c *Catalog) setActive(ctx context.Context, name string, due time.Time) (ui
 	}
 	var id uint64
 	changed := false
-	err := c.update(func(tx *bolt.Tx) error {
-		r, err := getByName(tx, name)
-		if err != nil {
-			return err
-		}
+	err := c.updateRecord(name, func(tx *bolt.Tx, r *record) error {
 		if !due.IsZero() && !r.ActivateAt.Equal(due) {
 			return nil // the schedule changed meanwhile
 		}
@@ -385,7 +363,6 @@ func (c *Catalog) setActive(ctx context.Context, name string, due time.Time) (ui
 	if err != nil {
 		return 0, false, err
 	}
-	c.notify()
 	return id, changed, nil
 }
 
@@ -402,11 +379,7 @@ func (c *Catalog) deactivate(name string, due time.Time) error {
 		return err
 	}
 	defer c.leave()
-	err := c.update(func(tx *bolt.Tx) error {
-		r, err := getByName(tx, name)
-		if err != nil {
-			return err
-		}
+	return c.updateRecord(name, func(tx *bolt.Tx, r *record) error {
 		if !due.IsZero() && !r.DeactivateAt.Equal(due) {
 			return nil
 		}
@@ -414,11 +387,6 @@ func (c *Catalog) deactivate(name string, due time.Time) error {
 		r.DeactivateAt = time.Time{}
 		return putRecord(tx, r)
 	})
-	if err != nil {
-		return err
-	}
-	c.notify()
-	return nil
 }
 
 // ScheduleActivation schedules the segment's activation at the instant at;
@@ -474,24 +442,33 @@ func (c *Catalog) setSchedule(name string, fn func(*record) error) error {
 	return c.setScheduleLocked(name, fn)
 }
 
-// setScheduleLocked changes a record's schedule fields; the caller has
-// entered the catalog.
-func (c *Catalog) setScheduleLocked(name string, fn func(*record) error) error {
+// updateRecord runs fn on the named segment's record in one write
+// transaction (ErrNotFound when there is none); fn writes what it
+// changes. Watchers are told once the transaction has committed.
+func (c *Catalog) updateRecord(name string, fn func(tx *bolt.Tx, r *record) error) error {
 	err := c.update(func(tx *bolt.Tx) error {
 		r, err := getByName(tx, name)
 		if err != nil {
 			return err
 		}
-		if err := fn(r); err != nil {
-			return err
-		}
-		return putRecord(tx, r)
+		return fn(tx, r)
 	})
 	if err != nil {
 		return err
 	}
 	c.notify()
 	return nil
+}
+
+// setScheduleLocked changes a record's schedule fields; the caller has
+// entered the catalog.
+func (c *Catalog) setScheduleLocked(name string, fn func(*record) error) error {
+	return c.updateRecord(name, func(tx *bolt.Tx, r *record) error {
+		if err := fn(r); err != nil {
+			return err
+		}
+		return putRecord(tx, r)
+	})
 }
 
 // ParseSchedule parses a cron specification: five fields (minute, hour,
