@@ -84,3 +84,54 @@ func TestParallelMatchesSequential(t *testing.T) {
 		})
 	}
 }
+
+// TestParallelFewCustomers splits aggregates over few customers, fewer
+// than the goroutines times 64, and compares with one goroutine.
+func TestParallelFewCustomers(t *testing.T) {
+	defer engine.SetParallelRows(1)()
+	for _, customers := range []int{1, 2, 63, 64, 65, 129, 200} {
+		r := rand.New(rand.NewPCG(uint64(customers), 9))
+		var cust, orders strings.Builder
+		cust.WriteString("Id,I,N,S,D,T,B\n")
+		for i := range customers {
+			fmt.Fprintf(&cust, "c%d,%d,,,,,\n", i, i%7)
+		}
+		orders.WriteString("OrderId,CustomerId,Amount,Qty,Day,Channel\n")
+		for i := range 2000 {
+			c := fmt.Sprintf("c%d", r.IntN(customers+2))
+			fmt.Fprintf(&orders, "%d,%s,%d,%d,2026-%02d-%02d,%s\n", i, c, r.IntN(100), r.IntN(9), 1+r.IntN(6), 1+r.IntN(28), []string{"web", "app", "store"}[r.IntN(3)])
+		}
+		dir := t.TempDir()
+		for name, body := range map[string]string{"schema.json": testSchema, "Customer.csv": cust.String(), "Order.csv": orders.String(), "Line.csv": "LineId,OrderId,Sku\n"} {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+		}
+		snap, err := storage.Load(context.Background(), dir, storage.Options{})
+		require.NoError(t, err)
+		conds := []string{
+			rel(`{"attribute": "Order.Channel", "operator": "equals", "value": "web"}`, `, "match": "all"`),
+			rel("", `, "aggregate": {"function": "count"}, "operator": "greaterThan", "value": 20`),
+			rel("", `, "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "greaterThan", "value": 1000`),
+			rel("", `, "aggregate": {"function": "sum", "attribute": "Order.Qty"}, "operator": "greaterThan", "value": 100`),
+			rel("", `, "aggregate": {"function": "min", "attribute": "Order.Qty"}, "operator": "equals", "value": 0`),
+			rel("", `, "aggregate": {"function": "countDistinct", "attribute": "Order.Channel"}, "operator": "equals", "value": 3`),
+			rel("", `, "aggregate": {"function": "countDistinct", "attribute": "Order.Qty"}, "operator": "greaterThan", "value": 7`),
+			`{"attribute": "Measures.LastChannel", "operator": "equals", "value": "app"}`,
+		}
+		for _, c := range conds {
+			def, err := segment.Parse([]byte(`{"name": "P", "groups": [{"condition": ` + c + `}]}`))
+			require.NoError(t, err)
+			var results []string
+			for _, par := range []int{1, 2, 3, 8, 16} {
+				plan, err := engine.Compile(def, snap, engine.Options{Parallelism: par})
+				require.NoError(t, err)
+				bm, err := plan.Eval(context.Background(), asOf)
+				require.NoError(t, err)
+				results = append(results, fmt.Sprint(bm.ToArray()))
+			}
+			for _, res := range results[1:] {
+				require.Equal(t, results[0], res, "%d customers: %s", customers, c)
+			}
+		}
+		snap.Release()
+	}
+}
