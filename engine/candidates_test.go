@@ -16,13 +16,13 @@ import (
 	"github.com/segmentkit/segmentkit/storage"
 )
 
-// TestRestrictionMatchesUnrestricted evaluates conjunctions whose later
+// TestCandidateRestrictionMatchesUnrestricted evaluates conjunctions whose later
 // conditions run restricted to the customers still in the running, over
 // row ranges or customer by customer (in parallel: more than 8192
 // candidates), and checks them against unrestricted evaluation. A result
 // restricted to candidates must not be cached as the condition's whole
 // result: each later condition is then evaluated alone with the same cache.
-func TestRestrictionMatchesUnrestricted(t *testing.T) {
+func TestCandidateRestrictionMatchesUnrestricted(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	var cust, orders strings.Builder
 	cust.WriteString("Id,I,N,S,D,T,B\n")

@@ -19,4 +19,10 @@
 // buffers in batches of 64K rows spread over the available cores, evaluates
 // string predicates once per dictionary entry, and computes aggregates in
 // one scatter pass over the matching related rows.
+//
+// Under the candidate restriction (Options.CandidateShare), a conjunction
+// evaluates its later related conditions and string predicates only for
+// the customers still in the running, its candidates: a related condition
+// over rows clustered by customer then visits only those customers' rows,
+// customer by customer. Results are the same with it on or off.
 package engine

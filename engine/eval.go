@@ -274,7 +274,7 @@ func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
 			entries = pn.v.Dict.Len()
 		}
 		if cand := ec.candidatesFor(defaultCandidateShare, entries); cand != nil {
-			k.EvalCand(pn.v, cand, out)
+			k.EvalCandidates(pn.v, cand, out)
 			return out, ec.err()
 		}
 	}

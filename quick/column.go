@@ -338,10 +338,10 @@ func (c *column) count() int {
 }
 
 // build computes a column's statistics from the values in a, taking
-// ownership of a's slices. With decideKind it sets the field's scale from
+// ownership of a's slices. With decideScale it sets the field's scale from
 // its type and distinct values (statistics over all customers); without,
 // it keeps f.Kind (statistics over a subset).
-func build(f Field, a *acc, rows int, decideKind bool) *column {
+func build(f Field, a *acc, rows int, decideScale bool) *column {
 	c := &column{field: f, rows: rows, customers: a.customers, nulls: a.nulls, nan: a.nan}
 	switch f.Type {
 	case schema.String:
@@ -417,7 +417,7 @@ func build(f Field, a *acc, rows int, decideKind bool) *column {
 		}
 		c.top[i] = ValueCount{Value: v, Customers: e.count}
 	}
-	if decideKind {
+	if decideScale {
 		c.field.Scale = scaleOf(f.Type, c.distinct)
 	}
 	return c

@@ -132,6 +132,8 @@ func TestEnumStrings(t *testing.T) {
 	require.Equal(t, "Op(200)", segment.Op(200).String())
 	require.Equal(t, "number", segment.NumberValue.String())
 	require.Equal(t, "ValueKind(42)", segment.ValueKind(42).String())
+	require.Equal(t, "static", segment.Static.String())
+	require.Equal(t, "Membership(7)", segment.Membership(7).String())
 	require.Equal(t, `["a", 1, true, null]`,
 		segment.List(segment.Str("a"), segment.Int(1), segment.Bool(true), segment.Value{Kind: segment.NullValue}).String())
 	require.Equal(t, "", segment.Value{}.String())

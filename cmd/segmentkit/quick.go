@@ -115,7 +115,7 @@ func opFlags(fs *flag.FlagSet, a *quickArgs) {
 type quickSession struct {
 	snap   *storage.Snapshot
 	view   quick.View
-	source *quick.Origin // nil: every source
+	origin *quick.Origin // nil: every source
 	// field is --field resolved against the schema.
 	field string
 	// within is the parsed --within definition, checked against the
@@ -141,7 +141,7 @@ func (c *cli) quickOpen(ctx context.Context, a *quickArgs) (s quickSession, code
 		if err != nil {
 			return s, c.usage(fmt.Errorf("--source %q is not profiles, measures or intelligence", *a.source))
 		}
-		s.source = &src
+		s.origin = &src
 	}
 	if a.field != nil && *a.field == "" {
 		return s, c.usage(errors.New("missing --field FIELD: the field of the quick segment, such as Customer.Age"))
@@ -215,14 +215,14 @@ func (c *cli) quickOpen(ctx context.Context, a *quickArgs) (s quickSession, code
 // fieldName resolves --field against the schema: Entity.Attribute, or
 // with --source an attribute of that source.
 func (s quickSession) fieldName(sch *schema.Schema, name string) (string, error) {
-	if s.source == nil {
+	if s.origin == nil {
 		_, err := quick.SchemaField(sch, name)
 		return name, err
 	}
 	fields := quick.SchemaFields(sch)
 	var names []string
 	for _, f := range fields {
-		if f.Origin != *s.source {
+		if f.Origin != *s.origin {
 			continue
 		}
 		if f.Name == name || f.Attribute == name && !strings.Contains(name, ".") {
@@ -231,10 +231,10 @@ func (s quickSession) fieldName(sch *schema.Schema, name string) (string, error)
 		names = append(names, f.Name)
 	}
 	p := &diag.Problem{Path: "--field", Err: quick.ErrUnknownField, Suggestion: diag.Nearest(name, names),
-		Message: fmt.Sprintf("%s has no field %q", *s.source, name)}
+		Message: fmt.Sprintf("%s has no field %q", *s.origin, name)}
 	if p.Suggestion == "" {
 		for _, f := range fields {
-			if f.Origin == *s.source && strings.EqualFold(f.Attribute, name) {
+			if f.Origin == *s.origin && strings.EqualFold(f.Attribute, name) {
 				p.Suggestion = f.Name
 			}
 		}
@@ -276,14 +276,14 @@ func (c *cli) quickWithin(ctx context.Context, s quickSession, file string) (*ro
 // quickFieldJSON is a field in the JSON output.
 type quickFieldJSON struct {
 	Name        string `json:"name"`
-	Source      string `json:"source"`
+	Origin      string `json:"source"`
 	Type        string `json:"type"`
-	Kind        string `json:"kind"`
+	Scale       string `json:"kind"`
 	DisplayName string `json:"displayName,omitempty"`
 }
 
 func quickFieldOut(f quick.Field) quickFieldJSON {
-	return quickFieldJSON{Name: f.Name, Source: f.Origin.String(), Type: f.Type.String(), Kind: f.Scale.String(), DisplayName: f.DisplayName}
+	return quickFieldJSON{Name: f.Name, Origin: f.Origin.String(), Type: f.Type.String(), Scale: f.Scale.String(), DisplayName: f.DisplayName}
 }
 
 func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
@@ -293,8 +293,8 @@ func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 	}
 	defer s.snap.Release()
 	sources := quick.Origins()
-	if s.source != nil {
-		sources = []quick.Origin{*s.source}
+	if s.origin != nil {
+		sources = []quick.Origin{*s.origin}
 	}
 	var fields []quick.Field
 	for _, src := range sources {

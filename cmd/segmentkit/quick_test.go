@@ -68,8 +68,8 @@ func TestQuickFields(t *testing.T) {
 	bySource := map[string][]string{}
 	kinds := map[string]string{}
 	for _, f := range fields {
-		bySource[f.Source] = append(bySource[f.Source], f.Name)
-		kinds[f.Name] = f.Kind
+		bySource[f.Origin] = append(bySource[f.Origin], f.Name)
+		kinds[f.Name] = f.Scale
 	}
 	require.Equal(t, []string{"Customer.FirstName", "Customer.Country", "Customer.Age", "Customer.SignupDate",
 		"Customer.Email", "Customer.IsVip", "Customer.LastSeen"}, bySource["profiles"])

@@ -33,9 +33,9 @@ func (k *Kernel) RowTest(v *Vec) func(i int) bool {
 	return func(int) bool { return false }
 }
 
-// EvalCand tests the string values of the customers in cand only, row by
+// EvalCandidates tests the string values of the customers in cand only, row by
 // row, and sets their bits in out.
-func (k *Kernel) EvalCand(v *Vec, cand Bitset, out Bitset) {
+func (k *Kernel) EvalCandidates(v *Vec, cand Bitset, out Bitset) {
 	cand.ForEach(func(i int) {
 		if i < v.N && v.IsValid(i) && k.Match(v.StringAt(i)) != k.Negate {
 			out.Set(i)
