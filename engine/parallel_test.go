@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -67,20 +68,8 @@ func TestParallelMatchesSequential(t *testing.T) {
 	}
 	for i, c := range conds {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			def, err := segment.Parse([]byte(`{"name": "P", "groups": [{"condition": ` + c + `}]}`))
-			require.NoError(t, err)
-			var results []string
-			for _, par := range []int{1, 2, 3, 8} {
-				plan, err := engine.Compile(def, snap, engine.Options{Parallelism: par})
-				require.NoError(t, err)
-				bm, err := plan.Eval(context.Background(), asOf)
-				require.NoError(t, err)
-				results = append(results, fmt.Sprint(bm.ToArray()))
-			}
-			for _, res := range results[1:] {
-				require.Equal(t, results[0], res, c)
-			}
-			require.NotEqual(t, "[]", results[0], "a test condition should select someone: %s", c)
+			members := requireSameAtEveryParallelism(t, snap, asOf, c, []int{1, 2, 3, 8}, c)
+			require.NotEqual(t, "[]", members, "a test condition should select someone: %s", c)
 		})
 	}
 }
@@ -118,20 +107,29 @@ func TestParallelFewCustomers(t *testing.T) {
 			`{"attribute": "Measures.LastChannel", "operator": "equals", "value": "app"}`,
 		}
 		for _, c := range conds {
-			def, err := segment.Parse([]byte(`{"name": "P", "groups": [{"condition": ` + c + `}]}`))
-			require.NoError(t, err)
-			var results []string
-			for _, par := range []int{1, 2, 3, 8, 16} {
-				plan, err := engine.Compile(def, snap, engine.Options{Parallelism: par})
-				require.NoError(t, err)
-				bm, err := plan.Eval(context.Background(), asOf)
-				require.NoError(t, err)
-				results = append(results, fmt.Sprint(bm.ToArray()))
-			}
-			for _, res := range results[1:] {
-				require.Equal(t, results[0], res, "%d customers: %s", customers, c)
-			}
+			requireSameAtEveryParallelism(t, snap, asOf, c, []int{1, 2, 3, 8, 16}, fmt.Sprintf("%d customers: %s", customers, c))
 		}
 		snap.Release()
 	}
+}
+
+// requireSameAtEveryParallelism evaluates the condition cond over snap at
+// asOf with each of the parallelisms pars, requires the same members from
+// each, and returns them printed.
+func requireSameAtEveryParallelism(t *testing.T, snap *storage.Snapshot, asOf time.Time, cond string, pars []int, what string) string {
+	t.Helper()
+	def, err := segment.Parse([]byte(`{"name": "P", "groups": [{"condition": ` + cond + `}]}`))
+	require.NoError(t, err)
+	var results []string
+	for _, par := range pars {
+		plan, err := engine.Compile(def, snap, engine.Options{Parallelism: par})
+		require.NoError(t, err)
+		bm, err := plan.Eval(context.Background(), asOf)
+		require.NoError(t, err)
+		results = append(results, fmt.Sprint(bm.ToArray()))
+	}
+	for _, res := range results[1:] {
+		require.Equal(t, results[0], res, what)
+	}
+	return results[0]
 }
