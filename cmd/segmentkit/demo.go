@@ -91,12 +91,18 @@ func checkDemoDir(dir string) error {
 			ours[d+"/"] = true
 		}
 	}
+	// WalkDir does not follow a root that is a symbolic link: walk the
+	// directory it names.
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", dir, unwrapPath(err))
+	}
 	var foreign []string
-	err = filepath.WalkDir(dir, func(p string, d iofs.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(p string, d iofs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil || rel == "." {
 			return err
 		}

@@ -300,6 +300,16 @@ func TestDemoOutRefusesForeignFiles(t *testing.T) {
 	b, err := os.ReadFile(notes)
 	require.NoError(t, err)
 	require.Equal(t, "keep me", string(b))
+
+	// A symbolic link to the same directory is refused alike.
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(mine, link))
+	r = runCLI(t, "demo", "--customers", "30", "--out", link)
+	require.Equal(t, exitFailed, r.code, r.stdout)
+	require.Contains(t, r.stderr, "holds files the demo does not write (segments/notes.txt)")
+	entries, err = os.ReadDir(mine)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "nothing was written through the link")
 }
 
 // TestDraftProblemsOneLineEach: the problems of a draft that cannot be
