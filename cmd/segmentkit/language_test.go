@@ -461,6 +461,15 @@ func TestCatalogAsOfMatchesEval(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &job))
 	require.Equal(t, demo.DefaultAsOf.Format("2006-01-02T15:04:05Z07:00"), job.AsOf)
 	require.Equal(t, want, job.Tasks[0].Members)
+	// History shows the instant each refresh evaluated at.
+	r = runCLI(t, "segments", "history", "HighValueEscalated", "--catalog", db)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 3, r.stdout)
+	require.Contains(t, lines[0], "AS OF")
+	for _, l := range lines[1:] {
+		require.Equal(t, job.AsOf, strings.Fields(l)[1], r.stdout)
+	}
 
 	// Quick create saves at its --as-of too, so the catalog holds what the
 	// estimate counted.

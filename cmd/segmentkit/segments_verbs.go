@@ -424,13 +424,13 @@ func (s *segSession) history(from, to string) int {
 		return s.emit(hist)
 	}
 	tw := newTable(s.out)
-	fmt.Fprintln(tw, "TIME\tMEMBERS\tENTERED\tLEFT\tJOB")
+	fmt.Fprintln(tw, "TIME\tAS OF\tMEMBERS\tENTERED\tLEFT\tJOB")
 	for _, h := range hist {
 		note := ""
 		if h.Kept {
 			note = " (static, kept)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), exact.FormatCount(h.MemberCount), exact.FormatCount(h.Entered),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), formatTime(h.AsOf), exact.FormatCount(h.MemberCount), exact.FormatCount(h.Entered),
 			exact.FormatCount(h.Left), h.Job, note)
 	}
 	tw.Flush()
