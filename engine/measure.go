@@ -62,6 +62,46 @@ func (vs *Values) Format(id uint32) string {
 	return v.StringAt(i)
 }
 
+// Int64 returns customer id's value of an integer measure, or of a
+// datetime one in microseconds since the epoch; 0 for null. The caller
+// checks Valid and Type first.
+func (vs *Values) Int64(id uint32) int64 {
+	if !vs.Valid(id) || vs.v.I64 == nil {
+		return 0
+	}
+	return vs.v.I64[id]
+}
+
+// Float64 returns customer id's value of a number measure; 0 for null.
+func (vs *Values) Float64(id uint32) float64 {
+	if !vs.Valid(id) || vs.v.F64 == nil {
+		return 0
+	}
+	return vs.v.F64[id]
+}
+
+// Day returns customer id's value of a date measure in days since
+// 1970-01-01; 0 for null.
+func (vs *Values) Day(id uint32) int32 {
+	if !vs.Valid(id) || vs.v.I32 == nil {
+		return 0
+	}
+	return vs.v.I32[id]
+}
+
+// Bool returns customer id's value of a boolean measure; false for null.
+func (vs *Values) Bool(id uint32) bool {
+	return vs.Valid(id) && vs.v.B != nil && vs.v.B.Has(int(id))
+}
+
+// String returns customer id's value of a string measure; "" for null.
+func (vs *Values) String(id uint32) string {
+	if !vs.Valid(id) || vs.v.Type != schema.String {
+		return ""
+	}
+	return vs.v.StringAt(int(id))
+}
+
 // Measures returns the customer attribute measures of snap's schema
 // (segment.MeasuresOf), parsed and validated on the first call for snap and
 // kept for the snapshot's life: Compile, quick and the catalog reuse them,

@@ -1,0 +1,102 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// A batch in flight: a caller that records a batch before writing it
+// (RunOptions.Before) keeps it as EncodeBatch writes it, and after a crash
+// delivers it again with Resend, so that the destination sees the same
+// rows under the same idempotency key.
+
+type batchEnvelope struct {
+	Segment   string   `json:"segment"`
+	Mode      Mode     `json:"mode"`
+	ID        string   `json:"id"`
+	KeyColumn string   `json:"keyColumn"`
+	Fields    []Column `json:"fields"`
+	Seq       uint64   `json:"seq"`
+	Key       string   `json:"key"`
+	Rows      []Row    `json:"rows"`
+}
+
+// EncodeBatch returns the header and batch as bytes that DecodeBatch reads
+// back: the rows as an Arrow IPC stream, with what the header says.
+func EncodeBatch(h *Header, b *Batch) ([]byte, error) {
+	env, err := json.Marshal(batchEnvelope{Segment: h.Segment, Mode: h.Mode, ID: h.ID, KeyColumn: h.KeyColumn,
+		Fields: h.Fields, Seq: b.Seq, Key: b.Key, Rows: b.Rows})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.Write(binary.AppendUvarint(nil, uint64(len(env))))
+	buf.Write(env)
+	w := ipc.NewWriter(&buf, ipc.WithSchema(h.Schema))
+	if err := w.Write(b.Record); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeBatch reads what EncodeBatch wrote. The batch's Record is the
+// caller's to release; mem nil means memory.DefaultAllocator.
+func DecodeBatch(data []byte, mem memory.Allocator) (*Header, *Batch, error) {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	n, w := binary.Uvarint(data)
+	if w <= 0 || n > uint64(len(data)-w) {
+		return nil, nil, fmt.Errorf("%w: bad length", ErrBadBatch)
+	}
+	var env batchEnvelope
+	if err := json.Unmarshal(data[w:w+int(n)], &env); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadBatch, err)
+	}
+	r, err := ipc.NewReader(bytes.NewReader(data[w+int(n):]), ipc.WithAllocator(mem))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadBatch, err)
+	}
+	defer r.Release()
+	if !r.Next() {
+		return nil, nil, fmt.Errorf("%w: no rows: %v", ErrBadBatch, r.Err())
+	}
+	rec := r.RecordBatch()
+	rec.Retain()
+	if int(rec.NumRows()) != len(env.Rows) {
+		rec.Release()
+		return nil, nil, fmt.Errorf("%w: %d rows for %d row descriptions", ErrBadBatch, rec.NumRows(), len(env.Rows))
+	}
+	h := &Header{Segment: env.Segment, Mode: env.Mode, ID: env.ID, Schema: r.Schema(), KeyColumn: env.KeyColumn, Fields: env.Fields}
+	return h, &Batch{Seq: env.Seq, Key: env.Key, Record: rec, Rows: env.Rows}, nil
+}
+
+// Resend delivers one batch again, as it was: it opens a writer with the
+// header, writes the batch and commits. It is for a batch recorded before
+// it was written whose acknowledgement was not recorded.
+func Resend(ctx context.Context, dest Destination, h *Header, b *Batch) (Stats, error) {
+	w, err := dest.Open(ctx, h)
+	if err != nil {
+		return Stats{}, err
+	}
+	err = w.Write(ctx, b)
+	if err == nil {
+		err = w.Commit(ctx)
+	}
+	if err != nil {
+		if aerr := w.Abort(); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("abort the export: %w", aerr))
+		}
+	}
+	return w.Stats(), err
+}

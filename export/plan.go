@@ -1,0 +1,324 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
+)
+
+// Fields chooses what each exported row carries besides the customer key.
+// The zero value exports every customer attribute (the key aside), in
+// schema order, with no transform.
+type Fields struct {
+	// Names are customer attributes ("Email" or "Customer.Email") and
+	// measures ("Measures.Spend90d"), in column order. Empty means every
+	// customer attribute but the key. The key is always the first column
+	// after the change; naming it among the fields adds nothing.
+	Names []string `json:"fields,omitempty"`
+	// Hash names fields to send as the SHA-256 hex digest of their value,
+	// trimmed of surrounding white space and lower-cased first, as ad
+	// platforms' customer-match uploads require. Null stays null. Each
+	// must be one of the exported fields.
+	Hash []string `json:"hash,omitempty"`
+}
+
+// Column describes one exported field.
+type Column struct {
+	// Name is the column's name: the attribute's name, or
+	// "Measures.Name" for a measure.
+	Name string `json:"name"`
+	// Type is the column's type; string for a hashed field.
+	Type schema.Type `json:"type"`
+	// Hashed reports the SHA-256 transform.
+	Hashed bool `json:"hashed,omitempty"`
+}
+
+// AvailableFields returns the fields an export (and a download) accepts
+// for the schema: every customer attribute, then "Measures.X" for each
+// measure that parses.
+func AvailableFields(sch *schema.Schema) []string {
+	if sch == nil || sch.Customer() == nil {
+		return nil
+	}
+	out := sch.Customer().AttributeNames()
+	ms, _ := segment.ParseMeasures(sch)
+	for _, m := range ms {
+		out = append(out, schema.MeasuresEntity+"."+m.Name)
+	}
+	return out
+}
+
+// Plan is what one export sends for each customer: the key and the
+// fields, read from one snapshot. It is safe for concurrent use and valid
+// while its snapshot is.
+type Plan struct {
+	snap    *storage.Snapshot
+	keyName string
+	cols    []Column
+	vals    []fieldValues
+}
+
+// NewPlan resolves fields against snap. Measures are computed at asOf for
+// the customers of members alone (the customers an export may send with
+// their fields). Unknown fields, and hashes of fields not exported, come
+// back as a diag.List whose problems wrap ErrUnknownField and suggest the
+// nearest name.
+func NewPlan(ctx context.Context, snap *storage.Snapshot, fields Fields, asOf time.Time, members *roaring.Bitmap) (*Plan, error) {
+	if snap == nil {
+		return nil, fmt.Errorf("export: nil snapshot")
+	}
+	sch := snap.Schema()
+	cust := snap.Customers()
+	key := cust.Entity.Key
+	names := fields.Names
+	if len(names) == 0 {
+		names = slices.DeleteFunc(cust.Entity.AttributeNames(), func(n string) bool { return n == key })
+	}
+	measures := engine.Measures(snap).List()
+	p := &Plan{snap: snap, keyName: key}
+	var problems diag.List
+	seen := map[string]int{}
+	for i, f := range names {
+		name := strings.TrimSpace(f)
+		path := fmt.Sprintf("fields[%d]", i)
+		if ent, attr, ok := strings.Cut(name, "."); ok && ent == schema.MeasuresEntity {
+			j := slices.IndexFunc(measures, func(m *segment.Measure) bool { return m.Name == attr })
+			if j < 0 {
+				problems.AddSuggest(path, ErrUnknownField, name, AvailableFields(sch), "unknown field %q", name)
+				continue
+			}
+			if _, dup := seen[name]; dup {
+				problems.Add(path, ErrUnknownField, "field %q is given twice", name)
+				continue
+			}
+			vals, err := engine.EvalMeasureFor(ctx, snap, measures[j], asOf, members)
+			if err != nil {
+				return nil, fmt.Errorf("field %s: %w", name, err)
+			}
+			seen[name] = len(p.cols)
+			p.cols = append(p.cols, Column{Name: name, Type: vals.Type()})
+			p.vals = append(p.vals, measureValues{vals})
+			continue
+		}
+		attr := strings.TrimPrefix(name, cust.Entity.Name+".")
+		col := cust.Column(attr)
+		switch {
+		case col == nil:
+			problems.AddSuggest(path, ErrUnknownField, name, AvailableFields(sch), "unknown field %q", name)
+			continue
+		case attr == key:
+			// The key is always there.
+			continue
+		}
+		if _, dup := seen[attr]; dup {
+			problems.Add(path, ErrUnknownField, "field %q is given twice", name)
+			continue
+		}
+		seen[attr] = len(p.cols)
+		p.cols = append(p.cols, Column{Name: attr, Type: col.Attr.Type})
+		p.vals = append(p.vals, attrValues{col})
+	}
+	for i, h := range fields.Hash {
+		name := strings.TrimSpace(h)
+		path := fmt.Sprintf("hash[%d]", i)
+		j, ok := seen[name]
+		if !ok {
+			j, ok = seen[strings.TrimPrefix(name, cust.Entity.Name+".")]
+		}
+		switch {
+		case !ok && (name == key || name == cust.Entity.Name+"."+key):
+			problems.Add(path, ErrUnknownField, "the customer key %s identifies each row and cannot be hashed; export a copy of it as another attribute to hash", key)
+		case !ok:
+			var exported []string
+			for _, c := range p.cols {
+				exported = append(exported, c.Name)
+			}
+			problems.AddSuggest(path, ErrUnknownField, name, exported, "hash field %q is not among the exported fields", name)
+		default:
+			p.cols[j].Hashed = true
+			p.cols[j].Type = schema.String
+		}
+	}
+	if err := problems.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Snapshot returns the snapshot the plan reads.
+func (p *Plan) Snapshot() *storage.Snapshot { return p.snap }
+
+// KeyColumn returns the customer key attribute's name.
+func (p *Plan) KeyColumn() string { return p.keyName }
+
+// Columns returns the exported fields, in order. The slice is the
+// caller's.
+func (p *Plan) Columns() []Column { return slices.Clone(p.cols) }
+
+// Header returns the header of an export of the plan in mode m with the
+// id.
+func (p *Plan) Header(segment string, m Mode, id string) *Header {
+	fs := make([]arrow.Field, 0, len(p.cols)+2)
+	if m == Delta {
+		fs = append(fs, arrow.Field{Name: ChangeColumn, Type: arrow.BinaryTypes.String})
+	}
+	fs = append(fs, arrow.Field{Name: p.keyName, Type: arrow.BinaryTypes.String})
+	for _, c := range p.cols {
+		fs = append(fs, arrow.Field{Name: c.Name, Type: ArrowType(c.Type), Nullable: true})
+	}
+	return &Header{Segment: segment, Mode: m, ID: id, Schema: arrow.NewSchema(fs, nil), KeyColumn: p.keyName, Fields: p.Columns()}
+}
+
+// ArrowType returns the Arrow type a column of type t is exported as:
+// int64, float64, utf8, date32, timestamp[us, UTC] or bool.
+func ArrowType(t schema.Type) arrow.DataType {
+	switch t {
+	case schema.Integer:
+		return arrow.PrimitiveTypes.Int64
+	case schema.Number:
+		return arrow.PrimitiveTypes.Float64
+	case schema.Date:
+		return arrow.FixedWidthTypes.Date32
+	case schema.Datetime:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	case schema.Boolean:
+		return arrow.FixedWidthTypes.Boolean
+	}
+	return arrow.BinaryTypes.String
+}
+
+// Text returns field i's value for customer id as text, in the form of
+// the data directory's CSV files (a hashed field as its hex digest), and
+// false for null.
+func (p *Plan) Text(i int, id uint32) (string, bool) {
+	v := p.vals[i]
+	if !v.valid(id) {
+		return "", false
+	}
+	s := v.text(id)
+	if p.cols[i].Hashed {
+		s = HashValue(s)
+	}
+	return s, true
+}
+
+// Hash returns a hash of customer id's exported field values (after
+// transforms): two customers, or one customer at two exports, with equal
+// values have equal hashes. It is stable across processes and versions
+// of the data, so that the catalog can store it to tell changed rows.
+func (p *Plan) Hash(id uint32) uint64 {
+	d := xxhash.New()
+	var buf [1]byte
+	for i := range p.cols {
+		s, ok := p.Text(i, id)
+		if !ok {
+			buf[0] = 0
+			d.Write(buf[:])
+			continue
+		}
+		buf[0] = 1
+		d.Write(buf[:])
+		d.WriteString(s)
+		buf[0] = 0xff
+		d.Write(buf[:])
+	}
+	h := d.Sum64()
+	if h == 0 {
+		h = 1 // zero means "no hash" to callers
+	}
+	return h
+}
+
+// HashValue returns the transform of a hashed field: the lower-case hex
+// SHA-256 digest of s trimmed of surrounding white space and lower-cased.
+func HashValue(s string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(s))))
+	return hex.EncodeToString(sum[:])
+}
+
+// appendRow appends customer id's values to the field builders, which
+// follow the header's key column.
+func (p *Plan) appendRow(bs []array.Builder, id uint32) {
+	for i, b := range bs {
+		v := p.vals[i]
+		switch {
+		case !v.valid(id):
+			b.AppendNull()
+		case p.cols[i].Hashed:
+			b.(*array.StringBuilder).Append(HashValue(v.text(id)))
+		default:
+			v.appendTo(b, id)
+		}
+	}
+}
+
+// fieldValues reads one field.
+type fieldValues interface {
+	valid(id uint32) bool
+	text(id uint32) string
+	// appendTo appends the (valid) value to a builder of ArrowType.
+	appendTo(b array.Builder, id uint32)
+}
+
+type attrValues struct{ col *storage.Column }
+
+func (a attrValues) valid(id uint32) bool  { return a.col.Data.IsValid(int(id)) }
+func (a attrValues) text(id uint32) string { return a.col.Format(int(id)) }
+
+func (a attrValues) appendTo(b array.Builder, id uint32) {
+	i := int(id)
+	switch d := a.col.Data.(type) {
+	case *array.Int64:
+		b.(*array.Int64Builder).Append(d.Value(i))
+	case *array.Float64:
+		b.(*array.Float64Builder).Append(d.Value(i))
+	case *array.String:
+		b.(*array.StringBuilder).Append(d.Value(i))
+	case *array.Date32:
+		b.(*array.Date32Builder).Append(d.Value(i))
+	case *array.Timestamp:
+		b.(*array.TimestampBuilder).Append(d.Value(i))
+	case *array.Boolean:
+		b.(*array.BooleanBuilder).Append(d.Value(i))
+	default:
+		// Dictionary-encoded strings, and anything else: their text.
+		b.(*array.StringBuilder).Append(a.col.Format(i))
+	}
+}
+
+type measureValues struct{ v *engine.Values }
+
+func (m measureValues) valid(id uint32) bool  { return m.v.Valid(id) }
+func (m measureValues) text(id uint32) string { return m.v.Format(id) }
+
+func (m measureValues) appendTo(b array.Builder, id uint32) {
+	switch b := b.(type) {
+	case *array.Int64Builder:
+		b.Append(m.v.Int64(id))
+	case *array.Float64Builder:
+		b.Append(m.v.Float64(id))
+	case *array.Date32Builder:
+		b.Append(arrow.Date32(m.v.Day(id)))
+	case *array.TimestampBuilder:
+		b.Append(arrow.Timestamp(m.v.Int64(id)))
+	case *array.BooleanBuilder:
+		b.Append(m.v.Bool(id))
+	case *array.StringBuilder:
+		b.Append(m.v.String(id))
+	}
+}
