@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -278,3 +279,39 @@ func (w *recordingWriter) Write(_ context.Context, b *export.Batch) error {
 func (w *recordingWriter) Commit(context.Context) error { return nil }
 func (w *recordingWriter) Abort() error                 { return nil }
 func (w *recordingWriter) Stats() export.Stats          { return export.Stats{} }
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote\back`, "line\nfeed\ttab\x01", "é ü 日本", "bad\xffutf8", "\u2028sep"} {
+		got := export.AppendJSONString(nil, s)
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got), "%q", s)
+	}
+}
+
+func TestJSONRowAndText(t *testing.T) {
+	snap := testSnapshot(t, 40, 8)
+	members := someMembers(snap, 9)
+	p, err := export.NewPlan(context.Background(), snap, export.Fields{Names: []string{"Email", "Age", "Score", "Birthday", "SignedUp", "VIP", "Measures.Spend"}}, time.Now(), members)
+	require.NoError(t, err)
+	rec := &recordingDest{}
+	_, err = export.Run(context.Background(), rec, p, export.FullSet(members), export.RunOptions{BatchSize: 1000})
+	require.NoError(t, err)
+	r := rec.records[0]
+	defer r.Release()
+	ids := rec.batches[0].Rows
+	for row := range int(r.NumRows()) {
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal(rec.h.AppendJSONRow(nil, r, row), &obj))
+		require.Equal(t, ids[row].Key, obj["CustomerId"])
+		for i, c := range p.Columns() {
+			want, ok := p.Text(i, ids[row].ID)
+			got, gok := rec.h.Text(r, i+1, row)
+			require.Equal(t, ok, gok)
+			require.Equal(t, want, got, "column %s", c.Name)
+			if !ok {
+				require.Nil(t, obj[c.Name])
+			}
+		}
+	}
+}
