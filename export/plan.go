@@ -77,87 +77,133 @@ type Plan struct {
 // the customers of members alone (the customers an export may send with
 // their fields). Unknown fields, and hashes of fields not exported, come
 // back as a diag.List whose problems wrap ErrUnknownField and suggest the
-// nearest name.
+// nearest name (Fields.Check finds the same problems from a schema).
 func NewPlan(ctx context.Context, snap *storage.Snapshot, fields Fields, asOf time.Time, members *roaring.Bitmap) (*Plan, error) {
 	if snap == nil {
 		return nil, fmt.Errorf("export: nil snapshot")
 	}
-	sch := snap.Schema()
-	cust := snap.Customers()
-	key := cust.Entity.Key
-	names := fields.Names
-	if len(names) == 0 {
-		names = slices.DeleteFunc(cust.Entity.AttributeNames(), func(n string) bool { return n == key })
+	rs, err := fields.resolve(snap.Schema(), engine.Measures(snap).List())
+	if err != nil {
+		return nil, err
 	}
-	measures := engine.Measures(snap).List()
-	p := &Plan{snap: snap, keyName: key}
+	cust := snap.Customers()
+	p := &Plan{snap: snap, keyName: cust.Entity.Key}
+	for _, r := range rs {
+		if r.measure == nil {
+			p.vals = append(p.vals, attrValues{cust.Column(r.attr)})
+			p.cols = append(p.cols, r.Column)
+			continue
+		}
+		vals, err := engine.EvalMeasureFor(ctx, snap, r.measure, asOf, members)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", r.Name, err)
+		}
+		p.vals = append(p.vals, measureValues{vals})
+		p.cols = append(p.cols, r.Column)
+	}
+	return p, nil
+}
+
+// Check reports the problems NewPlan would find in the fields against the
+// schema: unknown fields, fields given twice, hashes of fields not
+// exported or of the key.
+func (f Fields) Check(sch *schema.Schema) error {
+	_, err := f.Columns(sch)
+	return err
+}
+
+// Columns returns the columns the fields export from data of the schema,
+// or the problems Check reports.
+func (f Fields) Columns(sch *schema.Schema) ([]Column, error) {
+	if sch == nil || sch.Customer() == nil {
+		return nil, fmt.Errorf("export: no customer entity in the schema")
+	}
+	ms, _ := segment.ParseMeasures(sch)
+	rs, err := f.resolve(sch, ms)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Column, len(rs))
+	for i, r := range rs {
+		out[i] = r.Column
+	}
+	return out, nil
+}
+
+// resolved is one field found in the schema.
+type resolved struct {
+	Column
+	attr    string           // a customer attribute's name, or
+	measure *segment.Measure // a measure
+}
+
+// resolve finds each field among the customer attributes and measures.
+func (f Fields) resolve(sch *schema.Schema, measures []*segment.Measure) ([]resolved, error) {
+	cust := sch.Customer()
+	key := cust.Key
+	names := f.Names
+	if len(names) == 0 {
+		names = slices.DeleteFunc(cust.AttributeNames(), func(n string) bool { return n == key })
+	}
+	var out []resolved
 	var problems diag.List
 	seen := map[string]int{}
-	for i, f := range names {
-		name := strings.TrimSpace(f)
+	for i, n := range names {
+		name := strings.TrimSpace(n)
 		path := fmt.Sprintf("fields[%d]", i)
+		var r resolved
 		if ent, attr, ok := strings.Cut(name, "."); ok && ent == schema.MeasuresEntity {
 			j := slices.IndexFunc(measures, func(m *segment.Measure) bool { return m.Name == attr })
 			if j < 0 {
 				problems.AddSuggest(path, ErrUnknownField, name, AvailableFields(sch), "unknown field %q", name)
 				continue
 			}
-			if _, dup := seen[name]; dup {
-				problems.Add(path, ErrUnknownField, "field %q is given twice", name)
+			r = resolved{Column: Column{Name: name, Type: measures[j].Type(sch)}, measure: measures[j]}
+		} else {
+			attr := strings.TrimPrefix(name, cust.Name+".")
+			a, ok := cust.Attribute(attr)
+			switch {
+			case !ok:
+				problems.AddSuggest(path, ErrUnknownField, name, AvailableFields(sch), "unknown field %q", name)
+				continue
+			case attr == key:
+				// The key is always there.
 				continue
 			}
-			vals, err := engine.EvalMeasureFor(ctx, snap, measures[j], asOf, members)
-			if err != nil {
-				return nil, fmt.Errorf("field %s: %w", name, err)
-			}
-			seen[name] = len(p.cols)
-			p.cols = append(p.cols, Column{Name: name, Type: vals.Type()})
-			p.vals = append(p.vals, measureValues{vals})
-			continue
+			r = resolved{Column: Column{Name: attr, Type: a.Type}, attr: attr}
 		}
-		attr := strings.TrimPrefix(name, cust.Entity.Name+".")
-		col := cust.Column(attr)
-		switch {
-		case col == nil:
-			problems.AddSuggest(path, ErrUnknownField, name, AvailableFields(sch), "unknown field %q", name)
-			continue
-		case attr == key:
-			// The key is always there.
-			continue
-		}
-		if _, dup := seen[attr]; dup {
+		if _, dup := seen[r.Name]; dup {
 			problems.Add(path, ErrUnknownField, "field %q is given twice", name)
 			continue
 		}
-		seen[attr] = len(p.cols)
-		p.cols = append(p.cols, Column{Name: attr, Type: col.Attr.Type})
-		p.vals = append(p.vals, attrValues{col})
+		seen[r.Name] = len(out)
+		out = append(out, r)
 	}
-	for i, h := range fields.Hash {
+	for i, h := range f.Hash {
 		name := strings.TrimSpace(h)
 		path := fmt.Sprintf("hash[%d]", i)
 		j, ok := seen[name]
 		if !ok {
-			j, ok = seen[strings.TrimPrefix(name, cust.Entity.Name+".")]
+			j, ok = seen[strings.TrimPrefix(name, cust.Name+".")]
 		}
 		switch {
-		case !ok && (name == key || name == cust.Entity.Name+"."+key):
+		case !ok && (name == key || name == cust.Name+"."+key):
 			problems.Add(path, ErrUnknownField, "the customer key %s identifies each row and cannot be hashed; export a copy of it as another attribute to hash", key)
 		case !ok:
 			var exported []string
-			for _, c := range p.cols {
+			for _, c := range out {
 				exported = append(exported, c.Name)
 			}
 			problems.AddSuggest(path, ErrUnknownField, name, exported, "hash field %q is not among the exported fields", name)
 		default:
-			p.cols[j].Hashed = true
-			p.cols[j].Type = schema.String
+			out[j].Hashed = true
+			out[j].Type = schema.String
 		}
 	}
 	if err := problems.Err(); err != nil {
 		return nil, err
 	}
-	return p, nil
+	return out, nil
 }
 
 // Snapshot returns the snapshot the plan reads.
