@@ -284,6 +284,7 @@ func TestChangeRetention(t *testing.T) {
 	ctx := context.Background()
 	setup := func(retention time.Duration) *env {
 		e := newEnv(t, Options{ChangeRetention: retention, JobRetention: 5})
+		e.cat.db.NoSync = true // only sizes matter here
 		_, err := e.cat.Create(ctx, def("Older", ageOver(100)), CreateOptions{Active: true})
 		require.NoError(t, err)
 		_, err = e.cat.Create(ctx, def("All", `{"attribute": "Customer.Age", "operator": "lessThan", "value": 1000}`), CreateOptions{Active: true})
@@ -447,6 +448,7 @@ func checkChanges(t *testing.T, rt *rapid.T) {
 	cat, err := Open(filepath.Join(tmp, "catalog.db"), Options{Source: src, Clock: clock})
 	require.NoError(rt, err)
 	defer cat.Close()
+	cat.db.NoSync = true // durability is not what this test checks; fsyncs would make it slow
 
 	older := rapid.IntRange(19, 41).Draw(rt, "older")
 	frozen := rapid.IntRange(19, 41).Draw(rt, "frozen")
