@@ -86,7 +86,18 @@ type Options struct {
 	// LockTimeout is how long Open waits for another process to release
 	// the file. Zero means 5 seconds; negative means wait forever.
 	LockTimeout time.Duration
+	// ChangeRetention is how long the file keeps the record of who
+	// entered and left each segment at each refresh (Changes,
+	// SegmentsOf), counted from the refresh's time on Clock: older
+	// records are removed when a refresh commits. Zero means
+	// DefaultChangeRetention (90 days); negative means none is kept, so
+	// none is recorded (and those of earlier runs go at the next refresh).
+	ChangeRetention time.Duration
 }
+
+// DefaultChangeRetention is the ChangeRetention of a zero Options: 90
+// days.
+const DefaultChangeRetention = 90 * 24 * time.Hour
 
 // Catalog is a durable set of segments: their definitions, states and
 // schedules, the refresh jobs run on them, their member history and
@@ -120,6 +131,7 @@ type Catalog struct {
 
 	trans translationCache
 	fp    fingerprintCache
+	kidx  keyIndexCache
 }
 
 // Open opens the catalog file at path, creating it if it does not exist.
@@ -160,6 +172,9 @@ func Open(path string, opts Options) (*Catalog, error) {
 	}
 	if opts.JobRetention <= 0 {
 		opts.JobRetention = 1000
+	}
+	if opts.ChangeRetention == 0 {
+		opts.ChangeRetention = DefaultChangeRetention
 	}
 	c := &Catalog{
 		db:      db,

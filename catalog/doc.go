@@ -1,7 +1,7 @@
 // Package catalog manages segments the way the product page
 // (create-and-manage-segments) describes: a durable catalog of segment
-// definitions with their states, refresh jobs, schedules, member history
-// and current members, in one bbolt file.
+// definitions with their states, refresh jobs, schedules, member history,
+// who entered and left, and current members, in one bbolt file.
 //
 //	src := catalog.NewDirSource("data/", storage.Options{})
 //	defer src.Close()
@@ -46,11 +46,20 @@
 // segment's frozen members survive reloads unchanged, and entered/left
 // counts compare customers, not row numbers.
 //
+// # Who entered and left
+//
+// Every successful refresh records who entered and who left, as roaring
+// bitmaps of customer ids with the hash of their key list, in the same
+// transaction as its members; Changes returns them as customer keys and
+// SegmentsOf the segments a customer is in, with since when. They are
+// kept for Options.ChangeRetention (90 days by default) and removed when a
+// refresh commits, so the file stays bounded.
+//
 // # Durability and concurrency
 //
 // Every call that changes the catalog is one bbolt transaction committed
 // with fsync before the call returns; a refresh commits each segment's
-// result (members, history entry, status, task record) in one
+// result (members, history and change entries, status, task record) in one
 // transaction. A crash therefore loses nothing a call returned as done;
 // a job interrupted by a crash is marked failed at the next Open. Only one
 // process may have the file open. A Catalog is safe for concurrent use;

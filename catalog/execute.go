@@ -494,6 +494,10 @@ type computedMembers struct {
 	// prev are the previous members as stored, if hasPrev.
 	prev    memberBlob
 	hasPrev bool
+	// enteredIDs are the customers who entered, as ids of the job's
+	// snapshot, and leftIDs those who left, as ids of prev's key list;
+	// nil for nobody (a static segment that kept its members).
+	enteredIDs, leftIDs *roaring.Bitmap
 	// warnings concern the segment.
 	warnings []string
 }
@@ -563,6 +567,7 @@ func (ex *execution) computeMembers(ctx context.Context, i int, par int) (*compu
 		return m, fmt.Errorf("evaluation failed: %v", err)
 	}
 	m.count, m.entered = m.members.GetCardinality(), m.members.GetCardinality()
+	m.enteredIDs = m.members
 	if m.hasPrev {
 		mapped, _, err := mapPrev()
 		if err != nil {
@@ -571,14 +576,17 @@ func (ex *execution) computeMembers(ctx context.Context, i int, par int) (*compu
 		stayed := mapped.AndCardinality(m.members)
 		m.entered = m.count - stayed
 		m.left = m.prev.members.GetCardinality() - stayed
+		if m.enteredIDs, m.leftIDs, err = ex.c.changedIDs(m.prev, mapped, m.members, ex.data); err != nil {
+			return m, fmt.Errorf("compare with the previous members: %v", err)
+		}
 	}
 	return m, nil
 }
 
 // commitTask stores task i's computed members (unless it kept frozen
-// ones), a history entry, the segment's status and the task t in one
-// transaction. A segment deleted or edited since the job was planned
-// stores nothing; the error says so.
+// ones), a history entry with its change entry, the segment's status and
+// the task t in one transaction. A segment deleted or edited since the
+// job was planned stores nothing; the error says so.
 func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 	tr := ex.tasks[i]
 	var blob []byte
@@ -609,15 +617,22 @@ func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 			if err := tx.Bucket(bucketMembers).Put(u64(r.ID), blob); err != nil {
 				return err
 			}
-			if m.hasPrev && m.prev.keys != ex.data.keys {
-				if err := gcKeysets(tx); err != nil {
-					return err
-				}
-			}
 		}
 		e := &HistoryEntry{Time: t.Ended, Job: ex.run.job.ID, AsOf: ex.asOf, MemberCount: m.count, Entered: m.entered, Left: m.left, Kept: m.kept}
-		if err := putHistory(tx, r.ID, e); err != nil {
+		key, err := putHistory(tx, r.ID, e)
+		if err != nil {
 			return err
+		}
+		// The change entry keeps the previous key list while it names
+		// who left, so key lists are collected after it is stored.
+		gc, err := ex.c.putChanges(tx, r.ID, key, e, ex.data.keys, m)
+		if err != nil {
+			return err
+		}
+		if gc || !m.kept && m.hasPrev && m.prev.keys != ex.data.keys {
+			if err := gcKeysets(tx); err != nil {
+				return err
+			}
 		}
 		r.MemberCount = m.count
 		r.LastRefreshed = t.Ended

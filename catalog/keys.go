@@ -159,13 +159,9 @@ func (c *Catalog) mapMembers(tx *bolt.Tx, blob memberBlob, d *loadedData) (*roar
 	if blob.keys == d.keys {
 		return blob.members.Clone(), 0, nil
 	}
-	ids, ok := c.trans.get(blob.keys, d.keys)
-	if !ok {
-		var err error
-		if ids, err = translate(tx, blob.keys, d); err != nil {
-			return nil, 0, err
-		}
-		c.trans.put(blob.keys, d.keys, ids)
+	ids, err := c.translation(tx, blob.keys, d)
+	if err != nil {
+		return nil, 0, err
 	}
 	out := roaring.New()
 	var missing uint64
@@ -189,6 +185,20 @@ func (c *Catalog) mapMembers(tx *bolt.Tx, blob memberBlob, d *loadedData) (*roar
 	}
 	out.AddMany(buf)
 	return out, missing, nil
+}
+
+// translation returns translate's ids from the stored key list from to
+// d's snapshot, through the cache.
+func (c *Catalog) translation(tx *bolt.Tx, from [32]byte, d *loadedData) ([]int32, error) {
+	if ids, ok := c.trans.get(from, d.keys); ok {
+		return ids, nil
+	}
+	ids, err := translate(tx, from, d)
+	if err != nil {
+		return nil, err
+	}
+	c.trans.put(from, d.keys, ids)
+	return ids, nil
 }
 
 // storedMembers reads the segment's members mapped to d; an empty bitmap

@@ -202,7 +202,7 @@ func (c *Catalog) Edit(ctx context.Context, name string, definition []byte) (*Se
 // every reference to it in other segments' definitions (drafts included)
 // are rewritten in the same transaction, keeping the rest of each
 // definition's JSON as written, so that no reference breaks. Members,
-// history and schedules stay with the segment.
+// history, change entries and schedules stay with the segment.
 func (c *Catalog) Rename(oldName, newName string) error {
 	if err := c.enter(); err != nil {
 		return err
@@ -254,7 +254,8 @@ func (c *Catalog) Rename(oldName, newName string) error {
 	})
 }
 
-// Delete removes the segment with its members and history. It refuses
+// Delete removes the segment with its members, history and change
+// entries. It refuses
 // (ErrReferenced) while other segments' definitions reference it, naming
 // them. Jobs keep their records of it.
 func (c *Catalog) Delete(name string) error {
@@ -290,6 +291,9 @@ func (c *Catalog) Delete(name string) error {
 			if err := h.DeleteBucket(u64(r.ID)); err != nil {
 				return err
 			}
+		}
+		if err := deleteChanges(tx, r.ID); err != nil {
+			return err
 		}
 		return gcKeysets(tx)
 	})

@@ -25,7 +25,13 @@ import (
 //	members   id -> member blob: version byte, 32-byte key-list hash, roaring bitmap
 //	keysets   32-byte hash -> the customer keys the hash names, in id order
 //	history   id -> bucket: time (8 bytes, ordered) + sequence -> HistoryEntry JSON
+//	changes   id -> bucket: the key of its history entry -> change blob (changes.go):
+//	          who entered (ids of the refresh's key list) and left (ids of the
+//	          previous members' key list), kept for Options.ChangeRetention
 //	jobs      id -> bucket: "job" -> Job JSON without tasks; "t" + index -> Task JSON
+//
+// A key list stays while a member blob or a change entry refers to it. A
+// file written before the changes bucket existed gets it at Open, empty.
 //
 // Segments are keyed by an id that never changes, so a rename moves only
 // the names entry, and a task that finishes after its segment was deleted
@@ -40,8 +46,9 @@ var (
 	bucketKeysets  = []byte("keysets")
 	bucketHistory  = []byte("history")
 	bucketJobs     = []byte("jobs")
+	bucketChanges  = []byte("changes")
 
-	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs}
+	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs, bucketChanges}
 
 	keyVersion = []byte("version")
 	keyCreated = []byte("created")
@@ -399,7 +406,8 @@ func getMembers(tx *bolt.Tx, id uint64) (memberBlob, bool, error) {
 	return memberBlob{keys: keys, members: bm}, true, nil
 }
 
-// gcKeysets deletes the key lists that no member blob refers to.
+// gcKeysets deletes the key lists that no member blob and no change
+// entry refers to.
 func gcKeysets(tx *bolt.Tx) error {
 	used := map[[32]byte]bool{}
 	tx.Bucket(bucketMembers).ForEach(func(_, v []byte) error {
@@ -408,6 +416,7 @@ func gcKeysets(tx *bolt.Tx) error {
 		}
 		return nil
 	})
+	changeKeys(tx, used)
 	ks := tx.Bucket(bucketKeysets)
 	var drop [][]byte
 	ks.ForEach(func(k, _ []byte) error {
@@ -439,20 +448,22 @@ func historyTimeKey(t time.Time) []byte {
 	return binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano())^(1<<63))
 }
 
-func putHistory(tx *bolt.Tx, id uint64, e *HistoryEntry) error {
+// putHistory stores the entry and returns its key.
+func putHistory(tx *bolt.Tx, id uint64, e *HistoryEntry) ([]byte, error) {
 	b, err := tx.Bucket(bucketHistory).CreateBucketIfNotExists(u64(id))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	seq, err := b.NextSequence()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v, err := json.Marshal(e)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return b.Put(historyKey(e.Time, seq), v)
+	k := historyKey(e.Time, seq)
+	return k, b.Put(k, v)
 }
 
 // Job persistence.

@@ -16,7 +16,8 @@ import (
 // its records agree with each other — every name points to its segment
 // and back, every valid segment's definition parses and references only
 // existing segments without a cycle, stored members decode and their
-// customer key lists exist, history and jobs decode. It returns a literal
+// customer key lists exist, history and jobs decode, change entries
+// decode and their customer key lists exist and hold their ids. It returns a literal
 // nil, or a diag.List of every problem, each wrapping ErrCorrupt. Verify
 // only reads; it is safe to call at any time, but holds off writers while
 // it checks the pages.
@@ -141,6 +142,7 @@ func (c *Catalog) Verify() error {
 			})
 			return nil
 		})
+		verifyChanges(tx, recs, &l)
 		tx.Bucket(bucketJobs).ForEachBucket(func(k []byte) error {
 			if _, err := readJob(tx, beUint64(k)); err != nil {
 				l.Add(fmt.Sprintf("job %d", beUint64(k)), ErrCorrupt, "%v", err)

@@ -272,6 +272,18 @@ var segVerbs = []*segVerb{
 			to := fs.String("to", "", "end at `TIME` (YYYY-MM-DD or RFC 3339; a day means its end)")
 			return func(ctx context.Context, s *segSession) int { return s.history(*from, *to) }
 		}},
+	{name: "changes", args: "NAME [--from TIME] [--to TIME]", json: true, minArgs: 1, maxArgs: 1,
+		summary: "show who entered and left a segment at every successful refresh, by customer key",
+		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
+			from := fs.String("from", "", "start at `TIME` (YYYY-MM-DD or RFC 3339)")
+			to := fs.String("to", "", "end at `TIME` (YYYY-MM-DD or RFC 3339; a day means its end)")
+			return func(ctx context.Context, s *segSession) int { return s.changes(ctx, *from, *to) }
+		}},
+	{name: "member", args: "KEY", json: true, minArgs: 1, maxArgs: 1,
+		summary: "show the segments a customer is in, and those they left at the latest refresh, with since when",
+		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
+			return func(ctx context.Context, s *segSession) int { return s.member(ctx) }
+		}},
 	{name: "preview", asOf: true, args: "NAME [--rows N] --data DIR [--as-of DATE]", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
 		summary: "show the first members with the attributes the definition uses",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {

@@ -401,17 +401,26 @@ func (s *segSession) jobs(limit int) int {
 	return exitOK
 }
 
-func (s *segSession) history(from, to string) int {
+// timeRange parses --from and --to; code is -1 when they are valid.
+func (s *segSession) timeRange(from, to string) (f, t time.Time, code int) {
 	f, err := parseTimeFlag("--from", from, false)
 	if err != nil {
-		return s.usage(err)
+		return f, t, s.usage(err)
 	}
-	t, err := parseTimeFlag("--to", to, true)
+	t, err = parseTimeFlag("--to", to, true)
 	if err != nil {
-		return s.usage(err)
+		return f, t, s.usage(err)
 	}
 	if !f.IsZero() && !t.IsZero() && t.Before(f) {
-		return s.usage(errors.New("--to is before --from"))
+		return f, t, s.usage(errors.New("--to is before --from"))
+	}
+	return f, t, -1
+}
+
+func (s *segSession) history(from, to string) int {
+	f, t, code := s.timeRange(from, to)
+	if code >= 0 {
+		return code
 	}
 	hist, err := s.cat.History(s.args[0], f, t)
 	if err != nil {
@@ -432,6 +441,95 @@ func (s *segSession) history(from, to string) int {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d%s\n", formatTime(h.Time), formatTime(h.AsOf), exact.FormatCount(h.MemberCount), exact.FormatCount(h.Entered),
 			exact.FormatCount(h.Left), h.Job, note)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func (s *segSession) changes(ctx context.Context, from, to string) int {
+	f, t, code := s.timeRange(from, to)
+	if code >= 0 {
+		return code
+	}
+	changes, err := s.cat.Changes(ctx, s.args[0], f, t)
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		if changes == nil {
+			changes = []catalog.Change{}
+		}
+		return s.emit(changes)
+	}
+	// One aligned row per refresh, each followed by its keys.
+	var b strings.Builder
+	tw := newTable(&b)
+	fmt.Fprintln(tw, "TIME\tJOB\tENTERED\tLEFT")
+	for _, c := range changes {
+		note := ""
+		if c.Kept {
+			note = " (static, kept)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s%s\n", formatTime(c.Time), c.Job, exact.FormatCount(c.EnteredCount), exact.FormatCount(c.LeftCount), note)
+	}
+	tw.Flush()
+	rows := strings.SplitAfter(b.String(), "\n")
+	io.WriteString(s.out, rows[0])
+	for i, c := range changes {
+		io.WriteString(s.out, rows[i+1])
+		writeKeys(s.out, "  entered: ", c.Entered)
+		writeKeys(s.out, "  left:    ", c.Left)
+	}
+	return exitOK
+}
+
+// keysWidth is the width that lists of customer keys wrap at.
+const keysWidth = 100
+
+// writeKeys writes the keys after label, wrapped at keysWidth with the
+// lines after the first indented under the first key; nothing for none.
+func writeKeys(w io.Writer, label string, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString(label)
+	n := len(label)
+	for i, k := range keys {
+		k = cell(k)
+		if i > 0 && n+1+len(k) > keysWidth {
+			b.WriteString("\n" + strings.Repeat(" ", len(label)))
+			n = len(label)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(k)
+		n += len(k)
+	}
+	b.WriteByte('\n')
+	io.WriteString(w, b.String())
+}
+
+func (s *segSession) member(ctx context.Context) int {
+	ms, err := s.cat.SegmentsOf(ctx, s.args[0])
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		if ms == nil {
+			ms = []catalog.Membership{}
+		}
+		return s.emit(ms)
+	}
+	tw := newTable(s.out)
+	fmt.Fprintln(tw, "SEGMENT\tSTATUS\tSINCE")
+	for _, m := range ms {
+		since := formatTime(m.Since)
+		if !m.SinceKnown && !m.Before.IsZero() {
+			since = "before " + formatTime(m.Before)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Segment, m.Status, since)
 	}
 	tw.Flush()
 	return exitOK
