@@ -18,6 +18,7 @@ func (s *sentinel) Error() string { return s.text }
 var registry = struct {
 	sync.RWMutex
 	byCode map[string]*sentinel
+	former map[string]*sentinel // codes sentinels had before, see RenameCode
 }{byCode: map[string]*sentinel{}}
 
 // NewSentinel returns a new sentinel error whose message is text,
@@ -58,15 +59,40 @@ func Code(err error) string {
 	return ""
 }
 
-// Sentinel returns the sentinel registered under code, or nil when none
-// is. errors.Is(err, Sentinel(Code(err))) holds for every err with a code.
+// Sentinel returns the sentinel registered under code (or under a former
+// code, see [RenameCode]), or nil when none is. errors.Is(err,
+// Sentinel(Code(err))) holds for every err with a code.
 func Sentinel(code string) error {
 	registry.RLock()
 	defer registry.RUnlock()
 	if s, ok := registry.byCode[code]; ok {
 		return s
 	}
+	if s, ok := registry.former[code]; ok {
+		return s
+	}
 	return nil
+}
+
+// RenameCode records that the sentinel s, made by [NewSentinel], was
+// known by the code former before it moved to the package its code names
+// now: Sentinel(former) returns s, so that codes stored or sent by older
+// versions keep their meaning. Code(err) gives the new code. RenameCode
+// panics when former is malformed or taken, or s is not a sentinel.
+func RenameCode(former string, s error) {
+	sen, ok := s.(*sentinel)
+	if !ok || !validCode(former) {
+		panic(fmt.Sprintf("BUG: diag.RenameCode(%q, %v)", former, s))
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.byCode[former]; dup {
+		panic(fmt.Sprintf("BUG: diag.RenameCode: code %q is registered", former))
+	}
+	if registry.former == nil {
+		registry.former = map[string]*sentinel{}
+	}
+	registry.former[former] = sen
 }
 
 // Codes returns every registered code, sorted.

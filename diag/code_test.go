@@ -50,3 +50,14 @@ func TestNewSentinelPanics(t *testing.T) {
 		require.NotPanics(t, func() { NewSentinel(good, "x") }, "code %q", good)
 	}
 }
+
+func TestRenameCode(t *testing.T) {
+	s := NewSentinel("diagtest.renamed_new", "renamed")
+	RenameCode("diagtest.renamed_old", s)
+	require.Equal(t, s, Sentinel("diagtest.renamed_old"))
+	require.Equal(t, s, Sentinel("diagtest.renamed_new"))
+	require.Equal(t, "diagtest.renamed_new", Code(fmt.Errorf("x: %w", s)))
+	require.Panics(t, func() { RenameCode("diagtest.renamed_new", s) }, "a registered code")
+	require.Panics(t, func() { RenameCode("Bad", s) })
+	require.Panics(t, func() { RenameCode("diagtest.other", errors.New("not a sentinel")) })
+}
