@@ -8,7 +8,6 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -517,40 +516,6 @@ func TestFileDeltaRoundTrip(t *testing.T) {
 	}
 }
 
-// failingDest wraps a destination: the failAt-th Write fails, or with
-// cancel, cancels the context and then writes.
-type failingDest struct {
-	export.Destination
-	failAt int
-	cancel context.CancelFunc
-}
-
-func (d *failingDest) Open(ctx context.Context, h *export.Header) (export.Writer, error) {
-	w, err := d.Destination.Open(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	return &failingWriter{Writer: w, d: d}, nil
-}
-
-type failingWriter struct {
-	export.Writer
-	d      *failingDest
-	writes int
-}
-
-var errInjected = errors.New("injected failure")
-
-func (w *failingWriter) Write(ctx context.Context, b *export.Batch) error {
-	if w.writes++; w.writes == w.d.failAt {
-		if w.d.cancel == nil {
-			return errInjected
-		}
-		w.d.cancel()
-	}
-	return w.Writer.Write(ctx, b)
-}
-
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	es, err := os.ReadDir(dir)
@@ -587,7 +552,7 @@ func TestFileAbortLeavesOldFile(t *testing.T) {
 					}
 					ctx, cancel := context.WithCancel(context.Background())
 					defer cancel()
-					d := &failingDest{Destination: export.WithFileAllocator(dest(path), mem), failAt: 3}
+					d := &faultDest{Destination: export.WithFileAllocator(dest(path), mem), failAt: 3}
 					if how == "cancel" {
 						d.cancel = cancel
 					}
@@ -759,7 +724,7 @@ func TestFileStandardOutput(t *testing.T) {
 
 	// A failed stream export cannot be taken back; Abort says nothing.
 	buf.Reset()
-	_, err = export.Run(ctx, &failingDest{Destination: export.NewJSONLTo(&buf, "-"), failAt: 2}, p, set, export.RunOptions{BatchSize: 8})
+	_, err = export.Run(ctx, &faultDest{Destination: export.NewJSONLTo(&buf, "-"), failAt: 2}, p, set, export.RunOptions{BatchSize: 8})
 	require.ErrorIs(t, err, errInjected)
 	require.NotErrorIs(t, err, export.ErrDelivery, "the abort adds no error")
 

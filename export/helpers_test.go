@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/storage"
 )
 
@@ -104,4 +106,44 @@ func someMembers(snap *storage.Snapshot, seed uint64) *roaring.Bitmap {
 		}
 	}
 	return bm
+}
+
+// faultDest wraps a destination: at the Write of batch failAt it calls
+// during (with the batches before it written, not committed), then fails
+// the Write by cancelling ctx first (cancel set) or with an error of its
+// own.
+type faultDest struct {
+	export.Destination
+	failAt int
+	during func()
+	cancel context.CancelFunc
+}
+
+var errInjected = errors.New("injected failure")
+
+func (d *faultDest) Open(ctx context.Context, h *export.Header) (export.Writer, error) {
+	w, err := d.Destination.Open(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	return &faultWriter{Writer: w, d: d}, nil
+}
+
+type faultWriter struct {
+	export.Writer
+	d *faultDest
+	n int
+}
+
+func (w *faultWriter) Write(ctx context.Context, b *export.Batch) error {
+	if w.n++; w.n == w.d.failAt {
+		if w.d.during != nil {
+			w.d.during()
+		}
+		if w.d.cancel == nil {
+			return errInjected
+		}
+		w.d.cancel()
+	}
+	return w.Writer.Write(ctx, b)
 }

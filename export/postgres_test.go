@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -333,46 +332,6 @@ func TestPostgresDeltaSeries(t *testing.T) {
 			}
 		})
 	}
-}
-
-// faultDest wraps a destination: at the Write of batch failAt it calls
-// during (with the batches before it written, not committed), then fails
-// the Write by cancelling ctx first (cancel set) or with an error of its
-// own.
-type faultDest struct {
-	export.Destination
-	failAt int
-	during func()
-	cancel context.CancelFunc
-}
-
-var errInjected = errors.New("injected failure")
-
-func (d *faultDest) Open(ctx context.Context, h *export.Header) (export.Writer, error) {
-	w, err := d.Destination.Open(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	return &faultWriter{Writer: w, d: d}, nil
-}
-
-type faultWriter struct {
-	export.Writer
-	d *faultDest
-	n int
-}
-
-func (w *faultWriter) Write(ctx context.Context, b *export.Batch) error {
-	if w.n++; w.n == w.d.failAt {
-		if w.d.during != nil {
-			w.d.during()
-		}
-		if w.d.cancel == nil {
-			return errInjected
-		}
-		w.d.cancel()
-	}
-	return w.Writer.Write(ctx, b)
 }
 
 func TestPostgresFailureRollsBack(t *testing.T) {
