@@ -15,6 +15,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/segment"
 )
 
@@ -59,13 +60,17 @@ var (
 	ErrCancelled = diag.NewSentinel("catalog.cancelled", "cancelled")
 	// ErrSchedule: a cron specification does not parse.
 	ErrSchedule = diag.NewSentinel("catalog.schedule", "invalid schedule")
-	// ErrUnknownField: a download field names no customer attribute or
+	// ErrUnknownField: a download or export field names no customer
+	// attribute or measure. It is the export package's sentinel (code
+	// export.unknown_field; catalog.unknown_field before exports existed).
 	// measure.
-	ErrUnknownField = diag.NewSentinel("catalog.unknown_field", "unknown field")
+	ErrUnknownField = export.ErrUnknownField
 	// ErrCorrupt: the catalog file holds a record that does not decode, or
 	// its records do not agree with each other (see Verify).
 	ErrCorrupt = diag.NewSentinel("catalog.corrupt", "catalog file is corrupt")
 )
+
+func init() { diag.RenameCode("catalog.unknown_field", export.ErrUnknownField) }
 
 // Options configures Open. The zero value is usable for a catalog that only
 // lists, renames, deletes and (de)activates segments without refreshing
@@ -83,6 +88,10 @@ type Options struct {
 	// JobRetention is how many finished jobs the file keeps; older ones are
 	// removed when a job ends. Zero means 1000.
 	JobRetention int
+	// OpenDestination opens the export destination a target names
+	// (DestinationOptions.To). Nil means export.ParseDestination; tests
+	// and programs with destinations of their own give another.
+	OpenDestination func(target string) (export.Destination, error)
 	// LockTimeout is how long Open waits for another process to release
 	// the file. Zero means 5 seconds; negative means wait forever.
 	LockTimeout time.Duration
@@ -121,6 +130,8 @@ type Catalog struct {
 	// jobSem serializes refresh jobs: one runs at a time and later ones
 	// wait with status "not started".
 	jobSem chan struct{}
+	// exportSem serializes export jobs.
+	exportSem chan struct{}
 
 	mu      sync.Mutex
 	closed  bool
@@ -177,15 +188,16 @@ func Open(path string, opts Options) (*Catalog, error) {
 		opts.ChangeRetention = DefaultChangeRetention
 	}
 	c := &Catalog{
-		db:      db,
-		path:    path,
-		clock:   opts.Clock,
-		src:     opts.Source,
-		opts:    opts,
-		jobSem:  make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		changed: make(chan struct{}),
-		running: map[uint64]*runJob{},
+		db:        db,
+		path:      path,
+		clock:     opts.Clock,
+		src:       opts.Source,
+		opts:      opts,
+		jobSem:    make(chan struct{}, 1),
+		exportSem: make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		changed:   make(chan struct{}),
+		running:   map[uint64]*runJob{},
 	}
 	if err := c.safeInit(); err != nil {
 		db.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -80,19 +81,9 @@ func (c *Catalog) DownloadWith(ctx context.Context, name string, w io.Writer, fi
 }
 
 // DownloadFields returns the fields Download accepts for the schema:
-// every customer attribute, then "Measures.X" for each measure.
-func DownloadFields(sch *schema.Schema) []string {
-	var out []string
-	if sch == nil || sch.Customer() == nil {
-		return nil
-	}
-	out = append(out, sch.Customer().AttributeNames()...)
-	ms, _ := segment.ParseMeasures(sch)
-	for _, m := range ms {
-		out = append(out, schema.MeasuresEntity+"."+m.Name)
-	}
-	return out
-}
+// every customer attribute, then "Measures.X" for each measure
+// (export.AvailableFields, the fields exports accept too).
+func DownloadFields(sch *schema.Schema) []string { return export.AvailableFields(sch) }
 
 // downloadColumns returns the columns of fields and their header, with the
 // measures computed at asOf for the members alone.

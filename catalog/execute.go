@@ -50,8 +50,33 @@ type execution struct {
 	sch    *schema.Schema
 }
 
-// refresh runs a job. The caller has entered the catalog.
+// refresh runs a job, then the exports to the destinations of the
+// segments it refreshed (exports.go). The caller has entered the catalog.
 func (c *Catalog) refresh(ctx context.Context, req refreshRequest) (*Job, error) {
+	job, err := c.refreshJob(ctx, req)
+	if err != nil || job == nil || ctx.Err() != nil {
+		return job, err
+	}
+	if ids := c.exportAfterRefresh(ctx, job); len(ids) > 0 {
+		job.Exports = ids
+		err := c.update(func(tx *bolt.Tx) error {
+			j, err := readJob(tx, job.ID)
+			if err != nil {
+				return err
+			}
+			j.Exports = ids
+			job.Warnings = j.Warnings
+			return putJobHeader(tx, j)
+		})
+		if err != nil && !errors.Is(err, errNoJob) {
+			return job, fmt.Errorf("refresh: store job %d: %w", job.ID, err)
+		}
+	}
+	return job, nil
+}
+
+// refreshJob runs a refresh job.
+func (c *Catalog) refreshJob(ctx context.Context, req refreshRequest) (*Job, error) {
 	if c.src == nil {
 		return nil, fmt.Errorf("refresh: %w", ErrNoSource)
 	}

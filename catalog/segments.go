@@ -254,8 +254,8 @@ func (c *Catalog) Rename(oldName, newName string) error {
 	})
 }
 
-// Delete removes the segment with its members, history and change
-// entries. It refuses
+// Delete removes the segment with its members, history, change entries
+// and destinations. It refuses
 // (ErrReferenced) while other segments' definitions reference it, naming
 // them. Jobs keep their records of it.
 func (c *Catalog) Delete(name string) error {
@@ -293,6 +293,9 @@ func (c *Catalog) Delete(name string) error {
 			}
 		}
 		if err := deleteChanges(tx, r.ID); err != nil {
+			return err
+		}
+		if err := deleteSegmentDests(tx, r.ID); err != nil {
 			return err
 		}
 		return gcKeysets(tx)

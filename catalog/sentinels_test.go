@@ -19,6 +19,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/export"
 	colview "github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/demo"
 	"github.com/segmentkit/segmentkit/internal/exact"
@@ -48,6 +49,11 @@ var sentinels = map[string]error{
 	"catalog.ErrUnknownField":          ErrUnknownField,
 	"catalog.ErrCorrupt":               ErrCorrupt,
 	"engine.ErrCompile":                engine.ErrCompile,
+	"export.ErrUnknownField":           export.ErrUnknownField,
+	"export.ErrDestination":            export.ErrDestination,
+	"export.ErrDelivery":               export.ErrDelivery,
+	"export.ErrMode":                   export.ErrMode,
+	"export.ErrBadBatch":               export.ErrBadBatch,
 	"internal/demo.ErrOptions":         demo.ErrOptions,
 	"internal/column.ErrNotNormalized": colview.ErrNotNormalized,
 	"internal/exact.ErrNotNumber":      exact.ErrNotNumber,

@@ -29,6 +29,11 @@ import (
 //	          who entered (ids of the refresh's key list) and left (ids of the
 //	          previous members' key list), kept for Options.ChangeRetention
 //	jobs      id -> bucket: "job" -> Job JSON without tasks; "t" + index -> Task JSON
+//	destinations  segment id -> bucket: destination name -> destination JSON;
+//	              the bucket's sequence numbers destinations (their uid)
+//	sent      destination uid -> bucket: customer key -> 8-byte hash of the fields sent
+//	pending   destination uid -> the batch in flight (export.EncodeBatch)
+//	exports   export job id -> export job JSON
 //
 // A key list stays while a member blob or a change entry refers to it. A
 // file written before the changes bucket existed gets it at Open, empty.
@@ -47,8 +52,14 @@ var (
 	bucketHistory  = []byte("history")
 	bucketJobs     = []byte("jobs")
 	bucketChanges  = []byte("changes")
+	// Destinations and exports (destinations.go, exports.go).
+	bucketDestinations = []byte("destinations")
+	bucketSent         = []byte("sent")
+	bucketPending      = []byte("pending")
+	bucketExports      = []byte("exports")
 
-	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs, bucketChanges}
+	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs,
+		bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports}
 
 	keyVersion = []byte("version")
 	keyCreated = []byte("created")
@@ -221,7 +232,7 @@ func (c *Catalog) init() error {
 		for _, name := range allBuckets {
 			write = write || tx.Bucket(name) == nil
 		}
-		write = write || len(runningJobs(tx)) > 0
+		write = write || len(runningJobs(tx)) > 0 || len(runningExports(tx)) > 0
 		return nil
 	})
 	switch {
@@ -251,7 +262,10 @@ func (c *Catalog) init() error {
 				return err
 			}
 		}
-		return c.recoverJobs(tx)
+		if err := c.recoverJobs(tx); err != nil {
+			return err
+		}
+		return c.recoverExports(tx)
 	})
 }
 

@@ -119,13 +119,16 @@ const (
 	// TriggerScheduledActivation: a Scheduler applied a scheduled
 	// activation (Catalog.ScheduleActivation).
 	TriggerScheduledActivation
+	// TriggerRefresh: an export job that followed a successful refresh of
+	// its segment (ExportJob.RefreshJob names the refresh job).
+	TriggerRefresh
 )
 
 // triggerNames are the triggers' names, by value; 0 is no trigger.
-var triggerNames = [...]string{"", "manual", "activation", "schedule", "segment schedule", "scheduled activation"}
+var triggerNames = [...]string{"", "manual", "activation", "schedule", "segment schedule", "scheduled activation", "refresh"}
 
 // String returns "manual", "activation", "schedule", "segment schedule",
-// "scheduled activation", or "Trigger(N)" for another value.
+// "scheduled activation", "refresh", or "Trigger(N)" for another value.
 func (t Trigger) String() string {
 	if t > 0 && int(t) < len(triggerNames) {
 		return triggerNames[t]
@@ -295,6 +298,9 @@ type Job struct {
 	// relationships with broken links).
 	Errors   []string `json:"errors,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Exports lists the export jobs that followed the refresh: one per
+	// destination of each segment refreshed successfully (ExportJob).
+	Exports []uint64 `json:"exports,omitempty"`
 }
 
 // UnmarshalJSON reads a job as encoding/json does. Files written before a

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/segment"
 )
 
@@ -17,7 +18,9 @@ import (
 // and back, every valid segment's definition parses and references only
 // existing segments without a cycle, stored members decode and their
 // customer key lists exist, history and jobs decode, change entries
-// decode and their customer key lists exist and hold their ids. It returns a literal
+// decode and their customer key lists exist and hold their ids,
+// destinations belong to segments, what they were sent and their batches
+// in flight belong to destinations, export jobs decode. It returns a literal
 // nil, or a diag.List of every problem, each wrapping ErrCorrupt. Verify
 // only reads; it is safe to call at any time, but holds off writers while
 // it checks the pages.
@@ -149,6 +152,7 @@ func (c *Catalog) Verify() error {
 			}
 			return nil
 		})
+		verifyDestinations(tx, recs, &l)
 		return nil
 	})
 	if err != nil {
@@ -175,4 +179,59 @@ func checkKeys(v []byte) error {
 		return errors.New("trailing bytes")
 	}
 	return nil
+}
+
+// verifyDestinations checks the destinations, what they were sent, their
+// batches in flight and the export jobs.
+func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
+	uids := map[uint64]bool{}
+	tx.Bucket(bucketDestinations).ForEachBucket(func(k []byte) error {
+		if len(k) != 8 || recs[beUint64(k)] == nil {
+			l.Add("destinations", ErrCorrupt, "destinations of segment %x, which does not exist", k)
+			return nil
+		}
+		ds, err := segmentDests(tx, beUint64(k))
+		if err != nil {
+			l.Add(fmt.Sprintf("destinations[%d]", beUint64(k)), ErrCorrupt, "%v", err)
+			return nil
+		}
+		for _, d := range ds {
+			if uids[d.UID] {
+				l.Add(fmt.Sprintf("destinations[%d].%s", beUint64(k), d.Name), ErrCorrupt, "uid %d is used twice", d.UID)
+			}
+			uids[d.UID] = true
+		}
+		return nil
+	})
+	tx.Bucket(bucketSent).ForEachBucket(func(k []byte) error {
+		if len(k) != 8 || !uids[beUint64(k)] {
+			l.Add("sent", ErrCorrupt, "what destination %x was sent is kept, but the destination does not exist", k)
+			return nil
+		}
+		tx.Bucket(bucketSent).Bucket(k).ForEach(func(key, v []byte) error {
+			if len(v) != 8 {
+				l.Add(fmt.Sprintf("sent[%d]", beUint64(k)), ErrCorrupt, "customer %q: a hash of %d bytes", key, len(v))
+			}
+			return nil
+		})
+		return nil
+	})
+	tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
+		if len(k) != 8 || !uids[beUint64(k)] {
+			l.Add("pending", ErrCorrupt, "a batch in flight of destination %x, which does not exist", k)
+			return nil
+		}
+		if _, b, err := export.DecodeBatch(v, nil); err != nil {
+			l.Add(fmt.Sprintf("pending[%d]", beUint64(k)), ErrCorrupt, "%v", err)
+		} else {
+			b.Record.Release()
+		}
+		return nil
+	})
+	tx.Bucket(bucketExports).ForEach(func(k, v []byte) error {
+		if _, err := decodeExportJob(k, v); err != nil {
+			l.Add(fmt.Sprintf("exports[%x]", k), ErrCorrupt, "%v", err)
+		}
+		return nil
+	})
 }

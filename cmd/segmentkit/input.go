@@ -192,8 +192,11 @@ func parseTime(name, v string, endOfDay bool) (time.Time, error) {
 }
 
 // emit writes v as one JSON document on a line.
-func (c *cli) emit(v any) int {
-	enc := json.NewEncoder(c.out)
+func (c *cli) emit(v any) int { return c.emitOn(c.out, v) }
+
+// emitOn writes v as one JSON document on a line to w.
+func (c *cli) emitOn(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return c.fail(fmt.Errorf("write output: %w", err))

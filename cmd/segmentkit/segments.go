@@ -66,7 +66,7 @@ type segSession struct {
 
 var segmentsCommand = &command{
 	name:    "segments",
-	summary: "manage a catalog of segments: create, edit, activate, refresh, preview, download",
+	summary: "manage a catalog of segments: create, edit, activate, refresh, preview, download, export",
 	intro:   "segmentkit segments manages a catalog of segments: states, refresh jobs, schedules, history and members.",
 	footer: "Verbs take --catalog FILE (default " + defaultCatalog + "), --data DIR where they read data, and --json where they print.\n" +
 		"'segmentkit serve-schedule --catalog FILE --data DIR [--cron SPEC]' applies the schedules.",
@@ -78,7 +78,8 @@ func segmentsVerbs() []*command {
 	for i, v := range segVerbs {
 		verbs[i] = segmentsVerb(v)
 	}
-	return verbs
+	// "Add to" (exports.go): after download, where the product page has it.
+	return append(verbs, segmentsVerb(exportVerb), destinationsCommand, segmentsVerb(exportsVerb))
 }
 
 // segmentsVerb makes v a command: its flags, and those every segments verb
@@ -149,7 +150,7 @@ func (s *segSession) run(ctx context.Context, v *segVerb, do func(context.Contex
 	if isNew && !v.creates {
 		return s.fail(fmt.Errorf("catalog %s does not exist; create a segment first with 'segmentkit segments create' (or give --catalog FILE)", s.file))
 	}
-	opts := catalog.Options{}
+	opts := catalog.Options{OpenDestination: s.openDestination}
 	if s.data != "" {
 		s.src = newProgressSource(s.data, s.stderr)
 		defer s.src.Close()

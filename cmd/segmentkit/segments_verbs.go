@@ -324,6 +324,7 @@ func (s *segSession) refresh(ctx context.Context, all bool) int {
 		code = s.emit(job)
 	} else {
 		writeJob(s.out, job)
+		s.writeJobExports(job)
 	}
 	if err != nil {
 		return s.fail(err)
@@ -332,6 +333,23 @@ func (s *segSession) refresh(ctx context.Context, all bool) int {
 		return s.jobCode(job)
 	}
 	return code
+}
+
+// writeJobExports writes one line for each export job that followed the
+// refresh job, with the first error of a failed one.
+func (s *segSession) writeJobExports(job *catalog.Job) {
+	for _, id := range job.Exports {
+		ej, err := s.cat.ExportJob(id)
+		if err != nil {
+			fmt.Fprintf(s.out, "export %d: %v\n", id, err)
+			continue
+		}
+		fmt.Fprintf(s.out, "export %d %s: %s to %s (%s), %s\n", ej.ID, exportStatus(ej.Status), ej.Segment, ej.Where, ej.Mode,
+			counted(ej.Stats.Rows, "row", "rows"))
+		for _, e := range ej.Errors {
+			writeLines(s.out, "  error: ", e)
+		}
+	}
 }
 
 // jobCode returns the exit code for a finished job: a failed job fails
