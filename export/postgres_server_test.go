@@ -172,6 +172,29 @@ func startPostgres() (url string, stop func(), err error) {
 // postgresBin returns the folder of the newest installed PostgreSQL's
 // programs.
 func postgresBin() (string, error) {
+	bin, err := installedPostgres()
+	if err == nil || os.Geteuid() != 0 {
+		return bin, err
+	}
+	// As root on a Debian machine without PostgreSQL (a fresh one), the
+	// tests install Debian's package, as .ci/postgres.sh does, so that
+	// "go test ./..." needs nothing set up by hand.
+	if _, lerr := exec.LookPath("apt-get"); lerr != nil {
+		return "", err
+	}
+	fmt.Fprintln(os.Stderr, "export tests: installing PostgreSQL (apt-get install postgresql) for the PostgreSQL destination's tests")
+	for _, args := range [][]string{{"update", "-q"}, {"install", "-y", "-q", "postgresql"}} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, ierr := cmd.CombinedOutput(); ierr != nil {
+			return "", fmt.Errorf("%v\n(apt-get %s failed: %v\n%s)", err, strings.Join(args, " "), ierr, out)
+		}
+	}
+	return installedPostgres()
+}
+
+// installedPostgres returns the folder of PostgreSQL's programs.
+func installedPostgres() (string, error) {
 	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	slices.SortFunc(found, func(a, b string) int {
 		va, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(filepath.Dir(a))), 64)

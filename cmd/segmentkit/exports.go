@@ -29,7 +29,7 @@ func declareDestFlags(fs *flag.FlagSet) *destFlags {
 	return &destFlags{
 		to: fs.String("to", "", "export to `DEST`: csv:FILE, jsonl:FILE, parquet:FILE, arrow:FILE, roaring:FILE, webhook:URL or postgres:CONNSTRING#TABLE "+
 			"(FILE - writes standard output for csv and jsonl)"),
-		fields:  fs.String("fields", "", "send the comma-separated `FIELDS`: customer attributes and Measures.X (default every customer attribute); the customer key always comes first"),
+		fields:  fs.String("fields", "", "send the comma-separated `FIELDS`: customer attributes and Measures.X (default every customer attribute but the key, which always comes first)"),
 		hash:    fs.String("hash", "", "send the comma-separated `FIELDS` as SHA-256 hex of their trimmed, lower-cased value, as ad platforms' customer match wants"),
 		delta:   fs.Bool("delta", false, "send only the customers who entered and left since the last successful export to DEST"),
 		changes: fs.Bool("changes", false, "with --delta, also send the members whose exported fields changed"),

@@ -540,6 +540,10 @@ func (s *segSession) member(ctx context.Context) int {
 		}
 		return s.emit(ms)
 	}
+	if len(ms) == 0 {
+		fmt.Fprintf(s.out, "%s is in no segment, and left none at its latest refresh\n", s.args[0])
+		return exitOK
+	}
 	tw := newTable(s.out)
 	fmt.Fprintln(tw, "SEGMENT\tSTATUS\tSINCE")
 	for _, m := range ms {
