@@ -428,3 +428,81 @@ func TestExhaustedWebhookFailsTheJob(t *testing.T) {
 	require.Zero(t, ds[0].Sent)
 	require.True(t, ds[0].Pending, "the batch waits to go again")
 }
+
+// blockingDest's writers wait in Write until release is closed or ctx
+// ends; started gets a value at each Write.
+type blockingDest struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (d *blockingDest) String() string { return "block:" }
+func (d *blockingDest) Open(context.Context, *export.Header) (export.Writer, error) {
+	return &blockingWriter{d: d}, nil
+}
+
+type blockingWriter struct{ d *blockingDest }
+
+func (w *blockingWriter) Write(ctx context.Context, _ *export.Batch) error {
+	w.d.started <- struct{}{}
+	select {
+	case <-w.d.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+func (w *blockingWriter) Commit(context.Context) error { return nil }
+func (w *blockingWriter) Abort() error                 { return nil }
+func (w *blockingWriter) Stats() export.Stats          { return export.Stats{} }
+
+// TestExportStatuses: exports run one at a time (a second one waits as
+// queued), show running while they run, and end cancelled when their
+// context ends or the catalog closes.
+func TestExportStatuses(t *testing.T) {
+	bd := &blockingDest{started: make(chan struct{}, 8), release: make(chan struct{})}
+	e := newEnv(t, Options{OpenDestination: func(string) (export.Destination, error) { return bd, nil }})
+	ctx := context.Background()
+	_, err := e.cat.Create(ctx, def("Adults", ageOver(21)), CreateOptions{Active: true})
+	require.NoError(t, err)
+	for _, n := range []string{"a", "b"} {
+		_, err = e.cat.AddDestination(ctx, "Adults", DestinationOptions{Name: n, To: "block:" + n, OnDemand: true})
+		require.NoError(t, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	type result struct {
+		j   *ExportJob
+		err error
+	}
+	first := make(chan result, 1)
+	go func() { j, err := e.cat.Export(cctx, "Adults", "a"); first <- result{j, err} }()
+	<-bd.started
+	second := make(chan result, 1)
+	go func() { j, err := e.cat.Export(ctx, "Adults", "b"); second <- result{j, err} }()
+	require.Eventually(t, func() bool {
+		jobs, err := e.cat.Exports("Adults", 0)
+		return err == nil && len(jobs) == 2 && jobs[0].Status == Queued && jobs[1].Status == Refreshing
+	}, 5*time.Second, time.Millisecond, "the second export waits, queued, while the first runs")
+
+	cancel()
+	r := <-first
+	require.ErrorIs(t, r.err, ErrCancelled)
+	require.ErrorIs(t, r.err, context.Canceled)
+	require.Equal(t, Cancelled, r.j.Status)
+	<-bd.started // the second runs now
+	close(bd.release)
+	r = <-second
+	require.NoError(t, r.err)
+	require.Equal(t, Successful, r.j.Status)
+
+	// Close cancels a running export.
+	bd.release = make(chan struct{})
+	third := make(chan result, 1)
+	go func() { j, err := e.cat.Export(ctx, "Adults", "a"); third <- result{j, err} }()
+	<-bd.started
+	require.NoError(t, e.cat.Close())
+	r = <-third
+	require.ErrorIs(t, r.err, ErrCancelled)
+	require.ErrorIs(t, r.err, ErrClosed)
+	require.Equal(t, Cancelled, r.j.Status)
+}
