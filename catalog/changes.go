@@ -130,13 +130,7 @@ func (c *Catalog) Changes(ctx context.Context, name string, from, to time.Time) 
 			return nil
 		}
 		cur := b.Cursor()
-		var k, v []byte
-		if from.IsZero() {
-			k, v = cur.First()
-		} else {
-			k, v = cur.Seek(historyTimeKey(from))
-		}
-		for ; k != nil; k, v = cur.Next() {
+		for k, v := firstFrom(cur, from); k != nil; k, v = cur.Next() {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("changes of %q: %w", name, err)
 			}

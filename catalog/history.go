@@ -26,13 +26,7 @@ func (c *Catalog) History(name string, from, to time.Time) ([]HistoryEntry, erro
 			return nil
 		}
 		cur := b.Cursor()
-		var k, v []byte
-		if from.IsZero() {
-			k, v = cur.First()
-		} else {
-			k, v = cur.Seek(historyTimeKey(from))
-		}
-		for ; k != nil; k, v = cur.Next() {
+		for k, v := firstFrom(cur, from); k != nil; k, v = cur.Next() {
 			var e HistoryEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return corrupt("history of %q: %v", name, err)
@@ -48,4 +42,13 @@ func (c *Catalog) History(name string, from, to time.Time) ([]HistoryEntry, erro
 		return nil, err
 	}
 	return out, nil
+}
+
+// firstFrom moves cur, over a bucket keyed by historyKey, to the first
+// entry at or after from (the first entry when from is zero).
+func firstFrom(cur *bolt.Cursor, from time.Time) (k, v []byte) {
+	if from.IsZero() {
+		return cur.First()
+	}
+	return cur.Seek(historyTimeKey(from))
 }

@@ -163,7 +163,7 @@ func readArrow(t *testing.T, path string, want *arrow.Schema, mem memory.Allocat
 }
 
 // requireSchema checks that a file's columns have the names and the Arrow
-// types of the export's schema (ArrowType of each field).
+// types of the export's schema (storage.ArrowType of each field).
 func requireSchema(t *testing.T, want, got *arrow.Schema) {
 	t.Helper()
 	require.Equal(t, schemaNames(want), schemaNames(got))

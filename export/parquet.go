@@ -23,7 +23,7 @@ const (
 
 // NewParquet returns a destination that writes the export to the Parquet
 // file at path, with typed columns: the schema is the header's Arrow
-// schema (ArrowType of each field; the change column and the key are
+// schema (storage.ArrowType of each field; the change column and the key are
 // strings), stored in the file so that Arrow readers get it back exactly.
 // Columns are Snappy-compressed, in row groups of at most 65536 rows. The
 // file appears at path whole when the export commits; a failed export

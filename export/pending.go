@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -93,10 +92,5 @@ func Resend(ctx context.Context, dest Destination, h *Header, b *Batch) (Stats, 
 	if err == nil {
 		err = w.Commit(ctx)
 	}
-	if err != nil {
-		if aerr := w.Abort(); aerr != nil {
-			err = errors.Join(err, fmt.Errorf("abort the export: %w", aerr))
-		}
-	}
-	return w.Stats(), err
+	return w.Stats(), abortOn(w, err)
 }

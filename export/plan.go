@@ -225,27 +225,9 @@ func (p *Plan) Header(segment string, m Mode, id string) *Header {
 	}
 	fs = append(fs, arrow.Field{Name: p.keyName, Type: arrow.BinaryTypes.String})
 	for _, c := range p.cols {
-		fs = append(fs, arrow.Field{Name: c.Name, Type: ArrowType(c.Type), Nullable: true})
+		fs = append(fs, arrow.Field{Name: c.Name, Type: storage.ArrowType(c.Type), Nullable: true})
 	}
 	return &Header{Segment: segment, Mode: m, ID: id, Schema: arrow.NewSchema(fs, nil), KeyColumn: p.keyName, Fields: p.Columns()}
-}
-
-// ArrowType returns the Arrow type a column of type t is exported as:
-// int64, float64, utf8, date32, timestamp[us, UTC] or bool.
-func ArrowType(t schema.Type) arrow.DataType {
-	switch t {
-	case schema.Integer:
-		return arrow.PrimitiveTypes.Int64
-	case schema.Number:
-		return arrow.PrimitiveTypes.Float64
-	case schema.Date:
-		return arrow.FixedWidthTypes.Date32
-	case schema.Datetime:
-		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-	case schema.Boolean:
-		return arrow.FixedWidthTypes.Boolean
-	}
-	return arrow.BinaryTypes.String
 }
 
 // Text returns field i's value for customer id as text, in the form of
@@ -317,7 +299,7 @@ func (p *Plan) appendRow(bs []array.Builder, id uint32) {
 type fieldValues interface {
 	valid(id uint32) bool
 	text(id uint32) string
-	// appendTo appends the (valid) value to a builder of ArrowType.
+	// appendTo appends the (valid) value to a builder of storage.ArrowType.
 	appendTo(b array.Builder, id uint32)
 }
 

@@ -20,13 +20,6 @@ import (
 	"github.com/segmentkit/segmentkit/schema"
 )
 
-// allFields is every attribute of the test schema, the measures, and a
-// hashed e-mail.
-var allFields = export.Fields{
-	Names: []string{"Email", "Age", "Score", "Birthday", "SignedUp", "VIP", "Measures.Spend", "Measures.LastChannel"},
-	Hash:  []string{"Email"},
-}
-
 // pgRow is a row of the table read back: column name to value as pgx
 // scans it (nil for null), with the column's type OID.
 type pgRow map[string]pgValue
@@ -193,7 +186,7 @@ func TestPostgresFull(t *testing.T) {
 
 	snap := testSnapshot(t, 300, 21)
 	members := someMembers(snap, 22)
-	p, err := export.NewPlan(ctx, snap, allFields, time.Now(), members)
+	p, err := export.NewPlan(ctx, snap, fileFields, time.Now(), members)
 	require.NoError(t, err)
 	st, err := export.Run(ctx, dest, p, export.FullSet(members), export.RunOptions{BatchSize: 7, Allocator: mem})
 	require.NoError(t, err)
@@ -219,7 +212,7 @@ func TestPostgresFull(t *testing.T) {
 	// members empties the table.
 	snap2 := testSnapshot(t, 200, 23)
 	members2 := someMembers(snap2, 24)
-	p2, err := export.NewPlan(ctx, snap2, allFields, time.Now(), members2)
+	p2, err := export.NewPlan(ctx, snap2, fileFields, time.Now(), members2)
 	require.NoError(t, err)
 	_, err = export.Run(ctx, dest, p2, export.FullSet(members2), export.RunOptions{BatchSize: 50, Allocator: mem})
 	require.NoError(t, err)
@@ -293,7 +286,7 @@ func TestPostgresDeltaSeries(t *testing.T) {
 	ctx := context.Background()
 	mem := checkedAllocator(t)
 	for name, fields := range map[string]export.Fields{
-		"fields": allFields,
+		"fields": fileFields,
 		// The key alone: upserts have nothing to update.
 		"keyonly": {Names: []string{"CustomerId"}},
 	} {
@@ -343,7 +336,7 @@ func TestPostgresFailureRollsBack(t *testing.T) {
 	require.NoError(t, err)
 	snap := testSnapshot(t, 200, 31)
 	members := someMembers(snap, 32)
-	p, err := export.NewPlan(ctx, snap, allFields, time.Now(), members)
+	p, err := export.NewPlan(ctx, snap, fileFields, time.Now(), members)
 	require.NoError(t, err)
 	_, err = export.Run(ctx, pg, p, export.FullSet(members), export.RunOptions{Allocator: mem})
 	require.NoError(t, err)
@@ -351,7 +344,7 @@ func TestPostgresFailureRollsBack(t *testing.T) {
 	// The next exports: other data, full and delta.
 	snap2 := testSnapshot(t, 220, 33)
 	members2 := someMembers(snap2, 34)
-	p2, err := export.NewPlan(ctx, snap2, allFields, time.Now(), members2)
+	p2, err := export.NewPlan(ctx, snap2, fileFields, time.Now(), members2)
 	require.NoError(t, err)
 	sent := export.SentMap{}
 	it := members.Iterator()

@@ -224,13 +224,19 @@ func Run(ctx context.Context, dest Destination, p *Plan, set Set, opts RunOption
 	if err == nil {
 		err = w.Commit(ctx)
 	}
-	if err != nil {
-		if aerr := w.Abort(); aerr != nil {
-			err = errors.Join(err, fmt.Errorf("abort the export: %w", aerr))
-		}
-		return w.Stats(), err
+	return w.Stats(), abortOn(w, err)
+}
+
+// abortOn aborts w when err is not nil, and returns err with Abort's own
+// error joined to it.
+func abortOn(w Writer, err error) error {
+	if err == nil {
+		return nil
 	}
-	return w.Stats(), nil
+	if aerr := w.Abort(); aerr != nil {
+		return errors.Join(err, fmt.Errorf("abort the export: %w", aerr))
+	}
+	return err
 }
 
 // eachRow calls fn for each row of the set, in Run's order, checking ctx

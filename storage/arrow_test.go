@@ -177,11 +177,11 @@ func TestFromRecordsConversions(t *testing.T) {
 			require.NoError(t, err)
 			defer snap.Release()
 			col := snap.Customers().Column("X")
-			require.Equal(t, normalizedType(col.Attr.Type).ID() == arrow.STRING && tt.dictOut, col.Data.DataType().ID() == arrow.DICTIONARY)
+			require.Equal(t, ArrowType(col.Attr.Type).ID() == arrow.STRING && tt.dictOut, col.Data.DataType().ID() == arrow.DICTIONARY)
 			if col.Data.DataType().ID() == arrow.DICTIONARY {
 				require.True(t, arrow.TypeEqual(stringDictType, col.Data.DataType()))
 			} else {
-				require.True(t, arrow.TypeEqual(normalizedType(col.Attr.Type), col.Data.DataType()), "got %s", col.Data.DataType())
+				require.True(t, arrow.TypeEqual(ArrowType(col.Attr.Type), col.Data.DataType()), "got %s", col.Data.DataType())
 			}
 			got := make([]string, col.Data.Len())
 			for i := range got {

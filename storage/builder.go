@@ -23,7 +23,7 @@ var (
 
 // normalizedType returns the Arrow type of a column of type t (for strings,
 // the plain form).
-func normalizedType(t schema.Type) arrow.DataType {
+func ArrowType(t schema.Type) arrow.DataType {
 	switch t {
 	case schema.Integer:
 		return arrow.PrimitiveTypes.Int64

@@ -82,7 +82,7 @@ func (e *typeError) Error() string {
 }
 
 func convertChunks(ctx context.Context, mem memory.Allocator, attr schema.Attribute, chunks []arrow.Array, reencode bool) (arrow.Array, error) {
-	want := normalizedType(attr.Type)
+	want := ArrowType(attr.Type)
 	if want == nil {
 		return nil, fmt.Errorf("%w: attribute %s has type %s", schema.ErrUnknownType, attr.Name, attr.Type)
 	}

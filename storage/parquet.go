@@ -104,7 +104,7 @@ func readParquetChunks(ctx context.Context, path string, e *schema.Entity, tooMa
 		case len(idx) > 1:
 			problems.Add(name, ErrData, "column %s appears %d times", a.Name, len(idx))
 		case !fr.Manifest.Fields[idx[0]].IsLeaf():
-			problems.Add(name, ErrData, "column %s has Arrow type %s, want %s (%s)", a.Name, sc.Field(idx[0]).Type, normalizedType(a.Type), a.Type)
+			problems.Add(name, ErrData, "column %s has Arrow type %s, want %s (%s)", a.Name, sc.Field(idx[0]).Type, ArrowType(a.Type), a.Type)
 		default:
 			leaves = append(leaves, fr.Manifest.Fields[idx[0]].ColIndex)
 		}
@@ -286,7 +286,7 @@ func readRowGroups(ctx context.Context, path string, mem memory.Allocator, fr *p
 func arrowSchemaOf(e *schema.Entity, chunks [][]arrow.Array) *arrow.Schema {
 	fields := make([]arrow.Field, len(e.Attributes))
 	for i, a := range e.Attributes {
-		fields[i] = arrow.Field{Name: a.Name, Type: normalizedType(a.Type), Nullable: true}
+		fields[i] = arrow.Field{Name: a.Name, Type: ArrowType(a.Type), Nullable: true}
 		if len(chunks[i]) > 0 {
 			fields[i].Type = chunks[i][0].DataType()
 		}
