@@ -276,13 +276,16 @@ func TestPreviewAtJobAsOf(t *testing.T) {
 		require.NoError(t, e.cat.DownloadWith(ctx, "Spenders", &buf, []string{"Measures.Spend30d"}, opts))
 		rows, err := csv.NewReader(&buf).ReadAll()
 		require.NoError(t, err)
-		return column(rows[1:], 0)
+		return column(rows[1:], 1) // after the key
 	}
 	require.Equal(t, atFeb15, download(PreviewOptions{}))
 	require.Equal(t, atApr1, download(PreviewOptions{AsOf: apr1}))
 	var buf bytes.Buffer
 	require.NoError(t, e.cat.Download(ctx, "Spenders", &buf, []string{"Measures.Spend30d"}))
-	require.Equal(t, "Measures.Spend30d\n"+strings.Join(atFeb15, "\n")+"\n", buf.String())
+	rows, err := csv.NewReader(&buf).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, []string{"CustomerId", "Measures.Spend30d"}, rows[0], "the key comes first")
+	require.Equal(t, atFeb15, column(rows[1:], 1))
 
 	// A static segment's kept members keep the as-of of the job that froze
 	// them.
