@@ -3,8 +3,10 @@ package export
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -247,29 +249,53 @@ func (p *Plan) Text(i int, id uint32) (string, bool) {
 
 // Hash returns a hash of customer id's exported field values (after
 // transforms): two customers, or one customer at two exports, with equal
-// values have equal hashes. It is stable across processes and versions
-// of the data, so that the catalog can store it to tell changed rows.
+// values have equal hashes. It hashes each value's typed form (an
+// integer's 8 bytes, a string's bytes, a hashed field's digest), so it is
+// stable across processes and versions of the data, and the catalog
+// stores it to tell changed rows. It is never zero.
 func (p *Plan) Hash(id uint32) uint64 {
-	d := xxhash.New()
-	var buf [1]byte
-	for i := range p.cols {
-		s, ok := p.Text(i, id)
-		if !ok {
-			buf[0] = 0
-			d.Write(buf[:])
-			continue
+	var buf [256]byte
+	return p.row(nil, buf[:0], id)
+}
+
+// row appends customer id's values to the field builders bs (which
+// follow the header's key column) unless bs is nil, and returns the row's
+// Hash; buf is scratch space.
+func (p *Plan) row(bs []array.Builder, buf []byte, id uint32) uint64 {
+	for i, v := range p.vals {
+		switch {
+		case !v.valid(id):
+			buf = append(buf, 0)
+			if bs != nil {
+				bs[i].AppendNull()
+			}
+		case p.cols[i].Hashed:
+			h := HashValue(v.text(id))
+			buf = append(buf, 1)
+			buf = appendString(buf, h)
+			if bs != nil {
+				bs[i].(*array.StringBuilder).Append(h)
+			}
+		default:
+			buf = append(buf, 1)
+			buf = v.appendKey(buf, id)
+			if bs != nil {
+				v.appendTo(bs[i], id)
+			}
 		}
-		buf[0] = 1
-		d.Write(buf[:])
-		d.WriteString(s)
-		buf[0] = 0xff
-		d.Write(buf[:])
 	}
-	h := d.Sum64()
+	h := xxhash.Sum64(buf)
 	if h == 0 {
 		h = 1 // zero means "no hash" to callers
 	}
 	return h
+}
+
+// appendString appends s with its length first, so that no two lists of
+// strings run together alike.
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 // HashValue returns the transform of a hashed field: the lower-case hex
@@ -279,28 +305,14 @@ func HashValue(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// appendRow appends customer id's values to the field builders, which
-// follow the header's key column.
-func (p *Plan) appendRow(bs []array.Builder, id uint32) {
-	for i, b := range bs {
-		v := p.vals[i]
-		switch {
-		case !v.valid(id):
-			b.AppendNull()
-		case p.cols[i].Hashed:
-			b.(*array.StringBuilder).Append(HashValue(v.text(id)))
-		default:
-			v.appendTo(b, id)
-		}
-	}
-}
-
 // fieldValues reads one field.
 type fieldValues interface {
 	valid(id uint32) bool
 	text(id uint32) string
 	// appendTo appends the (valid) value to a builder of storage.ArrowType.
 	appendTo(b array.Builder, id uint32)
+	// appendKey appends the (valid) value's typed bytes, for Plan.Hash.
+	appendKey(buf []byte, id uint32) []byte
 }
 
 type attrValues struct{ col *storage.Column }
@@ -329,6 +341,28 @@ func (a attrValues) appendTo(b array.Builder, id uint32) {
 	}
 }
 
+func (a attrValues) appendKey(buf []byte, id uint32) []byte {
+	i := int(id)
+	switch d := a.col.Data.(type) {
+	case *array.Int64:
+		return binary.BigEndian.AppendUint64(buf, uint64(d.Value(i)))
+	case *array.Float64:
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(d.Value(i)))
+	case *array.String:
+		return appendString(buf, d.Value(i))
+	case *array.Date32:
+		return binary.BigEndian.AppendUint32(buf, uint32(d.Value(i)))
+	case *array.Timestamp:
+		return binary.BigEndian.AppendUint64(buf, uint64(d.Value(i)))
+	case *array.Boolean:
+		if d.Value(i) {
+			return append(buf, 1)
+		}
+		return append(buf, 0)
+	}
+	return appendString(buf, a.col.Format(i))
+}
+
 type measureValues struct{ v *engine.Values }
 
 func (m measureValues) valid(id uint32) bool  { return m.v.Valid(id) }
@@ -349,4 +383,21 @@ func (m measureValues) appendTo(b array.Builder, id uint32) {
 	case *array.StringBuilder:
 		b.Append(m.v.String(id))
 	}
+}
+
+func (m measureValues) appendKey(buf []byte, id uint32) []byte {
+	switch m.v.Type() {
+	case schema.Integer, schema.Datetime:
+		return binary.BigEndian.AppendUint64(buf, uint64(m.v.Int64(id)))
+	case schema.Number:
+		return binary.BigEndian.AppendUint64(buf, math.Float64bits(m.v.Float64(id)))
+	case schema.Date:
+		return binary.BigEndian.AppendUint32(buf, uint32(m.v.Day(id)))
+	case schema.Boolean:
+		if m.v.Bool(id) {
+			return append(buf, 1)
+		}
+		return append(buf, 0)
+	}
+	return appendString(buf, m.v.String(id))
 }

@@ -308,12 +308,14 @@ type batchBuilder struct {
 	key    *array.StringBuilder
 	fields []array.Builder
 	info   []Row
+	// scratch holds a row's typed bytes while its hash is computed.
+	scratch []byte
 }
 
 func newBatchBuilder(p *Plan, h *Header, mem memory.Allocator, size int) *batchBuilder {
 	rb := array.NewRecordBuilder(mem, h.Schema)
 	rb.Reserve(size)
-	bb := &batchBuilder{p: p, h: h, rb: rb, info: make([]Row, 0, size)}
+	bb := &batchBuilder{p: p, h: h, rb: rb, info: make([]Row, 0, size), scratch: make([]byte, 0, 1024)}
 	fs := rb.Fields()
 	if h.Mode == Delta {
 		bb.change, fs = fs[0].(*array.StringBuilder), fs[1:]
@@ -335,8 +337,7 @@ func (bb *batchBuilder) add(c Change, id uint32, key string) {
 			f.AppendNull()
 		}
 	} else {
-		bb.p.appendRow(bb.fields, id)
-		r.Hash = bb.p.Hash(id)
+		r.Hash = bb.p.row(bb.fields, bb.scratch[:0], id)
 	}
 	bb.info = append(bb.info, r)
 }
