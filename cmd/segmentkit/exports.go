@@ -59,13 +59,23 @@ func (f *destFlags) options() (catalog.DestinationOptions, error) {
 // openDestination opens the destination a target names, with "-" as the
 // file of csv and jsonl meaning the command's standard output.
 func (s *segSession) openDestination(target string) (export.Destination, error) {
-	switch strings.TrimSpace(target) {
-	case "csv:-":
+	switch stdoutKind(target) {
+	case "csv":
 		return export.NewCSVTo(s.out, "-"), nil
-	case "jsonl:-":
+	case "jsonl":
 		return export.NewJSONLTo(s.out, "-"), nil
 	}
 	return export.ParseDestination(target)
+}
+
+// stdoutKind returns "csv" or "jsonl" for a target that writes standard
+// output ("csv:-", "JSONL: -"), and "" for any other.
+func stdoutKind(target string) string {
+	kind, rest, _ := strings.Cut(strings.TrimSpace(target), ":")
+	if kind = strings.ToLower(kind); (kind == "csv" || kind == "jsonl") && strings.TrimSpace(rest) == "-" {
+		return kind
+	}
+	return ""
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
@@ -162,7 +172,7 @@ func (s *segSession) export(ctx context.Context, df *destFlags) int {
 // humanOut is where the report of an export goes: standard error when
 // the rows themselves went to standard output.
 func (s *segSession) humanOut(to string) io.Writer {
-	if strings.HasSuffix(to, ":-") {
+	if stdoutKind(to) != "" {
 		return s.stderr
 	}
 	return s.out
