@@ -209,6 +209,7 @@ func (c *Catalog) attach(tx *bolt.Tx, r *record, d *destRecord) error {
 	}
 	if d.Name == "" {
 		kind, _, _ := strings.Cut(d.Target, ":")
+		kind = strings.ToLower(strings.TrimSpace(kind))
 		d.Name = kind
 		for n := 2; b.Get([]byte(d.Name)) != nil; n++ {
 			d.Name = fmt.Sprintf("%s-%d", kind, n)
@@ -234,6 +235,15 @@ func putDest(tx *bolt.Tx, segID uint64, d *destRecord) error {
 		return err
 	}
 	return b.Put([]byte(d.Name), v)
+}
+
+// sameTarget reports whether two targets name the same place: the kind
+// is read without regard to case, and space around the rest is ignored
+// ("CSV: vips.csv" is "csv:vips.csv").
+func sameTarget(a, b string) bool {
+	ak, ar, _ := strings.Cut(a, ":")
+	bk, br, _ := strings.Cut(b, ":")
+	return strings.EqualFold(strings.TrimSpace(ak), strings.TrimSpace(bk)) && strings.TrimSpace(ar) == strings.TrimSpace(br)
 }
 
 // segmentDests returns the segment's destinations, in name order.
