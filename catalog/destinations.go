@@ -169,7 +169,10 @@ func (c *Catalog) AddDestination(ctx context.Context, segmentName string, opts D
 func (c *Catalog) checkDestination(ctx context.Context, opts DestinationOptions) (*destRecord, error) {
 	if opts.Name != "" {
 		if err := segment.ValidateName(opts.Name); err != nil {
-			return nil, fmt.Errorf("%w: destination name: %v", ErrInvalidName, err)
+			// Destination names follow the rules of segment names; the
+			// message names the destination's, not a segment's.
+			msg := strings.TrimPrefix(err.Error(), segment.ErrName.Error()+": ")
+			return nil, &diag.Problem{Path: "destination name", Message: msg, Err: ErrInvalidName}
 		}
 	}
 	switch opts.Mode {

@@ -456,6 +456,12 @@ func (run *exportRun) execute(ctx context.Context) error {
 	if st.rec.ID != run.seg.ID {
 		return fmt.Errorf("the segment was deleted or renamed before the export ran")
 	}
+	if st.rec.LastRefreshed.IsZero() {
+		// No members yet is not no members: an empty export would empty
+		// the file or table, and a delta would remove every customer
+		// sent.
+		return fmt.Errorf("segment %q has never been refreshed, so it has no members to export; refresh it first", st.rec.Name)
+	}
 	members := st.members
 	run.job.Members, run.job.AsOf = members.GetCardinality(), st.asOf
 	plan, err := export.NewPlan(ctx, d.snap, run.dest.Fields, st.asOf, members)

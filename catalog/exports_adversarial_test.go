@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -239,4 +240,38 @@ func TestExportToSameTargetSpelledOtherwise(t *testing.T) {
 	ds, err := e.cat.Destinations("Adults")
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
+}
+
+// TestExportNeverRefreshed: a segment never refreshed has no members yet,
+// which is not an empty segment: its export fails, and the file that was
+// at the target stays as it was.
+func TestExportNeverRefreshed(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Options{})
+	_, err := e.cat.Create(ctx, def("Fresh", ageOver(21)), CreateOptions{})
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "fresh.csv")
+	require.NoError(t, os.WriteFile(file, []byte("CustomerId\nC001\n"), 0o644))
+	for _, mode := range []export.Mode{export.Full, export.Delta} {
+		ej, err := e.cat.ExportTo(ctx, "Fresh", DestinationOptions{To: "csv:" + file, Mode: mode})
+		require.NoError(t, err)
+		require.Equal(t, Failed, ej.Status)
+		require.Contains(t, ej.Errors[0], "never been refreshed")
+		b, err := os.ReadFile(file)
+		require.NoError(t, err)
+		require.Equal(t, "CustomerId\nC001\n", string(b))
+	}
+}
+
+// TestDestinationNameMessage: a bad destination name is reported as the
+// destination's name, not a segment's.
+func TestDestinationNameMessage(t *testing.T) {
+	ctx := context.Background()
+	mt := newMemTargets(false)
+	e := newEnv(t, Options{OpenDestination: mt.open})
+	_, err := e.cat.Create(ctx, def("Adults", ageOver(21)), CreateOptions{})
+	require.NoError(t, err)
+	_, err = e.cat.AddDestination(ctx, "Adults", DestinationOptions{Name: "a/b", To: "mem:x"})
+	require.ErrorIs(t, err, ErrInvalidName)
+	require.EqualError(t, err, `destination of "Adults": destination name: name "a/b" has '/' at position 2; use only letters, digits, '_' and '-'`)
 }
