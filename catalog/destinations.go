@@ -196,7 +196,7 @@ func (c *Catalog) checkDestination(ctx context.Context, opts DestinationOptions)
 	if err != nil {
 		return nil, err
 	}
-	if err := opts.Fields.Check(sch); err != nil {
+	if err := opts.Fields.CheckMode(sch, opts.Mode); err != nil {
 		return nil, err
 	}
 	return &destRecord{Name: opts.Name, Target: strings.TrimSpace(opts.To), Where: dest.String(), Mode: opts.Mode,

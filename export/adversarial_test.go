@@ -2,14 +2,21 @@ package export_test
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/export"
+	"github.com/segmentkit/segmentkit/storage"
 )
 
 // TestDecodeBatchDamaged: an encoded batch damaged anywhere (bytes
@@ -143,4 +150,79 @@ func TestParseDestinationHints(t *testing.T) {
 		require.NoError(t, err, target)
 		require.Equal(t, want, d.String(), target)
 	}
+}
+
+// awkwardSnapshot has keys and values with commas, quotes and line
+// breaks, and an attribute named "change".
+func awkwardSnapshot(t *testing.T) *storage.Snapshot {
+	t.Helper()
+	dir := t.TempDir()
+	sch := `{"customerEntity": "Customer", "entities": [{"name": "Customer", "key": "CustomerId", "source": "Customer.csv",
+	  "attributes": [{"name": "CustomerId", "type": "string"}, {"name": "Note", "type": "string"}, {"name": "change", "type": "string"}]}]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "schema.json"), []byte(sch), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Customer.csv"),
+		[]byte("CustomerId,Note,change\n\"A,1\",\"he said \"\"hi\"\", then left\",x\n\"B\n2\",\"line1\r\nline2\",y\nC3,\u2028é,z\n"), 0o644))
+	snap, err := storage.Load(context.Background(), dir, storage.Options{})
+	require.NoError(t, err)
+	t.Cleanup(snap.Release)
+	return snap
+}
+
+// TestAwkwardValues: CSV and JSON Lines read back exactly whatever the
+// keys and values hold; a key with a line break fails a roaring export
+// (its key list has one key a line) and leaves no file; a field named
+// "change" is refused in a delta, where it would collide with the change
+// column, and sent in a full export.
+func TestAwkwardValues(t *testing.T) {
+	ctx := context.Background()
+	snap := awkwardSnapshot(t)
+	all := roaring.New()
+	all.AddRange(0, uint64(snap.NumCustomers()))
+	// The data's reader takes a quoted \r\n as \n.
+	want := [][]string{{"A,1", `he said "hi", then left`, "x"}, {"B\n2", "line1\nline2", "y"}, {"C3", "\u2028é", "z"}}
+	p, err := export.NewPlan(ctx, snap, export.Fields{Names: []string{"Note", "change"}}, time.Now(), all)
+	require.NoError(t, err)
+	dir := t.TempDir()
+
+	csvFile := filepath.Join(dir, "m.csv")
+	_, err = export.Run(ctx, export.NewCSV(csvFile), p, export.FullSet(all), export.RunOptions{})
+	require.NoError(t, err)
+	f, err := os.Open(csvFile)
+	require.NoError(t, err)
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	require.NoError(t, err)
+	require.Equal(t, append([][]string{{"CustomerId", "Note", "change"}}, want...), rows)
+
+	jsonFile := filepath.Join(dir, "m.jsonl")
+	_, err = export.Run(ctx, export.NewJSONL(jsonFile), p, export.FullSet(all), export.RunOptions{})
+	require.NoError(t, err)
+	b, err := os.ReadFile(jsonFile)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	require.Len(t, lines, 3, "a line per customer: line breaks are escaped")
+	for i, l := range lines {
+		var obj map[string]string
+		require.NoError(t, json.Unmarshal([]byte(l), &obj))
+		require.Equal(t, map[string]string{"CustomerId": want[i][0], "Note": want[i][1], "change": want[i][2]}, obj)
+	}
+
+	roar := filepath.Join(dir, "m.roaring")
+	_, err = export.Run(ctx, export.NewRoaring(roar), p, export.FullSet(all), export.RunOptions{})
+	require.ErrorIs(t, err, export.ErrDelivery)
+	require.ErrorContains(t, err, `"B\n2" has a line break`)
+	for _, name := range dirNames(t, dir) {
+		require.NotContains(t, name, "roaring", "nothing of the failed roaring export is left")
+	}
+
+	delta, err := export.Diff(ctx, p, export.SentMap{}, all, false)
+	require.NoError(t, err)
+	for _, d := range []export.Destination{export.NewCSV(filepath.Join(dir, "d.csv")), export.NewJSONL(filepath.Join(dir, "d.jsonl"))} {
+		_, err = export.Run(ctx, d, p, delta, export.RunOptions{})
+		require.ErrorIs(t, err, export.ErrMode, d.String())
+		require.ErrorContains(t, err, `the field "change" has the name of a delta's "change" column`)
+	}
+	require.ErrorIs(t, export.Fields{Names: []string{"change"}}.CheckMode(snap.Schema(), export.Delta), export.ErrMode)
+	require.NoError(t, export.Fields{Names: []string{"change"}}.CheckMode(snap.Schema(), export.Full))
+	require.NoFileExists(t, filepath.Join(dir, "d.csv"))
 }

@@ -112,6 +112,32 @@ func (f Fields) Check(sch *schema.Schema) error {
 	return err
 }
 
+// CheckMode reports what Check reports, and for a delta a field whose
+// name is the change column's ("change"): a row with two "change" members
+// would not tell what changed. That error wraps ErrMode.
+func (f Fields) CheckMode(sch *schema.Schema, m Mode) error {
+	cols, err := f.Columns(sch)
+	if err != nil {
+		return err
+	}
+	return checkColumns(cols, m)
+}
+
+// checkColumns checks that a delta's change column does not collide with
+// a field.
+func checkColumns(cols []Column, m Mode) error {
+	if m != Delta {
+		return nil
+	}
+	for _, c := range cols {
+		if c.Name == ChangeColumn {
+			return fmt.Errorf("%w: the field %q has the name of a delta's %q column, so a delta cannot send it; export it in a full export, or leave it out",
+				ErrMode, c.Name, ChangeColumn)
+		}
+	}
+	return nil
+}
+
 // Columns returns the columns the fields export from data of the schema,
 // or the problems Check reports.
 func (f Fields) Columns(sch *schema.Schema) ([]Column, error) {

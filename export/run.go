@@ -179,6 +179,9 @@ func Run(ctx context.Context, dest Destination, p *Plan, set Set, opts RunOption
 	if set.Mode != Full && set.Mode != Delta {
 		return Stats{}, fmt.Errorf("%w: %v", ErrMode, set.Mode)
 	}
+	if err := checkColumns(p.cols, set.Mode); err != nil {
+		return Stats{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
