@@ -226,3 +226,55 @@ func TestAwkwardValues(t *testing.T) {
 	require.NoError(t, export.Fields{Names: []string{"change"}}.CheckMode(snap.Schema(), export.Full))
 	require.NoFileExists(t, filepath.Join(dir, "d.csv"))
 }
+
+// TestNilAndForeignInputs: nil destinations, plans, headers, sent maps
+// and member sets, and sets of another snapshot's ids, are errors (or
+// empty), never a panic.
+func TestNilAndForeignInputs(t *testing.T) {
+	ctx := context.Background()
+	snap := testSnapshot(t, 10, 1)
+	members := someMembers(snap, 1)
+	p, err := export.NewPlan(ctx, snap, export.Fields{Names: []string{"Email", "Measures.Spend"}}, time.Now(), members)
+	require.NoError(t, err)
+
+	_, err = export.Run(ctx, nil, p, export.FullSet(members), export.RunOptions{})
+	require.ErrorContains(t, err, "no destination")
+	_, err = export.Run(ctx, &memDest{}, nil, export.FullSet(members), export.RunOptions{})
+	require.ErrorContains(t, err, "no plan")
+	_, err = export.Diff(ctx, nil, export.SentMap{}, members, false)
+	require.ErrorContains(t, err, "no plan")
+
+	set, err := export.Diff(ctx, p, nil, members, false)
+	require.NoError(t, err)
+	require.Equal(t, members.GetCardinality(), set.Len(), "nothing sent: every member enters")
+	set, err = export.Diff(ctx, p, export.SentMap{snap.CustomerKey(0): 1}, nil, false)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, set.Len(), "no members: what was sent leaves")
+
+	_, err = export.NewPlan(ctx, snap, export.Fields{Names: []string{"Measures.Spend"}}, time.Now(), nil)
+	require.NoError(t, err, "nil members: measures for no one")
+
+	foreign := members.Clone()
+	foreign.Add(1 << 20)
+	_, err = export.NewPlan(ctx, snap, export.Fields{}, time.Now(), foreign)
+	require.ErrorContains(t, err, "ids of other data")
+	d := &memDest{}
+	_, err = export.Run(ctx, d, p, export.FullSet(foreign), export.RunOptions{})
+	require.ErrorContains(t, err, "ids of other data")
+	_, err = export.Run(ctx, d, p, export.Set{Mode: export.Delta, Left: foreign}, export.RunOptions{})
+	require.ErrorContains(t, err, "ids of other data")
+	_, err = export.Diff(ctx, p, export.SentMap{}, foreign, false)
+	require.ErrorContains(t, err, "ids of other data")
+	require.Empty(t, d.headers, "nothing was opened")
+
+	_, err = export.Resend(ctx, &memDest{}, nil, nil)
+	require.Error(t, err)
+	hook, err := export.NewWebhook("http://127.0.0.1:1/in", export.WebhookOptions{})
+	require.NoError(t, err)
+	pg, err := export.NewPostgres("postgres://u@127.0.0.1:1/db", "t")
+	require.NoError(t, err)
+	for _, dest := range []export.Destination{hook, pg, export.NewCSV(filepath.Join(t.TempDir(), "x.csv"))} {
+		_, err := dest.Open(ctx, nil)
+		require.ErrorIs(t, err, export.ErrDelivery, dest.String())
+	}
+}

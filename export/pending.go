@@ -126,6 +126,9 @@ func decodeRows(env *batchEnvelope, stream []byte, mem memory.Allocator) (h *Hea
 // header, writes the batch and commits. It is for a batch recorded before
 // it was written whose acknowledgement was not recorded.
 func Resend(ctx context.Context, dest Destination, h *Header, b *Batch) (Stats, error) {
+	if dest == nil || h == nil || h.Schema == nil || b == nil || b.Record == nil {
+		return Stats{}, fmt.Errorf("export: resend needs a destination, a header and a batch")
+	}
 	w, err := dest.Open(ctx, h)
 	if err != nil {
 		return Stats{}, err

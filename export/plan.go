@@ -75,12 +75,15 @@ type Plan struct {
 
 // NewPlan resolves fields against snap. Measures are computed at asOf for
 // the customers of members alone (the customers an export may send with
-// their fields). Unknown fields, and hashes of fields not exported, come
+// their fields; nil means none), which must be ids of snap. Unknown fields, and hashes of fields not exported, come
 // back as a diag.List whose problems wrap ErrUnknownField and suggest the
 // nearest name (Fields.Check finds the same problems from a schema).
 func NewPlan(ctx context.Context, snap *storage.Snapshot, fields Fields, asOf time.Time, members *roaring.Bitmap) (*Plan, error) {
 	if snap == nil {
 		return nil, fmt.Errorf("export: nil snapshot")
+	}
+	if members == nil {
+		members = roaring.New()
 	}
 	rs, err := fields.resolve(snap.Schema(), engine.Measures(snap).List())
 	if err != nil {
@@ -88,6 +91,9 @@ func NewPlan(ctx context.Context, snap *storage.Snapshot, fields Fields, asOf ti
 	}
 	cust := snap.Customers()
 	p := &Plan{snap: snap, keyName: cust.Entity.Key}
+	if err := p.checkIDs("members", members); err != nil {
+		return nil, err
+	}
 	for _, r := range rs {
 		if r.measure == nil {
 			p.vals = append(p.vals, attrValues{cust.Column(r.attr)})

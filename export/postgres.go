@@ -196,6 +196,9 @@ func sqlType(t arrow.DataType) (sql, format string, ok bool) {
 // Open connects, begins the export's transaction, creates the table if
 // missing and checks its columns; a full export then deletes its rows.
 func (d *postgresDest) Open(ctx context.Context, h *Header) (Writer, error) {
+	if h == nil || h.Schema == nil {
+		return nil, fmt.Errorf("%w: postgres %s: no header", ErrDelivery, d.table.Sanitize())
+	}
 	if h.Mode != Full && h.Mode != Delta {
 		return nil, fmt.Errorf("%w: %v", ErrMode, h.Mode)
 	}

@@ -271,6 +271,9 @@ func (w *webhook) String() string { return "webhook:" + w.shown }
 
 // Open starts an export. It does not contact the server.
 func (w *webhook) Open(_ context.Context, h *Header) (Writer, error) {
+	if h == nil || h.Schema == nil {
+		return nil, fmt.Errorf("%w: webhook %s: no header", ErrDelivery, w.shown)
+	}
 	if h.Mode != Full && h.Mode != Delta {
 		return nil, fmt.Errorf("%w: webhook %s: %v", ErrMode, w.shown, h.Mode)
 	}
