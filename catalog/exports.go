@@ -132,6 +132,10 @@ func (c *Catalog) ExportTo(ctx context.Context, segmentName string, opts Destina
 			return err
 		}
 		for _, d := range ds {
+			if opts.Name != "" && opts.Name == d.Name && !sameTarget(d.Target, rec.Target) {
+				return fmt.Errorf("destination %q of segment %q %w: it exports to %s, not %s; name another destination, or export to its target",
+					d.Name, r.Name, ErrExists, d.Where, rec.Where)
+			}
 			if sameTarget(d.Target, rec.Target) && (opts.Name == "" || opts.Name == d.Name) {
 				if d.Mode != rec.Mode {
 					d.FullPass = 0

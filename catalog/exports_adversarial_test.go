@@ -275,3 +275,21 @@ func TestDestinationNameMessage(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidName)
 	require.EqualError(t, err, `destination of "Adults": destination name: name "a/b" has '/' at position 2; use only letters, digits, '_' and '-'`)
 }
+
+// TestExportToNamedDestinationElsewhere: ExportTo with the name of a
+// destination that exports elsewhere says where it exports.
+func TestExportToNamedDestinationElsewhere(t *testing.T) {
+	ctx := context.Background()
+	mt := newMemTargets(false)
+	e := newEnv(t, Options{OpenDestination: mt.open})
+	_, err := e.cat.Create(ctx, def("Adults", ageOver(21)), CreateOptions{Active: true})
+	require.NoError(t, err)
+	_, err = e.cat.AddDestination(ctx, "Adults", DestinationOptions{Name: "crm", To: "mem:a"})
+	require.NoError(t, err)
+	_, err = e.cat.ExportTo(ctx, "Adults", DestinationOptions{Name: "crm", To: "mem:b"})
+	require.ErrorIs(t, err, ErrExists)
+	require.ErrorContains(t, err, `destination "crm" of segment "Adults" already exists: it exports to mem:a, not mem:b`)
+	ej, err := e.cat.ExportTo(ctx, "Adults", DestinationOptions{Name: "crm", To: "mem:a"})
+	require.NoError(t, err)
+	require.Equal(t, "crm", ej.Destination)
+}
