@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -274,6 +275,17 @@ func (s *segSession) exports(limit int, id uint64) int {
 		j, err := s.cat.ExportJob(id)
 		if err != nil {
 			return s.fail(err)
+		}
+		if len(s.args) == 1 {
+			// The job must be one of NAME's (which may have been renamed
+			// since the job ran).
+			of, err := s.cat.Exports(s.args[0], 0)
+			if err != nil {
+				return s.fail(err)
+			}
+			if !slices.ContainsFunc(of, func(o *catalog.ExportJob) bool { return o.ID == id }) {
+				return s.fail(fmt.Errorf("export job %d is an export of %s, not of %s", id, j.Segment, s.args[0]))
+			}
 		}
 		if s.json {
 			return s.emit(j)

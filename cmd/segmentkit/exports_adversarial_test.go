@@ -106,3 +106,30 @@ func TestExportCLINeverShowsSecrets(t *testing.T) {
 		require.NotContains(t, out, "user:")
 	}
 }
+
+// TestExportsJobOfAnotherSegment: exports NAME --job ID refuses a job of
+// another segment, and finds a job of NAME run under its former name.
+func TestExportsJobOfAnotherSegment(t *testing.T) {
+	db, base := exportEnv(t)
+	other := segDef(t, "Other", `{"attribute": "Customer.Age", "operator": "greaterThan", "value": 21}`)
+	r := runSeg(t, append([]string{"create", "--file", other, "--active"}, base...)...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runSeg(t, append([]string{"export", "All", "--to", "csv:" + filepath.Join(t.TempDir(), "all.csv")}, base...)...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runSeg(t, "exports", "Other", "--job", "1", "--catalog", db)
+	oneLineError(t, r, exitFailed, "export job 1 is an export of All, not of Other")
+	r = runSeg(t, "exports", "Nope", "--job", "1", "--catalog", db)
+	oneLineError(t, r, exitFailed, `segment "Nope" not found`)
+	r = runSeg(t, "rename", "All", "Everyone", "--catalog", db)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	r = runSeg(t, "exports", "Everyone", "--job", "1", "--catalog", db)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "export 1 successful: All to csv:")
+}
+
+// TestMemberEmptyKey: an empty KEY is a usage error, not a customer.
+func TestMemberEmptyKey(t *testing.T) {
+	db, _ := exportEnv(t)
+	r := runSeg(t, "member", "", "--catalog", db)
+	oneLineError(t, r, exitUsage, "the customer KEY is empty")
+}
