@@ -278,3 +278,22 @@ func TestNilAndForeignInputs(t *testing.T) {
 		require.ErrorIs(t, err, export.ErrDelivery, dest.String())
 	}
 }
+
+// TestPostgresConnectErrorOneLine: a server nobody listens to fails the
+// export with one line that names the address, without the password.
+func TestPostgresConnectErrorOneLine(t *testing.T) {
+	ctx := context.Background()
+	snap := testSnapshot(t, 10, 1)
+	members := someMembers(snap, 1)
+	p, err := export.NewPlan(ctx, snap, export.Fields{}, time.Now(), members)
+	require.NoError(t, err)
+	dest, err := export.NewPostgres("postgres://crm:S3CRET@127.0.0.1:1/crm?connect_timeout=2", "members")
+	require.NoError(t, err)
+	_, err = export.Run(ctx, dest, p, export.FullSet(members), export.RunOptions{})
+	require.ErrorIs(t, err, export.ErrDelivery)
+	msg := err.Error()
+	require.Contains(t, msg, "127.0.0.1:1")
+	require.NotContains(t, msg, "S3CRET")
+	require.NotContains(t, msg, "\n")
+	require.NotContains(t, msg, "\t")
+}

@@ -260,11 +260,21 @@ func pgFail(ctx context.Context, table pgx.Identifier, what string, err error) e
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Detail != "" {
 		err = detailError{err, pe.Detail}
 	}
+	// pgconn lists a failed connection's tries on lines of their own,
+	// indented with tabs: one line, for job errors and listings.
+	err = flatError{err}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: postgres %s: %s: %w (%w)", ErrDelivery, table.Sanitize(), what, err, cerr)
 	}
 	return fmt.Errorf("%w: postgres %s: %s: %w", ErrDelivery, table.Sanitize(), what, err)
 }
+
+// flatError is err with its message on one line: white space runs,
+// line breaks and tabs included, become one space.
+type flatError struct{ err error }
+
+func (e flatError) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e flatError) Unwrap() error { return e.err }
 
 // detailError adds a server error's detail to its message.
 type detailError struct {
