@@ -453,13 +453,29 @@ func (run *exportRun) execute(ctx context.Context) error {
 		return err
 	}
 	defer d.release()
-	st, err := c.stored(run.seg.Name, d, true)
+	// The segment may have been renamed since the job was queued: it is
+	// found by id.
+	var name string
+	if err := c.view(func(tx *bolt.Tx) error {
+		r, err := getRecord(tx, run.seg.ID)
+		if r != nil {
+			name = r.Name
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if name == "" {
+		return fmt.Errorf("the segment was deleted before the export ran")
+	}
+	st, err := c.stored(name, d, true)
 	if err != nil {
 		return err
 	}
 	if st.rec.ID != run.seg.ID {
-		return fmt.Errorf("the segment was deleted or renamed before the export ran")
+		return fmt.Errorf("the segment was deleted or renamed while the export started")
 	}
+	run.seg, run.job.Segment = st.rec, st.rec.Name
 	if st.rec.LastRefreshed.IsZero() {
 		// No members yet is not no members: an empty export would empty
 		// the file or table, and a delta would remove every customer

@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/export"
+	"github.com/segmentkit/segmentkit/storage"
 )
 
 // damage writes into the catalog file with bbolt directly, the catalog
@@ -292,4 +293,41 @@ func TestExportToNamedDestinationElsewhere(t *testing.T) {
 	ej, err := e.cat.ExportTo(ctx, "Adults", DestinationOptions{Name: "crm", To: "mem:a"})
 	require.NoError(t, err)
 	require.Equal(t, "crm", ej.Destination)
+}
+
+// hookSource calls before ahead of each Snapshot.
+type hookSource struct {
+	Source
+	before func()
+}
+
+func (s *hookSource) Snapshot(ctx context.Context) (*storage.Snapshot, func(), error) {
+	if s.before != nil {
+		s.before()
+	}
+	return s.Source.Snapshot(ctx)
+}
+
+// TestSegmentRenamedBeforeExportRuns: an export job queued before its
+// segment is renamed exports the segment under its new name.
+func TestSegmentRenamedBeforeExportRuns(t *testing.T) {
+	ctx := context.Background()
+	mt := newMemTargets(false)
+	e := newEnv(t, Options{OpenDestination: mt.open})
+	_, err := e.cat.Create(ctx, def("Adults", ageOver(21)), CreateOptions{Active: true})
+	require.NoError(t, err)
+	_, err = e.cat.AddDestination(ctx, "Adults", DestinationOptions{Name: "d", To: "mem:d", Mode: export.Delta, OnDemand: true})
+	require.NoError(t, err)
+	hs := &hookSource{Source: e.src}
+	require.NoError(t, e.cat.Close())
+	e.open(t, Options{OpenDestination: mt.open, Source: hs})
+	hs.before = func() {
+		hs.before = nil
+		require.NoError(t, e.cat.Rename("Adults", "Grownups"))
+	}
+	ej, err := e.cat.Export(ctx, "Adults", "d")
+	require.NoError(t, err)
+	require.Equal(t, Successful, ej.Status, "%v", ej.Errors)
+	require.Equal(t, "Grownups", ej.Segment)
+	require.Equal(t, memberKeys(t, e, "Grownups"), mt.applied(t, "d"))
 }
