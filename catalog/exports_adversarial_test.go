@@ -97,6 +97,21 @@ func TestExportDamagedFile(t *testing.T) {
 		require.Contains(t, j.Warnings[0], "corrupt")
 	})
 
+	t.Run("value for a bucket", func(t *testing.T) {
+		e, opts, _, segID, uid := setup(t)
+		damage(t, e, opts, func(tx *bolt.Tx) error {
+			if err := tx.Bucket(bucketSent).DeleteBucket(u64(uid)); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketSent).Put(u64(uid), []byte("x")); err != nil {
+				return err
+			}
+			return tx.Bucket(bucketDestinations).Put(u64(segID+100), []byte("x"))
+		})
+		requireVerifyReports(t, e.cat, "sent")
+		requireVerifyReports(t, e.cat, "destinations")
+	})
+
 	t.Run("sent entry", func(t *testing.T) {
 		e, opts, _, _, uid := setup(t)
 		damage(t, e, opts, func(tx *bolt.Tx) error {
