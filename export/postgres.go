@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -269,11 +270,32 @@ func pgFail(ctx context.Context, table pgx.Identifier, what string, err error) e
 	return fmt.Errorf("%w: postgres %s: %s: %w", ErrDelivery, table.Sanitize(), what, err)
 }
 
-// flatError is err with its message on one line: white space runs,
-// line breaks and tabs included, become one space.
+// flatError is err with its message on one line: its lines (pgconn's
+// tries: TLS, then without, often alike) once each, joined with "; "
+// (with a space after a line that ends with a colon), white space runs
+// made one space.
 type flatError struct{ err error }
 
-func (e flatError) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e flatError) Error() string {
+	var b strings.Builder
+	var seen []string
+	for _, line := range strings.Split(e.err.Error(), "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" || slices.Contains(seen, line) {
+			continue
+		}
+		if b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteByte(' ')
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		seen = append(seen, line)
+		b.WriteString(line)
+	}
+	return b.String()
+}
 func (e flatError) Unwrap() error { return e.err }
 
 // detailError adds a server error's detail to its message.
