@@ -169,7 +169,10 @@ func (c *Catalog) AddDestination(ctx context.Context, segmentName string, opts D
 func (c *Catalog) checkDestination(ctx context.Context, opts DestinationOptions) (*destRecord, error) {
 	if opts.Name != "" {
 		if err := segment.ValidateName(opts.Name); err != nil {
-			return nil, fmt.Errorf("%w: destination name: %v", ErrInvalidName, err)
+			// Destination names follow the rules of segment names; the
+			// message names the destination's, not a segment's.
+			msg := strings.TrimPrefix(err.Error(), segment.ErrName.Error()+": ")
+			return nil, &diag.Problem{Path: "destination name", Message: msg, Err: ErrInvalidName}
 		}
 	}
 	switch opts.Mode {
@@ -193,7 +196,7 @@ func (c *Catalog) checkDestination(ctx context.Context, opts DestinationOptions)
 	if err != nil {
 		return nil, err
 	}
-	if err := opts.Fields.Check(sch); err != nil {
+	if err := opts.Fields.CheckMode(sch, opts.Mode); err != nil {
 		return nil, err
 	}
 	return &destRecord{Name: opts.Name, Target: strings.TrimSpace(opts.To), Where: dest.String(), Mode: opts.Mode,
@@ -209,6 +212,7 @@ func (c *Catalog) attach(tx *bolt.Tx, r *record, d *destRecord) error {
 	}
 	if d.Name == "" {
 		kind, _, _ := strings.Cut(d.Target, ":")
+		kind = strings.ToLower(strings.TrimSpace(kind))
 		d.Name = kind
 		for n := 2; b.Get([]byte(d.Name)) != nil; n++ {
 			d.Name = fmt.Sprintf("%s-%d", kind, n)
@@ -234,6 +238,15 @@ func putDest(tx *bolt.Tx, segID uint64, d *destRecord) error {
 		return err
 	}
 	return b.Put([]byte(d.Name), v)
+}
+
+// sameTarget reports whether two targets name the same place: the kind
+// is read without regard to case, and space around the rest is ignored
+// ("CSV: vips.csv" is "csv:vips.csv").
+func sameTarget(a, b string) bool {
+	ak, ar, _ := strings.Cut(a, ":")
+	bk, br, _ := strings.Cut(b, ":")
+	return strings.EqualFold(strings.TrimSpace(ak), strings.TrimSpace(bk)) && strings.TrimSpace(ar) == strings.TrimSpace(br)
 }
 
 // segmentDests returns the segment's destinations, in name order.

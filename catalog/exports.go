@@ -78,8 +78,9 @@ type ExportJob struct {
 // that name, as one export job, and returns the job when it ends. Unknown
 // names are errors wrapping ErrNotFound, and then no job runs; otherwise
 // the error is nil even when the export fails (the job says why), but
-// when ctx ends (an error wrapping ErrCancelled and ctx's error). Export
-// needs a Source (ErrNoSource).
+// when ctx ends (an error wrapping ErrCancelled and ctx's error) and when
+// the export failed on a damaged catalog file (an error wrapping
+// ErrCorrupt, with the failed job). Export needs a Source (ErrNoSource).
 func (c *Catalog) Export(ctx context.Context, segmentName, destination string) (*ExportJob, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
@@ -131,7 +132,11 @@ func (c *Catalog) ExportTo(ctx context.Context, segmentName string, opts Destina
 			return err
 		}
 		for _, d := range ds {
-			if d.Target == rec.Target && (opts.Name == "" || opts.Name == d.Name) {
+			if opts.Name != "" && opts.Name == d.Name && !sameTarget(d.Target, rec.Target) {
+				return fmt.Errorf("destination %q of segment %q %w: it exports to %s, not %s; name another destination, or export to its target",
+					d.Name, r.Name, ErrExists, d.Where, rec.Where)
+			}
+			if sameTarget(d.Target, rec.Target) && (opts.Name == "" || opts.Name == d.Name) {
 				if d.Mode != rec.Mode {
 					d.FullPass = 0
 				}
@@ -203,8 +208,11 @@ func (c *Catalog) ExportJob(id uint64) (*ExportJob, error) {
 			return fmt.Errorf("export job %d %w", id, ErrNotFound)
 		}
 		j, err := decodeExportJob(u64(id), v)
+		if err != nil {
+			return err
+		}
 		out = &j.ExportJob
-		return err
+		return nil
 	})
 	return out, err
 }
@@ -319,7 +327,7 @@ func (c *Catalog) exportAfterRefresh(ctx context.Context, job *Job) []uint64 {
 		}
 		var uids []uint64
 		var segID uint64
-		c.view(func(tx *bolt.Tx) error {
+		err := c.view(func(tx *bolt.Tx) error {
 			id, ok := lookup(tx, t.Segment)
 			if !ok {
 				return nil
@@ -333,6 +341,10 @@ func (c *Catalog) exportAfterRefresh(ctx context.Context, job *Job) []uint64 {
 			}
 			return err
 		})
+		if err != nil {
+			c.warnJob(job.ID, fmt.Sprintf("exports of %s: %v", t.Segment, err))
+			continue
+		}
 		for _, uid := range uids {
 			if ctx.Err() != nil {
 				return ids
@@ -340,18 +352,23 @@ func (c *Catalog) exportAfterRefresh(ctx context.Context, job *Job) []uint64 {
 			if ej, err := c.export(ctx, segID, uid, TriggerRefresh, job.ID); ej != nil {
 				ids = append(ids, ej.ID)
 			} else if err != nil {
-				c.update(func(tx *bolt.Tx) error {
-					j, err := readJob(tx, job.ID)
-					if err != nil {
-						return err
-					}
-					j.Warnings = append(j.Warnings, fmt.Sprintf("export of %s: %v", t.Segment, err))
-					return putJobHeader(tx, j)
-				})
+				c.warnJob(job.ID, fmt.Sprintf("export of %s: %v", t.Segment, err))
 			}
 		}
 	}
 	return ids
+}
+
+// warnJob adds a warning to the refresh job.
+func (c *Catalog) warnJob(id uint64, warning string) {
+	c.update(func(tx *bolt.Tx) error {
+		j, err := readJob(tx, id)
+		if err != nil {
+			return err
+		}
+		j.Warnings = append(j.Warnings, oneLine(warning))
+		return putJobHeader(tx, j)
+	})
 }
 
 // exportRun is one export job while it runs.
@@ -436,12 +453,34 @@ func (run *exportRun) execute(ctx context.Context) error {
 		return err
 	}
 	defer d.release()
-	st, err := c.stored(run.seg.Name, d, true)
+	// The segment may have been renamed since the job was queued: it is
+	// found by id.
+	var name string
+	if err := c.view(func(tx *bolt.Tx) error {
+		r, err := getRecord(tx, run.seg.ID)
+		if r != nil {
+			name = r.Name
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if name == "" {
+		return fmt.Errorf("the segment was deleted before the export ran")
+	}
+	st, err := c.stored(name, d, true)
 	if err != nil {
 		return err
 	}
 	if st.rec.ID != run.seg.ID {
-		return fmt.Errorf("the segment was deleted or renamed before the export ran")
+		return fmt.Errorf("the segment was deleted or renamed while the export started")
+	}
+	run.seg, run.job.Segment = st.rec, st.rec.Name
+	if st.rec.LastRefreshed.IsZero() {
+		// No members yet is not no members: an empty export would empty
+		// the file or table, and a delta would remove every customer
+		// sent.
+		return fmt.Errorf("segment %q has never been refreshed, so it has no members to export; refresh it first", st.rec.Name)
 	}
 	members := st.members
 	run.job.Members, run.job.AsOf = members.GetCardinality(), st.asOf
@@ -466,11 +505,21 @@ func (run *exportRun) execute(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			return c.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketPending).Put(u64(run.dest.UID), enc) })
+			return c.update(func(tx *bolt.Tx) error {
+				if _, err := destByUID(tx, run.seg.ID, run.dest.UID); err != nil {
+					return err
+				}
+				return tx.Bucket(bucketPending).Put(u64(run.dest.UID), enc)
+			})
 		},
 		Acknowledged: func(b *export.Batch) error {
 			acked = true
 			return c.update(func(tx *bolt.Tx) error {
+				// A destination removed (or its segment deleted) during
+				// the export keeps nothing in the file.
+				if _, err := destByUID(tx, run.seg.ID, run.dest.UID); err != nil {
+					return err
+				}
 				if err := applyRows(tx, run.dest.UID, b.Rows); err != nil {
 					return err
 				}
@@ -518,7 +567,8 @@ func (run *exportRun) resend(ctx context.Context, dest export.Destination) error
 	}
 	h, b, err := export.DecodeBatch(enc, nil)
 	if err != nil {
-		return corrupt("the batch in flight of destination %q: %v", run.dest.Name, err)
+		return corrupt("the batch in flight of destination %q cannot be delivered again (%v); remove the destination and add it again to start its exports over",
+			run.dest.Name, err)
 	}
 	defer b.Record.Release()
 	stats, err := export.Resend(ctx, dest, h, b)
@@ -528,6 +578,9 @@ func (run *exportRun) resend(ctx context.Context, dest export.Destination) error
 	}
 	run.job.Resent = true
 	return c.update(func(tx *bolt.Tx) error {
+		if _, err := destByUID(tx, run.seg.ID, run.dest.UID); err != nil {
+			return err
+		}
 		if err := applyRows(tx, run.dest.UID, b.Rows); err != nil {
 			return err
 		}
@@ -682,6 +735,11 @@ func (run *exportRun) end(ctx context.Context, err error) (*ExportJob, error) {
 			return &out, fmt.Errorf("export job %d %w: %w", j.ID, ErrCancelled, ctx.Err())
 		}
 		return &out, fmt.Errorf("export job %d %w: %w", j.ID, ErrCancelled, ErrClosed)
+	}
+	if errors.Is(err, ErrCorrupt) {
+		// Not the destination's failure: the file is damaged, and the
+		// next export would fail the same way.
+		return &out, fmt.Errorf("export job %d failed: %w", j.ID, err)
 	}
 	return &out, nil
 }

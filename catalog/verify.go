@@ -184,6 +184,16 @@ func checkKeys(v []byte) error {
 // verifyDestinations checks the destinations, what they were sent, their
 // batches in flight and the export jobs.
 func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
+	// Both hold a bucket under each key; a value there hides what the
+	// key's bucket should hold.
+	for _, b := range [][]byte{bucketDestinations, bucketSent} {
+		tx.Bucket(b).ForEach(func(k, v []byte) error {
+			if v != nil {
+				l.Add(string(b), ErrCorrupt, "key %x holds a value where a bucket belongs", k)
+			}
+			return nil
+		})
+	}
 	uids := map[uint64]bool{}
 	tx.Bucket(bucketDestinations).ForEachBucket(func(k []byte) error {
 		if len(k) != 8 || recs[beUint64(k)] == nil {

@@ -2,6 +2,7 @@ package export
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -22,24 +23,37 @@ var Kinds = []string{"csv", "jsonl", "parquet", "arrow", "roaring", "webhook", "
 //	webhook:URL     JSON batches POSTed to an http or https URL
 //	postgres:CONNSTRING#TABLE  a PostgreSQL table mirroring the segment
 //
-// An error wraps ErrDestination and says what is wrong, with the nearest
-// kind for a misspelt one.
+// A postgres:// or postgresql:// URL with #TABLE may be given as is,
+// without the postgres: kind before it. An error wraps ErrDestination and
+// says what is wrong, with the nearest kind for a misspelt one (and the
+// kind a file name's extension or an http URL calls for); it never shows
+// a password, a URL's user part or query values.
 func ParseDestination(target string) (Destination, error) {
-	kind, rest, ok := strings.Cut(strings.TrimSpace(target), ":")
+	target = strings.TrimSpace(target)
+	kind, rest, ok := strings.Cut(target, ":")
 	if !ok || kind == "" {
-		return nil, fmt.Errorf("%w %q: write KIND:WHERE, with KIND one of %s (csv:members.csv, webhook:https://..., postgres:CONNSTRING#TABLE)",
-			ErrDestination, redactTarget(target), strings.Join(Kinds, ", "))
+		return nil, fmt.Errorf("%w %q: write KIND:WHERE, with KIND one of %s (csv:members.csv, webhook:https://..., postgres:CONNSTRING#TABLE)%s",
+			ErrDestination, redactTarget(target), strings.Join(Kinds, ", "), targetHint(target, ""))
 	}
 	kind = strings.ToLower(kind)
+	if (kind == "postgres" || kind == "postgresql") && strings.HasPrefix(rest, "//") {
+		// A postgres:// URL: the kind is the URL's scheme.
+		kind, rest = "postgres", target
+	}
 	if !slices.Contains(Kinds, kind) {
-		hint := ""
-		if s := diag.Nearest(kind, Kinds); s != "" {
+		hint := targetHint(target, kind)
+		if s := diag.Nearest(kind, Kinds); hint == "" && s != "" {
 			hint = fmt.Sprintf(" (did you mean %s?)", s)
 		}
 		return nil, fmt.Errorf("%w %q: unknown kind %q; the kinds are %s%s", ErrDestination, redactTarget(target), kind, strings.Join(Kinds, ", "), hint)
 	}
+	rest = strings.TrimSpace(rest)
 	if rest == "" {
 		return nil, fmt.Errorf("%w %q: %s needs %s after the colon", ErrDestination, redactTarget(target), kind, kindArgument(kind))
+	}
+	if rest == "-" && kind != "csv" && kind != "jsonl" {
+		return nil, fmt.Errorf("%w %q: %s cannot be written to standard output (only csv and jsonl can); name a file: %s:members.%s",
+			ErrDestination, target, kindArticle(kind), kind, kind)
 	}
 	switch kind {
 	case "csv":
@@ -62,6 +76,31 @@ func ParseDestination(target string) (Destination, error) {
 	return NewPostgres(conn, table)
 }
 
+// targetHint suggests the target a newcomer meant when the kind is
+// missing (kind ""), or unknown: a file name's extension names its kind,
+// an http URL is a webhook.
+func targetHint(target, kind string) string {
+	if kind == "http" || kind == "https" {
+		return fmt.Sprintf(" (did you mean webhook:%s?)", redactTarget(target))
+	}
+	if kind != "" {
+		return ""
+	}
+	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(target)), ".")
+	if slices.Contains(Kinds[:5], ext) {
+		return fmt.Sprintf(" (did you mean %s:%s?)", ext, target)
+	}
+	return ""
+}
+
+// kindArticle returns "a csv file", "an arrow file".
+func kindArticle(kind string) string {
+	if strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind + " file"
+	}
+	return "a " + kind + " file"
+}
+
 func kindArgument(kind string) string {
 	switch kind {
 	case "webhook":
@@ -72,15 +111,54 @@ func kindArgument(kind string) string {
 	return "a file name"
 }
 
-// redactTarget hides what looks like a password in a target for messages.
+// redactTarget hides what may be a secret in a target, for messages
+// about a target that did not parse: the user part of a URL (a user name
+// before a password is kept, a lone user part may be a token), query
+// values, and the passwords of keyword=value connection strings.
 func redactTarget(target string) string {
-	if i := strings.Index(target, "://"); i >= 0 {
-		if j := strings.Index(target[i+3:], "@"); j >= 0 {
-			user := target[i+3 : i+3+j]
-			if u, _, ok := strings.Cut(user, ":"); ok {
-				return target[:i+3] + u + ":xxxxx" + target[i+3+j:]
+	s := target
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+3:]
+		end := len(rest)
+		if q := strings.IndexAny(rest, "?#"); q >= 0 {
+			end = q
+		}
+		// The last @ before the query: a password may hold a / or an @.
+		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+			info := "xxxxx"
+			if user, _, ok := strings.Cut(rest[:at], ":"); ok && !strings.Contains(user, "/") {
+				info = user + ":xxxxx"
 			}
+			s = s[:i+3] + info + rest[at:]
 		}
 	}
-	return target
+	if q := strings.IndexByte(s, '?'); q >= 0 {
+		query, frag, hasFrag := strings.Cut(s[q+1:], "#")
+		parts := strings.Split(query, "&")
+		for j, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[j] = k + "=xxxxx"
+			} else if p != "" {
+				parts[j] = "xxxxx"
+			}
+		}
+		s = s[:q+1] + strings.Join(parts, "&")
+		if hasFrag {
+			s += "#" + frag
+		}
+	}
+	// A connection string's passwords, also right after the kind.
+	kind, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		kind, rest = "", s
+	}
+	rest = kvPassword.ReplaceAllStringFunc(rest, func(m string) string {
+		lead := m[:len(m)-len(strings.TrimLeft(m, " \t\r\n"))]
+		name, _, _ := strings.Cut(strings.TrimSpace(m), "=")
+		return lead + strings.TrimSpace(name) + "=xxxxx"
+	})
+	if !ok {
+		return rest
+	}
+	return kind + ":" + rest
 }

@@ -85,7 +85,7 @@ func (d *fileDest) Open(ctx context.Context, h *Header) (Writer, error) {
 	case d.path == "-" && d.format.stream:
 		o.stream = bufio.NewWriterSize(os.Stdout, fileBufferSize)
 	case d.path == "-":
-		return nil, fmt.Errorf("%w: %s: a %s file cannot be written to standard output; name a file", ErrDestination, d, d.format.name)
+		return nil, fmt.Errorf("%w: %s: %s cannot be written to standard output; name a file", ErrDestination, d, kindArticle(d.format.name))
 	case d.path == "":
 		return nil, fmt.Errorf("%w: %s: no file named", ErrDestination, d)
 	default:

@@ -77,12 +77,15 @@ type Plan struct {
 
 // NewPlan resolves fields against snap. Measures are computed at asOf for
 // the customers of members alone (the customers an export may send with
-// their fields). Unknown fields, and hashes of fields not exported, come
+// their fields; nil means none), which must be ids of snap. Unknown fields, and hashes of fields not exported, come
 // back as a diag.List whose problems wrap ErrUnknownField and suggest the
 // nearest name (Fields.Check finds the same problems from a schema).
 func NewPlan(ctx context.Context, snap *storage.Snapshot, fields Fields, asOf time.Time, members *roaring.Bitmap) (*Plan, error) {
 	if snap == nil {
 		return nil, fmt.Errorf("export: nil snapshot")
+	}
+	if members == nil {
+		members = roaring.New()
 	}
 	rs, err := fields.resolve(snap.Schema(), engine.Measures(snap).List())
 	if err != nil {
@@ -90,6 +93,9 @@ func NewPlan(ctx context.Context, snap *storage.Snapshot, fields Fields, asOf ti
 	}
 	cust := snap.Customers()
 	p := &Plan{snap: snap, keyName: cust.Entity.Key}
+	if err := p.checkIDs("members", members); err != nil {
+		return nil, err
+	}
 	for _, r := range rs {
 		if r.measure == nil {
 			p.vals = append(p.vals, attrValues{cust.Column(r.attr)})
@@ -112,6 +118,32 @@ func NewPlan(ctx context.Context, snap *storage.Snapshot, fields Fields, asOf ti
 func (f Fields) Check(sch *schema.Schema) error {
 	_, err := f.Columns(sch)
 	return err
+}
+
+// CheckMode reports what Check reports, and for a delta a field whose
+// name is the change column's ("change"): a row with two "change" members
+// would not tell what changed. That error wraps ErrMode.
+func (f Fields) CheckMode(sch *schema.Schema, m Mode) error {
+	cols, err := f.Columns(sch)
+	if err != nil {
+		return err
+	}
+	return checkColumns(cols, m)
+}
+
+// checkColumns checks that a delta's change column does not collide with
+// a field.
+func checkColumns(cols []Column, m Mode) error {
+	if m != Delta {
+		return nil
+	}
+	for _, c := range cols {
+		if c.Name == ChangeColumn {
+			return fmt.Errorf("%w: the field %q has the name of a delta's %q column, so a delta cannot send it; export it in a full export, or leave it out",
+				ErrMode, c.Name, ChangeColumn)
+		}
+	}
+	return nil
 }
 
 // Columns returns the columns the fields export from data of the schema,

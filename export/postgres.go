@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -196,6 +197,9 @@ func sqlType(t arrow.DataType) (sql, format string, ok bool) {
 // Open connects, begins the export's transaction, creates the table if
 // missing and checks its columns; a full export then deletes its rows.
 func (d *postgresDest) Open(ctx context.Context, h *Header) (Writer, error) {
+	if h == nil || h.Schema == nil {
+		return nil, fmt.Errorf("%w: postgres %s: no header", ErrDelivery, d.table.Sanitize())
+	}
 	if h.Mode != Full && h.Mode != Delta {
 		return nil, fmt.Errorf("%w: %v", ErrMode, h.Mode)
 	}
@@ -257,11 +261,42 @@ func pgFail(ctx context.Context, table pgx.Identifier, what string, err error) e
 	if pe, ok := errors.AsType[*pgconn.PgError](err); ok && pe.Detail != "" {
 		err = detailError{err, pe.Detail}
 	}
+	// pgconn lists a failed connection's tries on lines of their own,
+	// indented with tabs: one line, for job errors and listings.
+	err = flatError{err}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: postgres %s: %s: %w (%w)", ErrDelivery, table.Sanitize(), what, err, cerr)
 	}
 	return fmt.Errorf("%w: postgres %s: %s: %w", ErrDelivery, table.Sanitize(), what, err)
 }
+
+// flatError is err with its message on one line: its lines (pgconn's
+// tries: TLS, then without, often alike) once each, joined with "; "
+// (with a space after a line that ends with a colon), white space runs
+// made one space.
+type flatError struct{ err error }
+
+func (e flatError) Error() string {
+	var b strings.Builder
+	var seen []string
+	for _, line := range strings.Split(e.err.Error(), "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" || slices.Contains(seen, line) {
+			continue
+		}
+		if b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteByte(' ')
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		seen = append(seen, line)
+		b.WriteString(line)
+	}
+	return b.String()
+}
+func (e flatError) Unwrap() error { return e.err }
 
 // detailError adds a server error's detail to its message.
 type detailError struct {

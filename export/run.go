@@ -83,6 +83,18 @@ func (m SentMap) Range(fn func(key string, hash uint64) error) error {
 // longer in the data) and, with changes, the members whose fields hash
 // differently from what was sent (changed).
 func Diff(ctx context.Context, p *Plan, sent Sent, members *roaring.Bitmap, changes bool) (Set, error) {
+	if p == nil {
+		return Set{}, fmt.Errorf("export: no plan")
+	}
+	if members == nil {
+		members = roaring.New()
+	}
+	if err := p.checkIDs("members", members); err != nil {
+		return Set{}, err
+	}
+	if sent == nil {
+		sent = SentMap{}
+	}
 	s := Set{Mode: Delta, Entered: roaring.New(), Changed: roaring.New(), Left: roaring.New()}
 	seen := roaring.New()
 	n := 0
@@ -112,6 +124,33 @@ func Diff(ctx context.Context, p *Plan, sent Sent, members *roaring.Bitmap, chan
 	slices.Sort(s.Gone)
 	s.Entered = roaring.AndNot(members, seen)
 	return s, nil
+}
+
+// checkSet checks that the set's customers are ids of the plan's
+// snapshot: a set computed on another snapshot would read past its
+// columns.
+func (p *Plan) checkSet(set Set) error {
+	for _, b := range []struct {
+		name string
+		bm   *roaring.Bitmap
+	}{{"members", set.Members}, {"entered", set.Entered}, {"changed", set.Changed}, {"left", set.Left}} {
+		if err := p.checkIDs(b.name, b.bm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkIDs checks that bm holds only customer ids of the plan's
+// snapshot.
+func (p *Plan) checkIDs(what string, bm *roaring.Bitmap) error {
+	if bm == nil || bm.IsEmpty() {
+		return nil
+	}
+	if n := p.snap.NumCustomers(); uint64(bm.Maximum()) >= uint64(n) {
+		return fmt.Errorf("export: the %s hold customer id %d, but the plan's data has %d customers: they are ids of other data", what, bm.Maximum(), n)
+	}
+	return nil
 }
 
 // RunOptions adjusts Run.
@@ -172,12 +211,24 @@ func BatchKey(id string, seq uint64) string { return fmt.Sprintf("%s-%d", id, se
 // wrap ErrDelivery. Run checks ctx between batches and every 4096 rows.
 // The stats are the writer's, also on an error.
 func Run(ctx context.Context, dest Destination, p *Plan, set Set, opts RunOptions) (Stats, error) {
+	switch {
+	case dest == nil:
+		return Stats{}, fmt.Errorf("export: no destination")
+	case p == nil:
+		return Stats{}, fmt.Errorf("export: no plan")
+	}
 	size, err := opts.batchSize()
 	if err != nil {
 		return Stats{}, err
 	}
+	if err := p.checkSet(set); err != nil {
+		return Stats{}, err
+	}
 	if set.Mode != Full && set.Mode != Delta {
 		return Stats{}, fmt.Errorf("%w: %v", ErrMode, set.Mode)
+	}
+	if err := checkColumns(p.cols, set.Mode); err != nil {
+		return Stats{}, err
 	}
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err

@@ -10,10 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v5"
@@ -38,6 +41,9 @@ const (
 	// another 429, and counts against MaxTries).
 	MaxRetryAfter = 5 * time.Minute
 )
+
+// quoted matches a quoted part of an error message.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // excerptLen is how many bytes of a response body an error quotes.
 const excerptLen = 200
@@ -91,6 +97,10 @@ type webhook struct {
 	headers  http.Header
 	sleep    func(ctx context.Context, d time.Duration) error
 	hasAgent bool
+	// secrets are the parts of the URL String hides (the user part, the
+	// query values), masked in what a server's answer quotes too: an
+	// error page may echo the request's URL.
+	secrets []string
 }
 
 var _ Destination = (*webhook)(nil)
@@ -120,7 +130,10 @@ func NewWebhook(rawURL string, opts WebhookOptions) (Destination, error) {
 		if errors.As(err, &uerr) {
 			err = uerr.Err // its message repeats the URL, secrets included
 		}
-		return nil, fmt.Errorf("%w: webhook URL does not parse: %v", ErrDestination, err)
+		// The error quotes the part that does not parse ("invalid port
+		// \":secret\" after host"), which may be a password, and so may
+		// be what looks like a host: the URL is not shown either.
+		return nil, fmt.Errorf("%w: webhook URL does not parse: %s", ErrDestination, quoted.ReplaceAllString(err.Error(), `"..."`))
 	}
 	shown := redactURL(u)
 	switch {
@@ -164,6 +177,7 @@ func NewWebhook(rawURL string, opts WebhookOptions) (Destination, error) {
 		}
 	}
 	w.hasAgent = w.headers.Get("User-Agent") != ""
+	w.secrets = urlSecrets(u)
 	var c http.Client
 	if opts.Client != nil {
 		c = *opts.Client
@@ -216,12 +230,50 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
+// minSecret is the length from which a URL's hidden part is masked in a
+// server's answer: shorter values ("1", "on") would mask common text and
+// tell little.
+const minSecret = 4
+
+// urlSecrets returns the parts of u that redactURL hides, as written and
+// decoded, longest first (so that a secret holding another is masked
+// whole).
+func urlSecrets(u *url.URL) []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= minSecret && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	if u.User != nil {
+		add(u.User.Username())
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+		}
+	}
+	for _, p := range strings.Split(u.RawQuery, "&") {
+		_, v, ok := strings.Cut(p, "=")
+		if !ok {
+			v = p
+		}
+		add(v)
+		if d, err := url.QueryUnescape(v); err == nil {
+			add(d)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
 // String returns "webhook:" and the URL without userinfo, with query
 // values replaced by "xxxxx".
 func (w *webhook) String() string { return "webhook:" + w.shown }
 
 // Open starts an export. It does not contact the server.
 func (w *webhook) Open(_ context.Context, h *Header) (Writer, error) {
+	if h == nil || h.Schema == nil {
+		return nil, fmt.Errorf("%w: webhook %s: no header", ErrDelivery, w.shown)
+	}
 	if h.Mode != Full && h.Mode != Delta {
 		return nil, fmt.Errorf("%w: webhook %s: %v", ErrMode, w.shown, h.Mode)
 	}
@@ -380,14 +432,19 @@ func (w *webhookWriter) post(ctx context.Context, key string, body []byte) answe
 		return answer{err: w.transportError(err)}
 	}
 	defer resp.Body.Close()
-	a := answer{status: resp.StatusCode, statusText: resp.Status}
+	a := answer{status: resp.StatusCode, statusText: statusText(resp)}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// Acknowledged; drain a little so that the connection is reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return a
 	}
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, excerptLen+1))
+	// Read beyond the excerpt, so that a secret the body echoes across
+	// the cut is masked whole.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, excerptLen+excerptSlack))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	for _, s := range w.d.secrets {
+		head = bytes.ReplaceAll(head, []byte(s), []byte("xxxxx"))
+	}
 	a.excerpt = excerpt(head)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		a.retryAfter, a.hasAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -407,6 +464,32 @@ func (w *webhookWriter) transportError(err error) error {
 		return fmt.Errorf("no answer within %v", w.d.timeout)
 	}
 	return err
+}
+
+// excerptSlack is how much of a body is read past the excerpt.
+const excerptSlack = 1 << 10
+
+// maxReason bounds the reason phrase of a status an error quotes.
+const maxReason = 64
+
+// statusText returns the answer's status as "503 Service Unavailable":
+// the code and the server's reason phrase, cut to maxReason bytes and
+// stripped of what is not printable.
+func statusText(resp *http.Response) string {
+	reason := strings.TrimSpace(strings.TrimPrefix(resp.Status, strconv.Itoa(resp.StatusCode)))
+	reason = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, reason)
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "") + "..."
+	}
+	if reason == "" {
+		reason = http.StatusText(resp.StatusCode)
+	}
+	return strings.TrimSpace(strconv.Itoa(resp.StatusCode) + " " + reason)
 }
 
 // excerpt returns the start of a response body as a quoted string on one

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,13 +60,23 @@ func (f *destFlags) options() (catalog.DestinationOptions, error) {
 // openDestination opens the destination a target names, with "-" as the
 // file of csv and jsonl meaning the command's standard output.
 func (s *segSession) openDestination(target string) (export.Destination, error) {
-	switch strings.TrimSpace(target) {
-	case "csv:-":
+	switch stdoutKind(target) {
+	case "csv":
 		return export.NewCSVTo(s.out, "-"), nil
-	case "jsonl:-":
+	case "jsonl":
 		return export.NewJSONLTo(s.out, "-"), nil
 	}
 	return export.ParseDestination(target)
+}
+
+// stdoutKind returns "csv" or "jsonl" for a target that writes standard
+// output ("csv:-", "JSONL: -"), and "" for any other.
+func stdoutKind(target string) string {
+	kind, rest, _ := strings.Cut(strings.TrimSpace(target), ":")
+	if kind = strings.ToLower(kind); (kind == "csv" || kind == "jsonl") && strings.TrimSpace(rest) == "-" {
+		return kind
+	}
+	return ""
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
@@ -162,7 +173,7 @@ func (s *segSession) export(ctx context.Context, df *destFlags) int {
 // humanOut is where the report of an export goes: standard error when
 // the rows themselves went to standard output.
 func (s *segSession) humanOut(to string) io.Writer {
-	if strings.HasSuffix(to, ":-") {
+	if stdoutKind(to) != "" {
 		return s.stderr
 	}
 	return s.out
@@ -264,6 +275,17 @@ func (s *segSession) exports(limit int, id uint64) int {
 		j, err := s.cat.ExportJob(id)
 		if err != nil {
 			return s.fail(err)
+		}
+		if len(s.args) == 1 {
+			// The job must be one of NAME's (which may have been renamed
+			// since the job ran).
+			of, err := s.cat.Exports(s.args[0], 0)
+			if err != nil {
+				return s.fail(err)
+			}
+			if !slices.ContainsFunc(of, func(o *catalog.ExportJob) bool { return o.ID == id }) {
+				return s.fail(fmt.Errorf("export job %d is an export of %s, not of %s", id, j.Segment, s.args[0]))
+			}
 		}
 		if s.json {
 			return s.emit(j)

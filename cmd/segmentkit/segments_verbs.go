@@ -530,6 +530,9 @@ func writeKeys(w io.Writer, label string, keys []string) {
 }
 
 func (s *segSession) member(ctx context.Context) int {
+	if s.args[0] == "" {
+		return s.usage(errors.New("the customer KEY is empty"))
+	}
 	ms, err := s.cat.SegmentsOf(ctx, s.args[0])
 	if err != nil {
 		return s.fail(err)
@@ -541,7 +544,7 @@ func (s *segSession) member(ctx context.Context) int {
 		return s.emit(ms)
 	}
 	if len(ms) == 0 {
-		fmt.Fprintf(s.out, "%s is in no segment, and left none at its latest refresh\n", s.args[0])
+		fmt.Fprintf(s.out, "%s is in no segment, and left none at its latest refresh\n", cell(s.args[0]))
 		return exitOK
 	}
 	tw := newTable(s.out)
