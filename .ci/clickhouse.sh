@@ -126,7 +126,7 @@ write_config() {
     <interserver_http_port>${interserver_ports[$i]}</interserver_http_port>
     <interserver_http_host>127.0.0.1</interserver_http_host>
     <max_connections>256</max_connections>
-    <keep_alive_timeout>10</keep_alive_timeout>
+    <keep_alive_timeout>3</keep_alive_timeout>
     <max_concurrent_queries>64</max_concurrent_queries>
     <uncompressed_cache_size>268435456</uncompressed_cache_size>
     <mark_cache_size>268435456</mark_cache_size>
@@ -248,6 +248,11 @@ start() {
 	done
 	if [[ $(id -u) -eq 0 ]]; then
 		chown -R clickhouse: "$dir"
+		if ! setpriv --reuid=clickhouse --regid=clickhouse --init-groups -- test -w "$dir/s0/data"; then
+			log "the clickhouse user cannot write in $dir (a parent folder closed to it?): choose another SEGMENTKIT_CH_DIR"
+			rm -rf "$dir"
+			exit 1
+		fi
 	fi
 	log "starting ClickHouse shards on $(url 0) and $(url 1) (folder $dir)"
 	for i in 0 1; do
