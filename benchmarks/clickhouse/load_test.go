@@ -1,11 +1,13 @@
 package clickhouse
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -278,6 +280,32 @@ func TestGlobalIn(t *testing.T) {
 	got, err = c.Query(ctx, "SELECT CustomerId FROM Customer WHERE CustomerId IN (SELECT CustomerId FROM "+db+"Order_local WHERE OrderId IN (SELECT OrderId FROM "+db+"OrderLine_local WHERE Qty = 42))")
 	require.NoError(t, err)
 	require.ElementsMatch(t, line42, got)
+	_, err = c.Query(ctx, "SELECT CustomerId FROM Customer WHERE CustomerId IN (SELECT CustomerId FROM Order_local)")
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, 60, se.Code, "UNKNOWN_TABLE on the other shard: %v", err)
+	require.Contains(t, se.Body, "default.Order_local")
+	// distributed_product_mode = local reads a Distributed table in a
+	// subquery as its local table on each shard: the same answer.
+	dc := *c
+	dc.Settings = map[string]string{"distributed_product_mode": "local"}
+	got, err = dc.Query(ctx, "SELECT CustomerId FROM Customer WHERE CustomerId IN (SELECT CustomerId FROM `Order` WHERE OrderId IN (SELECT OrderId FROM OrderLine WHERE Qty = 42))")
+	require.NoError(t, err)
+	require.ElementsMatch(t, line42, got)
+
+	// Joins: a plain JOIN with a Distributed table on the right is refused
+	// like IN; GLOBAL JOIN sends the right side to every shard.
+	_, err = c.Query(ctx, "SELECT count() FROM Customer ALL INNER JOIN (SELECT CustomerId FROM `Order`) USING CustomerId")
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, 288, se.Code)
+	linked := 0
+	for _, o := range d.rows["Order"] {
+		if d.customerOf("Order", o) != "" {
+			linked++
+		}
+	}
+	got, err = c.Query(ctx, "SELECT count() FROM Customer GLOBAL ALL INNER JOIN (SELECT CustomerId FROM `Order`) USING CustomerId")
+	require.NoError(t, err)
+	require.Equal(t, []string{strconv.Itoa(linked)}, got)
 }
 
 func TestLoadTableNames(t *testing.T) {
@@ -411,4 +439,37 @@ func TestShardOf(t *testing.T) {
 	// halfMD5('abc') and halfMD5('42') as ClickHouse 18.16 computes them.
 	require.Equal(t, int(uint64(10376663631224000432)%3), ShardOf("abc", 3))
 	require.Equal(t, int(uint64(11660038136054051623)%2), ShardOf("42", 2))
+}
+
+// TestFloatTextRoundTrip checks that ClickHouse prints every float so
+// that it parses back to the same bits: random bit patterns go in as
+// RowBinary and come back as text.
+func TestFloatTextRoundTrip(t *testing.T) {
+	c := testCluster(t)
+	ctx := context.Background()
+	require.NoError(t, c.Exec(ctx, "CREATE TABLE f (i UInt32, x Float64) ENGINE = Memory"))
+	r := rand.New(rand.NewPCG(1, 2))
+	var want []float64
+	var buf []byte
+	for len(want) < 20000 {
+		x := math.Float64frombits(r.Uint64())
+		if len(want)%4 == 0 {
+			x = float64(r.Int64N(1<<40)) / 1e6 // short decimals too
+		}
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			continue
+		}
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(want)))
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(x))
+		want = append(want, x)
+	}
+	require.NoError(t, c.Insert(ctx, "INSERT INTO f FORMAT RowBinary", bytes.NewReader(buf)))
+	rows, err := c.Rows(ctx, "SELECT i, x FROM f ORDER BY i")
+	require.NoError(t, err)
+	require.Len(t, rows, len(want))
+	for i, row := range rows {
+		g, err := strconv.ParseFloat(row[1].Text, 64)
+		require.NoError(t, err)
+		require.Equal(t, math.Float64bits(want[i]), math.Float64bits(g), "%v printed as %s", want[i], row[1].Text)
+	}
 }
