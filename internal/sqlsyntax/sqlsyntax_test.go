@@ -341,3 +341,19 @@ func TestNodeMissing(t *testing.T) {
 	require.Contains(t, err.Error(), "npm is not on PATH")
 	require.False(t, errors.Is(err, ErrBuild))
 }
+
+// TestRegistryUnreachable builds into an empty folder with an npm
+// registry that does not answer (a closed port on loopback) and an empty
+// npm cache: the error wraps ErrBuild and says what failed.
+func TestRegistryUnreachable(t *testing.T) {
+	t.Setenv(cacheEnv, t.TempDir())
+	t.Setenv("npm_config_cache", t.TempDir())
+	t.Setenv("npm_config_registry", "http://127.0.0.1:9/")
+	t.Setenv("npm_config_fetch_retries", "0")
+	t.Setenv("npm_config_offline", "false")
+	_, err := Build(t.Context())
+	require.ErrorIs(t, err, ErrBuild)
+	require.Contains(t, err.Error(), "npm ci")
+	require.Contains(t, err.Error(), "is the npm registry reachable?")
+	t.Log(err)
+}
