@@ -23,6 +23,7 @@ import (
 	colview "github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/demo"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/sqlsyntax"
 	"github.com/segmentkit/segmentkit/quick"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
@@ -62,6 +63,10 @@ var sentinels = map[string]error{
 	"internal/exact.ErrNoSuchDay":      exact.ErrNoSuchDay,
 	"internal/exact.ErrNotDatetime":    exact.ErrNotDatetime,
 	"internal/exact.ErrBetweenOrder":   exact.ErrBetweenOrder,
+	"internal/sqlsyntax.ErrDialect":    sqlsyntax.ErrDialect,
+	"internal/sqlsyntax.ErrNoNode":     sqlsyntax.ErrNoNode,
+	"internal/sqlsyntax.ErrBuild":      sqlsyntax.ErrBuild,
+	"internal/sqlsyntax.ErrChecker":    sqlsyntax.ErrChecker,
 	"quick.ErrUnknownOrigin":           quick.ErrUnknownOrigin,
 	"quick.ErrUnknownField":            quick.ErrUnknownField,
 	"quick.ErrOperator":                quick.ErrOperator,
