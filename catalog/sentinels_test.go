@@ -27,6 +27,7 @@ import (
 	"github.com/segmentkit/segmentkit/quick"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/sqlgen"
 	"github.com/segmentkit/segmentkit/storage"
 )
 
@@ -95,6 +96,9 @@ var sentinels = map[string]error{
 	"segment.ErrUnknownSegment":        segment.ErrUnknownSegment,
 	"segment.ErrSegmentCycle":          segment.ErrSegmentCycle,
 	"segment.ErrMeasure":               segment.ErrMeasure,
+	"sqlgen.ErrUnsupported":            sqlgen.ErrUnsupported,
+	"sqlgen.ErrUnknownDialect":         sqlgen.ErrUnknownDialect,
+	"sqlgen.ErrOptions":                sqlgen.ErrOptions,
 	"storage.ErrData":                  storage.ErrData,
 	"storage.ErrDuplicateKey":          storage.ErrDuplicateKey,
 	"storage.ErrNullKey":               storage.ErrNullKey,

@@ -21,6 +21,7 @@ import (
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/internal/randgen"
 	"github.com/segmentkit/segmentkit/internal/refeval"
+	"github.com/segmentkit/segmentkit/internal/shrink"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
@@ -217,22 +218,12 @@ func keepCase(t *testing.T, dir string, defJSON []byte, asOf time.Time, segments
 	if err != nil {
 		return "(not kept: " + err.Error() + ")", defJSON
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "(not kept: " + err.Error() + ")", defJSON
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(out, e.Name()), b, 0o644)
-		}
-		if err != nil {
-			t.Logf("keep %s: %v", e.Name(), err)
-		}
+	if err := shrink.CopyDir(dir, out); err != nil {
+		t.Logf("keep: %v", err)
 	}
 	small := defJSON
 	if *flagShrink {
-		small = shrink(out, defJSON, asOf, segments)
+		small = shrinkCase(out, defJSON, asOf, segments)
 	}
 	var expected strings.Builder
 	expected.WriteString("# members according to the reference evaluator\n")

@@ -1,0 +1,191 @@
+-- segment Related, as of 2026-06-30T00:00:00Z, for postgres
+-- one row per member: Customer.CustomerId
+WITH
+-- groups[0]
+"group1" AS (
+  SELECT "c"."CustomerId"
+  FROM "Customer" AS "c"
+  WHERE
+    -- groups[0].condition.or[0]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "r0"."CustomerId" COLLATE "C"
+      FROM "Order" AS "r0"
+      WHERE "r0"."CustomerId" IS NOT NULL
+    )
+    OR
+    -- groups[0].condition.or[1]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "r0"."CustomerId" COLLATE "C"
+      FROM "Order" AS "r0"
+      WHERE "r0"."CustomerId" IS NOT NULL
+      GROUP BY "r0"."CustomerId" COLLATE "C"
+      HAVING MIN(CASE WHEN "r0"."Channel" COLLATE "C" = 'store' THEN 1 ELSE 0 END) = 1
+    )
+    OR
+    -- groups[0].condition.or[2]
+    "c"."CustomerId" COLLATE "C" NOT IN (
+      SELECT "r0"."CustomerId" COLLATE "C"
+      FROM "SupportCase" AS "r0"
+      WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."Escalated" = TRUE
+    )
+    OR
+    -- groups[0].condition.or[3]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "r0"."CustomerId" COLLATE "C"
+      FROM "Order" AS "r0"
+      WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."Channel" COLLATE "C" = 'web'
+    )
+    OR
+    -- groups[0].condition.or[4]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "r1"."CustomerId" COLLATE "C"
+      FROM "OrderLine" AS "r0"
+      JOIN "Order" AS "r1" ON "r1"."OrderId" COLLATE "C" = "r0"."OrderId" COLLATE "C"
+      WHERE "r1"."CustomerId" IS NOT NULL AND "r0"."Category" COLLATE "C" = 'Electronics' AND NOT ("r0"."Price" IS NOT NULL AND "r0"."Price" < CAST('10.0' AS DOUBLE PRECISION))
+    )
+    OR
+    -- groups[0].condition.or[5]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "r0"."CustomerId" COLLATE "C" AS "cust", COUNT(*) AS "value"
+        FROM "Order" AS "r0"
+        WHERE "r0"."CustomerId" IS NOT NULL
+        GROUP BY "r0"."CustomerId" COLLATE "C"
+      ) AS "a"
+      WHERE "a"."value" >= 10
+    )
+    OR
+    -- groups[0].condition.or[6]
+    (
+      "c"."CustomerId" COLLATE "C" IN (
+        SELECT "a"."cust"
+        FROM (
+          SELECT "r0"."CustomerId" COLLATE "C" AS "cust", COUNT(*) AS "value"
+          FROM "Order" AS "r0"
+          WHERE "r0"."CustomerId" IS NOT NULL
+          GROUP BY "r0"."CustomerId" COLLATE "C"
+        ) AS "a"
+        WHERE "a"."value" = 0
+      )
+      OR
+      -- no rows: the value is 0 (a count)
+      "c"."CustomerId" COLLATE "C" NOT IN (
+        SELECT "r0"."CustomerId" COLLATE "C"
+        FROM "Order" AS "r0"
+        WHERE "r0"."CustomerId" IS NOT NULL
+      )
+    )
+    OR
+    -- groups[0].condition.or[7]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "r1"."CustomerId" COLLATE "C" AS "cust", COUNT(DISTINCT "r0"."Category" COLLATE "C") AS "value"
+        FROM "OrderLine" AS "r0"
+        JOIN "Order" AS "r1" ON "r1"."OrderId" COLLATE "C" = "r0"."OrderId" COLLATE "C"
+        WHERE "r1"."CustomerId" IS NOT NULL
+        GROUP BY "r1"."CustomerId" COLLATE "C"
+      ) AS "a"
+      WHERE "a"."value" >= 4
+    )
+    OR
+    -- groups[0].condition.or[8]
+    (
+      "c"."CustomerId" COLLATE "C" IN (
+        SELECT "a"."cust"
+        FROM (
+          SELECT "r1"."CustomerId" COLLATE "C" AS "cust", CAST(SUM("r0"."Quantity") AS DOUBLE PRECISION) AS "value"
+          FROM "OrderLine" AS "r0"
+          JOIN "Order" AS "r1" ON "r1"."OrderId" COLLATE "C" = "r0"."OrderId" COLLATE "C"
+          WHERE "r1"."CustomerId" IS NOT NULL AND "r0"."Quantity" IS NOT NULL
+          GROUP BY "r1"."CustomerId" COLLATE "C"
+        ) AS "a"
+        WHERE "a"."value" < CAST('5.0' AS DOUBLE PRECISION)
+      )
+      OR
+      -- no rows: the value is 0 (a sum)
+      "c"."CustomerId" COLLATE "C" NOT IN (
+        SELECT "r1"."CustomerId" COLLATE "C"
+        FROM "OrderLine" AS "r0"
+        JOIN "Order" AS "r1" ON "r1"."OrderId" COLLATE "C" = "r0"."OrderId" COLLATE "C"
+        WHERE "r1"."CustomerId" IS NOT NULL AND "r0"."Quantity" IS NOT NULL
+      )
+    )
+    OR
+    -- groups[0].condition.or[9]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "sums"."cust" AS "cust", "sums"."sum" / "sums"."count" AS "value"
+        FROM (
+          SELECT "rows"."cust" AS "cust", SUM("rows"."v" ORDER BY "rows"."ord") AS "sum", COUNT(*) AS "count"
+          FROM (
+            SELECT "r0"."CustomerId" COLLATE "C" AS "cust", "r0"."Amount" AS "v", "r0"."file_row" AS "ord"
+            FROM "Order" AS "r0"
+            WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."Amount" IS NOT NULL
+          ) AS "rows"
+          GROUP BY "rows"."cust"
+        ) AS "sums"
+      ) AS "a"
+      WHERE "a"."value" BETWEEN CAST('50.0' AS DOUBLE PRECISION) AND CAST('100.0' AS DOUBLE PRECISION)
+    )
+    OR
+    -- groups[0].condition.or[10]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "r1"."CustomerId" COLLATE "C" AS "cust", CAST(SUM("r0"."Quantity") AS DOUBLE PRECISION) / COUNT(*) AS "value"
+        FROM "OrderLine" AS "r0"
+        JOIN "Order" AS "r1" ON "r1"."OrderId" COLLATE "C" = "r0"."OrderId" COLLATE "C"
+        WHERE "r1"."CustomerId" IS NOT NULL AND "r0"."Quantity" IS NOT NULL
+        GROUP BY "r1"."CustomerId" COLLATE "C"
+      ) AS "a"
+      WHERE "a"."value" > CAST('2.5' AS DOUBLE PRECISION)
+    )
+    OR
+    -- groups[0].condition.or[11]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "r0"."CustomerId" COLLATE "C" AS "cust", MIN("r0"."OrderDate") AS "value"
+        FROM "Order" AS "r0"
+        WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."OrderDate" IS NOT NULL
+        GROUP BY "r0"."CustomerId" COLLATE "C"
+      ) AS "a"
+      WHERE "a"."value" <= CAST('2023-12-31' AS DATE)
+    )
+    OR
+    -- groups[0].condition.or[12]
+    "c"."CustomerId" COLLATE "C" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "r0"."CustomerId" COLLATE "C" AS "cust", MAX("r0"."OrderDate") AS "value"
+        FROM "Order" AS "r0"
+        WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."OrderDate" IS NOT NULL
+        GROUP BY "r0"."CustomerId" COLLATE "C"
+      ) AS "a"
+      WHERE "a"."value" BETWEEN CAST('2026-05-31' AS DATE) AND CAST('2026-06-30' AS DATE)
+    )
+    OR
+    NOT (
+      -- groups[0].condition.or[13].not
+      "c"."CustomerId" COLLATE "C" IN (
+        SELECT "a"."cust"
+        FROM (
+          SELECT "sums_2"."cust" AS "cust", "sums_2"."sum" AS "value"
+          FROM (
+            SELECT "rows_2"."cust" AS "cust", SUM("rows_2"."v" ORDER BY "rows_2"."ord") AS "sum", COUNT(*) AS "count"
+            FROM (
+              SELECT "r0"."CustomerId" COLLATE "C" AS "cust", "r0"."Amount" AS "v", "r0"."file_row" AS "ord"
+              FROM "Order" AS "r0"
+              WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."OrderDate" BETWEEN CAST('2025-06-30' AS DATE) AND CAST('2026-06-30' AS DATE) AND "r0"."Amount" IS NOT NULL
+            ) AS "rows_2"
+            GROUP BY "rows_2"."cust"
+          ) AS "sums_2"
+        ) AS "a"
+        WHERE "a"."value" > CAST('0.0' AS DOUBLE PRECISION)
+      )
+    )
+)
+SELECT "CustomerId" FROM "group1"

@@ -1,0 +1,110 @@
+-- segment Measures, as of 2026-06-30T00:00:00Z, for sqlite
+-- one row per member: Customer.CustomerId
+WITH
+-- groups[0]
+"group1" AS (
+  SELECT "c"."CustomerId"
+  FROM "Customer" AS "c"
+  WHERE
+    -- groups[0].condition.and[0]
+    "c"."CustomerId" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "sums"."cust" AS "cust", "sums"."sum" AS "value"
+        FROM (
+          WITH RECURSIVE
+          "numbered" AS (
+            SELECT "rows"."cust" AS "cust", "rows"."v" AS "v",
+              ROW_NUMBER() OVER (PARTITION BY "rows"."cust" ORDER BY "rows"."ord") AS "i",
+              COUNT(*) OVER (PARTITION BY "rows"."cust") AS "n"
+            FROM (
+              SELECT "r0"."CustomerId" AS "cust", "r0"."Amount" AS "v", "r0".rowid AS "ord"
+              FROM "Order" AS "r0"
+              WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."OrderDate" BETWEEN '2026-04-01' AND '2026-06-30' AND "r0"."Amount" IS NOT NULL
+            ) AS "rows"
+          ),
+          "running" AS (
+            SELECT "cust", "i", "n", "v" AS "sum" FROM "numbered" WHERE "i" = 1
+            UNION ALL
+            SELECT "numbered"."cust", "numbered"."i", "numbered"."n", "running"."sum" + "numbered"."v"
+            FROM "running" JOIN "numbered" ON "numbered"."cust" = "running"."cust" AND "numbered"."i" = "running"."i" + 1
+          )
+          SELECT "cust", "sum", "n" AS "count" FROM "running" WHERE "i" = "n"
+        ) AS "sums"
+      ) AS "a"
+      WHERE "a"."value" >= 500.0
+    )
+    AND
+    -- groups[0].condition.and[1]
+    (
+      "c"."CustomerId" IN (
+        SELECT "a"."cust"
+        FROM (
+          SELECT "r0"."CustomerId" AS "cust", COUNT(*) AS "value"
+          FROM "Order" AS "r0"
+          WHERE "r0"."CustomerId" IS NOT NULL
+          GROUP BY "r0"."CustomerId"
+        ) AS "a"
+        WHERE "a"."value" <= 3
+      )
+      OR
+      -- no rows: the value is 0 (a count)
+      "c"."CustomerId" NOT IN (
+        SELECT "r0"."CustomerId"
+        FROM "Order" AS "r0"
+        WHERE "r0"."CustomerId" IS NOT NULL
+      )
+    )
+    AND
+    -- groups[0].condition.and[2]
+    (
+      "c"."CustomerId" IN (
+        SELECT "a"."cust"
+        FROM (
+          SELECT "r0"."CustomerId" AS "cust", MAX("r0"."OrderDate") AS "value"
+          FROM "Order" AS "r0"
+          WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."OrderDate" IS NOT NULL
+          GROUP BY "r0"."CustomerId"
+        ) AS "a"
+        WHERE "a"."value" IS NULL
+      )
+      OR
+      -- no rows: the value is null
+      "c"."CustomerId" NOT IN (
+        SELECT "r0"."CustomerId"
+        FROM "Order" AS "r0"
+        WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."OrderDate" IS NOT NULL
+      )
+    )
+    AND
+    -- groups[0].condition.and[3]
+    "c"."CustomerId" IN (
+      SELECT "a"."cust"
+      FROM (
+        SELECT "ranked"."cust" AS "cust", "ranked"."value" AS "value"
+        FROM (
+          SELECT "r0"."CustomerId" AS "cust", "r0"."Channel" AS "value",
+            ROW_NUMBER() OVER (PARTITION BY "r0"."CustomerId" ORDER BY "r0"."OrderDate" DESC, "r0"."OrderId" DESC) AS "n"
+          FROM "Order" AS "r0"
+          WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."OrderDate" IS NOT NULL
+        ) AS "ranked"
+        WHERE "ranked"."n" = 1
+      ) AS "a"
+      WHERE "a"."value" GLOB '[Aa][Pp][Pp]'
+    )
+    AND
+    NOT (
+      -- groups[0].condition.and[4].not
+      "c"."CustomerId" IN (
+        SELECT "a"."cust"
+        FROM (
+          SELECT "r0"."CustomerId" AS "cust", COUNT(*) AS "value"
+          FROM "SupportCase" AS "r0"
+          WHERE "r0"."CustomerId" IS NOT NULL AND "r0"."Escalated" = 1
+          GROUP BY "r0"."CustomerId"
+        ) AS "a"
+        WHERE "a"."value" >= 1
+      )
+    )
+)
+SELECT "CustomerId" FROM "group1"
