@@ -143,6 +143,9 @@ func (c *checkers) close() error {
 	c.mu.Unlock()
 	var errs []error
 	for _, p := range procs {
+		if !p.alive() {
+			continue // its end was reported to the batches it failed
+		}
 		errs = append(errs, p.stop())
 	}
 	return errors.Join(errs...)
@@ -345,12 +348,14 @@ func (p *checker) read(stdout io.Reader) {
 	}
 	p.mu.Lock()
 	p.failed = why
+	// Mark the process ended before its batches learn it, so that a
+	// caller told of the failure finds it ended and starts another.
+	close(p.exited)
 	for id, s := range p.pending {
 		s.b.finish(why)
 		delete(p.pending, id)
 	}
 	p.mu.Unlock()
-	close(p.exited)
 }
 
 // handle records one answer line.
