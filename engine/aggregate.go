@@ -648,6 +648,28 @@ func maskWord(mask column.Bitset, wi, lo, hi int) uint64 {
 // per 64 rows, and there is no batch buffer or callback per row.
 func (ec *evalCtx) sumFloats(l *storage.Links, rows int, mask column.Bitset, v *column.Vec, sum []float64, cnt []int64) error {
 	cust, vals, valid := l.Customer, v.F64, v.Valid
+	if fo := l.FileOrder(); fo != nil {
+		// Rows whose row order is not their file order (a path other than
+		// the first): add each customer's rows in file order, as FORMAT.md
+		// says sums of numbers add.
+		for i, r := range fo {
+			if i&0xffff == 0xffff {
+				if err := ec.err(); err != nil {
+					return err
+				}
+			}
+			if int(r) >= rows || (mask != nil && !mask.Has(int(r))) || (valid != nil && !valid.Has(int(r))) {
+				continue
+			}
+			if c := cust[r]; c >= 0 {
+				sum[c] += vals[r]
+				if cnt != nil {
+					cnt[c]++
+				}
+			}
+		}
+		return ec.err()
+	}
 	return ec.eachPart(l, rows, func(lo, hi int) error {
 		for wi := lo >> 6; wi<<6 < hi; wi++ {
 			w := maskWord(mask, wi, lo, hi)

@@ -40,6 +40,14 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("cluster %s: %w", e.Name, err)
 		}
+		// fileOrder lists the rows in the order of the entity's data file:
+		// the other paths group their rows by it, so that each customer's
+		// rows along them stay in file order (sums of numbers add in row
+		// order, FORMAT.md section 6).
+		fileOrder := make([]uint32, len(perm))
+		for i, r := range perm {
+			fileOrder[r] = uint32(i)
+		}
 		// The columns and links are reordered side by side, one per core.
 		var g errgroup.Group
 		g.SetLimit(runtime.GOMAXPROCS(0))
@@ -61,11 +69,13 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 					cust[i] = l.Customer[r]
 				}
 				l.Customer = cust
-				// The primary path is in customer order now; another path
-				// may or may not be.
+				// The primary path is in customer order now, each
+				// customer's rows in file order; another path may or may
+				// not be, and groups its rows in file order.
 				l.Sorted = l == primary
 				if !l.Sorted {
-					_, l.Sorted = linkOrder(cust)
+					l.fileOrder = fileOrder
+					l.Sorted = sortedInFileOrder(cust, perm)
 				}
 				return nil
 			})
@@ -157,4 +167,19 @@ func takeBits(mem memory.Allocator, perm []uint32, bit func(int) bool) *memory.B
 		}
 	}
 	return buf
+}
+
+// sortedInFileOrder reports whether cust is in customer order (as
+// linkOrder says) with each customer's rows in the order of the data file:
+// perm[i] is row i's place in the file.
+func sortedInFileOrder(cust []int32, perm []uint32) bool {
+	if _, sorted := linkOrder(cust); !sorted {
+		return false
+	}
+	for i := 1; i < len(cust); i++ {
+		if cust[i] == cust[i-1] && cust[i] != NoCustomer && perm[i] < perm[i-1] {
+			return false
+		}
+	}
+	return true
 }

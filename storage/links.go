@@ -165,7 +165,22 @@ func (lk *linker) linksFor(entity string, path schema.Path) (*Links, error) {
 // group clusters the rows by customer, NoCustomer rows left out.
 func (l *Links) group() {
 	l.offsets = customerStarts(l.Customer, l.numCustomers, false)
-	l.rows = customerOrder(l.Customer, l.offsets, false)
+	if l.fileOrder == nil {
+		l.rows = customerOrder(l.Customer, l.offsets, false)
+		return
+	}
+	// Place the rows in the order of the data file, so that each
+	// customer's rows are in file order.
+	n := len(l.offsets) - 1
+	l.rows = make([]uint32, l.offsets[n])
+	for _, r := range l.fileOrder {
+		if c := l.Customer[r]; c >= 0 {
+			l.rows[l.offsets[c]] = r
+			l.offsets[c]++
+		}
+	}
+	copy(l.offsets[1:], l.offsets[:n])
+	l.offsets[0] = 0
 }
 
 // customerStarts is the counting half of a counting sort of rows by

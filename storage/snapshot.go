@@ -146,15 +146,19 @@ type Links struct {
 	// Broken counts the rows that link to no customer.
 	Broken int
 	// Sorted reports that the rows are in customer order: Customer is
-	// non-decreasing, with the NoCustomer rows at the end. Load makes it
-	// true for every entity's first path (see Options.Cluster); the rows of
-	// one customer are then contiguous.
+	// non-decreasing, with the NoCustomer rows at the end, and each
+	// customer's rows in the order of the data file. Load makes it true
+	// for every entity's first path (see Options.Cluster); the rows of one
+	// customer are then contiguous.
 	Sorted bool
 
 	numCustomers int // the universe of Customer values, for group
 	groupOnce    sync.Once
 	offsets      []uint32
 	rows         []uint32
+	// fileOrder, for a path other than the first of a clustered entity,
+	// lists the rows in the order of the data file (see cluster).
+	fileOrder []uint32
 
 	startsOnce sync.Once
 	starts     []uint32
@@ -176,13 +180,21 @@ func (l *Links) Starts() []uint32 {
 }
 
 // Grouped returns the entity's rows clustered by customer: the rows of
-// customer c are rows[offsets[c]:offsets[c+1]], in row order. Rows that link
+// customer c are rows[offsets[c]:offsets[c+1]], in the order of the data
+// file. Rows that link
 // to no customer are left out. It is computed on first use and cached; the
 // caller must not modify the slices.
 func (l *Links) Grouped() (offsets, rows []uint32) {
 	l.groupOnce.Do(l.group)
 	return l.offsets, l.rows
 }
+
+// FileOrder returns the entity's rows in the order of its data file when
+// that is not their row order along this path (a path other than the
+// first of an entity whose rows Load clustered by customer), and nil when
+// increasing row order is file order. Sums of numbers add each customer's
+// rows in file order (FORMAT.md section 6). The caller must not modify it.
+func (l *Links) FileOrder() []uint32 { return l.fileOrder }
 
 // LinkReport describes the foreign keys of one relationship.
 type LinkReport struct {
