@@ -17,7 +17,7 @@ import (
 )
 
 func TestLookupDialect(t *testing.T) {
-	require.Equal(t, []string{"duckdb", "postgres", "sqlite"}, sqlgen.Dialects())
+	require.Equal(t, []string{"clickhouse", "duckdb", "postgres", "sqlite"}, sqlgen.Dialects())
 	for _, name := range sqlgen.Dialects() {
 		d, err := sqlgen.LookupDialect(name)
 		require.NoError(t, err)
@@ -72,7 +72,7 @@ func TestOptionsProblems(t *testing.T) {
 
 func TestUnsupported(t *testing.T) {
 	sch := demo.Schema()
-	noWindow := features{sqlgen.SQLite, sqlgen.Features{CTE: true, SetOps: true, Params: true}}
+	noWindow := features{sqlgen.SQLite, sqlgen.Features{CTE: true, SetOps: true, Params: true, Joins: true}}
 	tests := []struct {
 		name    string
 		cond    string

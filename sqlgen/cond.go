@@ -178,7 +178,13 @@ func (c *compiler) attrType(e *schema.Entity, attr string) schema.Type {
 func (c *compiler) predicate(path string, x col, p *segment.Predicate, guard bool) expr {
 	t := c.test(path, x.t, p.Op, p.Value, p.IgnoreCase)
 	e, nullable := t.sql(c, x)
-	if guard && nullable {
+	if !nullable {
+		return e
+	}
+	if g := c.d.NotNull(x.raw, e.sql); g != "" {
+		return leaf(g)
+	}
+	if guard {
 		e = c.and(leaf(x.raw+" IS NOT NULL"), e)
 	}
 	return e

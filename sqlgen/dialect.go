@@ -86,6 +86,12 @@ type Dialect interface {
 	// In returns the condition "expr is (not) among the values of query",
 	// a subquery of one column without nulls.
 	In(expr, query string, not bool) string
+	// NotNull returns the predicate cond over the column raw (SQL's
+	// NULL where raw is null) as a condition that is false, never NULL,
+	// where raw is null, for engines whose logic is not SQL's on NULL; or
+	// "" when SQL's three-valued logic holds, and the compiler guards cond
+	// with "raw IS NOT NULL AND" where a NOT is over it.
+	NotNull(raw, cond string) string
 }
 
 // Features are the SQL constructs a dialect lets the compiler use. Where
@@ -103,6 +109,9 @@ type Features struct {
 	Window bool
 	// Params: bind parameters. Without them every value is inlined.
 	Params bool
+	// Joins: several JOINs in one SELECT, for relationship paths of more
+	// than one hop. Without them such paths are unsupported.
+	Joins bool
 }
 
 // Lit writes a value for a Dialect method: as a bind parameter, or inlined
@@ -167,7 +176,7 @@ func register(d Dialect) {
 }
 
 // LookupDialect returns the dialect named name ("sqlite", "postgres",
-// "duckdb"). An unknown name is an error wrapping ErrUnknownDialect that
+// "duckdb", "clickhouse"). An unknown name is an error wrapping ErrUnknownDialect that
 // lists the dialects and suggests the nearest name.
 func LookupDialect(name string) (Dialect, error) {
 	if d, ok := dialects[name]; ok {

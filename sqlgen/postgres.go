@@ -24,7 +24,7 @@ type postgresDialect struct{}
 func (postgresDialect) Name() string { return "postgres" }
 
 func (postgresDialect) Features() Features {
-	return Features{CTE: true, SetOps: true, Window: true, Params: true}
+	return Features{CTE: true, SetOps: true, Window: true, Params: true, Joins: true}
 }
 
 // Ident writes "name", with " doubled. PostgreSQL cuts names longer than
@@ -175,3 +175,5 @@ func orderedAggregate(d Dialect, rows string, fresh func(string) string) string 
 func (postgresDialect) RowOrder(string, *schema.Entity) (string, bool) { return "", false }
 
 func (postgresDialect) In(expr, query string, not bool) string { return inSubquery(expr, query, not) }
+
+func (postgresDialect) NotNull(string, string) string { return "" }

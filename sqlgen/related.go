@@ -51,6 +51,10 @@ func (c *compiler) chainOf(path, entity string, rel []string) (*chain, bool) {
 		}
 		rel = paths[0]
 	}
+	if len(rel) > 1 && !c.f.Joins {
+		c.unsupported(path, "the path %s of %s takes %d joins, and one SELECT takes one", strings.Join(rel, "."), entity, len(rel)-1)
+		return nil, false
+	}
 	alias := c.ident("r0")
 	ch := &chain{from: "FROM " + c.table(entity) + " AS " + alias, alias: alias, entity: e}
 	cur, curAlias := e, alias

@@ -23,7 +23,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) Name() string { return "sqlite" }
 
 func (sqliteDialect) Features() Features {
-	return Features{CTE: true, SetOps: true, Window: true, Params: true}
+	return Features{CTE: true, SetOps: true, Window: true, Params: true, Joins: true}
 }
 
 // Ident writes "name", with " doubled. A name with a control character
@@ -248,3 +248,5 @@ func inSubquery(expr, query string, not bool) string {
 	}
 	return expr + op + "(\n" + indent(query) + "\n)"
 }
+
+func (sqliteDialect) NotNull(string, string) string { return "" }

@@ -1,0 +1,2 @@
+-- unsupported:
+-- groups[0].condition.and[3]: clickhouse: last needs window functions (ROW_NUMBER() OVER ...)

@@ -1,0 +1,6 @@
+-- unsupported:
+-- 4 problems:
+--   groups[0].condition.or[4]: clickhouse: the path OrderLineOrder.OrderCustomer of OrderLine takes 1 joins, and one SELECT takes one
+--   groups[0].condition.or[7]: clickhouse: the path OrderLineOrder.OrderCustomer of OrderLine takes 1 joins, and one SELECT takes one
+--   groups[0].condition.or[8]: clickhouse: the path OrderLineOrder.OrderCustomer of OrderLine takes 1 joins, and one SELECT takes one
+--   groups[0].condition.or[10]: clickhouse: the path OrderLineOrder.OrderCustomer of OrderLine takes 1 joins, and one SELECT takes one
