@@ -182,3 +182,33 @@ func (clickhouseDialect) In(expr, query string, not bool) string {
 func (clickhouseDialect) NotNull(raw, cond string) string {
 	return "ifNull(" + raw + " IS NOT NULL AND " + paren(cond) + ", 0)"
 }
+
+// JoinPath joins each hop as a subquery renaming its key to the name of
+// the column that points at it, GLOBAL ALL INNER JOIN ... USING: 18.16
+// takes one JOIN per SELECT and does not resolve the right table's
+// columns by its alias, so a path of several hops nests. Rows with a null
+// key drop out, as broken links do.
+func (d clickhouseDialect) JoinPath(from, fk string, hops []Hop, fresh func(string) string) (string, string) {
+	id := func(s string) string { q, _ := d.Ident(s); return q }
+	cust := id(fresh("path_customer"))
+	// right returns the subquery of hops[i:], its key named as.
+	var right func(i int, as string) string
+	right = func(i int, as string) string {
+		h := hops[i]
+		key := id(h.Key)
+		if i == len(hops)-1 {
+			return "SELECT " + key + " AS " + id(as) + ", " + id(h.Next) + " AS " + cust +
+				"\nFROM " + h.Table + "\nWHERE " + key + " IS NOT NULL"
+		}
+		return "SELECT " + key + " AS " + id(as) + ", " + cust +
+			"\nFROM " + h.Table + "\nGLOBAL ALL INNER JOIN (\n" + indent(right(i+1, h.Next)) + "\n) USING " + id(h.Next) +
+			"\nWHERE " + key + " IS NOT NULL"
+	}
+	return from + "\nGLOBAL ALL INNER JOIN (\n" + indent(right(0, fk)) + "\n) USING " + id(fk), cust
+}
+
+// CountDistinct is ifNull(COUNT(DISTINCT x), 0): over a Nullable column
+// whose values in the group are all null, ClickHouse's count is NULL.
+func (clickhouseDialect) CountDistinct(expr string) string {
+	return "ifNull(COUNT(DISTINCT " + expr + "), 0)"
+}

@@ -72,7 +72,7 @@ func TestOptionsProblems(t *testing.T) {
 
 func TestUnsupported(t *testing.T) {
 	sch := demo.Schema()
-	noWindow := features{sqlgen.SQLite, sqlgen.Features{CTE: true, SetOps: true, Params: true, Joins: true}}
+	noWindow := features{sqlgen.SQLite, sqlgen.Features{CTE: true, SetOps: true, Params: true}}
 	tests := []struct {
 		name    string
 		cond    string

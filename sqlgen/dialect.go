@@ -70,6 +70,10 @@ type Dialect interface {
 	// nearest float64 (FORMAT.md's sum of integers), or NULL when there
 	// are none.
 	IntegerSum(expr string) string
+	// CountDistinct returns an aggregate of the number of distinct
+	// non-null values of expr over a group: 0, not NULL, when there are
+	// none.
+	CountDistinct(expr string) string
 	// OrderedSums returns a query with the columns "cust", "sum" and
 	// "count": one row per customer of rows, a query with the columns
 	// "cust", "v" (a non-null float) and "ord" (the rows' order). sum adds
@@ -92,6 +96,23 @@ type Dialect interface {
 	// "" when SQL's three-valued logic holds, and the compiler guards cond
 	// with "raw IS NOT NULL AND" where a NOT is over it.
 	NotNull(raw, cond string) string
+	// JoinPath returns the FROM clause of rows that reach their customer
+	// key along several relationships, for engines whose JOIN ... ON
+	// cannot do it, and the expression of the customer key in it; or ""
+	// for the compiler's "JOIN table AS alias ON key = fk" per hop. from
+	// is "FROM table AS alias" of the rows, fk the name of their column
+	// the first relationship starts from, hops the entities reached
+	// before the customer. fresh names a column no table has.
+	JoinPath(from, fk string, hops []Hop, fresh func(hint string) string) (clause, cust string)
+}
+
+// Hop is an entity a relationship path reaches on its way to the
+// customer: its table and, unquoted, the key column the previous
+// relationship points at and the column the next one starts from (the
+// customer key's foreign key on the last hop).
+type Hop struct {
+	Table     string
+	Key, Next string
 }
 
 // Features are the SQL constructs a dialect lets the compiler use. Where
@@ -109,9 +130,6 @@ type Features struct {
 	Window bool
 	// Params: bind parameters. Without them every value is inlined.
 	Params bool
-	// Joins: several JOINs in one SELECT, for relationship paths of more
-	// than one hop. Without them such paths are unsupported.
-	Joins bool
 }
 
 // Lit writes a value for a Dialect method: as a bind parameter, or inlined

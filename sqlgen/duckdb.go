@@ -23,7 +23,7 @@ type duckdbDialect struct{}
 func (duckdbDialect) Name() string { return "duckdb" }
 
 func (duckdbDialect) Features() Features {
-	return Features{CTE: true, SetOps: true, Window: true, Params: true, Joins: true}
+	return Features{CTE: true, SetOps: true, Window: true, Params: true}
 }
 
 // Ident writes "name", with " doubled.
@@ -116,3 +116,7 @@ func (duckdbDialect) RowOrder(alias string, e *schema.Entity) (string, bool) {
 func (duckdbDialect) In(expr, query string, not bool) string { return inSubquery(expr, query, not) }
 
 func (duckdbDialect) NotNull(string, string) string { return "" }
+
+func (duckdbDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) { return "", "" }
+
+func (duckdbDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }

@@ -41,11 +41,11 @@ var variants = []struct {
 	f      sqlgen.Features
 	inline bool
 }{
-	{"params", sqlgen.Features{CTE: true, SetOps: true, Window: true, Params: true, Joins: true}, false},
-	{"inline", sqlgen.Features{CTE: true, SetOps: true, Window: true, Params: true, Joins: true}, true},
-	{"nested", sqlgen.Features{CTE: false, SetOps: true, Window: true, Params: true, Joins: true}, false},
-	{"membership", sqlgen.Features{CTE: true, SetOps: false, Window: true, Params: false, Joins: true}, true},
-	{"nested-membership", sqlgen.Features{CTE: false, SetOps: false, Window: true, Params: true, Joins: true}, false},
+	{"params", sqlgen.Features{CTE: true, SetOps: true, Window: true, Params: true}, false},
+	{"inline", sqlgen.Features{CTE: true, SetOps: true, Window: true, Params: true}, true},
+	{"nested", sqlgen.Features{CTE: false, SetOps: true, Window: true, Params: true}, false},
+	{"membership", sqlgen.Features{CTE: true, SetOps: false, Window: true, Params: false}, true},
+	{"nested-membership", sqlgen.Features{CTE: false, SetOps: false, Window: true, Params: true}, false},
 }
 
 // memberTable is the table holding a segment's members, for a segment

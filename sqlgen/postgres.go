@@ -24,7 +24,7 @@ type postgresDialect struct{}
 func (postgresDialect) Name() string { return "postgres" }
 
 func (postgresDialect) Features() Features {
-	return Features{CTE: true, SetOps: true, Window: true, Params: true, Joins: true}
+	return Features{CTE: true, SetOps: true, Window: true, Params: true}
 }
 
 // Ident writes "name", with " doubled. PostgreSQL cuts names longer than
@@ -177,3 +177,7 @@ func (postgresDialect) RowOrder(string, *schema.Entity) (string, bool) { return 
 func (postgresDialect) In(expr, query string, not bool) string { return inSubquery(expr, query, not) }
 
 func (postgresDialect) NotNull(string, string) string { return "" }
+
+func (postgresDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) { return "", "" }
+
+func (postgresDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }

@@ -51,12 +51,13 @@ func (c *compiler) chainOf(path, entity string, rel []string) (*chain, bool) {
 		}
 		rel = paths[0]
 	}
-	if len(rel) > 1 && !c.f.Joins {
-		c.unsupported(path, "the path %s of %s takes %d joins, and one SELECT takes one", strings.Join(rel, "."), entity, len(rel)-1)
-		return nil, false
-	}
 	alias := c.ident("r0")
 	ch := &chain{from: "FROM " + c.table(entity) + " AS " + alias, alias: alias, entity: e}
+	if len(rel) > 1 {
+		if ok, done := c.joinPath(path, ch, rel); done {
+			return ch, ok
+		}
+	}
 	cur, curAlias := e, alias
 	for i, name := range rel {
 		r, ok := c.sch.Relationship(name)
@@ -80,6 +81,44 @@ func (c *compiler) chainOf(path, entity string, rel []string) (*chain, bool) {
 		cur, curAlias = next, nextAlias
 	}
 	return ch, true
+}
+
+// joinPath asks the dialect to join the chain's rows along rel (several
+// relationships); done is false when the dialect leaves it to JOIN ... ON.
+func (c *compiler) joinPath(path string, ch *chain, rel []string) (ok, done bool) {
+	cur := ch.entity
+	var fk string
+	var hops []Hop
+	for i, name := range rel {
+		r, ok := c.sch.Relationship(name)
+		if !ok || r.From.Entity != cur.Name {
+			c.unsupported(path, "relationship %s does not continue the path from %s", name, cur.Name)
+			return false, true
+		}
+		if i == 0 {
+			fk = r.From.Attribute
+		} else {
+			hops[i-1].Next = r.From.Attribute
+		}
+		if i == len(rel)-1 {
+			break
+		}
+		next, ok := c.sch.Entity(r.To.Entity)
+		if !ok {
+			c.unsupported(path, "unknown entity %s", r.To.Entity)
+			return false, true
+		}
+		hops = append(hops, Hop{Table: c.table(next.Name), Key: r.To.Attribute})
+		cur = next
+	}
+	from, cust := c.d.JoinPath(ch.from, fk, hops, c.fresh)
+	if from == "" {
+		return false, false
+	}
+	last, _ := c.sch.Relationship(rel[len(rel)-1])
+	t := c.attrType(cur, last.From.Attribute)
+	ch.from, ch.cust = from, col{raw: cust, val: c.d.Value(cust, t), t: t}
+	return true, true
 }
 
 // rows writes SELECT sel over the chain's rows that link to a customer key
@@ -209,7 +248,7 @@ func (c *compiler) aggValue(path string, ch *chain, w []expr, agg *segment.Aggre
 	x := c.column(ch.alias, ch.entity, attr)
 	if agg.Func == segment.CountDistinct {
 		return aggValue{
-			query: c.rows(ch, sel("COUNT(DISTINCT "+x.val+")"), w, group), empty: c.rows(ch, ch.cust.val, w, ""),
+			query: c.rows(ch, sel(c.d.CountDistinct(x.val)), w, group), empty: c.rows(ch, ch.cust.val, w, ""),
 			t: schema.Integer, emptyValue: int64(0),
 		}, true
 	}

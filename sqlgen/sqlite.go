@@ -23,7 +23,7 @@ type sqliteDialect struct{}
 func (sqliteDialect) Name() string { return "sqlite" }
 
 func (sqliteDialect) Features() Features {
-	return Features{CTE: true, SetOps: true, Window: true, Params: true, Joins: true}
+	return Features{CTE: true, SetOps: true, Window: true, Params: true}
 }
 
 // Ident writes "name", with " doubled. A name with a control character
@@ -250,3 +250,7 @@ func inSubquery(expr, query string, not bool) string {
 }
 
 func (sqliteDialect) NotNull(string, string) string { return "" }
+
+func (sqliteDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) { return "", "" }
+
+func (sqliteDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
