@@ -117,6 +117,8 @@ func (duckdbDialect) In(expr, query string, not bool) string { return inSubquery
 
 func (duckdbDialect) NotNull(string, string) string { return "" }
 
-func (duckdbDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) { return "", "" }
+func (duckdbDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) {
+	return "", ""
+}
 
 func (duckdbDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }

@@ -178,6 +178,8 @@ func (postgresDialect) In(expr, query string, not bool) string { return inSubque
 
 func (postgresDialect) NotNull(string, string) string { return "" }
 
-func (postgresDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) { return "", "" }
+func (postgresDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) {
+	return "", ""
+}
 
 func (postgresDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }

@@ -251,6 +251,8 @@ func inSubquery(expr, query string, not bool) string {
 
 func (sqliteDialect) NotNull(string, string) string { return "" }
 
-func (sqliteDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) { return "", "" }
+func (sqliteDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) {
+	return "", ""
+}
 
 func (sqliteDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
