@@ -212,3 +212,14 @@ func (d clickhouseDialect) JoinPath(from, fk string, hops []Hop, fresh func(stri
 func (clickhouseDialect) CountDistinct(expr string) string {
 	return "ifNull(COUNT(DISTINCT " + expr + "), 0)"
 }
+
+// FirstValue sorts the group's (order, key, value) triples and takes the
+// first or the last value: 18.16 has no window functions.
+func (clickhouseDialect) FirstValue(value, order, key string, last bool) string {
+	i := "1"
+	if last {
+		i = "-1"
+	}
+	return "arrayElement(arrayMap(p -> p.3, arraySort(p -> (p.1, p.2), groupArray((assumeNotNull(" + order + "), assumeNotNull(" + key +
+		"), " + value + ")))), " + i + ")"
+}

@@ -74,6 +74,11 @@ type Dialect interface {
 	// non-null values of expr over a group: 0, not NULL, when there are
 	// none.
 	CountDistinct(expr string) string
+	// FirstValue returns an aggregate of value on the group's row with
+	// the smallest (order, key), or with last the largest, for engines
+	// without window functions; "" when the dialect has none (the
+	// compiler then needs Features.Window). order and key are never null.
+	FirstValue(value, order, key string, last bool) string
 	// OrderedSums returns a query with the columns "cust", "sum" and
 	// "count": one row per customer of rows, a query with the columns
 	// "cust", "v" (a non-null float) and "ord" (the rows' order). sum adds

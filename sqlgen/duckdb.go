@@ -122,3 +122,5 @@ func (duckdbDialect) JoinPath(string, string, []Hop, func(string) string) (strin
 }
 
 func (duckdbDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
+
+func (duckdbDialect) FirstValue(string, string, string, bool) string { return "" }

@@ -183,3 +183,5 @@ func (postgresDialect) JoinPath(string, string, []Hop, func(string) string) (str
 }
 
 func (postgresDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
+
+func (postgresDialect) FirstValue(string, string, string, bool) string { return "" }

@@ -203,7 +203,10 @@ func (c *compiler) aggregate(path string, ch *chain, w []expr, agg *segment.Aggr
 	a := c.ident("a")
 	x := col{raw: a + "." + c.ident("value"), t: v.t}
 	x.val = x.raw
-	cmp, _ := t.sql(c, x)
+	cmp, nullable := t.sql(c, x)
+	if g := c.d.NotNull(x.raw, cmp.sql); nullable && g != "" {
+		cmp = leaf(g)
+	}
 	q := "SELECT " + a + "." + c.ident("cust") + "\nFROM (\n" + indent(v.query) + "\n) AS " + a
 	if strings.Contains(cmp.sql, "\n") {
 		q += "\nWHERE\n" + indent(cmp.sql)
@@ -318,13 +321,19 @@ func (c *compiler) rowOrder(ch *chain) (string, bool) {
 // firstLast writes the value of x on the first (or last) of the rows that
 // satisfy w and whose orderBy is not null, ordered by (orderBy, key).
 func (c *compiler) firstLast(path string, ch *chain, w []expr, agg *segment.Aggregate, x col) (aggValue, bool) {
-	if !c.f.Window {
-		c.unsupported(path, "%s needs window functions (ROW_NUMBER() OVER ...)", agg.Func)
-		return aggValue{}, false
-	}
 	_, orderAttr, _ := strings.Cut(agg.OrderBy, ".")
 	ob := c.column(ch.alias, ch.entity, orderAttr)
 	key := c.column(ch.alias, ch.entity, ch.entity.Key)
+	if !c.f.Window {
+		conds := append(append([]expr(nil), w...), leaf(ob.raw+" IS NOT NULL"), leaf(key.raw+" IS NOT NULL"))
+		fv := c.d.FirstValue(x.val, ob.val, key.val, agg.Func == segment.Last)
+		if fv == "" {
+			c.unsupported(path, "%s needs window functions (ROW_NUMBER() OVER ...)", agg.Func)
+			return aggValue{}, false
+		}
+		sel := ch.cust.val + " AS " + c.ident("cust") + ", " + fv + " AS " + c.ident("value")
+		return aggValue{query: c.rows(ch, sel, conds, "GROUP BY "+ch.cust.val), empty: c.rows(ch, ch.cust.val, conds, ""), t: x.t}, true
+	}
 	dir := " ASC"
 	if agg.Func == segment.Last {
 		dir = " DESC"

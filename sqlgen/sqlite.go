@@ -256,3 +256,5 @@ func (sqliteDialect) JoinPath(string, string, []Hop, func(string) string) (strin
 }
 
 func (sqliteDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
+
+func (sqliteDialect) FirstValue(string, string, string, bool) string { return "" }

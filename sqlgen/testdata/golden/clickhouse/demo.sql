@@ -24,7 +24,7 @@ WHERE
               GROUP BY `rows`.`cust`
             ) AS `sums`
           ) AS `a`
-          WHERE `a`.`value` >= 500.0
+          WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` >= 500.0), 0)
         )
         AND
         -- groups[0].condition.and[1]

@@ -60,7 +60,7 @@ WHERE
             WHERE `r0`.`CustomerId` IS NOT NULL
             GROUP BY `r0`.`CustomerId`
           ) AS `a`
-          WHERE `a`.`value` >= 10
+          WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` >= 10), 0)
         )
         OR
         -- groups[0].condition.or[6]
@@ -73,7 +73,7 @@ WHERE
               WHERE `r0`.`CustomerId` IS NOT NULL
               GROUP BY `r0`.`CustomerId`
             ) AS `a`
-            WHERE `a`.`value` = 0
+            WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` = 0), 0)
           )
           OR
           -- no rows: the value is 0 (a count)
@@ -98,7 +98,7 @@ WHERE
             WHERE `path_customer_2` IS NOT NULL
             GROUP BY `path_customer_2`
           ) AS `a`
-          WHERE `a`.`value` >= 4
+          WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` >= 4), 0)
         )
         OR
         -- groups[0].condition.or[8]
@@ -116,7 +116,7 @@ WHERE
               WHERE `path_customer_3` IS NOT NULL AND `r0`.`Quantity` IS NOT NULL
               GROUP BY `path_customer_3`
             ) AS `a`
-            WHERE `a`.`value` < 5.0
+            WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` < 5.0), 0)
           )
           OR
           -- no rows: the value is 0 (a sum)
@@ -147,7 +147,7 @@ WHERE
               GROUP BY `rows`.`cust`
             ) AS `sums`
           ) AS `a`
-          WHERE `a`.`value` BETWEEN 50.0 AND 100.0
+          WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` BETWEEN 50.0 AND 100.0), 0)
         )
         OR
         -- groups[0].condition.or[10]
@@ -164,7 +164,7 @@ WHERE
             WHERE `path_customer_4` IS NOT NULL AND `r0`.`Quantity` IS NOT NULL
             GROUP BY `path_customer_4`
           ) AS `a`
-          WHERE `a`.`value` > 2.5
+          WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` > 2.5), 0)
         )
         OR
         -- groups[0].condition.or[11]
@@ -176,7 +176,7 @@ WHERE
             WHERE `r0`.`CustomerId` IS NOT NULL AND `r0`.`OrderDate` IS NOT NULL
             GROUP BY `r0`.`CustomerId`
           ) AS `a`
-          WHERE `a`.`value` <= 19722
+          WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` <= 19722), 0)
         )
         OR
         -- groups[0].condition.or[12]
@@ -188,7 +188,7 @@ WHERE
             WHERE `r0`.`CustomerId` IS NOT NULL AND `r0`.`OrderDate` IS NOT NULL
             GROUP BY `r0`.`CustomerId`
           ) AS `a`
-          WHERE `a`.`value` BETWEEN 20604 AND 20634
+          WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` BETWEEN 20604 AND 20634), 0)
         )
         OR
         NOT (
@@ -207,7 +207,7 @@ WHERE
                 GROUP BY `rows_2`.`cust`
               ) AS `sums_2`
             ) AS `a`
-            WHERE `a`.`value` > 0.0
+            WHERE ifNull(`a`.`value` IS NOT NULL AND (`a`.`value` > 0.0), 0)
           )
         )
     ) AS `group1`
