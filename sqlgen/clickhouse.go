@@ -16,14 +16,17 @@ import (
 // boolean Nullable(UInt8) 0 or 1, every table Distributed over the shards
 // with a customer's related rows on its shard.
 //
-// 18.16 has no CTEs, no INTERSECT or EXCEPT, no window functions (so first
-// and last are unsupported), no bind parameters (every value is inlined)
-// and one JOIN per SELECT (so relationship paths of several hops are
-// unsupported). Its logic is not SQL's on NULL (0 AND NULL is NULL, NULL
-// NOT IN (..) is true): every predicate on a nullable column is made
-// two-valued (NotNull). Subqueries are GLOBAL IN, which sees every shard.
-// Strings compare by bytes. ClickHouse keeps no row order, so sums of
-// numbers need Options.RowOrder (or Options.AnyOrderSums).
+// 18.16 has no CTEs, no INTERSECT or EXCEPT, no window functions and no
+// bind parameters: groups combine as membership conditions, parts nest as
+// subqueries, every value is inlined, first and last sort each group's
+// rows in an array (FirstValue), and relationship paths of several hops
+// nest one JOIN per SELECT (JoinPath). Its logic is not SQL's on NULL (0
+// AND NULL is NULL, NULL NOT IN (..) is true): every predicate on a
+// nullable value is made two-valued (NotNull). Subqueries are GLOBAL IN
+// and joins GLOBAL, which see every shard. Strings compare by bytes.
+// ClickHouse keeps no row order, so sums of numbers need Options.RowOrder
+// (clickhouse.Cluster.RowOrder loads such a column) or
+// Options.AnyOrderSums.
 var ClickHouse Dialect = clickhouseDialect{}
 
 func init() { register(ClickHouse) }
