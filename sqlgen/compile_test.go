@@ -17,7 +17,7 @@ import (
 )
 
 func TestLookupDialect(t *testing.T) {
-	require.Equal(t, []string{"duckdb", "postgres", "sqlite"}, sqlgen.Dialects())
+	require.Equal(t, []string{"clickhouse", "duckdb", "postgres", "sqlite"}, sqlgen.Dialects())
 	for _, name := range sqlgen.Dialects() {
 		d, err := sqlgen.LookupDialect(name)
 		require.NoError(t, err)

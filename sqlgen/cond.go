@@ -31,6 +31,10 @@ const (
 type expr struct {
 	sql  string
 	kind exprKind
+	// negated is x of NOT (x), which a NOT over this one gives back: NOT
+	// is its own inverse in SQL's logic too, and ClickHouse 18.16 fails
+	// on NOT (NOT (x)) inside an aggregate.
+	negated *expr
 }
 
 func leaf(sql string) expr { return expr{sql: sql} }
@@ -66,7 +70,10 @@ func (c *compiler) join(kind exprKind, op string, xs []expr) expr {
 }
 
 func (c *compiler) not(x expr) expr {
-	return leaf("NOT " + paren(x.sql))
+	if x.negated != nil {
+		return *x.negated
+	}
+	return expr{sql: "NOT " + paren(x.sql), negated: &x}
 }
 
 // paren puts s in parentheses, on lines of their own when s has several.
@@ -178,7 +185,13 @@ func (c *compiler) attrType(e *schema.Entity, attr string) schema.Type {
 func (c *compiler) predicate(path string, x col, p *segment.Predicate, guard bool) expr {
 	t := c.test(path, x.t, p.Op, p.Value, p.IgnoreCase)
 	e, nullable := t.sql(c, x)
-	if guard && nullable {
+	if !nullable {
+		return e
+	}
+	if g := c.d.NotNull(x.raw, e.sql); g != "" {
+		return leaf(g)
+	}
+	if guard {
 		e = c.and(leaf(x.raw+" IS NOT NULL"), e)
 	}
 	return e

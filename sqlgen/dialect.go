@@ -70,6 +70,15 @@ type Dialect interface {
 	// nearest float64 (FORMAT.md's sum of integers), or NULL when there
 	// are none.
 	IntegerSum(expr string) string
+	// CountDistinct returns an aggregate of the number of distinct
+	// non-null values of expr over a group: 0, not NULL, when there are
+	// none.
+	CountDistinct(expr string) string
+	// FirstValue returns an aggregate of value on the group's row with
+	// the smallest (order, key), or with last the largest, for engines
+	// without window functions; "" when the dialect has none (the
+	// compiler then needs Features.Window). order and key are never null.
+	FirstValue(value, order, key string, last bool) string
 	// OrderedSums returns a query with the columns "cust", "sum" and
 	// "count": one row per customer of rows, a query with the columns
 	// "cust", "v" (a non-null float) and "ord" (the rows' order). sum adds
@@ -86,6 +95,29 @@ type Dialect interface {
 	// In returns the condition "expr is (not) among the values of query",
 	// a subquery of one column without nulls.
 	In(expr, query string, not bool) string
+	// NotNull returns the predicate cond over the column raw (SQL's
+	// NULL where raw is null) as a condition that is false, never NULL,
+	// where raw is null, for engines whose logic is not SQL's on NULL; or
+	// "" when SQL's three-valued logic holds, and the compiler guards cond
+	// with "raw IS NOT NULL AND" where a NOT is over it.
+	NotNull(raw, cond string) string
+	// JoinPath returns the FROM clause of rows that reach their customer
+	// key along several relationships, for engines whose JOIN ... ON
+	// cannot do it, and the expression of the customer key in it; or ""
+	// for the compiler's "JOIN table AS alias ON key = fk" per hop. from
+	// is "FROM table AS alias" of the rows, fk the name of their column
+	// the first relationship starts from, hops the entities reached
+	// before the customer. fresh names a column no table has.
+	JoinPath(from, fk string, hops []Hop, fresh func(hint string) string) (clause, cust string)
+}
+
+// Hop is an entity a relationship path reaches on its way to the
+// customer: its table and, unquoted, the key column the previous
+// relationship points at and the column the next one starts from (the
+// customer key's foreign key on the last hop).
+type Hop struct {
+	Table     string
+	Key, Next string
 }
 
 // Features are the SQL constructs a dialect lets the compiler use. Where
@@ -167,7 +199,7 @@ func register(d Dialect) {
 }
 
 // LookupDialect returns the dialect named name ("sqlite", "postgres",
-// "duckdb"). An unknown name is an error wrapping ErrUnknownDialect that
+// "duckdb", "clickhouse"). An unknown name is an error wrapping ErrUnknownDialect that
 // lists the dialects and suggests the nearest name.
 func LookupDialect(name string) (Dialect, error) {
 	if d, ok := dialects[name]; ok {

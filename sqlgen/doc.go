@@ -59,7 +59,11 @@
 // query follows the rowid (Options.RowOrder names another order column).
 // PostgreSQL and DuckDB take their native types: bigint, double precision,
 // text, date, timestamptz (timestamp with time zone), boolean; a sum of
-// numbers needs Options.RowOrder there.
+// numbers needs Options.RowOrder there. ClickHouse (18.16 or later) takes
+// the layout of the benchmarks module's clickhouse package: Nullable
+// Int64, Float64, String, Date, Int64 microseconds for datetimes and UInt8
+// for booleans, Distributed over shards with each customer's related rows
+// on its shard; see ClickHouse for what it cannot express.
 //
 // # Limits
 //

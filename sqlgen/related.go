@@ -53,6 +53,11 @@ func (c *compiler) chainOf(path, entity string, rel []string) (*chain, bool) {
 	}
 	alias := c.ident("r0")
 	ch := &chain{from: "FROM " + c.table(entity) + " AS " + alias, alias: alias, entity: e}
+	if len(rel) > 1 {
+		if ok, done := c.joinPath(path, ch, rel); done {
+			return ch, ok
+		}
+	}
 	cur, curAlias := e, alias
 	for i, name := range rel {
 		r, ok := c.sch.Relationship(name)
@@ -76,6 +81,44 @@ func (c *compiler) chainOf(path, entity string, rel []string) (*chain, bool) {
 		cur, curAlias = next, nextAlias
 	}
 	return ch, true
+}
+
+// joinPath asks the dialect to join the chain's rows along rel (several
+// relationships); done is false when the dialect leaves it to JOIN ... ON.
+func (c *compiler) joinPath(path string, ch *chain, rel []string) (ok, done bool) {
+	cur := ch.entity
+	var fk string
+	var hops []Hop
+	for i, name := range rel {
+		r, ok := c.sch.Relationship(name)
+		if !ok || r.From.Entity != cur.Name {
+			c.unsupported(path, "relationship %s does not continue the path from %s", name, cur.Name)
+			return false, true
+		}
+		if i == 0 {
+			fk = r.From.Attribute
+		} else {
+			hops[i-1].Next = r.From.Attribute
+		}
+		if i == len(rel)-1 {
+			break
+		}
+		next, ok := c.sch.Entity(r.To.Entity)
+		if !ok {
+			c.unsupported(path, "unknown entity %s", r.To.Entity)
+			return false, true
+		}
+		hops = append(hops, Hop{Table: c.table(next.Name), Key: r.To.Attribute})
+		cur = next
+	}
+	from, cust := c.d.JoinPath(ch.from, fk, hops, c.fresh)
+	if from == "" {
+		return false, false
+	}
+	last, _ := c.sch.Relationship(rel[len(rel)-1])
+	t := c.attrType(cur, last.From.Attribute)
+	ch.from, ch.cust = from, col{raw: cust, val: c.d.Value(cust, t), t: t}
+	return true, true
 }
 
 // rows writes SELECT sel over the chain's rows that link to a customer key
@@ -160,7 +203,10 @@ func (c *compiler) aggregate(path string, ch *chain, w []expr, agg *segment.Aggr
 	a := c.ident("a")
 	x := col{raw: a + "." + c.ident("value"), t: v.t}
 	x.val = x.raw
-	cmp, _ := t.sql(c, x)
+	cmp, nullable := t.sql(c, x)
+	if g := c.d.NotNull(x.raw, cmp.sql); nullable && g != "" {
+		cmp = leaf(g)
+	}
 	q := "SELECT " + a + "." + c.ident("cust") + "\nFROM (\n" + indent(v.query) + "\n) AS " + a
 	if strings.Contains(cmp.sql, "\n") {
 		q += "\nWHERE\n" + indent(cmp.sql)
@@ -205,7 +251,7 @@ func (c *compiler) aggValue(path string, ch *chain, w []expr, agg *segment.Aggre
 	x := c.column(ch.alias, ch.entity, attr)
 	if agg.Func == segment.CountDistinct {
 		return aggValue{
-			query: c.rows(ch, sel("COUNT(DISTINCT "+x.val+")"), w, group), empty: c.rows(ch, ch.cust.val, w, ""),
+			query: c.rows(ch, sel(c.d.CountDistinct(x.val)), w, group), empty: c.rows(ch, ch.cust.val, w, ""),
 			t: schema.Integer, emptyValue: int64(0),
 		}, true
 	}
@@ -275,13 +321,19 @@ func (c *compiler) rowOrder(ch *chain) (string, bool) {
 // firstLast writes the value of x on the first (or last) of the rows that
 // satisfy w and whose orderBy is not null, ordered by (orderBy, key).
 func (c *compiler) firstLast(path string, ch *chain, w []expr, agg *segment.Aggregate, x col) (aggValue, bool) {
-	if !c.f.Window {
-		c.unsupported(path, "%s needs window functions (ROW_NUMBER() OVER ...)", agg.Func)
-		return aggValue{}, false
-	}
 	_, orderAttr, _ := strings.Cut(agg.OrderBy, ".")
 	ob := c.column(ch.alias, ch.entity, orderAttr)
 	key := c.column(ch.alias, ch.entity, ch.entity.Key)
+	if !c.f.Window {
+		conds := append(append([]expr(nil), w...), leaf(ob.raw+" IS NOT NULL"), leaf(key.raw+" IS NOT NULL"))
+		fv := c.d.FirstValue(x.val, ob.val, key.val, agg.Func == segment.Last)
+		if fv == "" {
+			c.unsupported(path, "%s needs window functions (ROW_NUMBER() OVER ...)", agg.Func)
+			return aggValue{}, false
+		}
+		sel := ch.cust.val + " AS " + c.ident("cust") + ", " + fv + " AS " + c.ident("value")
+		return aggValue{query: c.rows(ch, sel, conds, "GROUP BY "+ch.cust.val), empty: c.rows(ch, ch.cust.val, conds, ""), t: x.t}, true
+	}
 	dir := " ASC"
 	if agg.Func == segment.Last {
 		dir = " DESC"

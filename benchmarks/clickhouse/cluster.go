@@ -67,6 +67,11 @@ type Cluster struct {
 	Settings map[string]string
 	// Client sends the requests; nil means http.DefaultClient.
 	Client *http.Client
+	// RowOrder, when set, is the name of one more column Load gives every
+	// table, UInt64, holding each row's position in its data file (from
+	// 0): ClickHouse keeps no row order, and sums of numbers add in it
+	// (sqlgen.Options.RowOrder).
+	RowOrder string
 }
 
 // FromEnv returns the cluster that EnvURL and EnvShards name, or false

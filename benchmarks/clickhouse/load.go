@@ -257,6 +257,12 @@ func createTables(ctx context.Context, c *Cluster, e *schema.Entity, el EntityLa
 		}
 		cols.WriteString(QuoteIdent(a.Name) + " " + ColumnType(a.Type))
 	}
+	if c.RowOrder != "" {
+		if _, clash := e.Attribute(c.RowOrder); clash {
+			return fmt.Errorf("%w: entity %s has an attribute %s, the name of the row order column", ErrLoad, e.Name, c.RowOrder)
+		}
+		cols.WriteString(", " + QuoteIdent(c.RowOrder) + " UInt64")
+	}
 	engine := "Distributed(" + Quote(c.name()) + ", " + Quote(c.database()) + ", " + Quote(el.Local)
 	if key, _ := e.Attribute(e.Key); customer && (key.Type == schema.Integer || key.Type == schema.String) {
 		engine += ", halfMD5(toString(assumeNotNull(" + QuoteIdent(key.Name) + ")))"
@@ -326,6 +332,9 @@ func insertRows(ctx context.Context, c *Cluster, t *storage.Table, el EntityLayo
 				if buf, err = enc(buf, row); err != nil {
 					return err
 				}
+			}
+			if c.RowOrder != "" {
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(row))
 			}
 			s := shardOf(row)
 			counts[s]++
