@@ -2,6 +2,8 @@ package sqlgen_test
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,7 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,6 +22,8 @@ import (
 
 	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/sqlsyntax"
+	"github.com/segmentkit/segmentkit/schema"
+	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/sqlgen"
 )
 
@@ -267,5 +274,92 @@ func TestGoldenSyntax(t *testing.T) {
 		}
 		require.NotEmpty(t, queries)
 		requireParses(t, d, queries)
+	}
+}
+
+var flagGrammar = flag.Int("sqlgen.grammar", 1, "random definitions per data directory whose Spark and Trino queries "+
+	"TestSQLiteMatchesEngine parses with the engines' grammars (-1: all; parsing a new query takes 50 to 300 ms)")
+
+// grammarRun compiles the definitions of the differential run for Spark
+// and Trino too: each must compile without bind parameters or be reported
+// unsupported. The queries of the first -sqlgen.grammar definitions of
+// each data directory (all with -1) are parsed with the engines'
+// grammars, in one batch per dialect and directory. (The grammars parse a
+// query of a new shape in 50 ms (Trino) to 300 ms (Spark), so parsing all
+// of a default run takes about ten minutes on two cores.)
+type grammarRun struct {
+	// compiled and unsupported count the definitions per dialect, in the
+	// order of grammarDialects.
+	compiled, unsupported, parsed [2]atomic.Int64
+	mu                            sync.Mutex
+	// example is a reason a definition was unsupported, per dialect.
+	example [2]string
+}
+
+var grammarDialects = [2]sqlgen.Dialect{sqlgen.Spark, sqlgen.Trino}
+
+// compile compiles def for each dialect of grammarDialects, with the
+// references of the run and a row order column for every entity (the
+// name is all the grammar needs), and appends the query to queries when
+// k, the definition's number in its directory, is among those parsed; a
+// definition the dialect reports unsupported is counted.
+func (g *grammarRun) compile(k int, def *segment.Definition, sch *schema.Schema, asOf time.Time, rf refs, queries *[2][]string) error {
+	for i, d := range grammarDialects {
+		opts, err := sqlOptions(0, asOf, rf)
+		if err != nil {
+			return err
+		}
+		opts.Dialect, opts.Inline = d, false
+		opts.RowOrder = map[string]string{}
+		for _, e := range sch.Entities {
+			opts.RowOrder[e.Name] = "file_row"
+		}
+		q, err := sqlgen.Compile(def, sch, opts)
+		if errors.Is(err, sqlgen.ErrUnsupported) {
+			g.unsupported[i].Add(1)
+			g.mu.Lock()
+			if g.example[i] == "" {
+				g.example[i] = err.Error()
+			}
+			g.mu.Unlock()
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.Name(), err)
+		}
+		if len(q.Args) != 0 {
+			return fmt.Errorf("%s: the query has %d bind parameters; every value must be inlined", d.Name(), len(q.Args))
+		}
+		g.compiled[i].Add(1)
+		if *flagGrammar < 0 || k < *flagGrammar {
+			g.parsed[i].Add(1)
+			queries[i] = append(queries[i], q.SQL)
+		}
+	}
+	return nil
+}
+
+// validate parses the queries of one data directory, a batch per dialect.
+func (g *grammarRun) validate(t *testing.T, queries [2][]string) {
+	t.Helper()
+	for i, d := range grammarDialects {
+		if len(queries[i]) > 0 {
+			requireParses(t, d, queries[i])
+		}
+	}
+}
+
+// log reports the counts.
+func (g *grammarRun) log(t *testing.T) {
+	for i, d := range grammarDialects {
+		c, u, p := g.compiled[i].Load(), g.unsupported[i].Load(), g.parsed[i].Load()
+		share := 0.0
+		if c+u > 0 {
+			share = 100 * float64(c) / float64(c+u)
+		}
+		t.Logf("%s: %d definitions compiled (%d of them parsed by its grammar), %d unsupported (%.1f%% supported)", d.Name(), c, p, u, share)
+		if g.example[i] != "" {
+			t.Logf("%s: an unsupported one: %s", d.Name(), g.example[i])
+		}
 	}
 }
