@@ -59,7 +59,11 @@
 // query follows the rowid (Options.RowOrder names another order column).
 // PostgreSQL and DuckDB take their native types: bigint, double precision,
 // text, date, timestamptz (timestamp with time zone), boolean; a sum of
-// numbers needs Options.RowOrder there.
+// numbers needs Options.RowOrder there. So do Spark SQL (BIGINT, DOUBLE,
+// STRING, DATE, TIMESTAMP, BOOLEAN) and Trino (bigint, double, varchar,
+// date, timestamp(6) with time zone, boolean), whose queries inline every
+// value; docs/scale-out.md gives the layouts, the engine settings they
+// assume and the functions their queries use.
 //
 // # Limits
 //
