@@ -363,3 +363,39 @@ func (g *grammarRun) log(t *testing.T) {
 		}
 	}
 }
+
+// TestSparkTrinoDatetimes reads the date and datetime literals back: each
+// names its day or instant exactly, to the microsecond, with its zone,
+// from the year 0000 to 9999, and parses.
+func TestSparkTrinoDatetimes(t *testing.T) {
+	inline := func(d sqlgen.Dialect) sqlgen.Lit {
+		return func(v any) string { s, err := d.Literal(v); require.NoError(t, err); return s }
+	}
+	lo := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	hi := time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC).UnixMicro()
+	instants := []int64{0, -1, 1, lo, hi, 1781524800000001}
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 200 {
+		instants = append(instants, lo+r.Int64N(hi-lo))
+	}
+	layouts := map[sqlgen.Dialect]string{sqlgen.Spark: "2006-01-02 15:04:05.000000Z", sqlgen.Trino: "2006-01-02 15:04:05.000000 UTC"}
+	for d, layout := range layouts {
+		var queries []string
+		for _, us := range instants {
+			lit := d.Datetime(us, inline(d))
+			m := regexp.MustCompile(`^TIMESTAMP '([^']*)'$`).FindStringSubmatch(lit)
+			require.NotNil(t, m, lit)
+			back, err := time.Parse(layout, m[1])
+			require.NoError(t, err, lit)
+			require.Equal(t, us, back.UnixMicro(), lit)
+			day := us / 86_400_000_000
+			if us < 0 && us%86_400_000_000 != 0 {
+				day--
+			}
+			dl := d.Date(day, inline(d))
+			require.Equal(t, "DATE '"+time.UnixMicro(us).UTC().Format(time.DateOnly)+"'", dl)
+			queries = append(queries, "SELECT "+lit+" AS x, "+dl+" AS y")
+		}
+		requireParses(t, d, queries)
+	}
+}
