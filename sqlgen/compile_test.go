@@ -17,7 +17,7 @@ import (
 )
 
 func TestLookupDialect(t *testing.T) {
-	require.Equal(t, []string{"clickhouse", "duckdb", "postgres", "sqlite"}, sqlgen.Dialects())
+	require.Equal(t, []string{"clickhouse", "duckdb", "postgres", "spark", "sqlite", "trino"}, sqlgen.Dialects())
 	for _, name := range sqlgen.Dialects() {
 		d, err := sqlgen.LookupDialect(name)
 		require.NoError(t, err)
@@ -27,7 +27,7 @@ func TestLookupDialect(t *testing.T) {
 	require.ErrorIs(t, err, sqlgen.ErrUnknownDialect)
 	require.Equal(t, "sqlgen.unknown_dialect", diag.Code(err))
 	require.Contains(t, err.Error(), "did you mean sqlite?")
-	require.Contains(t, err.Error(), "duckdb, postgres, sqlite")
+	require.Contains(t, err.Error(), "duckdb, postgres, spark, sqlite, trino")
 }
 
 // parse parses a definition whose single group is cond.

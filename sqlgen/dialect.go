@@ -222,3 +222,21 @@ func Dialects() []string {
 	slices.Sort(names)
 	return names
 }
+
+// standardHooks are the hooks of a dialect whose engine needs nothing
+// special for them (every one but ClickHouse): a dialect embeds it.
+type standardHooks struct{}
+
+// NotNull leaves SQL's three-valued predicates as they are.
+func (standardHooks) NotNull(string, string) string { return "" }
+
+// JoinPath lets the compiler write its usual joins.
+func (standardHooks) JoinPath(string, string, []Hop, func(string) string) (string, string) {
+	return "", ""
+}
+
+// CountDistinct is COUNT(DISTINCT expr).
+func (standardHooks) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
+
+// FirstValue lets the compiler use window functions.
+func (standardHooks) FirstValue(string, string, string, bool) string { return "" }

@@ -63,7 +63,12 @@
 // the layout of the benchmarks module's clickhouse package: Nullable
 // Int64, Float64, String, Date, Int64 microseconds for datetimes and UInt8
 // for booleans, Distributed over shards with each customer's related rows
-// on its shard; see ClickHouse for what it cannot express.
+// on its shard; see ClickHouse for what it cannot express. Spark SQL
+// (BIGINT, DOUBLE, STRING, DATE, TIMESTAMP, BOOLEAN) and Trino (bigint,
+// double, varchar, date, timestamp(6) with time zone, boolean) need
+// Options.RowOrder for sums of numbers too, and their queries inline every
+// value; docs/scale-out.md gives the layouts, the engine settings they
+// assume and the functions their queries use.
 //
 // # Limits
 //

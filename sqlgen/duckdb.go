@@ -18,7 +18,7 @@ var DuckDB Dialect = duckdbDialect{}
 
 func init() { register(DuckDB) }
 
-type duckdbDialect struct{}
+type duckdbDialect struct{ standardHooks }
 
 func (duckdbDialect) Name() string { return "duckdb" }
 
@@ -114,13 +114,3 @@ func (duckdbDialect) RowOrder(alias string, e *schema.Entity) (string, bool) {
 }
 
 func (duckdbDialect) In(expr, query string, not bool) string { return inSubquery(expr, query, not) }
-
-func (duckdbDialect) NotNull(string, string) string { return "" }
-
-func (duckdbDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) {
-	return "", ""
-}
-
-func (duckdbDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
-
-func (duckdbDialect) FirstValue(string, string, string, bool) string { return "" }

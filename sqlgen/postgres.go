@@ -19,7 +19,7 @@ var PostgreSQL Dialect = postgresDialect{}
 
 func init() { register(PostgreSQL) }
 
-type postgresDialect struct{}
+type postgresDialect struct{ standardHooks }
 
 func (postgresDialect) Name() string { return "postgres" }
 
@@ -175,13 +175,3 @@ func orderedAggregate(d Dialect, rows string, fresh func(string) string) string 
 func (postgresDialect) RowOrder(string, *schema.Entity) (string, bool) { return "", false }
 
 func (postgresDialect) In(expr, query string, not bool) string { return inSubquery(expr, query, not) }
-
-func (postgresDialect) NotNull(string, string) string { return "" }
-
-func (postgresDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) {
-	return "", ""
-}
-
-func (postgresDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
-
-func (postgresDialect) FirstValue(string, string, string, bool) string { return "" }

@@ -27,7 +27,7 @@ var (
 // other field is useful.
 type Options struct {
 	// Dialect writes the SQL (LookupDialect, or SQLite, PostgreSQL,
-	// DuckDB).
+	// DuckDB, Spark, Trino).
 	Dialect Dialect
 	// AsOf is the evaluation's instant, from which inLastDays and
 	// inNextDays count (FORMAT.md section 2). It is needed only by

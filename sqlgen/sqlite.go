@@ -18,7 +18,7 @@ var SQLite Dialect = sqliteDialect{}
 
 func init() { register(SQLite) }
 
-type sqliteDialect struct{}
+type sqliteDialect struct{ standardHooks }
 
 func (sqliteDialect) Name() string { return "sqlite" }
 
@@ -248,13 +248,3 @@ func inSubquery(expr, query string, not bool) string {
 	}
 	return expr + op + "(\n" + indent(query) + "\n)"
 }
-
-func (sqliteDialect) NotNull(string, string) string { return "" }
-
-func (sqliteDialect) JoinPath(string, string, []Hop, func(string) string) (string, string) {
-	return "", ""
-}
-
-func (sqliteDialect) CountDistinct(expr string) string { return "COUNT(DISTINCT " + expr + ")" }
-
-func (sqliteDialect) FirstValue(string, string, string, bool) string { return "" }

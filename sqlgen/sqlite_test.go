@@ -54,9 +54,11 @@ func TestSQLiteMatchesEngine(t *testing.T) {
 		n = min(n, 6)
 	}
 	var defs atomic.Int64
+	var g grammarRun
 	start := time.Now()
 	t.Cleanup(func() {
 		t.Logf("%d definitions compared in %v", defs.Load(), time.Since(start).Round(time.Millisecond))
+		g.log(t)
 		if !testing.Short() && *flagSeed == 0 && *flagSeeds*(*flagDefs) >= minDefinitions && !t.Failed() {
 			require.GreaterOrEqual(t, defs.Load(), int64(minDefinitions))
 		}
@@ -68,14 +70,16 @@ func TestSQLiteMatchesEngine(t *testing.T) {
 		}
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
-			defs.Add(int64(checkSeed(t, seed, *flagDefs)))
+			defs.Add(int64(checkSeed(t, seed, *flagDefs, &g)))
 		})
 	}
 }
 
 // checkSeed generates the directory of seed and compares count random
-// definitions over it; it returns how many it compared.
-func checkSeed(t *testing.T, seed uint64, count int) int {
+// definitions over it; it returns how many it compared. Each definition
+// is compiled for Spark and Trino too, and g parses some or all of those
+// queries with the engines' grammars (-sqlgen.grammar).
+func checkSeed(t *testing.T, seed uint64, count int, g *grammarRun) int {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(seed, seedStream))
 	dir := t.TempDir()
@@ -101,9 +105,14 @@ func checkSeed(t *testing.T, seed uint64, count int) int {
 	defer db.Close()
 
 	failures := 0
+	var grammarQueries [2][]string
+	defer func() { g.validate(t, grammarQueries) }()
 	for k := range count {
 		defJSON := randgen.Definition(r, info)
 		asOf := randgen.AsOf(r, info)
+		if def, err := segment.Parse(defJSON); err == nil {
+			require.NoError(t, g.compile(k, def, snap.Schema(), asOf, rf, &grammarQueries), "seed %d, definition %d: %s", seed, k, defJSON)
+		}
 		v := (k + int(seed)) % len(variants)
 		kind, detail := compareOne(ctx, snap, db, defJSON, asOf, rf, v)
 		if kind == "" {
