@@ -199,7 +199,7 @@ func register(d Dialect) {
 }
 
 // LookupDialect returns the dialect named name ("sqlite", "postgres",
-// "duckdb", "clickhouse"). An unknown name is an error wrapping ErrUnknownDialect that
+// "duckdb", "clickhouse", "spark", "trino"). An unknown name is an error wrapping ErrUnknownDialect that
 // lists the dialects and suggests the nearest name.
 func LookupDialect(name string) (Dialect, error) {
 	if d, ok := dialects[name]; ok {
