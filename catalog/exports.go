@@ -495,7 +495,7 @@ func (run *exportRun) execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	run.job.Entered, run.job.Changed, run.job.Left = card(set.Entered), card(set.Changed), card(set.Left)+uint64(len(set.Gone))
+	run.job.Entered, run.job.Changed, run.job.Left = set.Counts()
 	h := plan.Header(run.seg.Name, set.Mode, run.keyPrefix())
 	acked := false
 	stats, err := export.Run(ctx, dest, plan, set, export.RunOptions{
@@ -677,13 +677,6 @@ func applySet(ctx context.Context, tx *bolt.Tx, uid uint64, plan *export.Plan, s
 		}
 	}
 	return nil
-}
-
-func card(b *roaring.Bitmap) uint64 {
-	if b == nil {
-		return 0
-	}
-	return b.GetCardinality()
 }
 
 // end records the job's outcome: err is nil for a success.

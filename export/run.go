@@ -40,7 +40,14 @@ func (s Set) Len() uint64 {
 	if s.Mode == Full {
 		return card(s.Members)
 	}
-	return card(s.Entered) + card(s.Changed) + card(s.Left) + uint64(len(s.Gone))
+	e, c, l := s.Counts()
+	return e + c + l
+}
+
+// Counts returns the rows of a delta by kind: entered, changed, and left
+// (the customers still in the data and those gone from it).
+func (s Set) Counts() (entered, changed, left uint64) {
+	return card(s.Entered), card(s.Changed), card(s.Left) + uint64(len(s.Gone))
 }
 
 func card(b *roaring.Bitmap) uint64 {
