@@ -112,6 +112,9 @@ func (c *Catalog) refreshJob(ctx context.Context, req refreshRequest) (*Job, err
 		delete(c.running, job.ID)
 		c.mu.Unlock()
 	}()
+	if req.started != nil {
+		req.started(job.ID)
+	}
 	ex := &execution{c: c, run: run, asOf: req.asOf}
 	select {
 	case c.jobSem <- struct{}{}:

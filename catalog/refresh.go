@@ -41,6 +41,8 @@ type refreshRequest struct {
 	trigger Trigger
 	// asOf is the instant to evaluate at; zero: the job's start.
 	asOf time.Time
+	// started is RefreshOptions.Started.
+	started func(id uint64)
 }
 
 // RefreshOptions adjusts a refresh job. The zero value evaluates the
@@ -50,6 +52,11 @@ type RefreshOptions struct {
 	// date conditions (inLastDays, ...) and measures count from it. Zero
 	// means the catalog clock's now when the job starts.
 	AsOf time.Time
+	// Started, when set, is called with the job's id once the job is
+	// recorded (running, visible to Job and cancellable by CancelJob)
+	// and before it does any work: a service that answers before the job
+	// ends learns its id from it. It is not called when no job starts.
+	Started func(id uint64)
 }
 
 // runJob is a job that has not finished.
@@ -126,7 +133,7 @@ func (c *Catalog) RefreshWith(ctx context.Context, opts RefreshOptions, names ..
 	if err != nil {
 		return nil, err
 	}
-	return c.refresh(ctx, refreshRequest{ids: ids, trigger: TriggerManual, asOf: opts.AsOf})
+	return c.refresh(ctx, refreshRequest{ids: ids, trigger: TriggerManual, asOf: opts.AsOf, started: opts.Started})
 }
 
 // RefreshAll refreshes every segment as RefreshAllWith does with zero
@@ -143,7 +150,7 @@ func (c *Catalog) RefreshAllWith(ctx context.Context, opts RefreshOptions) (*Job
 		return nil, err
 	}
 	defer c.leave()
-	return c.refresh(ctx, refreshRequest{all: true, trigger: TriggerManual, asOf: opts.AsOf})
+	return c.refresh(ctx, refreshRequest{all: true, trigger: TriggerManual, asOf: opts.AsOf, started: opts.Started})
 }
 
 // CancelJob cancels a running or waiting job. The job ends as cancelled

@@ -330,7 +330,7 @@ func (c *Catalog) ActivateWith(ctx context.Context, name string, opts RefreshOpt
 	if err != nil || !changed || c.src == nil {
 		return nil, err
 	}
-	return c.refresh(ctx, refreshRequest{ids: []uint64{id}, trigger: TriggerActivation, asOf: opts.AsOf})
+	return c.refresh(ctx, refreshRequest{ids: []uint64{id}, trigger: TriggerActivation, asOf: opts.AsOf, started: opts.Started})
 }
 
 // setActive commits the segment's activation, validating its definition

@@ -50,6 +50,8 @@ var sentinels = map[string]error{
 	"catalog.ErrSchedule":              ErrSchedule,
 	"catalog.ErrUnknownField":          ErrUnknownField,
 	"catalog.ErrCorrupt":               ErrCorrupt,
+	"catalog.ErrUnauthorized":          ErrUnauthorized,
+	"catalog.ErrRole":                  ErrRole,
 	"engine.ErrCompile":                engine.ErrCompile,
 	"export.ErrUnknownField":           export.ErrUnknownField,
 	"export.ErrDestination":            export.ErrDestination,

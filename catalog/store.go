@@ -57,9 +57,11 @@ var (
 	bucketSent         = []byte("sent")
 	bucketPending      = []byte("pending")
 	bucketExports      = []byte("exports")
+	// API tokens (tokens.go).
+	bucketTokens = []byte("tokens")
 
 	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs,
-		bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports}
+		bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports, bucketTokens}
 
 	keyVersion = []byte("version")
 	keyCreated = []byte("created")

@@ -238,7 +238,7 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 		Schedule      string          `json:"schedule,omitempty"`
 		ScheduleError string          `json:"scheduleError,omitempty"`
 		References    []string        `json:"references,omitempty"`
-		Problems      []string        `json:"problems,omitempty"`
+		Problems      diag.List       `json:"problems,omitempty"`
 		Definition    json.RawMessage `json:"definition"`
 	}
 	o := out{
@@ -248,9 +248,7 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 		ActivateAt: s.ActivateAt, DeactivateAt: s.DeactivateAt, Schedule: s.Schedule,
 		ScheduleError: s.ScheduleError, References: s.References,
 	}
-	for _, p := range s.Problems {
-		o.Problems = append(o.Problems, p.Error())
-	}
+	o.Problems = s.Problems
 	if json.Valid(s.Definition) {
 		o.Definition = compactJSON(s.Definition)
 	} else {

@@ -153,6 +153,7 @@ func (c *Catalog) Verify() error {
 			return nil
 		})
 		verifyDestinations(tx, recs, &l)
+		verifyTokens(tx, &l)
 		return nil
 	})
 	if err != nil {

@@ -92,54 +92,12 @@ func newTable(w io.Writer) *tabwriter.Writer {
 }
 
 // problemJSON is a problem in JSON output.
-type problemJSON struct {
-	Path       string `json:"path,omitempty"`
-	Message    string `json:"message"`
-	Code       string `json:"code,omitempty"`
-	Suggestion string `json:"suggestion,omitempty"`
-}
-
-// problemsJSON returns the problems of l for JSON output; [] when none.
-func problemsJSON(l diag.List) []problemJSON {
-	out := make([]problemJSON, 0, len(l))
-	for _, p := range l {
-		out = append(out, problemJSON{Path: p.Path, Message: p.Message, Code: problemCode(p), Suggestion: p.Suggestion})
-	}
-	return out
-}
-
-// problemCode is the stable code of a problem's kind ("" when it has
-// none).
-func problemCode(p *diag.Problem) string { return diag.Code(p) }
-
 // writeProblems writes each problem on its own line, with indent before
 // it: "path: message (did you mean X?)".
 func writeProblems(w io.Writer, indent string, problems diag.List) {
 	for _, p := range problems {
 		io.WriteString(w, indent+oneLine(p.Error())+"\n")
 	}
-}
-
-// segmentJSON writes a segment as the catalog does, with its problems as
-// objects (path, message, code, suggestion) instead of messages.
-type segmentJSON struct{ *catalog.Segment }
-
-func (s segmentJSON) MarshalJSON() ([]byte, error) {
-	seg := *s.Segment
-	problems := seg.Problems
-	seg.Problems = nil
-	b, err := json.Marshal(seg)
-	if err != nil || len(problems) == 0 {
-		return b, err
-	}
-	p, err := json.Marshal(problemsJSON(problems))
-	if err != nil {
-		return nil, err
-	}
-	// b is an object: add "problems" as its last field.
-	out := append(b[:len(b)-1:len(b)-1], `,"problems":`...)
-	out = append(out, p...)
-	return append(out, '}'), nil
 }
 
 // segmentDefinitionJSON is a segment's stored definition as JSON: itself
@@ -150,14 +108,6 @@ func segmentDefinitionJSON(seg *catalog.Segment) []byte {
 	}
 	b, _ := json.Marshal(string(seg.Definition))
 	return b
-}
-
-func segmentsJSON(segs []*catalog.Segment) []segmentJSON {
-	out := make([]segmentJSON, len(segs))
-	for i, s := range segs {
-		out[i] = segmentJSON{s}
-	}
-	return out
 }
 
 // writeJob writes a job's details as text.

@@ -63,7 +63,7 @@ func (s *segSession) edit(ctx context.Context) int {
 func (s *segSession) saved(seg *catalog.Segment, err error, verb string) int {
 	code := exitOK
 	if s.json {
-		code = s.emit(segmentJSON{seg})
+		code = s.emit(seg)
 	} else {
 		switch {
 		case seg.State == catalog.Draft:
@@ -114,7 +114,7 @@ func (s *segSession) showJSON(name string) int {
 	if err != nil {
 		return s.fail(err)
 	}
-	return s.emit(segmentJSON{seg})
+	return s.emit(seg)
 }
 
 func (s *segSession) list(sort string, desc bool, search string) int {
@@ -126,7 +126,7 @@ func (s *segSession) list(sort string, desc bool, search string) int {
 		return s.fail(err)
 	}
 	if s.json {
-		return s.emit(segmentsJSON(segs))
+		return s.emit(segs)
 	}
 	tw := newTable(s.out)
 	fmt.Fprintln(tw, "NAME\tDISPLAY NAME\tTYPE\tSTATE\tMEMBERS\tLAST REFRESHED\tSTATUS\tCREATED\tMODIFIED")
@@ -151,7 +151,7 @@ func (s *segSession) show(definition bool) int {
 		fmt.Fprintf(s.out, "%s\n", strings.TrimRight(string(seg.Definition), "\n"))
 		return exitOK
 	case s.json:
-		return s.emit(segmentJSON{seg})
+		return s.emit(seg)
 	}
 	tw := newTable(s.out)
 	row := func(k, v string) {
@@ -214,9 +214,9 @@ func (s *segSession) activate(ctx context.Context, at string) int {
 			return s.fail(gerr)
 		}
 		code = s.emit(struct {
-			Segment segmentJSON  `json:"segment"`
-			Job     *catalog.Job `json:"job"`
-		}{segmentJSON{seg}, job})
+			Segment *catalog.Segment `json:"segment"`
+			Job     *catalog.Job     `json:"job"`
+		}{seg, job})
 	} else {
 		switch {
 		case job != nil:

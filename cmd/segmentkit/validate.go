@@ -25,8 +25,8 @@ var validateCommand = &command{
 
 // validateJSON is what validate --json prints.
 type validateJSON struct {
-	Valid    bool          `json:"valid"`
-	Problems []problemJSON `json:"problems"`
+	Valid    bool      `json:"valid"`
+	Problems diag.List `json:"problems"`
 }
 
 // validate prints the definition's problems to stdout, one a line, or "ok".
@@ -57,13 +57,13 @@ func (c *cli) validate(data, file, catFile string, jsonOut bool) int {
 	switch {
 	case err == nil:
 		if jsonOut {
-			return c.emit(validateJSON{Valid: true, Problems: []problemJSON{}})
+			return c.emit(validateJSON{Valid: true, Problems: diag.List{}})
 		}
 		fmt.Fprintln(c.out, "ok")
 		return exitOK
 	case errors.As(err, &problems):
 		if jsonOut {
-			if code := c.emit(validateJSON{Problems: problemsJSON(problems)}); code != exitOK {
+			if code := c.emit(validateJSON{Problems: problems}); code != exitOK {
 				return code
 			}
 		} else {
