@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -286,4 +288,16 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+func TestPanicIsAProblem(t *testing.T) {
+	e := newEnv(t, Options{})
+	h := e.srv.api(route{id: "boom", h: func(*Server, http.ResponseWriter, *http.Request) error { panic("kaboom") }})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/api/boom", nil))
+	require.Equal(t, 500, rec.Code)
+	require.Equal(t, "application/problem+json", rec.Header().Get("Content-Type"))
+	require.NotContains(t, rec.Body.String(), "goroutine")
+	require.NotContains(t, rec.Body.String(), "kaboom")
+	require.Contains(t, rec.Body.String(), "server.internal")
 }

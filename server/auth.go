@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,10 @@ type session struct {
 	expires time.Time
 }
 
+// maxSessions bounds the sessions kept: past it, the tenth that expires
+// first is dropped to make room.
+const maxSessions = 10000
+
 // sessions holds the page sessions, by the SHA-256 of their cookie value:
 // the values themselves are kept nowhere.
 type sessions struct {
@@ -80,6 +85,21 @@ func (s *sessions) create(p *principal) (string, *session) {
 	for k, v := range s.m {
 		if now.After(v.expires) {
 			delete(s.m, k)
+		}
+	}
+	if len(s.m) >= maxSessions {
+		// Drop the tenth that expires first.
+		type entry struct {
+			k [32]byte
+			t time.Time
+		}
+		all := make([]entry, 0, len(s.m))
+		for k, v := range s.m {
+			all = append(all, entry{k, v.expires})
+		}
+		slices.SortFunc(all, func(a, b entry) int { return a.t.Compare(b.t) })
+		for _, e := range all[:len(all)/10+1] {
+			delete(s.m, e.k)
 		}
 	}
 	s.m[sha256.Sum256([]byte(value))] = ses

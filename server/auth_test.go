@@ -7,6 +7,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/stretchr/testify/require"
 
@@ -156,3 +159,21 @@ func TestLoopback(t *testing.T) {
 }
 
 func jsonNum(v any) string { return strconvFormat(v.(float64)) }
+
+func TestSessionsBounded(t *testing.T) {
+	clock := clockworkFake()
+	ss := newSessions(clock, time.Hour)
+	first, _ := ss.create(&principal{role: catalog.Viewer, name: "a"})
+	clock.Advance(time.Second)
+	for range maxSessions {
+		ss.create(&principal{role: catalog.Viewer, name: "b"})
+	}
+	require.LessOrEqual(t, len(ss.m), maxSessions)
+	require.Nil(t, ss.get(first), "the oldest session made room")
+	v, _ := ss.create(&principal{role: catalog.Viewer, name: "c"})
+	require.NotNil(t, ss.get(v))
+	clock.Advance(2 * time.Hour)
+	require.Nil(t, ss.get(v), "sessions expire")
+}
+
+func clockworkFake() *clockwork.FakeClock { return clockwork.NewFakeClock() }

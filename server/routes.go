@@ -201,6 +201,9 @@ func (s *Server) api(rt route) http.Handler {
 		var who string
 		defer func() {
 			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // end the connection: the answer is cut short
+				}
 				s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if w.status == 0 {
 					s.writeProblem(w, r, fmt.Errorf("internal error in %s", rt.id))
