@@ -22,10 +22,10 @@ func dataDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestMembersAgreeScaleS generates the dataset at scale S, loads it into
-// segmentkit and DuckDB, and checks that every case of the suite has the
-// same answer in both.
-func TestMembersAgreeScaleS(t *testing.T) {
+// loadScaleS generates the dataset at scale S and loads it into
+// segmentkit and DuckDB, closed when the test ends.
+func loadScaleS(t *testing.T) (*benchmarks.Segmentkit, *benchmarks.DuckDB) {
+	t.Helper()
 	ctx := context.Background()
 	sc, err := gen.ScaleByName("S")
 	require.NoError(t, err)
@@ -35,12 +35,20 @@ func TestMembersAgreeScaleS(t *testing.T) {
 
 	sk, err := benchmarks.LoadSegmentkit(ctx, dir)
 	require.NoError(t, err)
-	defer sk.Close()
+	t.Cleanup(sk.Close)
 	require.Equal(t, int(sc.Customers), sk.Snap.NumCustomers())
 	db, err := benchmarks.LoadDuckDB(ctx, dir, benchmarks.DuckDBOptions{Threads: 2})
 	require.NoError(t, err)
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return sk, db
+}
 
+// TestMembersAgreeScaleS generates the dataset at scale S, loads it into
+// segmentkit and DuckDB, and checks that every case of the suite has the
+// same answer in both.
+func TestMembersAgreeScaleS(t *testing.T) {
+	ctx := context.Background()
+	sk, db := loadScaleS(t)
 	cases, err := suite.Cases(gen.AsOf)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(cases), 10)

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -153,4 +154,43 @@ func notFound(tx *bolt.Tx, name string) error {
 		return fmt.Errorf("segment %q %w (did you mean %s?)", name, ErrNotFound, s)
 	}
 	return fmt.Errorf("segment %q %w", name, ErrNotFound)
+}
+
+// Check parses and validates a definition as Create and Edit would, without
+// saving anything: its references must name segments of the catalog and
+// must not close a cycle. editing names the segment whose definition it
+// would replace ("" for a new one), so that its own stored references do
+// not count. Check returns the parsed definition (nil when it does not
+// parse) and every problem found (none for a valid definition); the error
+// is for the catalog or the data source failing, never for the
+// definition.
+func (c *Catalog) Check(ctx context.Context, definition []byte, editing string) (*segment.Definition, diag.List, error) {
+	if err := c.enter(); err != nil {
+		return nil, nil, err
+	}
+	defer c.leave()
+	sch, err := c.schema(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ck checked
+	err = c.view(func(tx *bolt.Tx) error {
+		var self uint64
+		if editing != "" {
+			r, err := getByName(tx, editing)
+			if err != nil {
+				return err
+			}
+			self = r.ID
+		}
+		ck = check(tx, definition, sch, self)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ck.problems) > 0 {
+		return ck.def, ck.problems, nil
+	}
+	return ck.def, nil, nil
 }

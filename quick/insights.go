@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -78,6 +79,10 @@ type Insights struct {
 	// greatest. It is nil when there is no value. PercentileOf goes the
 	// other way.
 	Percentiles []segment.Value
+
+	// AsOf is the instant of the view the insights come from (measures and
+	// relative dates count from it).
+	AsOf time.Time
 }
 
 // Column returns the statistics of the named field over all customers,
@@ -115,7 +120,9 @@ func (v View) Insights(ctx context.Context, field string) (*Insights, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.insights(), nil
+	ins := c.insights()
+	ins.AsOf = v.AsOf()
+	return ins, nil
 }
 
 // InsightsIn returns the insights of the named field over the customers in
@@ -132,7 +139,9 @@ func (v View) InsightsIn(ctx context.Context, field string, members *roaring.Bit
 	if err != nil {
 		return nil, err
 	}
-	return build(c.field, a, a.customers, false).insights(), nil
+	ins := build(c.field, a, a.customers, false).insights()
+	ins.AsOf = v.AsOf()
+	return ins, nil
 }
 
 // Rank says where a value falls among a numerical field's values.

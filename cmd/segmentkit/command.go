@@ -38,7 +38,7 @@ var rootCommand = &command{
 
 func init() {
 	rootCommand.verbs = []*command{evalCommand, validateCommand, sqlCommand, demoCommand, segmentsCommand, quickCommand,
-		serveScheduleCommand, versionCommand}
+		serveCommand, serveScheduleCommand, versionCommand}
 }
 
 // noun is what the command calls its verbs in messages.
@@ -78,7 +78,9 @@ func isHelp(arg string) bool {
 // run runs the command with args, the arguments after its name. c.name is
 // the command's full name ("segments create"; "" for the top level).
 func (cmd *command) run(ctx context.Context, c *cli, args []string) int {
-	if cmd.verbs != nil {
+	// A command with verbs runs one of them; one that also has flags
+	// (serve) runs itself unless its first argument names a verb.
+	if cmd.verbs != nil && (cmd.flags == nil || len(args) > 0 && cmd.lookup(args[0]) != nil) {
 		return cmd.runVerb(ctx, c, args)
 	}
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
@@ -153,7 +155,7 @@ func (cmd *command) help(c *cli, args []string) int {
 		}
 		target, name = v, joinName(name, a)
 	}
-	if target.verbs != nil {
+	if target.verbs != nil && target.flags == nil {
 		target.writeVerbs(c.stdout, name)
 		return exitOK
 	}
@@ -222,6 +224,12 @@ func writeCommandUsage(w io.Writer, name string, cmd *command, fs *flag.FlagSet)
 		}
 		b.WriteString("\n")
 	})
+	if len(cmd.verbs) > 0 {
+		b.WriteString("\nVerbs:\n")
+		for _, v := range cmd.verbs {
+			fmt.Fprintf(&b, "  %s %s  %s\n", v.name, v.args, v.summary)
+		}
+	}
 	io.WriteString(w, b.String())
 }
 

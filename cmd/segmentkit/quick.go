@@ -273,19 +273,6 @@ func (c *cli) quickWithin(ctx context.Context, s quickSession, file string) (*ro
 	return members, -1
 }
 
-// quickFieldJSON is a field in the JSON output.
-type quickFieldJSON struct {
-	Name        string `json:"name"`
-	Origin      string `json:"source"`
-	Type        string `json:"type"`
-	Scale       string `json:"kind"`
-	DisplayName string `json:"displayName,omitempty"`
-}
-
-func quickFieldOut(f quick.Field) quickFieldJSON {
-	return quickFieldJSON{Name: f.Name, Origin: f.Origin.String(), Type: f.Type.String(), Scale: f.Scale.String(), DisplayName: f.DisplayName}
-}
-
 func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 	s, code := c.quickOpen(ctx, a)
 	if code >= 0 {
@@ -305,11 +292,7 @@ func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 		fields = append(fields, fs...)
 	}
 	if *a.json {
-		out := make([]quickFieldJSON, len(fields))
-		for i, f := range fields {
-			out[i] = quickFieldOut(f)
-		}
-		return c.emit(out)
+		return c.emit(fields)
 	}
 	tw := newTable(c.out)
 	fmt.Fprintln(tw, "FIELD\tSOURCE\tTYPE\tKIND\tDISPLAY NAME")
@@ -318,17 +301,6 @@ func (c *cli) quickFields(ctx context.Context, a *quickArgs) int {
 	}
 	tw.Flush()
 	return exitOK
-}
-
-// quickValue writes a definition value as JSON; a value JSON cannot hold
-// (an infinite number) is written as its text.
-type quickValue segment.Value
-
-func (v quickValue) MarshalJSON() ([]byte, error) {
-	if b, err := segment.Value(v).MarshalJSON(); err == nil {
-		return b, nil
-	}
-	return json.Marshal(quickValueText(segment.Value(v)))
 }
 
 // quickValueText writes a value for people: strings and dates as they are,
@@ -364,22 +336,6 @@ func quickValueText(v segment.Value) string {
 	return "null"
 }
 
-type quickValueCount struct {
-	Value     quickValue `json:"value"`
-	Customers int        `json:"customers"`
-}
-
-type quickInsightsJSON struct {
-	quickFieldJSON
-	AsOf        string            `json:"asOf"`
-	Customers   int               `json:"customers"`
-	Nulls       int               `json:"nulls"`
-	Distinct    int               `json:"distinct"`
-	Top         []quickValueCount `json:"top,omitempty"`
-	Other       *int              `json:"other,omitempty"`
-	Percentiles []quickValue      `json:"percentiles,omitempty"`
-}
-
 func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
 	s, within, code := c.quickOpenWithin(ctx, a)
 	if code >= 0 {
@@ -398,19 +354,7 @@ func (c *cli) quickInsights(ctx context.Context, a *quickArgs) int {
 		return c.fail(err)
 	}
 	if *a.json {
-		out := quickInsightsJSON{quickFieldJSON: quickFieldOut(ins.Field), AsOf: s.view.AsOf().Format(time.RFC3339Nano),
-			Customers: ins.Customers, Nulls: ins.Nulls, Distinct: ins.Distinct}
-		if ins.Field.Scale == quick.Categorical {
-			out.Top = make([]quickValueCount, len(ins.Top))
-			for i, t := range ins.Top {
-				out.Top[i] = quickValueCount{quickValue(t.Value), t.Customers}
-			}
-			out.Other = &ins.Other
-		}
-		for _, p := range ins.Percentiles {
-			out.Percentiles = append(out.Percentiles, quickValue(p))
-		}
-		return c.emit(out)
+		return c.emit(ins)
 	}
 	f := ins.Field
 	fmt.Fprintf(c.out, "%s (%s, %s): %s customers, %s with no value, %s distinct values\n",
@@ -448,13 +392,13 @@ func quickPercent(n, of int) string {
 }
 
 type quickEstimateJSON struct {
-	Field     string     `json:"field"`
-	Operator  string     `json:"operator"`
-	Value     quickValue `json:"value"`
-	AsOf      string     `json:"asOf"`
-	Members   int        `json:"members"`
-	Customers int        `json:"customers"`
-	Share     float64    `json:"share"`
+	Field     string         `json:"field"`
+	Operator  string         `json:"operator"`
+	Value     json.Marshaler `json:"value"`
+	AsOf      string         `json:"asOf"`
+	Members   int            `json:"members"`
+	Customers int            `json:"customers"`
+	Share     float64        `json:"share"`
 }
 
 // quickTarget is the field, operator and value of estimate and create,
@@ -509,7 +453,7 @@ func (c *cli) quickEstimate(ctx context.Context, a *quickArgs) int {
 	}
 	name, op, value, size := q.name, q.op, q.value, q.size
 	if *a.json {
-		return c.emit(quickEstimateJSON{Field: name, Operator: op.String(), Value: quickValue(value),
+		return c.emit(quickEstimateJSON{Field: name, Operator: op.String(), Value: quick.ValueJSON(value),
 			AsOf: s.view.AsOf().Format(time.RFC3339Nano), Members: size.MemberCount, Customers: size.Customers, Share: size.Share})
 	}
 	fmt.Fprintf(c.out, "%s %s %s: %s of %s customers (%s)\n", name, op, quickValueText(value),

@@ -63,7 +63,13 @@ func TestQuickFields(t *testing.T) {
 
 	r = runQ(t, quickBase("fields", "--json")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
-	var fields []quickFieldJSON
+	var fields []struct {
+		Name        string `json:"name"`
+		Origin      string `json:"source"`
+		Type        string `json:"type"`
+		Scale       string `json:"kind"`
+		DisplayName string `json:"displayName,omitempty"`
+	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &fields))
 	bySource := map[string][]string{}
 	kinds := map[string]string{}
