@@ -290,13 +290,20 @@ type browserEnv struct {
 
 func newBrowserEnv(t *testing.T) *browserEnv {
 	t.Helper()
+	return newBrowserEnvWith(t, Options{})
+}
+
+// newBrowserEnvWith is newBrowserEnv with server options.
+func newBrowserEnvWith(t *testing.T, opts Options) *browserEnv {
+	t.Helper()
 	root := t.TempDir()
 	d, err := WriteDemo(t.Context(), root, 2000, time.Now().UTC())
 	require.NoError(t, err)
 	src := catalog.NewDirSource(d.Dir, storage.Options{})
 	cat, err := catalog.Open(d.Catalog, catalog.Options{Source: src})
 	require.NoError(t, err)
-	srv, err := New(t.Context(), Options{Catalog: cat, Source: src, ReloadInterval: -1})
+	opts.Catalog, opts.Source, opts.ReloadInterval = cat, src, -1
+	srv, err := New(t.Context(), opts)
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
@@ -447,6 +454,14 @@ func TestBrowserSegments(t *testing.T) {
 	p.choose(rel+` .aggregate select.operator`, "greaterThanOrEqual")
 	p.typeIn(rel+` .aggregate input.value1`, "300")
 	p.click(top + ` > .block-head input[value="or"]`)
+	// A second group takes out two countries.
+	p.click("#add-group")
+	second := `#groups > .group:nth-child(2)`
+	p.waitFor("the second group", fmt.Sprintf(`document.querySelector(%q)`, second+` .cond.pred input.attr`))
+	p.choose(second+` select.setop`, "except")
+	p.typeIn(second+` .cond.pred input.attr`, "Country")
+	p.choose(second+` .cond.pred select.operator`, "in")
+	p.typeIn(second+` .cond.pred input.value1`, "BR, JP")
 	p.waitFor("a valid definition", `document.getElementById('view-builder').dataset.pending === 'false' && document.getElementById('view-builder').dataset.valid === 'true' && document.getElementById('estimate').dataset.members !== undefined`)
 	require.Empty(t, strings.TrimSpace(p.text("#builder-problems")))
 
@@ -464,7 +479,12 @@ func TestBrowserSegments(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal([]byte(defText), &def), defText)
 	require.Equal(t, name, def.Name)
-	require.Len(t, def.Groups, 1)
+	require.Len(t, def.Groups, 2)
+	var groups struct {
+		Groups []map[string]any `json:"groups"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(defText), &groups))
+	require.Equal(t, map[string]any{"setOperator": "except", "condition": map[string]any{"attribute": "Customer.Country", "operator": "in", "value": []any{"BR", "JP"}}}, groups.Groups[1])
 	require.Len(t, def.Groups[0].Condition.Or, 2, defText)
 	require.Equal(t, "Customer.IsVip", def.Groups[0].Condition.Or[0]["attribute"])
 	require.Equal(t, "Order", def.Groups[0].Condition.Or[1]["related"])
@@ -601,4 +621,200 @@ func thousands(n uint64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// TestBrowserManage signs in with a token and manages segments: paging,
+// the bulk actions, Refresh all, a destination and an export, a problem
+// from the API shown to the user, an edit, a draft, and a viewer's page
+// without the actions it may not take.
+func TestBrowserManage(t *testing.T) {
+	ctx := t.Context()
+	e := newBrowserEnvWith(t, Options{RequireTokens: true})
+	cat := e.cat
+	adminToken, _, err := cat.CreateToken("ops", catalog.Admin)
+	require.NoError(t, err)
+	viewerToken, _, err := cat.CreateToken("analyst", catalog.Viewer)
+	require.NoError(t, err)
+	for i := 1; i <= 14; i++ {
+		_, err := cat.Create(ctx, fmt.Appendf(nil, `{"name": "Zone%02d", "groups": [{"condition": {"attribute": "Customer.Age", "operator": "greaterThan", "value": %d}}]}`, i, 20+i), catalog.CreateOptions{})
+		require.NoError(t, err)
+	}
+	all := listNames(t, cat, catalog.ListOptions{})
+	require.Len(t, all, 21)
+	p := newPage(t, e.url)
+
+	// Tokens are required: the page asks for one.
+	p.run(chromedp.Navigate(e.url + "/"))
+	p.waitFor("the sign-in form", `document.body.dataset.ready === 'true' && document.body.dataset.view === 'login'`)
+	p.typeIn("#login-token", "sk_wrong")
+	p.click(`#login-form button[type="submit"]`)
+	p.waitFor("the refusal", `!document.getElementById('error-box').hidden && document.getElementById('error-box').textContent.length > 0`)
+	p.shot("11-sign-in-refused")
+	p.typeIn("#login-token", adminToken)
+	p.click(`#login-form button[type="submit"]`)
+	p.waitFor("the list", `document.body.dataset.view === 'list' && document.querySelectorAll('#segments-body tr[data-name]').length > 0`)
+	require.Equal(t, "ops", p.text("#session-name"))
+
+	// Pages of 10.
+	p.choose("#page-size", "10")
+	p.waitFor("the first page", fmt.Sprintf(`JSON.stringify([...document.querySelectorAll('#segments-body tr[data-name]')].map(r => r.dataset.name)) === %q && document.getElementById('page-info').textContent === '1–10 of 21'`, jsList(all[:10])))
+	p.click("#page-next")
+	p.waitFor("the second page", fmt.Sprintf(`JSON.stringify([...document.querySelectorAll('#segments-body tr[data-name]')].map(r => r.dataset.name)) === %q`, jsList(all[10:20])))
+	p.click("#page-next")
+	p.waitFor("the last page", fmt.Sprintf(`JSON.stringify([...document.querySelectorAll('#segments-body tr[data-name]')].map(r => r.dataset.name)) === %q && document.getElementById('page-next').disabled`, jsList(all[20:])))
+	p.click("#page-prev")
+	p.click("#page-prev")
+	p.waitFor("the first page again", `document.getElementById('page-info').textContent === '1–10 of 21' && document.getElementById('page-prev').disabled`)
+
+	// Deactivate, then activate, two selected segments.
+	pair := []string{"RecentBuyers", "VipCustomers"}
+	selectRows := func(names ...string) {
+		t.Helper()
+		for _, n := range names {
+			p.click(fmt.Sprintf(`#segments-body tr[data-name=%q] input.row-select`, n))
+		}
+		p.waitFor("the selection", fmt.Sprintf(`document.getElementById('selection-count').textContent === '%d selected'`, len(names)))
+	}
+	stateOf := func(name string) catalog.State {
+		t.Helper()
+		s, err := cat.Get(name)
+		require.NoError(t, err)
+		return s.State
+	}
+	badges := func(names []string, state string) string {
+		var conds []string
+		for _, n := range names {
+			conds = append(conds, fmt.Sprintf(`document.querySelector('#segments-body tr[data-name=%q] .badge').textContent === %q`, n, state))
+		}
+		return strings.Join(conds, " && ")
+	}
+	selectRows(pair...)
+	p.click("#bulk-deactivate")
+	p.waitFor("the deactivated rows", badges(pair, "inactive"))
+	for _, n := range pair {
+		require.Equal(t, catalog.Inactive, stateOf(n))
+	}
+	p.shot("12-bulk-deactivated")
+	selectRows(pair...)
+	p.click("#bulk-activate")
+	p.waitFor("the activated rows", badges(pair, "active")+` && /job \d+ successful/.test(document.getElementById('status-msg').textContent)`)
+	for _, n := range pair {
+		require.Equal(t, catalog.Active, stateOf(n))
+	}
+
+	// Refresh two, then all.
+	jobs, err := cat.Jobs(1)
+	require.NoError(t, err)
+	before := jobs[0].ID
+	selectRows(pair...)
+	p.click("#bulk-refresh")
+	p.waitFor("the refresh", `/^Refresh: job \d+ successful/.test(document.getElementById('status-msg').textContent)`)
+	jobs, err = cat.Jobs(1)
+	require.NoError(t, err)
+	require.Greater(t, jobs[0].ID, before)
+	require.ElementsMatch(t, pair, jobs[0].Requested)
+	p.click("#refresh-all")
+	p.waitFor("the refresh of all", `/^Refresh all: job \d+ (successful|failed|skipped)/.test(document.getElementById('status-msg').textContent)`)
+	jobs, err = cat.Jobs(1)
+	require.NoError(t, err)
+	require.True(t, jobs[0].All)
+	require.Contains(t, p.text("#status-msg"), fmt.Sprintf("job %d %s.", jobs[0].ID, jobs[0].Status))
+
+	// Delete two, after the confirmation.
+	selectRows("Zone01", "Zone02")
+	p.click("#bulk-delete")
+	p.waitFor("the confirmation", `document.getElementById('confirm-dialog').open`)
+	p.shot("13-confirm-delete")
+	p.click("#confirm-ok")
+	p.waitFor("the deletion", `document.getElementById('page-info').textContent === '1–10 of 19'`)
+	for _, n := range []string{"Zone01", "Zone02"} {
+		_, err := cat.Get(n)
+		require.ErrorIs(t, err, catalog.ErrNotFound)
+	}
+
+	// A destination, and an export to it.
+	p.click(`#segments-body tr[data-name="VipCustomers"] td.name a`)
+	p.waitFor("the details", `document.body.dataset.view === 'details' && document.getElementById('details-props').textContent.includes('VipCustomers')`)
+	out := filepath.Join(t.TempDir(), "vip.csv")
+	p.click("#dest-add summary")
+	p.typeIn("#dest-name", "vipfile")
+	p.typeIn("#dest-to", "csv:"+out)
+	p.click(`#dest-form button[type="submit"]`)
+	p.waitFor("the destination", `document.querySelector('#dest-table tbody tr[data-name="vipfile"]')`)
+	p.click(`#dest-table tbody tr[data-name="vipfile"] button`)
+	p.waitFor("the export", `/^Export to vipfile: job \d+ successful/.test(document.getElementById('status-msg').textContent) && document.querySelectorAll('#exports-table tbody tr td').length > 1`)
+	vip, err := cat.Get("VipCustomers")
+	require.NoError(t, err)
+	exported, err := os.ReadFile(out)
+	require.NoError(t, err)
+	recs, err := csv.NewReader(bytes.NewReader(exported)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, int(vip.MemberCount)+1)
+	p.view("14-destination", "#dest-title")
+
+	// A problem from the API: renaming onto a name that is taken.
+	p.click("#details-rename")
+	p.waitFor("the rename dialog", `document.getElementById('rename-dialog').open`)
+	p.typeIn("#rename-name", "RecentBuyers")
+	p.click("#rename-ok")
+	p.waitFor("the problem", `!document.getElementById('error-box').hidden && document.querySelector('#error-box .problem').dataset.code === 'catalog.exists' && document.getElementById('error-box').textContent.includes('RecentBuyers')`)
+	p.shot("15-rename-problem")
+	require.Equal(t, catalog.Active, stateOf("VipCustomers"))
+
+	// An edit: the builder shows the stored definition; the JSON mode
+	// shows it as JSON; the description saved.
+	p.click("#details-edit")
+	p.waitFor("the builder", `document.body.dataset.view === 'builder' && document.getElementById('b-name').value === 'VipCustomers' && document.getElementById('view-builder').dataset.pending === 'false'`)
+	require.Equal(t, "IsVip", evalAs[string](p, `document.querySelector('#groups .cond.pred input.attr').value`))
+	p.click("#tab-json")
+	var shownDef map[string]any
+	require.NoError(t, json.Unmarshal([]byte(evalAs[string](p, `document.getElementById('json-text').value`)), &shownDef))
+	require.Equal(t, "VipCustomers", shownDef["name"])
+	p.click("#tab-builder")
+	p.typeIn("#b-description", "Edited on the page.")
+	p.waitFor("the check", `document.getElementById('view-builder').dataset.pending === 'false' && document.getElementById('view-builder').dataset.valid === 'true'`)
+	p.click("#b-save")
+	p.waitFor("the details", `document.body.dataset.view === 'details' && document.getElementById('details-props').textContent.includes('Edited on the page.')`)
+	vip, err = cat.Get("VipCustomers")
+	require.NoError(t, err)
+	require.Equal(t, "Edited on the page.", vip.Description)
+
+	// A draft: an invalid definition saves as a draft, which cannot be
+	// activated.
+	p.click(`a[href="#/"]`)
+	p.waitFor("the list", `document.body.dataset.view === 'list'`)
+	p.click("#new-segment")
+	p.waitFor("the builder", `document.body.dataset.view === 'builder' && document.querySelector('#groups .cond.pred input.attr')`)
+	p.typeIn("#b-name", "DraftOne")
+	p.typeIn(`#groups .cond.pred input.attr`, "Agee")
+	p.waitFor("the problem", `document.getElementById('view-builder').dataset.pending === 'false' && document.getElementById('view-builder').dataset.valid === 'false'`)
+	p.click("#b-save")
+	p.waitFor("the draft's details", `document.body.dataset.view === 'details' && document.getElementById('details-badges').textContent.includes('draft') && document.getElementById('details-activate').disabled && document.getElementById('details-problems').textContent.includes('Agee')`)
+	require.Contains(t, p.text("#status-msg"), "as a draft")
+	require.Equal(t, catalog.Draft, stateOf("DraftOne"))
+	p.shot("16-draft")
+
+	// A viewer sees no action it may not take.
+	p.click("#sign-out")
+	p.waitFor("the sign-in form", `document.body.dataset.view === 'login'`)
+	p.typeIn("#login-token", viewerToken)
+	p.click(`#login-form button[type="submit"]`)
+	// Back where the session ended: the draft's details, without their
+	// actions.
+	p.waitFor("the viewer's details", `document.body.dataset.view === 'details' && document.getElementById('details-props').textContent.includes('DraftOne')`)
+	for _, id := range []string{"details-edit", "details-refresh", "details-activate", "details-delete", "dest-add"} {
+		require.True(t, evalAs[bool](p, fmt.Sprintf(`document.getElementById(%q).hidden`, id)), "a viewer sees #%s", id)
+	}
+	p.click("#nav-segments")
+	p.waitFor("the viewer's list", `document.body.dataset.view === 'list' && document.querySelectorAll('#segments-body tr[data-name]').length > 0`)
+	for _, id := range []string{"new-segment", "quick-open", "bulk-refresh", "bulk-delete", "refresh-all"} {
+		require.True(t, evalAs[bool](p, fmt.Sprintf(`document.getElementById(%q).hidden`, id)), "a viewer sees #%s", id)
+	}
+	require.Equal(t, "viewer", p.text("#session-role"))
+	p.shot("17-viewer")
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Empty(t, p.errors, "the page logged errors")
+	require.Empty(t, p.external, "the page made requests outside the server")
 }

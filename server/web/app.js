@@ -360,6 +360,7 @@ async function loadDetails(name) {
     return;
   }
   details.segment = s;
+  $('dest-add').open = false;
   renderDetails(s);
   await Promise.all([loadTrend(), loadPreview(), loadDestinations(), loadExports(), loadJobs()]);
 }
@@ -416,7 +417,7 @@ async function loadTrend() {
     const last = hist[hist.length - 1];
     $('trend-summary').textContent = hist.length
       ? `${hist.length} refresh(es) in this range; latest ${fmtTime(last.time)}: ${num(last.members)} members, ${num(last.entered)} entered, ${num(last.left)} left.`
-      : 'No refresh in this range.';
+      : '';
   } catch (err) {
     renderTrend([]);
     $('trend-summary').textContent = `The history is not available: ${err.message}`;
