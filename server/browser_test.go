@@ -779,6 +779,23 @@ func TestBrowserManage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Edited on the page.", vip.Description)
 
+	// The example's definition shows in the builder (an aggregate, an
+	// exists condition, an except group) and comes back from it unchanged.
+	p.run(chromedp.Navigate(e.url + "/#/edit/HighValueEscalated"))
+	p.waitFor("the example in the builder", `document.body.dataset.view === 'builder' && document.getElementById('b-name').value === 'HighValueEscalated' && document.getElementById('view-builder').dataset.pending === 'false'`)
+	require.Equal(t, "except", evalAs[string](p, `document.querySelector('#groups > .group:nth-child(2) select.setop').value`))
+	require.Equal(t, []string{"Order", "SupportCase"}, evalAs[[]string](p, `[...document.querySelectorAll('#groups > .group:first-child .cond.related > .inline select.entity')].map(s => s.value)`))
+	require.Equal(t, []string{"sum", "Amount", "greaterThanOrEqual", "500"}, evalAs[[]string](p, `(function(){ const a = document.querySelector('#groups .cond.related .aggregate'); return [a.querySelector('select.fn').value, a.querySelector('input.aggAttr').value, a.querySelector('select.operator').value, a.querySelector('input.value1').value]; })()`))
+	require.Equal(t, "true", attr(p, "#view-builder", "data-valid"))
+	p.shot("16-builder-example")
+	p.click("#tab-json")
+	example, err := cat.Get("HighValueEscalated")
+	require.NoError(t, err)
+	var stored, fromBuilder any
+	require.NoError(t, json.Unmarshal(example.Definition, &stored))
+	require.NoError(t, json.Unmarshal([]byte(evalAs[string](p, `document.getElementById('json-text').value`)), &fromBuilder))
+	require.Equal(t, stored, fromBuilder)
+
 	// A draft: an invalid definition saves as a draft, which cannot be
 	// activated.
 	p.click(`a[href="#/"]`)
@@ -792,7 +809,7 @@ func TestBrowserManage(t *testing.T) {
 	p.waitFor("the draft's details", `document.body.dataset.view === 'details' && document.getElementById('details-badges').textContent.includes('draft') && document.getElementById('details-activate').disabled && document.getElementById('details-problems').textContent.includes('Agee')`)
 	require.Contains(t, p.text("#status-msg"), "as a draft")
 	require.Equal(t, catalog.Draft, stateOf("DraftOne"))
-	p.shot("16-draft")
+	p.shot("17-draft")
 
 	// A viewer sees no action it may not take.
 	p.click("#sign-out")
@@ -811,7 +828,7 @@ func TestBrowserManage(t *testing.T) {
 		require.True(t, evalAs[bool](p, fmt.Sprintf(`document.getElementById(%q).hidden`, id)), "a viewer sees #%s", id)
 	}
 	require.Equal(t, "viewer", p.text("#session-role"))
-	p.shot("17-viewer")
+	p.shot("18-viewer")
 
 	p.mu.Lock()
 	defer p.mu.Unlock()

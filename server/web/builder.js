@@ -4,7 +4,7 @@
 // compared with a value), segment references, and a raw JSON mode. It
 // validates as the user edits and estimates the size of valid definitions.
 
-import { get, post, put, seg, ProblemError } from './api.js';
+import { get, post, put, seg, query, ProblemError } from './api.js';
 import { $, h, num, problemList, showError, say, debounce } from './ui.js';
 import { app, go, runJob } from './app.js';
 
@@ -417,7 +417,7 @@ function renderBlock(block, parent, whereEntity, top, onRemove) {
     h(
       'div',
       { class: 'block-head inline' },
-      !top && !whereEntity ? notBox(block) : null,
+      notBox(block),
       h(
         'fieldset',
         { class: 'logic inline-fieldset' },
@@ -900,7 +900,9 @@ function applySuggestion(p) {
   if (b.mode === 'json') {
     const ta = $('json-text');
     const bad = (p.message.match(/"([^"]+)"/) || [])[1];
+    const sugAttr = p.suggestion.slice(p.suggestion.lastIndexOf('.') + 1);
     if (bad && ta.value.includes(`"${bad}"`)) ta.value = ta.value.replace(`"${bad}"`, `"${p.suggestion}"`);
+    else if (bad && ta.value.includes(`.${bad}"`)) ta.value = ta.value.replace(`.${bad}"`, `.${sugAttr}"`);
     changed();
     return;
   }
@@ -965,7 +967,7 @@ async function validate() {
   $('validity').textContent = 'Checking…';
   let res;
   try {
-    res = await post('/api/validate', { definition: def });
+    res = await post(`/api/validate${query({ editing: b.editing })}`, { definition: def });
   } catch (err) {
     if (seq !== b.seq) return;
     clearProblems();
