@@ -109,6 +109,11 @@ var sentinels = map[string]error{
 
 // exportedErrVars parses the module's non-test Go files and returns the
 // exported package-level variables named Err..., as "dir.Name".
+// aboveCatalog are the packages that import catalog, which this test
+// cannot import: each checks its own sentinels the same way
+// (server/sentinels_test.go).
+var aboveCatalog = []string{"server"}
+
 func exportedErrVars(t *testing.T) []string {
 	t.Helper()
 	root, err := filepath.Abs("..")
@@ -128,6 +133,9 @@ func exportedErrVars(t *testing.T) []string {
 			}
 			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root {
 				return filepath.SkipDir // another module
+			}
+			if rel, _ := filepath.Rel(root, path); slices.Contains(aboveCatalog, filepath.ToSlash(rel)) {
+				return filepath.SkipDir
 			}
 			return nil
 		}
@@ -292,7 +300,11 @@ func TestSentinelCodesDocumented(t *testing.T) {
 		if len(cells) != 5 || !strings.Contains(line, "Err") {
 			continue
 		}
-		documented = append(documented, strings.Trim(strings.TrimSpace(cells[3]), "`"))
+		code := strings.Trim(strings.TrimSpace(cells[3]), "`")
+		if pkg, _, _ := strings.Cut(code, "."); slices.Contains(aboveCatalog, pkg) {
+			continue
+		}
+		documented = append(documented, code)
 	}
 	var want []string
 	for name, s := range sentinels {
