@@ -428,6 +428,45 @@ func TestDemo(t *testing.T) {
 	}
 }
 
+// TestDemoParquet: demo --format parquet writes a directory of Parquet
+// files that the command itself loads and evaluates, with the members of
+// the CSV demo of the same flags; a directory written in one format takes
+// the other over it.
+func TestDemoParquet(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo")
+	csv := runCLI(t, "demo", "--customers", "600", "--seed", "4", "--out", out, "--json")
+	require.Equal(t, exitOK, csv.code, csv.stderr)
+	r := runCLI(t, "demo", "--customers", "600", "--seed", "4", "--out", out, "--format", "parquet", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var a, b struct {
+		Format  string
+		Members uint64
+		Orders  int
+	}
+	require.NoError(t, json.Unmarshal([]byte(csv.stdout), &a))
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &b))
+	require.Equal(t, "csv", a.Format)
+	require.Equal(t, "parquet", b.Format)
+	require.Equal(t, a.Members, b.Members)
+	require.Equal(t, 6000, b.Orders)
+	require.FileExists(t, filepath.Join(out, "Order", "Order.parquet"))
+	require.NoFileExists(t, filepath.Join(out, demo.OrderFile))
+
+	count := runCLI(t, "eval", "--data", out, "--segment", filepath.Join(out, demo.SegmentFile), "--as-of", "2026-06-30", "--format", "count")
+	require.Equal(t, exitOK, count.code, count.stderr)
+	require.Equal(t, strconv.FormatUint(b.Members, 10)+"\n", count.stdout)
+
+	text := runCLI(t, "demo", "--customers", "50", "--out", out, "--format", "parquet")
+	require.Equal(t, exitOK, text.code, text.stderr)
+	require.Contains(t, text.stdout, "written to "+out+" as Parquet: ")
+
+	for _, bad := range []string{"xml", "", "Parquet"} {
+		r := runCLI(t, "demo", "--customers", "5", "--format", bad)
+		require.Equal(t, exitUsage, r.code, bad)
+		require.Contains(t, r.stderr, fmt.Sprintf("--format must be csv or parquet, not %q", bad))
+	}
+}
+
 func TestDemoTemporary(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
