@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/internal/demo"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/sqlsyntax"
 )
 
 // testData is a small demo directory shared by the tests; they only read
@@ -42,6 +43,10 @@ func TestMain(m *testing.M) {
 	testData.dir, testData.sum = dir, sum
 	code := m.Run()
 	os.RemoveAll(dir)
+	if err := sqlsyntax.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "sqlsyntax: Close:", err)
+		code = 1
+	}
 	os.Exit(code)
 }
 
