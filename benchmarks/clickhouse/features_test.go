@@ -128,6 +128,21 @@ var probes = []probe{
 	{name: "-If aggregates of Nullable with no match", sql: "SELECT sumIf(w, k = 9), countIf(k = 9), avgIf(w, k = 9), maxIf(w, k = 9) FROM b", want: "0\t0\tnan\t0"},
 	{name: "countIf of a NULL condition", sql: "SELECT countIf(x > 0), countIf(NOT (x > 1)) FROM n", want: "2\t1"},
 
+	// Text to values, as a load of CSV files through String columns
+	// converts them (docs/scale-out.md's worked example).
+	{name: "toDecimal64 of an empty string", sql: "SELECT toDecimal64('', 4)", code: 32},
+	{name: "toDecimal64 of a NULL from nullIf", sql: "SELECT toDecimal64(nullIf('', ''), 4)", code: 32},
+	{name: "toDecimal64 of more decimals than its scale", sql: "SELECT toDecimal64('1.23456', 4)", code: 69},
+	{name: "toFloat64 of a Decimal64 is exact", sql: "SELECT toFloat64(toDecimal64('3.97', 4)) = 3.97, toFloat64('3.97') = 3.97", want: "1\t0"},
+	{name: "toInt64 of a NULL from nullIf", sql: "SELECT toInt64(nullIf('', ''))", code: 32},
+	{name: "toDate of a NULL from nullIf", sql: "SELECT toDate(nullIf('', ''))", code: 38},
+	{name: "toInt64OrNull and toDateOrNull of an empty string", sql: "SELECT toInt64OrNull(''), toDateOrNull(''), toDateOrNull('2026-06-30')", want: "\\N\t\\N\t2026-06-30"},
+	{name: "toInt64OrNull overflows silently", sql: "SELECT toInt64OrNull('9223372036854775808')", want: "-9223372036854775808"},
+	{name: "parseDateTimeBestEffort of an empty string", sql: "SELECT parseDateTimeBestEffort(''), parseDateTimeBestEffortOrNull('')", want: "2000-01-01 00:00:00\t2000-01-01 00:00:00"},
+	{name: "parseDateTimeBestEffort of a NULL from nullIf", sql: "SELECT parseDateTimeBestEffort(nullIf('', ''))", want: "\\N"},
+	{name: "parseDateTimeBestEffort reads Z and offsets", sql: "SELECT toUnixTimestamp(parseDateTimeBestEffort('2026-06-30T14:05:00Z')), toUnixTimestamp(parseDateTimeBestEffort('2026-06-30T16:05:00+02:00'))", want: "1782828300\t1782828300"},
+	{name: "input formats", sql: "SELECT name FROM system.formats WHERE is_input AND name IN ('CSV', 'CSVWithNames', 'Parquet', 'RowBinary') ORDER BY name", want: "CSV\nCSVWithNames\nRowBinary"},
+
 	// Joins.
 	{name: "LEFT JOIN USING (ALL by default)", sql: "SELECT k, v, w FROM a LEFT JOIN b USING k ORDER BY k, w", want: "1\t10\t100\n1\t10\t101\n2\t\\N\t\\N\n3\t30\t\\N"},
 	{name: "ANY LEFT JOIN", sql: "SELECT k, w FROM a ANY LEFT JOIN b USING k ORDER BY k", want: "1\t100\n2\t\\N\n3\t\\N"},
@@ -203,4 +218,17 @@ func TestTextFloatInput(t *testing.T) {
 	rows, err := c.Rows(ctx, "SELECT src, x FROM ft ORDER BY src, x")
 	require.NoError(t, err)
 	require.Equal(t, "json\t8.410000000000001e21\ntsv\t0\ntsv\t8.410000000000001e21", tsvText(rows))
+}
+
+// TestCSVEmptyField: 18.16's CSV input reads an empty field as the
+// column type's default, never NULL, in a Nullable column too; only \N
+// is NULL.
+func TestCSVEmptyField(t *testing.T) {
+	c := testCluster(t)
+	ctx := context.Background()
+	require.NoError(t, c.Exec(ctx, "CREATE TABLE csv_empty (k String, s Nullable(String), n Nullable(Int64)) ENGINE = Memory"))
+	require.NoError(t, c.Insert(ctx, "INSERT INTO csv_empty FORMAT CSV", strings.NewReader("a,,\nb,\"\",\\N\n")))
+	rows, err := c.Rows(ctx, "SELECT k, s, isNull(s), n, isNull(n) FROM csv_empty ORDER BY k")
+	require.NoError(t, err)
+	require.Equal(t, "a\t\t0\t0\t0\nb\t\t0\t\\N\t1", tsvText(rows))
 }

@@ -25,22 +25,42 @@ const demoShown = 5
 
 var demoCommand = &command{
 	name:    "demo",
-	args:    "[--customers N] [--out DIR] [--seed N] [--json]",
+	args:    "[--customers N] [--out DIR] [--format csv|parquet] [--seed N] [--json]",
 	summary: "write a retail demo data directory and evaluate the example segment on it",
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		customers := fs.Int("customers", demo.DefaultCustomers, "generate `N` customers (ten orders and two support cases each)")
 		out := fs.String("out", "", "write the data to `DIR` and keep it: a new or empty directory, or one a demo wrote (default: a temporary directory, removed at exit)")
+		format := fs.String("format", string(demo.CSV), "write the data files as `FORMAT`: "+demoFormatNames()+" (Parquet: one folder per entity, for Spark, Trino and other warehouses)")
 		seed := fs.Uint64("seed", 0, "seed the generator with `N`; the same seed gives the same data")
 		jsonOut := jsonFlag(fs)
 		return func(ctx context.Context, c *cli) int {
-			return c.demo(ctx, *customers, *out, *seed, *jsonOut)
+			return c.demo(ctx, demoArgs{customers: *customers, out: *out, format: *format, seed: *seed, json: *jsonOut})
 		}
 	},
+}
+
+// demoFormatNames lists the formats of --format: "csv or parquet".
+func demoFormatNames() string {
+	var names []string
+	for _, f := range demo.Formats() {
+		names = append(names, string(f))
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// demoArgs are the demo command's flags.
+type demoArgs struct {
+	customers int
+	out       string
+	format    string
+	seed      uint64
+	json      bool
 }
 
 // demoJSON is what demo --json prints.
 type demoJSON struct {
 	Dir          string        `json:"dir,omitempty"`
+	Format       string        `json:"format"`
 	Seed         uint64        `json:"seed"`
 	AsOf         string        `json:"asOf"`
 	Customers    int           `json:"customers"`
@@ -85,10 +105,12 @@ func checkDemoDir(dir string) error {
 		return fmt.Errorf("--out %s: not a directory", dir)
 	}
 	ours := map[string]bool{}
-	for _, f := range demo.Files() {
-		ours[f] = true
-		for d := path.Dir(f); d != "."; d = path.Dir(d) {
-			ours[d+"/"] = true
+	for _, format := range demo.Formats() {
+		for _, f := range demo.Files(format) {
+			ours[f] = true
+			for d := path.Dir(f); d != "."; d = path.Dir(d) {
+				ours[d+"/"] = true
+			}
 		}
 	}
 	// WalkDir does not follow a root that is a symbolic link: walk the
@@ -130,9 +152,14 @@ func checkDemoDir(dir string) error {
 	return nil
 }
 
-func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, jsonOut bool) int {
+func (c *cli) demo(ctx context.Context, a demoArgs) int {
+	customers, out, seed, jsonOut := a.customers, a.out, a.seed, a.json
 	if customers <= 0 || customers > demo.MaxCustomers {
 		return c.usage(fmt.Errorf("--customers must be between 1 and %s, not %d", exact.FormatCount(demo.MaxCustomers), customers))
+	}
+	format, err := demo.ParseFormat(a.format)
+	if err != nil || a.format == "" {
+		return c.usage(fmt.Errorf("--format must be %s, not %q", demoFormatNames(), a.format))
 	}
 	dir := out
 	if dir == "" {
@@ -147,7 +174,7 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, 
 	}
 
 	start := time.Now()
-	sum, err := demo.Write(ctx, dir, demo.Options{Customers: customers, Seed: seed})
+	sum, err := demo.Write(ctx, dir, demo.Options{Customers: customers, Seed: seed, Format: format})
 	if err != nil {
 		return c.fail(err)
 	}
@@ -192,7 +219,7 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, 
 		}
 	}
 	if jsonOut {
-		res := demoJSON{Seed: sum.Seed, AsOf: sum.AsOf.Format(time.RFC3339), Customers: sum.Customers, Orders: sum.Orders,
+		res := demoJSON{Format: string(sum.Format), Seed: sum.Seed, AsOf: sum.AsOf.Format(time.RFC3339), Customers: sum.Customers, Orders: sum.Orders,
 			OrderLines: sum.OrderLines, SupportCases: sum.SupportCases, ChurnScores: sum.ChurnScores, Bytes: sum.Bytes,
 			WriteTime: written, LoadTime: loaded, BrokenLinks: broken, Segment: def.Name,
 			Members: members.GetCardinality(), First: first}
@@ -209,6 +236,9 @@ func (c *cli) demo(ctx context.Context, customers int, out string, seed uint64, 
 	where := dir
 	if out == "" {
 		where = "a temporary directory (use --out DIR to keep it)"
+	}
+	if sum.Format == demo.Parquet {
+		where += " as Parquet"
 	}
 	fmt.Fprintf(w, "  written to %s: %s in %s\n", where, formatBytes(sum.Bytes), round(written))
 	fmt.Fprintf(w, "  loaded in %s\n", round(loaded))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/internal/demo"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/sqlsyntax"
 )
 
 // testData is a small demo directory shared by the tests; they only read
@@ -42,6 +43,10 @@ func TestMain(m *testing.M) {
 	testData.dir, testData.sum = dir, sum
 	code := m.Run()
 	os.RemoveAll(dir)
+	if err := sqlsyntax.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "sqlsyntax: Close:", err)
+		code = 1
+	}
 	os.Exit(code)
 }
 
@@ -425,6 +430,45 @@ func TestDemo(t *testing.T) {
 		v, err := strconv.ParseFloat(f[len(f)-1], 64)
 		require.NoError(t, err, l)
 		require.GreaterOrEqual(t, v, 500.0, l)
+	}
+}
+
+// TestDemoParquet: demo --format parquet writes a directory of Parquet
+// files that the command itself loads and evaluates, with the members of
+// the CSV demo of the same flags; a directory written in one format takes
+// the other over it.
+func TestDemoParquet(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo")
+	csv := runCLI(t, "demo", "--customers", "600", "--seed", "4", "--out", out, "--json")
+	require.Equal(t, exitOK, csv.code, csv.stderr)
+	r := runCLI(t, "demo", "--customers", "600", "--seed", "4", "--out", out, "--format", "parquet", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var a, b struct {
+		Format  string
+		Members uint64
+		Orders  int
+	}
+	require.NoError(t, json.Unmarshal([]byte(csv.stdout), &a))
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &b))
+	require.Equal(t, "csv", a.Format)
+	require.Equal(t, "parquet", b.Format)
+	require.Equal(t, a.Members, b.Members)
+	require.Equal(t, 6000, b.Orders)
+	require.FileExists(t, filepath.Join(out, "Order", "Order.parquet"))
+	require.NoFileExists(t, filepath.Join(out, demo.OrderFile))
+
+	count := runCLI(t, "eval", "--data", out, "--segment", filepath.Join(out, demo.SegmentFile), "--as-of", "2026-06-30", "--format", "count")
+	require.Equal(t, exitOK, count.code, count.stderr)
+	require.Equal(t, strconv.FormatUint(b.Members, 10)+"\n", count.stdout)
+
+	text := runCLI(t, "demo", "--customers", "50", "--out", out, "--format", "parquet")
+	require.Equal(t, exitOK, text.code, text.stderr)
+	require.Contains(t, text.stdout, "written to "+out+" as Parquet: ")
+
+	for _, bad := range []string{"xml", "", "Parquet"} {
+		r := runCLI(t, "demo", "--customers", "5", "--format", bad)
+		require.Equal(t, exitUsage, r.code, bad)
+		require.Contains(t, r.stderr, fmt.Sprintf("--format must be csv or parquet, not %q", bad))
 	}
 }
 

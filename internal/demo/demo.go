@@ -41,6 +41,9 @@ type Options struct {
 	// AsOf is the instant the data describes: no order, case or visit is
 	// later. Zero means DefaultAsOf.
 	AsOf time.Time
+	// Format is the data files' format; "" means CSV. The same Customers,
+	// Seed and AsOf give the same rows in either.
+	Format Format
 }
 
 // ErrOptions reports Options that Write cannot use.
@@ -58,6 +61,8 @@ type BrokenLinks struct {
 type Summary struct {
 	// Dir is the data directory.
 	Dir string
+	// Format is the data files' format.
+	Format Format
 	// Seed and AsOf are the values the data was generated with (AsOf in
 	// UTC); evaluate the example segment at AsOf to reproduce the demo.
 	Seed uint64
@@ -81,8 +86,14 @@ type Summary struct {
 }
 
 // Write writes a demo data directory into dir, creating it if needed and
-// overwriting the demo's files in it. It checks ctx between files and
+// overwriting the demo's files in it; the data files of the other format,
+// left by an earlier Write, are removed. It checks ctx between files and
 // batches of rows.
+//
+// A Parquet directory is written as a CSV one first, then loaded with the
+// storage package and written again as Parquet (the CSV files are then
+// removed), so that both formats hold the values the storage package
+// reads from the CSV text.
 func Write(ctx context.Context, dir string, opts Options) (*Summary, error) {
 	n := opts.Customers
 	switch {
@@ -90,6 +101,13 @@ func Write(ctx context.Context, dir string, opts Options) (*Summary, error) {
 		n = DefaultCustomers
 	case n < 0 || n > MaxCustomers:
 		return nil, fmt.Errorf("%w: customers must be between 1 and %d, not %d", ErrOptions, MaxCustomers, n)
+	}
+	format := opts.Format
+	if format == "" {
+		format = CSV
+	}
+	if _, err := ParseFormat(string(format)); err != nil {
+		return nil, err
 	}
 	asOf := opts.AsOf
 	if asOf.IsZero() {
@@ -104,7 +122,10 @@ func Write(ctx context.Context, dir string, opts Options) (*Summary, error) {
 	}
 	g := newGenerator(n, opts.Seed, asOf)
 	g.dir = dir
-	sum := &Summary{Dir: dir, Seed: opts.Seed, AsOf: asOf, Customers: n, Segment: filepath.Join(dir, SegmentFile)}
+	sum := &Summary{Dir: dir, Format: format, Seed: opts.Seed, AsOf: asOf, Customers: n, Segment: filepath.Join(dir, SegmentFile)}
+	if err := removeFiles(dir, Parquet); err != nil {
+		return nil, fmt.Errorf("write demo data: %w", err)
+	}
 	g.planOrders()
 	// Orders come first: customers' last visits and churn scores follow
 	// their orders.
@@ -117,7 +138,7 @@ func Write(ctx context.Context, dir string, opts Options) (*Summary, error) {
 		}
 	}
 	sum.Bytes = g.bytes
-	schemaData, err := schemaJSON()
+	schemaData, err := schemaJSON(Schema())
 	if err != nil {
 		return nil, fmt.Errorf("write demo data: %w", err)
 	}
@@ -129,6 +150,16 @@ func Write(ctx context.Context, dir string, opts Options) (*Summary, error) {
 			return nil, fmt.Errorf("write demo data: %w", err)
 		}
 		sum.Bytes += int64(len(f.data))
+	}
+	if format == Parquet {
+		size, err := toParquet(ctx, dir)
+		if err != nil {
+			return nil, fmt.Errorf("write demo data as Parquet: %w", err)
+		}
+		sum.Bytes = size + int64(len(ExampleSegment()))
+		if st, err := os.Stat(filepath.Join(dir, SchemaFile)); err == nil {
+			sum.Bytes += st.Size()
+		}
 	}
 	sum.Orders = g.numOrders
 	sum.OrderLines = g.numLines

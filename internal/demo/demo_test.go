@@ -312,21 +312,28 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
+// TestFilesAreWhatWriteWrites writes a directory in each format, then in
+// the other over it: the directory holds the files Files lists for the
+// last one, and nothing else.
 func TestFilesAreWhatWriteWrites(t *testing.T) {
-	dir := t.TempDir()
-	_, err := Write(context.Background(), dir, Options{Customers: 50})
-	require.NoError(t, err)
-	var written []string
-	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	for _, formats := range [][]Format{{CSV, Parquet}, {Parquet, CSV}} {
+		dir := t.TempDir()
+		for _, f := range formats {
+			_, err := Write(context.Background(), dir, Options{Customers: 50, Format: f})
+			require.NoError(t, err)
+			var written []string
+			require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				rel, err := filepath.Rel(dir, path)
+				written = append(written, filepath.ToSlash(rel))
+				return err
+			}))
+			slices.Sort(written)
+			require.Equal(t, Files(f), written, "after writing %v", formats)
 		}
-		rel, err := filepath.Rel(dir, path)
-		written = append(written, filepath.ToSlash(rel))
-		return err
-	}))
-	slices.Sort(written)
-	require.Equal(t, written, Files())
+	}
 }
 
 func TestSpendMeasureIsInTheSchema(t *testing.T) {

@@ -3,9 +3,11 @@
 //
 // The directory follows FORMAT.md section 1: schema.json with four
 // customer-related entities, a prediction entity and customer attribute
-// measures, one CSV file per entity, and the example segment of the product
-// page (customers who ordered at least 500 in the last 90 days and had a
-// support case escalated) under segments/.
+// measures, one CSV file per entity (or, with Options.Format Parquet, a
+// folder per entity holding its Parquet file, as warehouses lay out
+// tables), and the example segment of the product page (customers who
+// ordered at least 500 in the last 90 days and had a support case
+// escalated) under segments/.
 //
 // The data is shaped like a shop's: a few heavy buyers and many light ones,
 // seasonal order dates over three years before the as-of date, Zipf-like

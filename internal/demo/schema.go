@@ -163,11 +163,12 @@ var flatObject = regexp.MustCompile(`\{\n[^{}\[\]]*\}`)
 
 var lineBreak = regexp.MustCompile(`\n\s*`)
 
-// schemaJSON returns schema.json's content: indented, with every object of
-// scalars on one line, so that the file reads like FORMAT.md's example. The
-// demo's strings hold no braces or line breaks, which the rewrite relies on.
-func schemaJSON() ([]byte, error) {
-	b, err := json.MarshalIndent(Schema(), "", "  ")
+// schemaJSON returns schema.json's content for s: indented, with every
+// object of scalars on one line, so that the file reads like FORMAT.md's
+// example. The demo's strings hold no braces or line breaks, which the
+// rewrite relies on.
+func schemaJSON(s *schema.Schema) ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err
 	}
