@@ -261,6 +261,68 @@ func (s Segment) MarshalJSON() ([]byte, error) {
 	return json.Marshal(o)
 }
 
+// UnmarshalJSON reads what MarshalJSON writes, so that a program reading
+// segmentkit's JSON (the CLI's --json, the service's answers) gets the
+// Segment back. A definition written as a JSON string (one that was not
+// valid JSON) reads back as the string's bytes; each problem's sentinel
+// comes back from its code (diag.Sentinel).
+func (s *Segment) UnmarshalJSON(b []byte) error {
+	var in struct {
+		Name          string          `json:"name"`
+		DisplayName   string          `json:"displayName"`
+		Description   string          `json:"description"`
+		Type          string          `json:"type"`
+		State         State           `json:"state"`
+		Status        Status          `json:"status"`
+		MemberCount   uint64          `json:"members"`
+		Frozen        bool            `json:"frozen"`
+		LastRefreshed time.Time       `json:"lastRefreshed"`
+		LastJob       uint64          `json:"lastJob"`
+		LastError     string          `json:"lastError"`
+		Created       time.Time       `json:"created"`
+		Modified      time.Time       `json:"modified"`
+		ActivateAt    time.Time       `json:"activateAt"`
+		DeactivateAt  time.Time       `json:"deactivateAt"`
+		Schedule      string          `json:"schedule"`
+		ScheduleError string          `json:"scheduleError"`
+		References    []string        `json:"references"`
+		Problems      diag.List       `json:"problems"`
+		Definition    json.RawMessage `json:"definition"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	var membership segment.Membership
+	switch in.Type {
+	case segment.Dynamic.String(), "":
+		membership = segment.Dynamic
+	case segment.Static.String():
+		membership = segment.Static
+	default:
+		return fmt.Errorf("unknown segment type %q", in.Type)
+	}
+	var def []byte
+	switch {
+	case len(in.Definition) == 0 || string(in.Definition) == "null":
+	case in.Definition[0] == '"':
+		var text string
+		if err := json.Unmarshal(in.Definition, &text); err != nil {
+			return err
+		}
+		def = []byte(text)
+	default:
+		def = []byte(in.Definition)
+	}
+	*s = Segment{
+		Name: in.Name, DisplayName: in.DisplayName, Description: in.Description, Membership: membership,
+		State: in.State, Definition: def, Problems: in.Problems, References: in.References,
+		Created: in.Created, Modified: in.Modified, ActivateAt: in.ActivateAt, DeactivateAt: in.DeactivateAt,
+		Schedule: in.Schedule, ScheduleError: in.ScheduleError, MemberCount: in.MemberCount, Frozen: in.Frozen,
+		LastRefreshed: in.LastRefreshed, Status: in.Status, LastJob: in.LastJob, LastError: in.LastError,
+	}
+	return nil
+}
+
 // Job is a refresh job: one run over one or more segments. A Job returned
 // by the catalog is a copy the caller owns.
 type Job struct {

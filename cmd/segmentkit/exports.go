@@ -57,6 +57,12 @@ func (f *destFlags) options() (catalog.DestinationOptions, error) {
 	return o, nil
 }
 
+// nameOnly reports whether none of the flags that set a destination's
+// fields, mode and batch size is given.
+func (f *destFlags) nameOnly() bool {
+	return *f.fields == "" && *f.hash == "" && !*f.delta && !*f.changes && *f.batch == 0
+}
+
 // openDestination opens the destination a target names, with "-" as the
 // file of csv and jsonl meaning the command's standard output.
 func (s *segSession) openDestination(target string) (export.Destination, error) {
@@ -114,12 +120,12 @@ var destinationsCommand = &command{
 		segmentsVerb(&segVerb{name: "list", args: "NAME", json: true, minArgs: 1, maxArgs: 1,
 			summary: "list a segment's destinations with their latest export",
 			flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
-				return func(ctx context.Context, s *segSession) int { return s.listDestinations() }
+				return func(ctx context.Context, s *segSession) int { return s.listDestinations(ctx) }
 			}}),
 		segmentsVerb(&segVerb{name: "remove", args: "NAME DESTINATION", json: true, minArgs: 2, maxArgs: 2,
 			summary: "detach a destination and forget what it was sent (the target itself is left as it is)",
 			flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
-				return func(ctx context.Context, s *segSession) int { return s.removeDestination() }
+				return func(ctx context.Context, s *segSession) int { return s.removeDestination(ctx) }
 			}}),
 	},
 }
@@ -129,24 +135,32 @@ var exportsVerb = &segVerb{name: "exports", args: "[NAME] [--job ID] [--limit N]
 	flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 		limit := fs.Int("limit", 20, "show the latest `N` export jobs (0 for all)")
 		job := fs.Uint64("job", 0, "show export job `ID`")
-		return func(ctx context.Context, s *segSession) int { return s.exports(*limit, *job) }
+		return func(ctx context.Context, s *segSession) int { return s.exports(ctx, *limit, *job) }
 	}}
 
 func (s *segSession) export(ctx context.Context, df *destFlags) int {
 	opts, err := df.options()
-	if err != nil {
+	switch {
+	case s.remote && opts.To == "" && *df.name == "":
+		return s.usage(errors.New("missing --to DEST or --name DESTINATION: where to export ('segments destinations list NAME' lists the segment's destinations)"))
+	case s.remote && opts.To == "" && !df.nameOnly():
+		return s.usage(errors.New("--fields, --hash, --delta, --changes and --batch-size need --to DEST: --name alone exports to that destination with its settings"))
+	case s.remote && opts.To == "":
+		// Through the server, --name alone exports to that destination.
+		opts = catalog.DestinationOptions{Name: *df.name}
+	case err != nil:
 		return s.usage(err)
 	}
 	if *df.name != "" {
 		// --name picks an attached destination; --to must match it.
 		opts.Name = *df.name
 	}
-	seg, err := s.cat.Get(s.args[0])
+	seg, err := s.cat.Get(ctx, s.args[0])
 	if err != nil {
 		return s.fail(err)
 	}
 	if seg.LastRefreshed.IsZero() {
-		return s.fail(fmt.Errorf("segment %q has never been refreshed, so it has no members to export; refresh it first: segmentkit segments refresh %s --data DIR", seg.Name, seg.Name))
+		return s.fail(fmt.Errorf("segment %q has never been refreshed, so it has no members to export; refresh it first: %s", seg.Name, s.refreshHint(seg.Name)))
 	}
 	job, err := s.cat.ExportTo(ctx, s.args[0], opts)
 	if job == nil {
@@ -208,8 +222,8 @@ func (s *segSession) addDestination(ctx context.Context, df *destFlags, onDemand
 	return exitOK
 }
 
-func (s *segSession) listDestinations() int {
-	ds, err := s.cat.Destinations(s.args[0])
+func (s *segSession) listDestinations(ctx context.Context) int {
+	ds, err := s.cat.Destinations(ctx, s.args[0])
 	if err != nil {
 		return s.fail(err)
 	}
@@ -259,8 +273,8 @@ func (s *segSession) listDestinations() int {
 	return exitOK
 }
 
-func (s *segSession) removeDestination() int {
-	if err := s.cat.RemoveDestination(s.args[0], s.args[1]); err != nil {
+func (s *segSession) removeDestination(ctx context.Context) int {
+	if err := s.cat.RemoveDestination(ctx, s.args[0], s.args[1]); err != nil {
 		return s.fail(err)
 	}
 	if s.json {
@@ -270,16 +284,16 @@ func (s *segSession) removeDestination() int {
 	return exitOK
 }
 
-func (s *segSession) exports(limit int, id uint64) int {
+func (s *segSession) exports(ctx context.Context, limit int, id uint64) int {
 	if id != 0 {
-		j, err := s.cat.ExportJob(id)
+		j, err := s.cat.ExportJob(ctx, id)
 		if err != nil {
 			return s.fail(err)
 		}
 		if len(s.args) == 1 {
 			// The job must be one of NAME's (which may have been renamed
 			// since the job ran).
-			of, err := s.cat.Exports(s.args[0], 0)
+			of, err := s.cat.Exports(ctx, s.args[0], 0)
 			if err != nil {
 				return s.fail(err)
 			}
@@ -300,7 +314,7 @@ func (s *segSession) exports(limit int, id uint64) int {
 	if len(s.args) == 1 {
 		name = s.args[0]
 	}
-	jobs, err := s.cat.Exports(name, limit)
+	jobs, err := s.cat.Exports(ctx, name, limit)
 	if err != nil {
 		return s.fail(err)
 	}

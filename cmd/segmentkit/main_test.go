@@ -30,6 +30,9 @@ var testData struct {
 const testCustomers = 1500
 
 func TestMain(m *testing.M) {
+	// The tests choose the server a verb goes to, if any.
+	os.Unsetenv(envServer)
+	os.Unsetenv(envToken)
 	dir, err := os.MkdirTemp("", "segmentkit-cli-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

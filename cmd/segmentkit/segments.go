@@ -48,10 +48,17 @@ type segVerb struct {
 // segSession is what a running segments verb works with.
 type segSession struct {
 	*cli
-	cat  *catalog.Catalog
+	// cat is the catalog file, or the server of --server.
+	cat  store
 	file string
 	data string
 	json bool
+	// server is the URL of --server (or SEGMENTKIT_SERVER, then serverEnv
+	// is set); "" for the catalog file. remote is set once the verb goes
+	// through the server.
+	server    string
+	serverEnv bool
+	remote    bool
 	// def is the definition read from --segment, for create and edit.
 	def []byte
 	// asOf is --as-of; zero when not given.
@@ -69,6 +76,8 @@ var segmentsCommand = &command{
 	summary: "manage a catalog of segments: create, edit, activate, refresh, preview, download, export",
 	intro:   "segmentkit segments manages a catalog of segments: states, refresh jobs, schedules, history and members.",
 	footer: "Verbs take --catalog FILE (default " + defaultCatalog + "), --data DIR where they read data, and --json where they print.\n" +
+		"--server URL (or " + envServer + ") sends the verb to a running 'segmentkit serve' instead, which has the data (no --data);\n" +
+		"its API token, when it needs one, is read from " + envToken + ".\n" +
 		"'segmentkit serve-schedule --catalog FILE --data DIR [--cron SPEC]' applies the schedules.",
 	verbs: segmentsVerbs(),
 }
@@ -88,12 +97,13 @@ func segmentsVerb(v *segVerb) *command {
 	return &command{name: v.name, args: v.args, summary: v.summary, minArgs: v.minArgs, maxArgs: v.maxArgs,
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 			file := catalogFlag(fs, "keep the segments in")
+			server := serverFlag(fs)
 			var data *string
 			switch v.data {
 			case dataRequired:
-				data = dataFlag(fs)
+				data = fs.String("data", "", "read the data directory `DIR`, which holds schema.json (required), unless --server: the server has the data")
 			case dataOptional:
-				data = optionalDataFlag(fs, "to refresh the segment once active (optional)")
+				data = optionalDataFlag(fs, "to refresh the segment once active (optional); with --server the server refreshes it with its data")
 			}
 			var jsonOut *bool
 			if v.json {
@@ -106,6 +116,14 @@ func segmentsVerb(v *segVerb) *command {
 			do := v.flags(fs)
 			return func(ctx context.Context, c *cli) int {
 				s := &segSession{cli: c, file: *file}
+				switch {
+				case flagGiven(fs, "server") && flagGiven(fs, "catalog") && *server != "":
+					return c.usage(errors.New("give --catalog FILE or --server URL, not both: the server has its own catalog"))
+				case flagGiven(fs, "server"):
+					s.server = *server
+				case !flagGiven(fs, "catalog"):
+					s.server, s.serverEnv = os.Getenv(envServer), true
+				}
 				if asOf != nil && *asOf != "" {
 					t, err := parseTime("--as-of", *asOf, false)
 					if err != nil {
@@ -137,6 +155,9 @@ func segmentsVerb(v *segVerb) *command {
 // run checks the shared flags, opens the catalog, runs do and closes the
 // catalog.
 func (s *segSession) run(ctx context.Context, v *segVerb, do func(context.Context, *segSession) int) int {
+	if s.server != "" {
+		return s.runRemote(ctx, do)
+	}
 	switch {
 	case s.file == "":
 		return s.usage(errors.New("--catalog FILE is empty"))
@@ -161,9 +182,12 @@ func (s *segSession) run(ctx context.Context, v *segVerb, do func(context.Contex
 		if isNew {
 			os.Remove(s.file)
 		}
+		if errors.Is(err, catalog.ErrLocked) {
+			err = fmt.Errorf("%w; if a 'segmentkit serve' has it open, send the verb to it with --server URL (or %s)", err, envServer)
+		}
 		return s.fail(err)
 	}
-	s.cat = cat
+	s.cat = fileStore{cat}
 	code := do(ctx, s)
 	if err := cat.Close(); err != nil && code == exitOK {
 		code = s.fail(fmt.Errorf("close catalog %s: %w", s.file, err))
@@ -172,6 +196,43 @@ func (s *segSession) run(ctx context.Context, v *segVerb, do func(context.Contex
 		os.Remove(s.file)
 	}
 	return code
+}
+
+// runRemote runs do with the server of --server as the catalog. --data
+// is not read: the server has the data.
+func (s *segSession) runRemote(ctx context.Context, do func(context.Context, *segSession) int) int {
+	from := "--server"
+	if s.serverEnv {
+		from = envServer
+	}
+	base, err := parseServerURL(from, s.server)
+	if err != nil {
+		return s.usage(err)
+	}
+	s.remote = true
+	c := newClient(base, os.Getenv(envToken), func(msg string) {
+		fmt.Fprintf(s.stderr, "%swarning: %s\n", s.prefix(), oneLine(msg))
+	})
+	s.cat = c
+	code := do(ctx, s)
+	c.Close()
+	return code
+}
+
+// serverFlag declares --server URL.
+func serverFlag(fs *flag.FlagSet) *string {
+	return fs.String("server", "", "send the verb to the segmentkit server at `URL` (default $"+envServer+") instead of opening the catalog file; "+
+		"the server has the data, and its API token is read from $"+envToken)
+}
+
+// fail reports err as cli.fail does, and what the server's API does not
+// offer as a usage error.
+func (s *segSession) fail(err error) int {
+	var u *unsupportedError
+	if errors.As(err, &u) {
+		return s.usage(err)
+	}
+	return s.cli.fail(err)
 }
 
 // progressSource is the data directory of --data, which shows a progress
@@ -214,12 +275,12 @@ var segVerbs = []*segVerb{
 	{name: "rename", args: "OLD NEW", json: true, minArgs: 2, maxArgs: 2,
 		summary: "rename a segment; references to it in other segments are rewritten",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
-			return func(ctx context.Context, s *segSession) int { return s.rename() }
+			return func(ctx context.Context, s *segSession) int { return s.rename(ctx) }
 		}},
 	{name: "delete", args: "NAME", json: true, minArgs: 1, maxArgs: 1,
 		summary: "delete a segment with its members and history (refused while others reference it)",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
-			return func(ctx context.Context, s *segSession) int { return s.delete() }
+			return func(ctx context.Context, s *segSession) int { return s.delete(ctx) }
 		}},
 	{name: "list", args: "[--sort COLUMN] [--desc] [--search TEXT]", json: true,
 		summary: "list the segments, sorted by a column, optionally filtered",
@@ -227,13 +288,13 @@ var segVerbs = []*segVerb{
 			sort := fs.String("sort", "name", "sort by `COLUMN`: name, displayName, type, state, members, lastRefreshed, status, created or modified")
 			desc := fs.Bool("desc", false, "sort in descending order")
 			search := fs.String("search", "", "keep segments whose name, display name or description contains `TEXT`, ignoring case")
-			return func(ctx context.Context, s *segSession) int { return s.list(*sort, *desc, *search) }
+			return func(ctx context.Context, s *segSession) int { return s.list(ctx, *sort, *desc, *search) }
 		}},
 	{name: "show", args: "NAME [--definition]", json: true, minArgs: 1, maxArgs: 1,
 		summary: "show a segment: properties, state, schedules, last refresh, problems and definition",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			def := fs.Bool("definition", false, "print only the stored definition, as written, ready for 'segments edit --segment -'")
-			return func(ctx context.Context, s *segSession) int { return s.show(*def) }
+			return func(ctx context.Context, s *segSession) int { return s.show(ctx, *def) }
 		}},
 	{name: "activate", asOf: true, args: "NAME [--at TIME] [--data DIR [--as-of DATE]]", data: dataOptional, json: true, minArgs: 1, maxArgs: 1,
 		summary: "activate a segment and refresh it (with --data), or schedule its activation",
@@ -245,14 +306,14 @@ var segVerbs = []*segVerb{
 		summary: "deactivate a segment, or schedule its deactivation",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			at := fs.String("at", "", "schedule the deactivation at `TIME` (YYYY-MM-DD or RFC 3339) instead of deactivating now; \"none\" cancels a scheduled one")
-			return func(ctx context.Context, s *segSession) int { return s.deactivate(*at) }
+			return func(ctx context.Context, s *segSession) int { return s.deactivate(ctx, *at) }
 		}},
 	{name: "schedule", args: "NAME --cron SPEC | --off", json: true, minArgs: 1, maxArgs: 1,
 		summary: "set a segment's own refresh schedule, applied by serve-schedule while it is active",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			spec := fs.String("cron", "", "refresh on the cron schedule `SPEC` (\"0 6 * * *\", \"@hourly\")")
 			off := fs.Bool("off", false, "remove the segment's schedule")
-			return func(ctx context.Context, s *segSession) int { return s.schedule(*spec, *off) }
+			return func(ctx context.Context, s *segSession) int { return s.schedule(ctx, *spec, *off) }
 		}},
 	{name: "refresh", asOf: true, args: "NAME... | --all --data DIR [--as-of DATE]", data: dataRequired, json: true, maxArgs: -1,
 		summary: "refresh segments (and the segments they reference) as one job; inactive ones are skipped",
@@ -264,14 +325,14 @@ var segVerbs = []*segVerb{
 		summary: "list the latest refresh jobs, or show one job's tasks, errors and warnings",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			limit := fs.Int("limit", 20, "show the latest `N` jobs (0 for all)")
-			return func(ctx context.Context, s *segSession) int { return s.jobs(*limit) }
+			return func(ctx context.Context, s *segSession) int { return s.jobs(ctx, *limit) }
 		}},
 	{name: "history", args: "NAME [--from TIME] [--to TIME]", json: true, minArgs: 1, maxArgs: 1,
 		summary: "show a segment's member count trend: every successful refresh with entered and left counts",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			from := fs.String("from", "", "start at `TIME` (YYYY-MM-DD or RFC 3339)")
 			to := fs.String("to", "", "end at `TIME` (YYYY-MM-DD or RFC 3339; a day means its end)")
-			return func(ctx context.Context, s *segSession) int { return s.history(*from, *to) }
+			return func(ctx context.Context, s *segSession) int { return s.history(ctx, *from, *to) }
 		}},
 	{name: "changes", args: "NAME [--from TIME] [--to TIME]", json: true, minArgs: 1, maxArgs: 1,
 		summary: "show who entered and left a segment at every successful refresh, by customer key",

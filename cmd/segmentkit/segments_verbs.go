@@ -87,19 +87,19 @@ func (s *segSession) saved(seg *catalog.Segment, err error, verb string) int {
 	return code
 }
 
-func (s *segSession) rename() int {
-	if err := s.cat.Rename(s.args[0], s.args[1]); err != nil {
+func (s *segSession) rename(ctx context.Context) int {
+	if err := s.cat.Rename(ctx, s.args[0], s.args[1]); err != nil {
 		return s.fail(err)
 	}
 	if s.json {
-		return s.showJSON(s.args[1])
+		return s.showJSON(ctx, s.args[1])
 	}
 	fmt.Fprintf(s.out, "renamed %s to %s\n", s.args[0], s.args[1])
 	return exitOK
 }
 
-func (s *segSession) delete() int {
-	if err := s.cat.Delete(s.args[0]); err != nil {
+func (s *segSession) delete(ctx context.Context) int {
+	if err := s.cat.Delete(ctx, s.args[0]); err != nil {
 		return s.fail(err)
 	}
 	if s.json {
@@ -109,16 +109,16 @@ func (s *segSession) delete() int {
 	return exitOK
 }
 
-func (s *segSession) showJSON(name string) int {
-	seg, err := s.cat.Get(name)
+func (s *segSession) showJSON(ctx context.Context, name string) int {
+	seg, err := s.cat.Get(ctx, name)
 	if err != nil {
 		return s.fail(err)
 	}
 	return s.emit(seg)
 }
 
-func (s *segSession) list(sort string, desc bool, search string) int {
-	segs, err := s.cat.List(catalog.ListOptions{Sort: catalog.SortBy(sort), Desc: desc, Search: search})
+func (s *segSession) list(ctx context.Context, sort string, desc bool, search string) int {
+	segs, err := s.cat.List(ctx, catalog.ListOptions{Sort: catalog.SortBy(sort), Desc: desc, Search: search})
 	if err != nil {
 		if errors.Is(err, catalog.ErrUnknownField) {
 			return s.usage(fmt.Errorf("--sort: %w", err))
@@ -138,8 +138,8 @@ func (s *segSession) list(sort string, desc bool, search string) int {
 	return exitOK
 }
 
-func (s *segSession) show(definition bool) int {
-	seg, err := s.cat.Get(s.args[0])
+func (s *segSession) show(ctx context.Context, definition bool) int {
+	seg, err := s.cat.Get(ctx, s.args[0])
 	if err != nil {
 		return s.fail(err)
 	}
@@ -198,9 +198,9 @@ func (s *segSession) show(definition bool) int {
 func (s *segSession) activate(ctx context.Context, at string) int {
 	name := s.args[0]
 	if at != "" {
-		return s.scheduleAt(at, "activated", s.cat.ScheduleActivation)
+		return s.scheduleAt(ctx, at, "activated", s.cat.ScheduleActivation)
 	}
-	if !s.asOf.IsZero() && s.data == "" {
+	if !s.asOf.IsZero() && s.data == "" && !s.remote {
 		return s.usage(errors.New("--as-of needs --data DIR: it is the instant the refresh evaluates the segment at"))
 	}
 	job, err := s.cat.ActivateWith(ctx, name, catalog.RefreshOptions{AsOf: s.asOf})
@@ -209,7 +209,7 @@ func (s *segSession) activate(ctx context.Context, at string) int {
 	}
 	code := exitOK
 	if s.json {
-		seg, gerr := s.cat.Get(name)
+		seg, gerr := s.cat.Get(ctx, name)
 		if gerr != nil {
 			return s.fail(gerr)
 		}
@@ -222,7 +222,7 @@ func (s *segSession) activate(ctx context.Context, at string) int {
 		case job != nil:
 			fmt.Fprintf(s.out, "activated %s\n", name)
 			writeJob(s.out, job)
-		case s.data == "":
+		case s.data == "" && !s.remote:
 			fmt.Fprintf(s.out, "activated %s; not refreshed: give --data DIR to refresh it now, or refresh it later\n", name)
 		default:
 			fmt.Fprintf(s.out, "%s is active\n", name)
@@ -237,16 +237,16 @@ func (s *segSession) activate(ctx context.Context, at string) int {
 	return code
 }
 
-func (s *segSession) deactivate(at string) int {
+func (s *segSession) deactivate(ctx context.Context, at string) int {
 	name := s.args[0]
 	if at != "" {
-		return s.scheduleAt(at, "deactivated", s.cat.ScheduleDeactivation)
+		return s.scheduleAt(ctx, at, "deactivated", s.cat.ScheduleDeactivation)
 	}
-	if err := s.cat.Deactivate(name); err != nil {
+	if err := s.cat.Deactivate(ctx, name); err != nil {
 		return s.fail(err)
 	}
 	if s.json {
-		return s.showJSON(name)
+		return s.showJSON(ctx, name)
 	}
 	fmt.Fprintf(s.out, "deactivated %s\n", name)
 	return exitOK
@@ -254,21 +254,21 @@ func (s *segSession) deactivate(at string) int {
 
 // scheduleAt schedules the segment's state change at the time --at gives
 // ("none" cancels it) and reports it.
-func (s *segSession) scheduleAt(at, what string, set func(name string, t time.Time) error) int {
+func (s *segSession) scheduleAt(ctx context.Context, at, what string, set func(ctx context.Context, name string, t time.Time) error) int {
 	t, err := parseTimeFlag("--at", at, false)
 	if err != nil {
 		return s.usage(err)
 	}
-	if err := set(s.args[0], t); err != nil {
+	if err := set(ctx, s.args[0], t); err != nil {
 		return s.fail(err)
 	}
-	return s.scheduled(s.args[0], what, t)
+	return s.scheduled(ctx, s.args[0], what, t)
 }
 
 // scheduled reports a scheduled (or cancelled) state change.
-func (s *segSession) scheduled(name, what string, t time.Time) int {
+func (s *segSession) scheduled(ctx context.Context, name, what string, t time.Time) int {
 	if s.json {
-		return s.showJSON(name)
+		return s.showJSON(ctx, name)
 	}
 	if t.IsZero() {
 		fmt.Fprintf(s.out, "%s will not be %s as scheduled\n", name, what)
@@ -278,7 +278,7 @@ func (s *segSession) scheduled(name, what string, t time.Time) int {
 	return exitOK
 }
 
-func (s *segSession) schedule(spec string, off bool) int {
+func (s *segSession) schedule(ctx context.Context, spec string, off bool) int {
 	name := s.args[0]
 	switch {
 	case off && spec != "":
@@ -286,14 +286,14 @@ func (s *segSession) schedule(spec string, off bool) int {
 	case !off && spec == "":
 		return s.usage(errors.New("missing --cron SPEC (or --off to remove the schedule)"))
 	}
-	if err := s.cat.SetSchedule(name, spec); err != nil {
+	if err := s.cat.SetSchedule(ctx, name, spec); err != nil {
 		if errors.Is(err, catalog.ErrSchedule) {
 			return s.usage(fmt.Errorf("--cron: %w", err))
 		}
 		return s.fail(err)
 	}
 	if s.json {
-		return s.showJSON(name)
+		return s.showJSON(ctx, name)
 	}
 	if off {
 		fmt.Fprintf(s.out, "%s has no schedule of its own\n", name)
@@ -324,7 +324,7 @@ func (s *segSession) refresh(ctx context.Context, all bool) int {
 		code = s.emit(job)
 	} else {
 		writeJob(s.out, job)
-		s.writeJobExports(job)
+		s.writeJobExports(ctx, job)
 	}
 	if err != nil {
 		return s.fail(err)
@@ -337,9 +337,9 @@ func (s *segSession) refresh(ctx context.Context, all bool) int {
 
 // writeJobExports writes one line for each export job that followed the
 // refresh job, with the first error of a failed one.
-func (s *segSession) writeJobExports(job *catalog.Job) {
+func (s *segSession) writeJobExports(ctx context.Context, job *catalog.Job) {
 	for _, id := range job.Exports {
-		ej, err := s.cat.ExportJob(id)
+		ej, err := s.cat.ExportJob(ctx, id)
 		if err != nil {
 			fmt.Fprintf(s.out, "export %d: %v\n", id, err)
 			continue
@@ -371,13 +371,13 @@ func (s *segSession) jobCode(job *catalog.Job) int {
 	return s.fail(errors.New(msg))
 }
 
-func (s *segSession) jobs(limit int) int {
+func (s *segSession) jobs(ctx context.Context, limit int) int {
 	if len(s.args) == 1 {
 		id, err := strconv.ParseUint(s.args[0], 10, 64)
 		if err != nil {
 			return s.usage(fmt.Errorf("job %q: want a job number", s.args[0]))
 		}
-		job, err := s.cat.Job(id)
+		job, err := s.cat.Job(ctx, id)
 		if err != nil {
 			return s.fail(err)
 		}
@@ -390,7 +390,7 @@ func (s *segSession) jobs(limit int) int {
 	if limit < 0 {
 		return s.usage(fmt.Errorf("--limit must be 0 or more, not %d", limit))
 	}
-	jobs, err := s.cat.Jobs(limit)
+	jobs, err := s.cat.Jobs(ctx, limit)
 	if err != nil {
 		return s.fail(err)
 	}
@@ -435,12 +435,12 @@ func (s *segSession) timeRange(from, to string) (f, t time.Time, code int) {
 	return f, t, -1
 }
 
-func (s *segSession) history(from, to string) int {
+func (s *segSession) history(ctx context.Context, from, to string) int {
 	f, t, code := s.timeRange(from, to)
 	if code >= 0 {
 		return code
 	}
-	hist, err := s.cat.History(s.args[0], f, t)
+	hist, err := s.cat.History(ctx, s.args[0], f, t)
 	if err != nil {
 		return s.fail(err)
 	}
@@ -610,12 +610,12 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 			}
 		}
 	}
-	seg, err := s.cat.Get(s.args[0])
+	seg, err := s.cat.Get(ctx, s.args[0])
 	if err != nil {
 		return s.fail(err)
 	}
 	if seg.LastRefreshed.IsZero() {
-		return s.fail(fmt.Errorf("segment %q has never been refreshed, so it has no members to download; refresh it first: segmentkit segments refresh %s --data DIR", seg.Name, seg.Name))
+		return s.fail(fmt.Errorf("segment %q has never been refreshed, so it has no members to download; refresh it first: %s", seg.Name, s.refreshHint(seg.Name)))
 	}
 	if out == "" {
 		if err := s.cat.DownloadWith(ctx, s.args[0], s.out, list, catalog.PreviewOptions{AsOf: s.asOf}); err != nil {
@@ -651,4 +651,13 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 	}
 	fmt.Fprintf(s.stderr, "%swrote %s\n", s.prefix(), out)
 	return exitOK
+}
+
+// refreshHint is the command line that refreshes the segment, for
+// messages.
+func (s *segSession) refreshHint(name string) string {
+	if s.remote {
+		return "segmentkit segments refresh " + name + " --server URL"
+	}
+	return "segmentkit segments refresh " + name + " --data DIR"
 }
