@@ -82,6 +82,11 @@ func TestSegmentsAPI(t *testing.T) {
 	// Create, edit, rename, schedule, deactivate, delete.
 	def := map[string]any{"name": "Adults", "groups": []any{map[string]any{"condition": map[string]any{"attribute": "Customer.Age", "operator": "greaterThanOrEqual", "value": 18}}}}
 	created := e.ok(201, "POST", "/api/segments", map[string]any{"definition": def})
+	unnamed := map[string]any{"groups": def["groups"]}
+	named := e.ok(201, "POST", "/api/segments", map[string]any{"definition": unnamed, "name": "Unnamed"})
+	require.Equal(t, "Unnamed", named["name"])
+	e.problem(422, "catalog.invalid_name", "POST", "/api/segments", map[string]any{"definition": def, "name": "Other"})
+	e.ok(204, "DELETE", "/api/segments/Unnamed", nil)
 	require.Equal(t, "inactive", created["state"])
 	e.problem(409, "catalog.exists", "POST", "/api/segments", map[string]any{"definition": def})
 	bad := map[string]any{"name": "Bad", "groups": []any{map[string]any{"condition": map[string]any{"attribute": "Customer.Agee", "operator": "greaterThan", "value": 1}}}}
@@ -99,6 +104,9 @@ func TestSegmentsAPI(t *testing.T) {
 	at := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
 	act := e.ok(202, "POST", "/api/segments/Grownups/activate", map[string]any{"at": at})
 	require.NotEmpty(t, act["segment"].(map[string]any)["activateAt"])
+	cancelled := e.ok(202, "POST", "/api/segments/Grownups/activate", map[string]any{"cancel": true})
+	require.Nil(t, cancelled["segment"].(map[string]any)["activateAt"])
+	e.problem(400, "server.bad_request", "POST", "/api/segments/Grownups/activate", map[string]any{"cancel": true, "at": at})
 	started := e.ok(202, "POST", "/api/segments/Grownups/activate", map[string]any{})
 	job := e.waitJob(started["job"].(map[string]any)["id"])
 	require.Equal(t, "successful", job["status"])
@@ -107,7 +115,10 @@ func TestSegmentsAPI(t *testing.T) {
 	require.NotZero(t, grown["members"])
 	off := e.ok(200, "POST", "/api/segments/Grownups/deactivate", map[string]any{})
 	require.Equal(t, "inactive", off["state"])
-	e.ok(200, "POST", "/api/segments/Grownups/deactivate", map[string]any{"at": at})
+	sched := e.ok(200, "POST", "/api/segments/Grownups/deactivate", map[string]any{"at": at})
+	require.NotEmpty(t, sched["deactivateAt"])
+	unsched := e.ok(200, "POST", "/api/segments/Grownups/deactivate", map[string]any{"cancel": true})
+	require.Nil(t, unsched["deactivateAt"])
 	e.problem(409, "catalog.referenced", "DELETE", "/api/segments/VipCustomers", nil)
 	e.ok(204, "DELETE", "/api/segments/Grownups", nil)
 	e.problem(404, "catalog.not_found", "DELETE", "/api/segments/Grownups", nil)
@@ -196,6 +207,9 @@ func TestDestinationsExports(t *testing.T) {
 	e.ok(200, "GET", fmt.Sprintf("/api/exports/%v", job["id"]), nil)
 	ex := e.ok(200, "GET", "/api/segments/HighValueEscalated/exports", nil)
 	require.Len(t, ex["exports"], 1)
+	allEx := e.ok(200, "GET", "/api/exports?limit=10", nil)
+	require.Len(t, allEx["exports"], 1)
+	e.problem(404, "catalog.not_found", "GET", "/api/segments/Nope/exports", nil)
 	e.problem(404, "catalog.not_found", "POST", "/api/segments/HighValueEscalated/exports", map[string]any{"destination": "nope"})
 	e.problem(404, "catalog.not_found", "GET", "/api/exports/424242", nil)
 	e.ok(204, "DELETE", "/api/segments/HighValueEscalated/destinations/file", nil)

@@ -265,6 +265,7 @@ func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) createSegment(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Definition definition `json:"definition"`
+		Name       string     `json:"name"`
 		Active     bool       `json:"active"`
 		AsOf       optTime    `json:"asOf"`
 	}
@@ -275,7 +276,7 @@ func (s *Server) createSegment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	seg, err := s.cat.Create(r.Context(), def, catalog.CreateOptions{Active: body.Active, AsOf: body.AsOf.Time})
+	seg, err := s.cat.Create(r.Context(), def, catalog.CreateOptions{Name: body.Name, Active: body.Active, AsOf: body.AsOf.Time})
 	if err != nil {
 		return err
 	}
@@ -367,14 +368,18 @@ func (s *Server) startJob(run func(ctx context.Context, started func(uint64)) (*
 
 func (s *Server) activateSegment(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		At   optTime `json:"at"`
-		AsOf optTime `json:"asOf"`
+		At     optTime `json:"at"`
+		AsOf   optTime `json:"asOf"`
+		Cancel bool    `json:"cancel"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
 	}
 	name := r.PathValue("name")
-	if !body.At.IsZero() {
+	if body.Cancel && !body.At.IsZero() {
+		return badRequest("give \"at\" to schedule the activation, or \"cancel\": true to cancel the scheduled one, not both")
+	}
+	if !body.At.IsZero() || body.Cancel {
 		if err := s.cat.ScheduleActivation(name, body.At.Time); err != nil {
 			return err
 		}
@@ -399,14 +404,18 @@ func (s *Server) activateSegment(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) deactivateSegment(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		At optTime `json:"at"`
+		At     optTime `json:"at"`
+		Cancel bool    `json:"cancel"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
 	}
 	name := r.PathValue("name")
+	if body.Cancel && !body.At.IsZero() {
+		return badRequest("give \"at\" to schedule the deactivation, or \"cancel\": true to cancel the scheduled one, not both")
+	}
 	var err error
-	if body.At.IsZero() {
+	if body.At.IsZero() && !body.Cancel {
 		err = s.cat.Deactivate(name)
 	} else {
 		err = s.cat.ScheduleDeactivation(name, body.At.Time)
@@ -594,14 +603,24 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	es, err := s.cat.Exports(r.PathValue("name"), limit)
+	name := r.PathValue("name") // "" for /api/exports: every segment's
+	if name != "" {
+		if _, err := s.cat.Get(name); err != nil {
+			return err
+		}
+	}
+	es, err := s.cat.Exports(name, limit)
 	if err != nil {
 		return err
 	}
 	if es == nil {
 		es = []*catalog.ExportJob{}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"segment": r.PathValue("name"), "exports": es})
+	out := map[string]any{"exports": es}
+	if name != "" {
+		out["segment"] = name
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) exportSegment(w http.ResponseWriter, r *http.Request) error {

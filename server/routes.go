@@ -93,6 +93,7 @@ func apiRoutes() []route {
 		{method: "DELETE", path: "/api/segments/{name}/destinations/{destination}", id: "removeDestination", summary: "Remove a destination", role: catalog.Admin, ok: 204, errs: []int{404}, h: (*Server).removeDestination},
 		{method: "GET", path: "/api/segments/{name}/exports", id: "listExports", summary: "A segment's export jobs, newest first", role: catalog.Viewer, query: []param{qLimit}, ok: 200, resp: "Exports", errs: []int{404}, h: (*Server).listExports},
 		{method: "POST", path: "/api/segments/{name}/exports", id: "exportSegment", summary: "Export a segment's members to one of its destinations (Add to), and wait for the export", role: catalog.Editor, body: "Export", ok: 200, resp: "ExportJob", errs: []int{404, 409, 422, 502}, h: (*Server).exportSegment},
+		{method: "GET", path: "/api/exports", id: "listAllExports", summary: "Every segment's export jobs, newest first", role: catalog.Viewer, query: []param{qLimit}, ok: 200, resp: "Exports", h: (*Server).listExports},
 		{method: "GET", path: "/api/exports/{id}", id: "getExport", summary: "An export job", role: catalog.Viewer, ok: 200, resp: "ExportJob", errs: []int{404}, h: (*Server).getExport},
 		{method: "GET", path: "/api/customers/{key}/segments", id: "customerSegments", summary: "The segments a customer is in, entered or left", role: catalog.Viewer, ok: 200, resp: "CustomerSegments", errs: []int{404}, h: (*Server).customerSegments},
 

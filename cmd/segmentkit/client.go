@@ -19,7 +19,6 @@ import (
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/export"
-	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/server"
 )
 
@@ -266,19 +265,14 @@ func (c *client) problemError(p *server.Problem) error {
 // --- segments ---
 
 func (c *client) Create(ctx context.Context, definition []byte, opts catalog.CreateOptions) (*catalog.Segment, error) {
-	name := segment.ReadHeader(definition).Name
-	if opts.Name != "" {
-		switch {
-		case name == "":
-			return nil, notThroughServer("a definition without a \"name\" cannot be named with --name %s: the API names a segment after its definition", opts.Name)
-		case name != opts.Name:
-			return nil, fmt.Errorf("%w: the definition is named %q, not %q", catalog.ErrInvalidName, name, opts.Name)
-		}
-	}
 	// The definition goes as a string, so that the server keeps its
 	// bytes as they are written, as the catalog file does.
+	body := map[string]any{"definition": string(definition)}
+	if opts.Name != "" {
+		body["name"] = opts.Name
+	}
 	var seg catalog.Segment
-	if err := c.do(ctx, http.MethodPost, "/api/segments", nil, map[string]any{"definition": string(definition)}, &seg); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/segments", nil, body, &seg); err != nil {
 		return nil, err
 	}
 	if !opts.Active {
@@ -380,22 +374,24 @@ func (c *client) Deactivate(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodPost, segPath(name, "deactivate"), nil, map[string]any{}, nil)
 }
 
-// ScheduleActivation schedules the activation; the API has no call that
-// cancels one.
+// ScheduleActivation schedules the activation; a zero at cancels the
+// scheduled one.
 func (c *client) ScheduleActivation(ctx context.Context, name string, at time.Time) error {
-	if at.IsZero() {
-		return notThroughServer("--at none cannot cancel a scheduled activation: the API has no call for it")
-	}
-	return c.do(ctx, http.MethodPost, segPath(name, "activate"), nil, map[string]any{"at": apiTime(at)}, nil)
+	return c.do(ctx, http.MethodPost, segPath(name, "activate"), nil, scheduleBody(at), nil)
 }
 
-// ScheduleDeactivation schedules the deactivation; the API has no call
-// that cancels one.
+// ScheduleDeactivation schedules the deactivation; a zero at cancels the
+// scheduled one.
 func (c *client) ScheduleDeactivation(ctx context.Context, name string, at time.Time) error {
+	return c.do(ctx, http.MethodPost, segPath(name, "deactivate"), nil, scheduleBody(at), nil)
+}
+
+// scheduleBody is the body that schedules at at, or cancels with a zero at.
+func scheduleBody(at time.Time) map[string]any {
 	if at.IsZero() {
-		return notThroughServer("--at none cannot cancel a scheduled deactivation: the API has no call for it")
+		return map[string]any{"cancel": true}
 	}
-	return c.do(ctx, http.MethodPost, segPath(name, "deactivate"), nil, map[string]any{"at": apiTime(at)}, nil)
+	return map[string]any{"at": apiTime(at)}
 }
 
 func (c *client) SetSchedule(ctx context.Context, name, spec string) error {
@@ -725,17 +721,18 @@ func (c *client) ExportJob(ctx context.Context, id uint64) (*catalog.ExportJob, 
 	return &job, nil
 }
 
-// Exports lists one segment's export jobs: the API has no list of every
-// segment's.
+// Exports lists the export jobs of one segment, or of every segment when
+// name is "".
 func (c *client) Exports(ctx context.Context, name string, limit int) ([]*catalog.ExportJob, error) {
-	if name == "" {
-		return nil, notThroughServer("exports needs a segment NAME: the API lists one segment's export jobs")
-	}
-	n, check := c.listLimit(limit, "export jobs of a segment")
+	n, check := c.listLimit(limit, "export jobs")
 	var out struct {
 		Exports []*catalog.ExportJob `json:"exports"`
 	}
-	if err := c.do(ctx, http.MethodGet, segPath(name, "exports"), url.Values{"limit": {strconv.Itoa(n)}}, nil, &out); err != nil {
+	path := "/api/exports"
+	if name != "" {
+		path = segPath(name, "exports")
+	}
+	if err := c.do(ctx, http.MethodGet, path, url.Values{"limit": {strconv.Itoa(n)}}, nil, &out); err != nil {
 		return nil, err
 	}
 	check(len(out.Exports))
