@@ -123,11 +123,25 @@ func (d *definition) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (d definition) bytes() ([]byte, error) {
-	if len(d) == 0 || string(d) == "null" {
+// defBody is the "definition" member of a request body; bodies embed it.
+type defBody struct {
+	Definition definition `json:"definition"`
+}
+
+func (b *defBody) raw() ([]byte, error) {
+	if len(b.Definition) == 0 || string(b.Definition) == "null" {
 		return nil, badRequest("the body has no \"definition\"")
 	}
-	return []byte(d), nil
+	return []byte(b.Definition), nil
+}
+
+// decodeDefinition decodes a body that embeds defBody and returns its
+// definition, which must be there.
+func decodeDefinition(r *http.Request, body interface{ raw() ([]byte, error) }) ([]byte, error) {
+	if err := decode(r, body); err != nil {
+		return nil, err
+	}
+	return body.raw()
 }
 
 // --- session ---
@@ -264,15 +278,12 @@ func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createSegment(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		Definition definition `json:"definition"`
-		Name       string     `json:"name"`
-		Active     bool       `json:"active"`
-		AsOf       optTime    `json:"asOf"`
+		defBody
+		Name   string  `json:"name"`
+		Active bool    `json:"active"`
+		AsOf   optTime `json:"asOf"`
 	}
-	if err := decode(r, &body); err != nil {
-		return err
-	}
-	def, err := body.Definition.bytes()
+	def, err := decodeDefinition(r, &body)
 	if err != nil {
 		return err
 	}
@@ -292,13 +303,8 @@ func (s *Server) getSegment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) editSegment(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Definition definition `json:"definition"`
-	}
-	if err := decode(r, &body); err != nil {
-		return err
-	}
-	def, err := body.Definition.bytes()
+	var body defBody
+	def, err := decodeDefinition(r, &body)
 	if err != nil {
 		return err
 	}
@@ -736,13 +742,8 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) error {
 // --- definitions being edited ---
 
 func (s *Server) validate(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Definition definition `json:"definition"`
-	}
-	if err := decode(r, &body); err != nil {
-		return err
-	}
-	def, err := body.Definition.bytes()
+	var body defBody
+	def, err := decodeDefinition(r, &body)
 	if err != nil {
 		return err
 	}
@@ -758,14 +759,11 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) evaluate(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		Definition definition `json:"definition"`
-		AsOf       optTime    `json:"asOf"`
-		First      *int       `json:"first"`
+		defBody
+		AsOf  optTime `json:"asOf"`
+		First *int    `json:"first"`
 	}
-	if err := decode(r, &body); err != nil {
-		return err
-	}
-	raw, err := body.Definition.bytes()
+	raw, err := decodeDefinition(r, &body)
 	if err != nil {
 		return err
 	}

@@ -350,7 +350,10 @@ func jsonNames(v any) []string {
 	var out []string
 	for f := range t.Fields() {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name != "" && name != "-" {
+		switch {
+		case f.Anonymous && name == "":
+			out = append(out, jsonNames(reflect.New(f.Type).Interface())...)
+		case name != "" && name != "-":
 			out = append(out, name)
 		}
 	}
