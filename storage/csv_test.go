@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -358,4 +359,33 @@ func dictValues(d *array.Dictionary) []string {
 		out[i] = s.Value(i)
 	}
 	return out
+}
+
+// TestFormatConcurrent formats a fresh snapshot's dictionary column from
+// many goroutines at once: Format is safe for concurrent use from the
+// first call on (the race detector checks it).
+func TestFormatConcurrent(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Id,I,N,S,D,T,B\n")
+	countries := []string{"FR", "DE", "", "IT"}
+	for i := range 1000 {
+		fmt.Fprintf(&b, "%d,,,%s,,,\n", i, countries[i%len(countries)])
+	}
+	dir := writeDir(t, typesSchema, map[string]string{"Customer.csv": b.String()})
+	for range 20 {
+		snap, err := Load(t.Context(), dir, Options{})
+		require.NoError(t, err)
+		s := snap.Customers().Column("S")
+		require.IsType(t, &array.Dictionary{}, s.Data)
+		var wg sync.WaitGroup
+		got := make([]string, 8)
+		for g := range got {
+			wg.Go(func() { got[g] = s.Format(g) })
+		}
+		wg.Wait()
+		for g, v := range got {
+			require.Equal(t, countries[g%len(countries)], v)
+		}
+		snap.Release()
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/segmentkit/segmentkit/diag"
@@ -365,6 +366,21 @@ func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Optio
 			return nil, err
 		}
 	}
+	s.makeDictionaries()
 	s.memBytes = s.computeMemory()
 	return s, nil
+}
+
+// makeDictionaries makes the values array of every dictionary column: an
+// Arrow dictionary array makes it on the first call to Dictionary and
+// keeps it, a write that readers sharing the snapshot would race on.
+// Made here, before the snapshot is shared, Dictionary only reads.
+func (s *Snapshot) makeDictionaries() {
+	for _, t := range s.entries {
+		for _, c := range t.Columns {
+			if d, ok := c.Data.(*array.Dictionary); ok {
+				d.Dictionary()
+			}
+		}
+	}
 }
