@@ -177,3 +177,30 @@ func TestSessionsBounded(t *testing.T) {
 }
 
 func clockworkFake() *clockwork.FakeClock { return clockwork.NewFakeClock() }
+
+// TestEveryChangeChecked: every operation that changes something refuses
+// a session without its CSRF token, and every operation refuses a role
+// below its own.
+func TestEveryChangeChecked(t *testing.T) {
+	e := newEnv(t, Options{RequireTokens: true})
+	viewer, _, err := e.cat.CreateToken("v", catalog.Viewer)
+	require.NoError(t, err)
+	admin, _, err := e.cat.CreateToken("a", catalog.Admin)
+	require.NoError(t, err)
+	status, body, h := e.call("POST", "/api/session", map[string]any{"token": admin})
+	require.Equal(t, 200, status, "%s", body)
+	cookie := []string{"Cookie", strings.Split(h.Get("Set-Cookie"), ";")[0]}
+	fill := strings.NewReplacer("{name}", "HighValueEscalated", "{destination}", "d", "{id}", "1", "{key}", "C1")
+	for _, rt := range apiRoutes() {
+		path := fill.Replace(rt.path)
+		if !safeMethod(rt.method) && rt.id != "createSession" {
+			e.problem(403, "server.csrf", rt.method, path, map[string]any{}, cookie...)
+		}
+		if rt.role > catalog.Viewer {
+			e.problem(403, "server.forbidden", rt.method, path, map[string]any{}, bearer(viewer)...)
+		}
+		if rt.role != 0 {
+			e.problem(401, "server.unauthenticated", rt.method, path, map[string]any{})
+		}
+	}
+}
