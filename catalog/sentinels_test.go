@@ -105,6 +105,7 @@ var sentinels = map[string]error{
 	"storage.ErrDuplicateKey":          storage.ErrDuplicateKey,
 	"storage.ErrNullKey":               storage.ErrNullKey,
 	"storage.ErrTooManyCustomers":      storage.ErrTooManyCustomers,
+	"storage.ErrSnapshotFile":          storage.ErrSnapshotFile,
 }
 
 // exportedErrVars parses the module's non-test Go files and returns the

@@ -33,8 +33,14 @@ type Source interface {
 // DirSource loads a data directory (FORMAT.md section 1). It keeps the
 // loaded snapshot and reloads only when schema.json or an entity's source
 // file changes (size or modification time), so repeated refreshes of
-// unchanged data do not reload it. Create it with NewDirSource; it is safe
-// for concurrent use, and concurrent callers share one load.
+// unchanged data do not reload it. It loads with storage.LoadCached, so a
+// process that starts on a directory whose snapshot file is current
+// (written by an earlier load) opens that file in well under a second
+// instead of reading the data files; the snapshot file is checked whole
+// (storage.Options.VerifySnapshotFile) before the catalog uses it. Set
+// storage.Options.NoSnapshotCache to read the data files every time.
+// Create it with NewDirSource; it is safe for concurrent use, and
+// concurrent callers share one load.
 type DirSource struct {
 	dir  string
 	opts storage.Options
@@ -146,7 +152,9 @@ func (s *DirSource) Snapshot(ctx context.Context) (*storage.Snapshot, func(), er
 		return sh.snap, sh.releaseFunc(), nil
 	}
 	s.mu.Unlock()
-	snap, err := storage.Load(ctx, s.dir, s.opts)
+	opts := s.opts
+	opts.VerifySnapshotFile = true
+	snap, err := storage.LoadCached(ctx, s.dir, opts)
 	if err != nil {
 		return nil, nil, err
 	}

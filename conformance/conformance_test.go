@@ -84,6 +84,11 @@ func checkSeed(t *testing.T, seed uint64, count int) int {
 	snap, err := loadSnapshot(ctx, dir)
 	require.NoError(t, err, "engine load, seed %d, dir %s", seed, dir)
 	defer snap.Release()
+	// Every definition runs on the loaded snapshot and on the same
+	// snapshot saved to a snapshot file and opened from it.
+	filed, err := reopenSnapshot(ctx, t.TempDir(), snap)
+	require.NoError(t, err, "snapshot file, seed %d, dir %s", seed, dir)
+	defer filed.Release()
 
 	// Two segments to reference, with random members.
 	segments := map[string][]uint32{}
@@ -106,12 +111,16 @@ func checkSeed(t *testing.T, seed uint64, count int) int {
 		want, err := ref.Eval(defJSON, asOf, segments)
 		require.NoError(t, err, "reference eval, seed %d def %d: %s", seed, k, defJSON)
 		got, err := engineEval(ctx, snap, defJSON, asOf, segments)
+		via := ""
 		if err == nil && slices.Equal(got, want) {
-			continue
+			if got, err = engineEval(ctx, filed, defJSON, asOf, segments); err == nil && slices.Equal(got, want) {
+				continue
+			}
+			via = "through a snapshot file (storage.Save, storage.Open)\n"
 		}
 		kept, small := keepCase(t, dir, defJSON, asOf, segments)
-		msg := fmt.Sprintf("seed %d, definition %d\nas-of: %s\ndefinition: %s\nshrunk: %s\ncase kept in: %s\n",
-			seed, k, asOf.Format(time.RFC3339Nano), defJSON, small, kept)
+		msg := fmt.Sprintf("seed %d, definition %d\n%sas-of: %s\ndefinition: %s\nshrunk: %s\ncase kept in: %s\n",
+			seed, k, via, asOf.Format(time.RFC3339Nano), defJSON, small, kept)
 		if err != nil {
 			msg += fmt.Sprintf("engine error: %v\n", err)
 		} else {

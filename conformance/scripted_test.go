@@ -92,6 +92,18 @@ func TestScripted(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, c.expected, keysOf(ids, keys), "see %s/README.md", dir)
 			})
+			t.Run("snapshot-file", func(t *testing.T) {
+				ctx := context.Background()
+				snap, err := loadSnapshot(ctx, dir)
+				require.NoError(t, err)
+				defer snap.Release()
+				filed, err := reopenSnapshot(ctx, t.TempDir(), snap)
+				require.NoError(t, err)
+				defer filed.Release()
+				ids, err := engineEval(ctx, filed, c.definition, c.asOf, nil)
+				require.NoError(t, err)
+				require.Equal(t, c.expected, keysOf(ids, keys), "see %s/README.md", dir)
+			})
 		})
 	}
 }

@@ -3,6 +3,8 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -30,12 +32,24 @@ func failure(dir string, defJSON []byte, asOf time.Time, segments map[string][]u
 		return errorKind(err)
 	}
 	defer snap.Release()
-	got, err := engineEval(ctx, snap, defJSON, asOf, segments)
-	switch {
-	case err != nil:
+	tmp, err := os.MkdirTemp("", "conformance-snapshot-")
+	if err != nil {
+		return "error"
+	}
+	defer os.RemoveAll(tmp)
+	filed, err := reopenSnapshot(ctx, tmp, snap)
+	if err != nil {
 		return errorKind(err)
-	case !slices.Equal(got, want):
-		return "mismatch"
+	}
+	defer filed.Release()
+	for _, s := range []*storage.Snapshot{snap, filed} {
+		got, err := engineEval(ctx, s, defJSON, asOf, segments)
+		switch {
+		case err != nil:
+			return errorKind(err)
+		case !slices.Equal(got, want):
+			return "mismatch"
+		}
 	}
 	return ""
 }
@@ -75,4 +89,27 @@ func loadSnapshot(ctx context.Context, dir string) (snap *storage.Snapshot, err 
 		}
 	}()
 	return storage.Load(ctx, dir, storage.Options{})
+}
+
+// reopenSnapshot saves snap to a snapshot file in dir (storage.Save) and
+// opens it (storage.Open), checked whole, returning a panic as an error.
+func reopenSnapshot(ctx context.Context, dir string, snap *storage.Snapshot) (filed *storage.Snapshot, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			filed, err = nil, fmt.Errorf("storage panic: %v", p)
+		}
+	}()
+	path := filepath.Join(dir, "snapshot")
+	if err := storage.Save(ctx, snap, path); err != nil {
+		return nil, err
+	}
+	filed, err = storage.Open(ctx, path, storage.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := filed.Verify(ctx); err != nil {
+		filed.Release()
+		return nil, err
+	}
+	return filed, nil
 }

@@ -25,4 +25,11 @@
 // columns that already have the normalized types instead of copying them.
 // All Arrow memory comes from Options.Allocator and is returned by
 // Snapshot.Release.
+//
+// A snapshot can be written to a snapshot file (Save) and mapped back
+// without a copy (Open), checksummed and versioned. LoadCached keeps a data
+// directory's snapshot file, dir/.segmentkit/snapshot, and opens it instead
+// of loading when it is current:
+//
+//	snap, err := storage.LoadCached(ctx, "data/", storage.Options{VerifySnapshotFile: true})
 package storage

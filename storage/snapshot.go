@@ -49,6 +49,15 @@ type Options struct {
 	// used as given, without copying. Load always clusters: it builds its
 	// columns itself.
 	Cluster bool
+	// NoSnapshotCache makes LoadCached load the data files as Load does,
+	// neither reading nor writing the data directory's snapshot file.
+	// Everything else ignores it.
+	NoSnapshotCache bool
+	// VerifySnapshotFile makes LoadCached wait for the check of the
+	// snapshot file's values (Snapshot.Verify) before it returns, and load
+	// the data files instead when the check finds damage. Everything else
+	// ignores it.
+	VerifySnapshotFile bool
 }
 
 // Column is one attribute's values, one Arrow array in a normalized type:
@@ -221,6 +230,9 @@ type Snapshot struct {
 	memBytes  int64
 	released  atomic.Bool
 	derived   derivedValues // see Derived
+
+	file     *snapFile // the mapped file of a snapshot from Open
+	keysOnce sync.Once // builds keys on first use, for a snapshot from Open
 }
 
 // Release releases every Arrow buffer of the snapshot. It is idempotent;
@@ -232,6 +244,7 @@ func (s *Snapshot) Release() {
 	for _, t := range s.entries {
 		t.release()
 	}
+	s.file.close()
 }
 
 // Derived returns what build derives from the whole snapshot for key, as
@@ -283,7 +296,11 @@ func (s *Snapshot) LinkReports() []LinkReport { return slices.Clone(s.reports) }
 // key's type or names no customer.
 func (s *Snapshot) CustomerID(key string) (uint32, bool) {
 	a, _ := s.customers.Entity.Attribute(s.customers.Entity.Key)
-	r, ok := s.keys.lookupText(a.Type, key)
+	ki := s.customerKeys()
+	if ki == nil {
+		return 0, false
+	}
+	r, ok := ki.lookupText(a.Type, key)
 	if !ok {
 		return 0, false
 	}

@@ -103,6 +103,9 @@ func (cmd *command) run(ctx context.Context, c *cli, args []string) int {
 		return c.usage(fmt.Errorf("unexpected argument %q: usage is segmentkit %s %s", pos[cmd.maxArgs], c.name, cmd.args))
 	}
 	c.args = pos
+	if f := fs.Lookup(noSnapshotCacheName); f != nil {
+		c.noSnapshotCache = f.Value.String() == "true"
+	}
 	out := bufio.NewWriterSize(c.stdout, 64<<10)
 	c.out = out
 	code := do(ctx, c)
@@ -329,6 +332,8 @@ type cli struct {
 	out io.Writer
 	// args are the verb's positional arguments.
 	args []string
+	// noSnapshotCache is --no-snapshot-cache (see storageOptions).
+	noSnapshotCache bool
 }
 
 // sub returns the cli of the verb name under c's command.

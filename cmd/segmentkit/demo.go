@@ -132,6 +132,11 @@ func checkDemoDir(dir string) error {
 		if d.IsDir() {
 			rel += "/"
 		}
+		if d.IsDir() && rel == path.Dir(filepath.ToSlash(storage.SnapshotFilePath("")))+"/" {
+			// The snapshot file of an earlier load: a cache, which a
+			// demo written over it makes stale.
+			return filepath.SkipDir
+		}
 		if !ours[rel] || !d.IsDir() && !d.Type().IsRegular() {
 			foreign = append(foreign, rel)
 			if d.IsDir() {

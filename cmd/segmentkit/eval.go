@@ -32,6 +32,7 @@ var evalCommand = &command{
 	summary: "evaluate a segment definition over a data directory and print its members",
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		data := dataFlag(fs)
+		noSnapshotCacheFlag(fs)
 		seg := segmentFlag(fs, "segment", "the segment definition", "")
 		asOf := asOfFlag(fs, "evaluate")
 		format := fs.String("format", "ids", "print `FORMAT`: ids (a customer key a line), count, csv (members with their attributes) or json")
@@ -98,24 +99,48 @@ func (c *cli) eval(ctx context.Context, a evalArgs) int {
 	if err := def.ValidateWith(sch, segment.ValidateOptions{Segments: known}); err != nil {
 		return c.failAt(a.segment, err)
 	}
-	snap, _, err := c.load(ctx, a.data)
-	if err != nil {
-		return c.fail(err)
-	}
-	defer snap.Release()
-	opts := engine.Options{}
-	if len(refs) > 0 {
-		if opts.Segments, err = catalogMembers(ctx, a.catalog, snap, refs); err != nil {
+	// A snapshot from the data directory's snapshot file has its values
+	// checked in the background while the segment evaluates; members
+	// computed from a file found damaged are dropped, and the data files
+	// loaded instead.
+	lopts := c.storageOptions(nil)
+	lopts.VerifySnapshotFile = false
+	var snap *storage.Snapshot
+	defer func() {
+		if snap != nil {
+			snap.Release()
+		}
+	}()
+	var members *roaring.Bitmap
+	for {
+		if snap, _, err = c.loadWith(ctx, a.data, lopts); err != nil {
+			snap = nil
 			return c.fail(err)
 		}
-	}
-	plan, err := engine.Compile(def, snap, opts)
-	if err != nil {
-		return c.failAt(a.segment, err)
-	}
-	members, err := plan.Eval(ctx, asOf)
-	if err != nil {
-		return c.fail(err)
+		opts := engine.Options{}
+		if len(refs) > 0 {
+			if opts.Segments, err = catalogMembers(ctx, a.catalog, snap, refs); err != nil {
+				return c.fail(err)
+			}
+		}
+		plan, err := engine.Compile(def, snap, opts)
+		if err != nil {
+			return c.failAt(a.segment, err)
+		}
+		if members, err = plan.Eval(ctx, asOf); err != nil {
+			return c.fail(err)
+		}
+		err = snap.Verify(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrSnapshotFile) || lopts.NoSnapshotCache {
+			return c.fail(err)
+		}
+		fmt.Fprintf(c.stderr, "%s%s; loading the data files\n", c.prefix(), oneLine(err.Error()))
+		snap.Release()
+		snap = nil
+		lopts.NoSnapshotCache = true
 	}
 	switch a.format {
 	case "count":

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,31 @@ func dataFlag(fs *flag.FlagSet) *string {
 // optionalDataFlag is dataFlag for commands that can do without the data.
 func optionalDataFlag(fs *flag.FlagSet, what string) *string {
 	return fs.String("data", "", "read the data directory `DIR`, which holds schema.json, "+what)
+}
+
+// noSnapshotCacheFlag declares --no-snapshot-cache, for every command
+// that loads the data of --data; command.run reads it into
+// cli.noSnapshotCache.
+func noSnapshotCacheFlag(fs *flag.FlagSet) {
+	fs.Bool(noSnapshotCacheName, false, "read the data files, neither using nor writing the data directory's snapshot file (also "+envNoSnapshotCache+"=1)")
+}
+
+const (
+	noSnapshotCacheName = "no-snapshot-cache"
+	// envNoSnapshotCache, set to a true value (1, true), turns the
+	// snapshot file off for every command, as --no-snapshot-cache does.
+	envNoSnapshotCache = "SEGMENTKIT_NO_SNAPSHOT_CACHE"
+)
+
+// storageOptions returns the options every load of a data directory
+// uses: the snapshot file (storage.LoadCached) unless it is turned off,
+// and progress reported to progress when it is not nil.
+func (c *cli) storageOptions(progress func(entity string, rows, bytesRead, bytesTotal int64)) storage.Options {
+	off := c.noSnapshotCache
+	if v, err := strconv.ParseBool(os.Getenv(envNoSnapshotCache)); err == nil && v {
+		off = true
+	}
+	return storage.Options{Progress: progress, NoSnapshotCache: off, VerifySnapshotFile: true}
 }
 
 // segmentFlag declares --segment FILE, the definition file of every
@@ -205,10 +231,18 @@ func (c *cli) emitOn(w io.Writer, v any) int {
 }
 
 // load loads a data directory, showing progress on stderr when that helps.
+// It opens the directory's snapshot file instead when that is current
+// (storage.LoadCached), checked whole before it returns.
 func (c *cli) load(ctx context.Context, dir string) (*storage.Snapshot, time.Duration, error) {
+	return c.loadWith(ctx, dir, c.storageOptions(nil))
+}
+
+// loadWith is load with opts, whose Progress it sets.
+func (c *cli) loadWith(ctx context.Context, dir string, opts storage.Options) (*storage.Snapshot, time.Duration, error) {
 	p := newLoadProgress(c.stderr)
 	start := time.Now()
-	snap, err := storage.Load(ctx, dir, storage.Options{Progress: p.report})
+	opts.Progress = p.report
+	snap, err := storage.LoadCached(ctx, dir, opts)
 	p.done()
 	if err != nil {
 		return nil, 0, err

@@ -96,6 +96,7 @@ type quickArgs struct {
 func quickFlags(fs *flag.FlagSet, field bool) *quickArgs {
 	a := &quickArgs{now: time.Now}
 	a.data = dataFlag(fs)
+	noSnapshotCacheFlag(fs)
 	a.source = fs.String("source", "", "use the fields of `SOURCE`: profiles, measures or intelligence (default all)")
 	if field {
 		a.field = fs.String("field", "", "use the field `FIELD`, as Entity.Attribute (Customer.Age, Measures.Spend90d); with --source, the attribute alone (required)")

@@ -101,8 +101,10 @@ func segmentsVerb(v *segVerb) *command {
 			var data *string
 			switch v.data {
 			case dataRequired:
+				noSnapshotCacheFlag(fs)
 				data = fs.String("data", "", "read the data directory `DIR`, which holds schema.json (required), unless --server: the server has the data")
 			case dataOptional:
+				noSnapshotCacheFlag(fs)
 				data = optionalDataFlag(fs, "to refresh the segment once active (optional); with --server the server refreshes it with its data")
 			}
 			var jsonOut *bool
@@ -173,7 +175,7 @@ func (s *segSession) run(ctx context.Context, v *segVerb, do func(context.Contex
 	}
 	opts := catalog.Options{OpenDestination: s.openDestination}
 	if s.data != "" {
-		s.src = newProgressSource(s.data, s.stderr)
+		s.src = newProgressSource(s.data, s.stderr, s.storageOptions(nil))
 		defer s.src.Close()
 		opts.Source = s.src
 	}
@@ -244,9 +246,10 @@ type progressSource struct {
 
 var _ catalog.Source = (*progressSource)(nil)
 
-func newProgressSource(dir string, stderr interface{ Write([]byte) (int, error) }) *progressSource {
+func newProgressSource(dir string, stderr interface{ Write([]byte) (int, error) }, opts storage.Options) *progressSource {
 	p := newLoadProgress(stderr)
-	return &progressSource{DirSource: catalog.NewDirSource(dir, storage.Options{Progress: p.report}), p: p}
+	opts.Progress = p.report
+	return &progressSource{DirSource: catalog.NewDirSource(dir, opts), p: p}
 }
 
 // Snapshot loads the data (or reuses the loaded snapshot), with the bar

@@ -15,7 +15,6 @@ import (
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/internal/demo"
 	"github.com/segmentkit/segmentkit/server"
-	"github.com/segmentkit/segmentkit/storage"
 )
 
 // defaultAddr is where serve listens unless told otherwise: loopback.
@@ -27,6 +26,7 @@ var serveCommand = &command{
 	summary: "serve the segments API and the Segments page over a catalog and its data until interrupted",
 	verbs:   []*command{tokenCommand},
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
+		noSnapshotCacheFlag(fs)
 		a := serveArgs{
 			file:      catalogFlag(fs, "serve"),
 			data:      optionalDataFlag(fs, "the catalog's data (required unless --demo)"),
@@ -84,7 +84,7 @@ func (c *cli) serve(ctx context.Context, a serveArgs) int {
 			return code
 		}
 	}
-	src := catalog.NewDirSource(data, storage.Options{})
+	src := catalog.NewDirSource(data, c.storageOptions(nil))
 	defer src.Close()
 	cat, err := catalog.Open(file, catalog.Options{Source: src})
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"os"
 
 	"github.com/segmentkit/segmentkit/catalog"
-	"github.com/segmentkit/segmentkit/storage"
 )
 
 var serveScheduleCommand = &command{
@@ -20,6 +19,7 @@ var serveScheduleCommand = &command{
 	flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 		file := catalogFlag(fs, "apply the schedules of")
 		data := dataFlag(fs)
+		noSnapshotCacheFlag(fs)
 		spec := fs.String("cron", "", "refresh every active segment on the cron schedule `SPEC` (\"0 3 * * *\"; default none)")
 		workers := fs.Int("workers", 0, "refresh at most `N` segments at once (default the number of CPUs)")
 		jsonOut := fs.Bool("json", false, "log JSON lines instead of text")
@@ -51,7 +51,7 @@ func (c *cli) serveSchedule(ctx context.Context, file, data, spec string, worker
 	if _, err := os.Stat(file); errors.Is(err, iofs.ErrNotExist) {
 		return c.fail(fmt.Errorf("catalog %s does not exist; create a segment first with 'segmentkit segments create'", file))
 	}
-	src := catalog.NewDirSource(data, storage.Options{})
+	src := catalog.NewDirSource(data, c.storageOptions(nil))
 	defer src.Close()
 	cat, err := catalog.Open(file, catalog.Options{Source: src, Workers: workers})
 	if err != nil {
