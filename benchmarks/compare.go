@@ -1,20 +1,20 @@
 package benchmarks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
+	"github.com/segmentkit/segmentkit/benchmarks/gen"
 	"github.com/segmentkit/segmentkit/benchmarks/suite"
 )
 
@@ -79,6 +79,10 @@ type Check struct {
 	// Diff is "" when both engines agree; otherwise segmentkit's answer
 	// against DuckDB's (Result.Diff).
 	Diff string
+	// ScratchDiff is, for an insight, "" when segmentkit's answer from
+	// statistics computed anew (Segmentkit.FromScratch) is the one from
+	// the statistics kept since load; otherwise how it differs.
+	ScratchDiff string
 	// Others are the answers of the other engines CheckCase was given,
 	// in their order.
 	Others []OtherCheck
@@ -99,7 +103,7 @@ type OtherCheck struct {
 // Agree reports whether every engine that answered the case gave
 // segmentkit's answer.
 func (c Check) Agree() bool {
-	if c.Diff != "" {
+	if c.Diff != "" || c.ScratchDiff != "" {
 		return false
 	}
 	for _, o := range c.Others {
@@ -111,7 +115,9 @@ func (c Check) Agree() bool {
 }
 
 // CheckCase evaluates c on segmentkit, DuckDB and every other engine, and
-// compares their answers with segmentkit's. An error of segmentkit or
+// compares their answers with segmentkit's; an insight is also answered
+// by segmentkit from scratch (Segmentkit.FromScratch), which must give
+// the answer of the statistics kept. An error of segmentkit or
 // DuckDB is returned; one of another engine is recorded in its
 // OtherCheck.
 func CheckCase(ctx context.Context, sk *Segmentkit, db *DuckDB, c suite.Case, others ...Engine) (Check, error) {
@@ -124,6 +130,13 @@ func CheckCase(ctx context.Context, sk *Segmentkit, db *DuckDB, c suite.Case, ot
 		return Check{}, err
 	}
 	chk := Check{Case: c, Size: max(len(got.Keys), len(got.Rows)), Diff: got.Diff(want)}
+	if c.Kind != suite.Members {
+		fresh, err := sk.FromScratch().Result(ctx, c)
+		if err != nil {
+			return Check{}, err
+		}
+		chk.ScratchDiff = fresh.Diff(got)
+	}
 	for _, e := range others {
 		r, err := e.Result(ctx, c)
 		if err != nil {
@@ -157,6 +170,14 @@ type Timing struct {
 	// Cached is segmentkit's median re-evaluation of the unchanged
 	// segment with the result cache kept (0 for insights).
 	Cached time.Duration
+	// Scratch is, for an insight, segmentkit's median answer from
+	// statistics computed in the run (Segmentkit.FromScratch), as DuckDB
+	// computes its answer; 0 for a segment.
+	Scratch time.Duration
+	// Bandwidth is the median of the memory read bandwidth measured once
+	// per repetition of the case's runs, in bytes per second; 0 when
+	// TimeCase had no probe.
+	Bandwidth float64
 	// Others are the other engines' timings, in the order TimeCase was
 	// given them.
 	Others []OtherTiming
@@ -177,16 +198,36 @@ func (t Timing) Speedup() float64 {
 	return t.DuckDB.Seconds() / t.Segmentkit.Seconds()
 }
 
-// TimeCase runs c once on each engine as a warm-up, then runs times on
-// each, the engines taking turns at going first, and returns the medians.
-// The engines are segmentkit, DuckDB and the others; a nil other is not
-// run (a case it does not answer). A garbage collection runs before every
-// run, outside the timing, so that one engine's garbage is not collected
-// during another's run. An error of segmentkit or DuckDB is returned; an
-// other engine that fails is recorded in its OtherTiming and left out of
-// the rest of the runs.
-func TimeCase(ctx context.Context, sk *Segmentkit, db *DuckDB, c suite.Case, runs int, others ...Engine) (Timing, error) {
-	engines := append([]Engine{sk, db}, others...)
+// ScratchSpeedup is, for an insight, DuckDB's median over segmentkit's
+// from statistics computed in the run; 0 for a segment.
+func (t Timing) ScratchSpeedup() float64 {
+	if t.Scratch == 0 {
+		return 0
+	}
+	return t.DuckDB.Seconds() / t.Scratch.Seconds()
+}
+
+// TimeCase runs c once on each engine as a warm-up, then runs repetitions
+// of one run on each engine, interleaved: in every repetition each engine
+// runs once, the engines taking turns at going first, so that a busy
+// moment of the machine falls on all of them alike. The engines are
+// segmentkit, DuckDB, for an insight segmentkit from scratch
+// (Segmentkit.FromScratch), and the others; a nil other is not run (a
+// case it does not answer). It returns the medians. A garbage collection
+// runs before every run, outside the timing, so that one engine's garbage
+// is not collected during another's run. With a probe, every repetition
+// starts with one measurement of the memory bandwidth, outside the
+// timing, and Timing.Bandwidth is their median. An error of segmentkit or
+// DuckDB is returned; an other engine that fails is recorded in its
+// OtherTiming and left out of the rest of the runs.
+func TimeCase(ctx context.Context, sk *Segmentkit, db *DuckDB, c suite.Case, runs int, probe *BandwidthProbe, others ...Engine) (Timing, error) {
+	// The engines whose errors are returned come first.
+	engines := []Engine{sk, db}
+	if c.Kind != suite.Members {
+		engines = append(engines, sk.FromScratch())
+	}
+	required := len(engines)
+	engines = append(engines, others...)
 	times := make([][]time.Duration, len(engines))
 	errs := make([]error, len(engines))
 	timeRun := func(k int) error {
@@ -199,7 +240,7 @@ func TimeCase(ctx context.Context, sk *Segmentkit, db *DuckDB, c suite.Case, run
 		err := e.Run(ctx, c)
 		d := time.Since(start)
 		switch {
-		case err != nil && k < 2:
+		case err != nil && k < required:
 			return err
 		case err != nil:
 			errs[k] = err
@@ -215,7 +256,11 @@ func TimeCase(ctx context.Context, sk *Segmentkit, db *DuckDB, c suite.Case, run
 		// The warm-up is not counted.
 		times[k] = make([]time.Duration, 0, runs)
 	}
+	var bandwidths []float64
 	for i := range runs {
+		if probe != nil {
+			bandwidths = append(bandwidths, probe.Measure())
+		}
 		for j := range engines {
 			if err := timeRun((i + j) % len(engines)); err != nil {
 				return Timing{}, err
@@ -223,7 +268,15 @@ func TimeCase(ctx context.Context, sk *Segmentkit, db *DuckDB, c suite.Case, run
 		}
 	}
 	t := Timing{Case: c, Segmentkit: median(times[0]), DuckDB: median(times[1]), Bytes: BytesRead(sk.Snap, c)}
-	for k := 2; k < len(engines); k++ {
+	if len(bandwidths) > 0 {
+		slices.Sort(bandwidths)
+		n := len(bandwidths)
+		t.Bandwidth = (bandwidths[(n-1)/2] + bandwidths[n/2]) / 2
+	}
+	if required > 2 {
+		t.Scratch = median(times[2])
+	}
+	for k := required; k < len(engines); k++ {
 		o := OtherTiming{Err: errs[k]}
 		if engines[k] != nil && o.Err == nil {
 			o.Median = median(times[k])
@@ -259,35 +312,110 @@ func median(ds []time.Duration) time.Duration {
 
 // Report is what cmd/compare prints.
 type Report struct {
-	Scale     string
-	Runs      int
-	Bandwidth float64 // bytes per second
-	Timings   []Timing
-	Checks    []Check
+	Scale string
+	Runs  int
+	// Timings are the timed cases: the segments go in the main table,
+	// the insights in a table of their own below it.
+	Timings []Timing
+	Checks  []Check
 	// Engines name the other engines' columns, in the order of
 	// Check.Others and Timing.Others.
 	Engines []string
-	// Load times from Parquet.
-	SegmentkitLoad, DuckDBLoad time.Duration
+	// Target is the speedup over DuckDB the segments are held to: the
+	// report names those below it. Zero names none.
+	Target float64
+	// ProbeBytes is the size of the buffer the bandwidth probe reads,
+	// ProbeWorkers the goroutines reading it.
+	ProbeBytes   int64
+	ProbeWorkers int
+
+	// SegmentkitLoad is segmentkit's load from Parquet, the insight
+	// statistics included (SegmentkitStats of it).
+	SegmentkitLoad, SegmentkitStats time.Duration
+	// DuckDBLoad is DuckDB's load from Parquet in DuckDBOrder, its
+	// ordering included; DuckDBFileOrder is the same load in file order
+	// when it was timed too (0 otherwise). DuckDBTables are the tables'
+	// load times, in the order of gen.Entities.
+	DuckDBLoad, DuckDBFileOrder time.Duration
+	DuckDBOrder                 DuckDBOrder
+	DuckDBTables                []time.Duration
 	// SnapshotBytes is the snapshot's MemoryBytes; RawBytes the plain
 	// column bytes (RawBytes); DuckDBBytes what DuckDB reports in use
 	// once loaded.
 	SnapshotBytes, RawBytes, DuckDBBytes int64
-	// PeakRSS is the process's peak resident memory (both engines and the
-	// generator), 0 when unknown.
+	// LoadRSS is the process's resident memory during segmentkit's load
+	// (PeakRSS reset just before it), with nothing else allocated beside
+	// it: the bandwidth probe's buffer comes later.
+	LoadRSS RSSSpan
+	// DuckDBRSS is the same for DuckDB's load, which starts with
+	// segmentkit's snapshot in memory.
+	DuckDBRSS RSSSpan
+	// PeakRSS is the process's peak resident memory over the whole run
+	// (both engines, the generator, the bandwidth probe's buffer), 0
+	// when unknown.
 	PeakRSS int64
 	// ClickHouse is the loading of the ClickHouse cluster, when one was
 	// loaded.
 	ClickHouse *ClickHouseLoad
 }
 
-// MinSpeedup is the smallest speedup over the timed cases.
+// RSSSpan is the resident memory of the process over one step.
+type RSSSpan struct {
+	// Before is the resident memory when the step began; Peak the peak
+	// during it (VmHWM). Both are 0 when /proc does not tell them.
+	Before, Peak int64
+	// SinceStart is set when the peak could not be reset before the
+	// step: Peak is then the process's peak since it started.
+	SinceStart bool
+}
+
+// Segments are the timings of the segments, in the report's order.
+func (r *Report) Segments() []Timing {
+	var ts []Timing
+	for _, t := range r.Timings {
+		if t.Case.Kind == suite.Members {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// Insights are the timings of the insights, in the report's order.
+func (r *Report) Insights() []Timing {
+	var ts []Timing
+	for _, t := range r.Timings {
+		if t.Case.Kind != suite.Members {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// MinSpeedup is the smallest speedup over the timed segments; the
+// insights are left out (they are compared apart). It is +Inf when no
+// segment was timed.
 func (r *Report) MinSpeedup() float64 {
 	m := math.Inf(1)
-	for _, t := range r.Timings {
+	for _, t := range r.Segments() {
 		m = min(m, t.Speedup())
 	}
 	return m
+}
+
+// BelowTarget returns the timed segments whose speedup is below
+// r.Target, slowest first; none when Target is 0.
+func (r *Report) BelowTarget() []Timing {
+	var ts []Timing
+	if r.Target <= 0 {
+		return nil
+	}
+	for _, t := range r.Segments() {
+		if t.Speedup() < r.Target {
+			ts = append(ts, t)
+		}
+	}
+	slices.SortStableFunc(ts, func(a, b Timing) int { return cmp.Compare(a.Speedup(), b.Speedup()) })
+	return ts
 }
 
 // footnotes numbers the reasons an engine has no answer or no time for a
@@ -321,26 +449,38 @@ func (r *Report) otherHeader() string {
 	return b.String()
 }
 
-// Print writes the report: the table of timings, load times and memory,
-// and last the line "min speedup vs duckdb: X.XX". An other engine's
-// cell is its median and, in parentheses, that over segmentkit's.
+// orderText says how DuckDB's related tables are ordered.
+func (r *Report) orderText() string {
+	if r.DuckDBOrder == FileOrder {
+		return "duckdb's tables in file order (--duckdb-order=file), segmentkit's related rows clustered by customer"
+	}
+	return "duckdb's related tables ordered by customer at load, as segmentkit clusters them"
+}
+
+// Print writes the report: the table of the segments' timings, the table
+// of the insights (apart, out of the minimum), load times and memory,
+// the segments below the target, and last the line "min speedup vs
+// duckdb: X.XX" (over the segments). An other engine's cell is its
+// median and, in parentheses, that over segmentkit's. A case's *of
+// bandwidth* is against the bandwidth measured beside its own runs.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "scale %s, median of %d runs, memory read bandwidth %.1f GB/s (2 goroutines, best of 5)\n\n",
-		r.Scale, r.Runs, r.Bandwidth/1e9)
+	fmt.Fprintf(w, "scale %s, medians of %d interleaved repetitions (every engine runs once in each, taking turns at going first); %s\n",
+		r.Scale, r.Runs, r.orderText())
+	if r.ProbeBytes > 0 {
+		fmt.Fprintf(w, "bandwidth: measured beside each case, once per repetition (%d goroutines summing a %s buffer), the median of the case's\n",
+			r.ProbeWorkers, formatBinary(r.ProbeBytes))
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "segment\tsegmentkit\tduckdb\tspeedup\t"+r.otherHeader()+"bytes read\tGB/s\tof bandwidth\tcached re-eval\tmembers\tagree\t")
+	fmt.Fprintln(tw, "segment\tsegmentkit\tduckdb\tspeedup\t"+r.otherHeader()+"bytes read\tGB/s\tbandwidth\tof bandwidth\tcached re-eval\tmembers\tagree\t")
 	checks := map[string]Check{}
 	for _, c := range r.Checks {
 		checks[c.Case.Name] = c
 	}
 	var notes footnotes
-	for _, t := range r.Timings {
+	for _, t := range r.Segments() {
 		chk := checks[t.Case.Name]
 		gbs := float64(t.Bytes) / t.Segmentkit.Seconds()
-		agree := "yes"
-		if !chk.Agree() {
-			agree = "NO"
-		}
 		cached := "-"
 		if t.Cached > 0 {
 			cached = FormatDuration(t.Cached)
@@ -360,13 +500,52 @@ func (r *Report) Print(w io.Writer) {
 			}
 			others.WriteString(cell + "\t")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t%s%s\t%.2f\t%.0f%%\t%s\t%d\t%s\t\n", t.Case.Name,
+		bw, ofBW := "-", "-"
+		if t.Bandwidth > 0 {
+			bw = fmt.Sprintf("%.1f", t.Bandwidth/1e9)
+			ofBW = fmt.Sprintf("%.0f%%", 100*gbs/t.Bandwidth)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t%s%s\t%.2f\t%s\t%s\t%s\t%d\t%s\t\n", t.Case.Name,
 			FormatDuration(t.Segmentkit), FormatDuration(t.DuckDB), t.Speedup(), others.String(),
-			FormatBytes(t.Bytes), gbs/1e9, 100*gbs/r.Bandwidth, cached, chk.Size, agree)
+			FormatBytes(t.Bytes), gbs/1e9, bw, ofBW, cached, chk.Size, agreeText(chk))
 	}
 	tw.Flush()
+	if ins := r.Insights(); len(ins) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "insights, apart and out of the minimum: segmentkit answers from statistics it builds at load (kept); from scratch, it builds them in the run, as duckdb computes its answer in the run")
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "insight\tsegmentkit (kept)\tsegmentkit (from scratch)\tduckdb\tspeedup from scratch\tspeedup kept\trows\tagree\t")
+		for _, t := range ins {
+			chk := checks[t.Case.Name]
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\t%.0fx\t%d\t%s\t\n", t.Case.Name,
+				FormatDuration(t.Segmentkit), FormatDuration(t.Scratch), FormatDuration(t.DuckDB),
+				t.ScratchSpeedup(), t.Speedup(), chk.Size, agreeText(chk))
+		}
+		tw.Flush()
+	}
 	r.printTail(w, notes)
+	if r.Target > 0 {
+		below := r.BelowTarget()
+		names := make([]string, len(below))
+		for i, t := range below {
+			names[i] = fmt.Sprintf("%s %.2fx", t.Case.Name, t.Speedup())
+		}
+		line := fmt.Sprintf("segments at least %gx faster than duckdb: %d of %d", r.Target, len(r.Segments())-len(below), len(r.Segments()))
+		if len(below) > 0 {
+			line += "; below: " + strings.Join(names, ", ")
+		}
+		fmt.Fprintln(w, line)
+	}
 	fmt.Fprintf(w, "min speedup vs duckdb: %.2f\n", r.MinSpeedup())
+}
+
+// agreeText is a check's agree cell.
+func agreeText(c Check) string {
+	if c.Agree() {
+		return "yes"
+	}
+	return "NO"
 }
 
 // printTail writes what follows a table: the footnotes, the load times
@@ -381,6 +560,9 @@ func (r *Report) printTail(w io.Writer, notes footnotes) {
 		if c.Diff != "" {
 			fmt.Fprintf(w, "MISMATCH %s: segmentkit %s\n", c.Case.Name, c.Diff)
 		}
+		if c.ScratchDiff != "" {
+			fmt.Fprintf(w, "MISMATCH %s, segmentkit from scratch: %s\n", c.Case.Name, c.ScratchDiff)
+		}
 		for i, o := range c.Others {
 			if o.Err == nil && o.Diff != "" && i < len(r.Engines) {
 				fmt.Fprintf(w, "MISMATCH %s, %s: segmentkit %s\n", c.Case.Name, r.Engines[i], o.Diff)
@@ -392,15 +574,13 @@ func (r *Report) printTail(w io.Writer, notes footnotes) {
 // PrintChecks writes the outcome of the checks alone, with load times and
 // memory, for a run that times nothing.
 func (r *Report) PrintChecks(w io.Writer) {
-	fmt.Fprintf(w, "scale %s, members checked, not timed\n\n", r.Scale)
+	fmt.Fprintf(w, "scale %s, members checked, not timed; %s\n\n", r.Scale, r.orderText())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "segment\tmembers\t"+r.otherHeader()+"agree\t")
 	var notes footnotes
 	bad := 0
 	for _, c := range r.Checks {
-		agree := "yes"
 		if !c.Agree() {
-			agree = "NO"
 			bad++
 		}
 		var others strings.Builder
@@ -418,7 +598,7 @@ func (r *Report) PrintChecks(w io.Writer) {
 			}
 			others.WriteString(cell + "\t")
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s%s\t\n", c.Case.Name, c.Size, others.String(), agree)
+		fmt.Fprintf(tw, "%s\t%d\t%s%s\t\n", c.Case.Name, c.Size, others.String(), agreeText(c))
 	}
 	tw.Flush()
 	r.printTail(w, notes)
@@ -426,8 +606,25 @@ func (r *Report) PrintChecks(w io.Writer) {
 }
 
 func (r *Report) printLoad(w io.Writer) {
-	fmt.Fprintf(w, "load from Parquet: segmentkit %s, duckdb %s\n",
-		FormatDuration(r.SegmentkitLoad), FormatDuration(r.DuckDBLoad))
+	duck := FormatDuration(r.DuckDBLoad)
+	switch {
+	case r.DuckDBOrder == FileOrder:
+		duck += " in file order"
+	case r.DuckDBFileOrder > 0:
+		duck += fmt.Sprintf(" ordered by customer (in file order %s: the ordering adds %s)",
+			FormatDuration(r.DuckDBFileOrder), FormatDuration(r.DuckDBLoad-r.DuckDBFileOrder))
+	default:
+		duck += " ordered by customer"
+	}
+	fmt.Fprintf(w, "load from Parquet: segmentkit %s (the insight statistics %s of it), duckdb %s\n",
+		FormatDuration(r.SegmentkitLoad), FormatDuration(r.SegmentkitStats), duck)
+	if len(r.DuckDBTables) == len(gen.Entities) {
+		parts := make([]string, len(gen.Entities))
+		for i, e := range gen.Entities {
+			parts[i] = e + " " + FormatDuration(r.DuckDBTables[i])
+		}
+		fmt.Fprintf(w, "duckdb's tables: %s\n", strings.Join(parts, ", "))
+	}
 	if ch := r.ClickHouse; ch != nil {
 		fmt.Fprintf(w, "load into clickhouse, %d shards (%d rows from the snapshot, RowBinary over HTTP, and OPTIMIZE FINAL): %s; an HTTP round trip (SELECT 1): %s\n",
 			ch.Shards, ch.Rows, FormatDuration(ch.Time), FormatDuration(ch.RoundTrip))
@@ -435,29 +632,21 @@ func (r *Report) printLoad(w io.Writer) {
 	fmt.Fprintf(w, "segmentkit snapshot memory: %s for %s of raw column bytes (%.2fx); duckdb in use after load: %s\n",
 		FormatBytes(r.SnapshotBytes), FormatBytes(r.RawBytes), float64(r.SnapshotBytes)/float64(r.RawBytes),
 		FormatBytes(r.DuckDBBytes))
-	if r.PeakRSS > 0 {
-		fmt.Fprintf(w, "peak resident memory of the process: %s\n", FormatBytes(r.PeakRSS))
-	}
-}
-
-// PeakRSS returns the peak resident memory of the process (VmHWM), or 0
-// where /proc does not tell it.
-func PeakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return kb * 1024
-				}
-			}
+	if l := r.LoadRSS; l.Peak > 0 {
+		since := fmt.Sprintf("the process held %s before it", FormatBytes(l.Before))
+		if l.SinceStart {
+			since = "the peak since the process started: it could not be reset before the load"
 		}
+		fmt.Fprintf(w, "segmentkit load peak RSS: %s, %.2fx the snapshot bytes (%s); %s\n",
+			FormatBytes(l.Peak), float64(l.Peak)/float64(r.SnapshotBytes), FormatBytes(r.SnapshotBytes), since)
 	}
-	return 0
+	if d := r.DuckDBRSS; d.Peak > 0 && !d.SinceStart {
+		fmt.Fprintf(w, "duckdb load peak RSS: %s above the %s the process held before it\n",
+			FormatBytes(d.Peak-d.Before), FormatBytes(d.Before))
+	}
+	if r.PeakRSS > 0 {
+		fmt.Fprintf(w, "peak resident memory of the process: %s (both engines, and the bandwidth probe's buffer while timing)\n", FormatBytes(r.PeakRSS))
+	}
 }
 
 // FormatDuration writes d in milliseconds with three significant digits,
@@ -486,4 +675,12 @@ func FormatBytes(n int64) string {
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	}
 	return strings.TrimSpace(fmt.Sprintf("%.1f kB", float64(n)/1e3))
+}
+
+// formatBinary writes n in MiB or GiB.
+func formatBinary(n int64) string {
+	if n >= 1<<30 && n%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", n>>30)
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }

@@ -1,8 +1,12 @@
 package benchmarks
 
 import (
+	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,44 +19,105 @@ import (
 	"github.com/segmentkit/segmentkit/storage"
 )
 
-// MemoryBandwidth measures the memory read bandwidth in bytes per second:
-// workers goroutines sum disjoint parts of a buffer of size bytes, and the
-// best of tries passes counts. The buffer is freed before it returns.
-func MemoryBandwidth(workers int, size int64, tries int) float64 {
-	buf := make([]uint64, size/8)
-	parts := func(f func(part []uint64, w int)) {
-		var wg sync.WaitGroup
-		n := len(buf) / workers
-		for w := range workers {
-			lo, hi := w*n, (w+1)*n
-			if w == workers-1 {
-				hi = len(buf)
-			}
-			wg.Go(func() { f(buf[lo:hi], w) })
-		}
-		wg.Wait()
-	}
+// BandwidthProbe measures the memory read bandwidth: workers goroutines
+// sum disjoint parts of a buffer much larger than the caches. The buffer
+// is allocated, and every page written, once; each Measure then reads it
+// once. Release frees it. A BandwidthProbe is not safe for concurrent
+// use.
+type BandwidthProbe struct {
+	buf     []uint64
+	workers int
+	sums    []uint64
+}
+
+// NewBandwidthProbe returns a probe of workers goroutines (at least one)
+// over a buffer of size bytes.
+func NewBandwidthProbe(workers int, size int64) *BandwidthProbe {
+	p := &BandwidthProbe{buf: make([]uint64, size/8), workers: max(workers, 1)}
+	p.sums = make([]uint64, p.workers)
 	// Write every page first, so that the passes read memory rather than
 	// fault it in.
-	parts(func(part []uint64, w int) {
+	p.parts(func(part []uint64, w int) {
 		for i := range part {
 			part[i] = uint64(i)
 		}
 	})
-	sums := make([]uint64, workers)
-	best := 0.0
-	for range tries {
-		start := time.Now()
-		parts(func(part []uint64, w int) { sums[w] = sum(part) })
-		if bw := float64(len(buf)*8) / time.Since(start).Seconds(); bw > best {
-			best = bw
-		}
-	}
-	sink = sums
-	buf = nil
+	return p
+}
+
+// Size is the buffer's size in bytes.
+func (p *BandwidthProbe) Size() int64 { return int64(len(p.buf)) * 8 }
+
+// Measure reads the whole buffer once and returns the bandwidth, in bytes
+// per second.
+func (p *BandwidthProbe) Measure() float64 {
+	start := time.Now()
+	p.parts(func(part []uint64, w int) { p.sums[w] = sum(part) })
+	bw := float64(len(p.buf)*8) / time.Since(start).Seconds()
+	sink = p.sums
+	return bw
+}
+
+// Release frees the buffer and returns its memory to the system; the
+// probe must not be used after it.
+func (p *BandwidthProbe) Release() {
+	p.buf = nil
 	runtime.GC()
 	debug.FreeOSMemory()
-	return best
+}
+
+// parts runs f on the workers' parts of the buffer, concurrently.
+func (p *BandwidthProbe) parts(f func(part []uint64, w int)) {
+	var wg sync.WaitGroup
+	n := len(p.buf) / p.workers
+	for w := range p.workers {
+		lo, hi := w*n, (w+1)*n
+		if w == p.workers-1 {
+			hi = len(p.buf)
+		}
+		wg.Go(func() { f(p.buf[lo:hi], w) })
+	}
+	wg.Wait()
+}
+
+// PeakRSS returns the peak resident memory of the process (VmHWM) since
+// it started or since the last ResetPeakRSS, or 0 where /proc does not
+// tell it.
+func PeakRSS() int64 { return procStatus("VmHWM:") }
+
+// RSS returns the resident memory of the process (VmRSS), or 0 where
+// /proc does not tell it.
+func RSS() int64 { return procStatus("VmRSS:") }
+
+// ResetPeakRSS resets the process's peak resident memory to its current
+// resident memory (writing "5" to /proc/self/clear_refs, Linux), so that
+// PeakRSS then measures the peak of what follows. It returns an error
+// where that is not possible.
+func ResetPeakRSS() error {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		return fmt.Errorf("resetting the peak resident memory: %w", err)
+	}
+	return nil
+}
+
+// procStatus returns the field of /proc/self/status that starts with
+// prefix, in bytes, or 0.
+func procStatus(prefix string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			f := strings.Fields(rest)
+			if len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					return kb * 1024
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // sink keeps the sums alive so the compiler keeps the loops.

@@ -2,7 +2,14 @@
 // segmentkit and into DuckDB, checks that every segment of the suite has
 // the same members in both, and prints how long each takes:
 //
-//	go run ./cmd/compare --scale S [--data DIR] [--runs 7]
+//	go run ./cmd/compare --scale S [--data DIR] [--runs 7] [--duckdb-order customer|file]
+//
+// DuckDB's related tables are ordered by customer as it loads them, as
+// segmentkit clusters its related rows, unless --duckdb-order=file keeps
+// the files' order. The engines run interleaved, the memory bandwidth is
+// measured beside every case, and each load's peak resident memory is
+// measured apart. The insights are compared in a table of their own, out
+// of the minimum.
 //
 // With --sql duckdb,clickhouse it also runs each segment from the SQL that
 // package sqlgen generates for its definition, on the same DuckDB and on a
@@ -42,6 +49,8 @@ func main() {
 	runs := flag.Int("runs", 7, "timed runs per engine and segment (at least 7)")
 	threads := flag.Int("duckdb-threads", 2, "DuckDB threads")
 	duckMem := flag.String("duckdb-memory", "10GB", "DuckDB memory_limit")
+	duckOrder := flag.String("duckdb-order", "customer", "order of DuckDB's related tables: customer (ordered by customer at load, as segmentkit clusters them) or file (the Parquet files' order)")
+	target := flag.Float64("target", 10, "the speedup over DuckDB the segments are held to: the report names those below it (0: none)")
 	only := flag.String("only", "", "run only the cases whose name matches this regular expression")
 	checkOnly := flag.Bool("check-only", false, "check that the engines agree, without timing")
 	var o sqlOptions
@@ -59,7 +68,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *scale, *data, *runs, *threads, *duckMem, *only, *checkOnly, o); err != nil {
+	order, err := benchmarks.ParseDuckDBOrder(*duckOrder)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "compare: --duckdb-order:", err)
+		os.Exit(2)
+	}
+	duck := duckOptions{opts: benchmarks.DuckDBOptions{Threads: *threads, MemoryLimit: *duckMem, Order: order}, target: *target}
+	if err := run(ctx, *scale, *data, *runs, duck, *only, *checkOnly, o); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -68,6 +83,16 @@ func main() {
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05 ")+format+"\n", args...)
 }
+
+// duckOptions are the flags of DuckDB and of the comparison with it.
+type duckOptions struct {
+	opts   benchmarks.DuckDBOptions
+	target float64
+}
+
+// probeBytes is the size of the bandwidth probe's buffer: four times the
+// machine's 260 MiB of L3 cache, so that every pass reads memory.
+const probeBytes = 1 << 30
 
 // sqlOptions are the flags of the generated SQL's engines.
 type sqlOptions struct {
@@ -121,7 +146,7 @@ func (o sqlOptions) openClickHouse(ctx context.Context) (*clickhouse.Cluster, fu
 	return c, stop, nil
 }
 
-func run(ctx context.Context, scaleName, dir string, runs, threads int, duckMem, only string, checkOnly bool, sqlOpts sqlOptions) error {
+func run(ctx context.Context, scaleName, dir string, runs int, duck duckOptions, only string, checkOnly bool, sqlOpts sqlOptions) error {
 	sc, err := gen.ScaleByName(scaleName)
 	if err != nil {
 		return err
@@ -158,24 +183,59 @@ func run(ctx context.Context, scaleName, dir string, runs, threads int, duckMem,
 		logf("scale %s already in %s", sc.Name, dir)
 	}
 
-	// Measured before loading, so that the 1 GiB buffer is not held
-	// beside both engines' copies of the data.
-	var bw float64
-	if !checkOnly {
-		bw = benchmarks.MemoryBandwidth(runtime.GOMAXPROCS(0), 1<<30, 5)
-		logf("memory read bandwidth: %.1f GB/s", bw/1e9)
+	// Each load's peak resident memory is measured from a reset of the
+	// peak just before it; peak keeps the largest of them, from the
+	// generator's on.
+	peak := benchmarks.PeakRSS()
+	span := func(step func() error) (benchmarks.RSSSpan, error) {
+		debug.FreeOSMemory()
+		var sp benchmarks.RSSSpan
+		if err := benchmarks.ResetPeakRSS(); err != nil {
+			logf("%v: the peak is the process's since it started", err)
+			sp.SinceStart = true
+		}
+		sp.Before = benchmarks.RSS()
+		err := step()
+		sp.Peak = benchmarks.PeakRSS()
+		peak = max(peak, sp.Peak)
+		return sp, err
 	}
 
-	sk, err := benchmarks.LoadSegmentkit(ctx, dir)
+	var sk *benchmarks.Segmentkit
+	loadRSS, err := span(func() (err error) {
+		sk, err = benchmarks.LoadSegmentkit(ctx, dir)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	defer sk.Close()
-	logf("segmentkit loaded in %s", sk.LoadTime.Round(time.Millisecond))
-	// Hand the garbage of loading back to the system before DuckDB loads
-	// beside it (outside the load time).
-	debug.FreeOSMemory()
-	db, err := benchmarks.LoadDuckDB(ctx, dir, benchmarks.DuckDBOptions{Threads: threads, MemoryLimit: duckMem})
+	logf("segmentkit loaded in %s (statistics %s), peak RSS %s", sk.LoadTime.Round(time.Millisecond),
+		sk.StatsTime.Round(time.Millisecond), benchmarks.FormatBytes(loadRSS.Peak))
+
+	// With the ordering, the same load in file order is timed first, in
+	// a database of its own, for the ordering's share of the load.
+	var fileOrder time.Duration
+	if duck.opts.Order != benchmarks.FileOrder {
+		ref := duck.opts
+		ref.Order = benchmarks.FileOrder
+		if _, err := span(func() error {
+			d, err := benchmarks.LoadDuckDB(ctx, dir, ref)
+			if err != nil {
+				return err
+			}
+			fileOrder = d.LoadTime
+			return d.Close()
+		}); err != nil {
+			return err
+		}
+		logf("duckdb loaded in file order in %s (closed again)", fileOrder.Round(time.Millisecond))
+	}
+	var db *benchmarks.DuckDB
+	duckRSS, err := span(func() (err error) {
+		db, err = benchmarks.LoadDuckDB(ctx, dir, duck.opts)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -184,11 +244,13 @@ func run(ctx context.Context, scaleName, dir string, runs, threads int, duckMem,
 	if err != nil {
 		return err
 	}
-	logf("duckdb %s loaded in %s", version, db.LoadTime.Round(time.Millisecond))
+	logf("duckdb %s loaded in %s (%s order)", version, db.LoadTime.Round(time.Millisecond), db.Order)
 
-	rep := &benchmarks.Report{Scale: sc.Name, Runs: runs, Bandwidth: bw,
-		SegmentkitLoad: sk.LoadTime, DuckDBLoad: db.LoadTime,
-		SnapshotBytes: sk.Snap.MemoryBytes(), RawBytes: benchmarks.RawBytes(sk.Snap)}
+	rep := &benchmarks.Report{Scale: sc.Name, Runs: runs, Target: duck.target, ProbeBytes: probeBytes, ProbeWorkers: runtime.GOMAXPROCS(0),
+		SegmentkitLoad: sk.LoadTime, SegmentkitStats: sk.StatsTime,
+		DuckDBLoad: db.LoadTime, DuckDBFileOrder: fileOrder, DuckDBOrder: db.Order, DuckDBTables: db.Tables,
+		SnapshotBytes: sk.Snap.MemoryBytes(), RawBytes: benchmarks.RawBytes(sk.Snap),
+		LoadRSS: loadRSS, DuckDBRSS: duckRSS}
 	if rep.DuckDBBytes, err = db.MemoryBytes(ctx); err != nil {
 		return err
 	}
@@ -252,22 +314,32 @@ func run(ctx context.Context, scaleName, dir string, runs, threads int, duckMem,
 		mismatch = mismatch || !chk.Agree()
 	}
 	if checkOnly {
-		rep.PeakRSS = benchmarks.PeakRSS()
+		rep.PeakRSS = max(peak, benchmarks.PeakRSS())
 		rep.PrintChecks(os.Stdout)
 		if mismatch {
 			return errDisagree
 		}
 		return nil
 	}
+	// The probe's buffer is allocated once the loads are measured, and
+	// read once per repetition of every case (TimeCase).
+	debug.FreeOSMemory()
+	probe := benchmarks.NewBandwidthProbe(runtime.GOMAXPROCS(0), probeBytes)
+	defer probe.Release()
+	logf("memory read bandwidth before the runs: %.1f GB/s", probe.Measure()/1e9)
 	for _, c := range cases {
 		if !filter.MatchString(c.Name) {
 			continue
 		}
-		t, err := benchmarks.TimeCase(ctx, sk, db, c, runs, checks[c.Name].Answered(others)...)
+		t, err := benchmarks.TimeCase(ctx, sk, db, c, runs, probe, checks[c.Name].Answered(others)...)
 		if err != nil {
 			return err
 		}
 		line := fmt.Sprintf("%s: segmentkit %s, duckdb %s", c.Name, benchmarks.FormatDuration(t.Segmentkit), benchmarks.FormatDuration(t.DuckDB))
+		if t.Scratch > 0 {
+			line += ", segmentkit from scratch " + benchmarks.FormatDuration(t.Scratch)
+		}
+		line += fmt.Sprintf(" (bandwidth %.1f GB/s)", t.Bandwidth/1e9)
 		for i, o := range t.Others {
 			switch {
 			case o.Err != nil:
@@ -279,7 +351,7 @@ func run(ctx context.Context, scaleName, dir string, runs, threads int, duckMem,
 		logf("%s", line)
 		rep.Timings = append(rep.Timings, t)
 	}
-	rep.PeakRSS = benchmarks.PeakRSS()
+	rep.PeakRSS = max(peak, benchmarks.PeakRSS())
 	rep.Print(os.Stdout)
 	if mismatch {
 		return errDisagree
