@@ -153,9 +153,9 @@ func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask column.Bits
 func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	if starts := l.Starts(); starts != nil && (a.fn == segment.Min || a.fn == segment.Max) && a.aggregatesByCandidate() {
 		// Rows clustered by customer: each customer's rows in one visit,
-		// without reading the links row by row. (Counts and sums scatter
-		// row by row below, which costs less than a visit per customer
-		// when most customers have few rows.)
+		// without reading the links row by row. (Sums scatter row by row
+		// below, which costs less than a visit per customer when most
+		// customers have few rows; counts are ranks of the mask.)
 		var where wordTest
 		if mask != nil {
 			where = mask.BitsAt
@@ -165,6 +165,13 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *
 	n := ec.n
 	cust := l.Customer
 	out := &column.Vec{N: n, Type: a.storageType}
+	if starts := l.Starts(); starts != nil && a.fn == segment.Count {
+		// Each customer's count is the difference of two ranks of the mask
+		// (clustered.go).
+		cnt, err := ec.clusteredCounts(l, starts, mask)
+		out.I64 = cnt
+		return out, err
+	}
 	switch a.fn {
 	case segment.Count:
 		cnt := make([]int64, n)

@@ -342,6 +342,23 @@ func (r *relatedNode) eval(ec *evalCtx) (column.Bitset, error) {
 		}
 		return ec.compare(r.cmp, v)
 	}
+	if starts := r.links.Starts(); starts != nil {
+		// Rows clustered by customer: each customer's rows are one range
+		// of the mask (clustered.go).
+		switch r.match {
+		case segment.MatchAll:
+			return ec.clusteredAll(r.links, starts, mask)
+		case segment.MatchNone:
+			b, err := ec.clusteredAny(r.links, starts, mask)
+			if err != nil {
+				return nil, err
+			}
+			b.Not(ec.n)
+			return b, nil
+		default:
+			return ec.clusteredAny(r.links, starts, mask)
+		}
+	}
 	switch r.match {
 	case segment.MatchAll:
 		// Customers with rows, less those with a row that fails where.
