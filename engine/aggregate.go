@@ -21,8 +21,9 @@ type aggSpec struct {
 	fn       segment.Func
 	attr     *column.Vec // nil for count
 	attrType schema.Type
-	orderBy  *column.Vec // first, last
-	key      *column.Vec // first, last: the entity's key breaks ties
+	col      *storage.Column // attr's column
+	orderBy  *column.Vec     // first, last
+	key      *column.Vec     // first, last: the entity's key breaks ties
 	// storageType is the type of the per-customer result vector: integer
 	// for counts, number for sum and avg, the attribute's type for min,
 	// max, first and last (FORMAT.md section 3).

@@ -285,28 +285,28 @@ func (c *compiler) rows(path string, t *storage.Table, cond segment.Condition) r
 // aggregate compiles an aggregate over the rows of t.
 func (c *compiler) aggregate(path string, t *storage.Table, entity string, a segment.Aggregate) (*aggSpec, bool) {
 	spec := &aggSpec{fn: a.Func}
-	attrVec := func(field, ref string) (*column.Vec, schema.Type, bool) {
+	attrVec := func(field, ref string) (*storage.Column, *column.Vec, bool) {
 		e, attr, ok := splitAttr(ref)
 		if !ok || e != entity {
 			c.fail(path+"."+field, "aggregate %s must be an attribute of %s, not %q", field, entity, ref)
-			return nil, schema.Invalid, false
+			return nil, nil, false
 		}
 		col, v, ok := c.column(t, attr)
 		if !ok {
 			c.fail(path+"."+field, "unknown attribute %q", ref)
-			return nil, schema.Invalid, false
+			return nil, nil, false
 		}
-		return v, col.Attr.Type, true
+		return col, v, true
 	}
 	if a.Func != segment.Count {
-		v, typ, ok := attrVec("attribute", a.Attribute)
+		col, v, ok := attrVec("attribute", a.Attribute)
 		if !ok {
 			return nil, false
 		}
-		spec.attr, spec.attrType = v, typ
+		spec.attr, spec.attrType, spec.col = v, col.Attr.Type, col
 	}
 	if a.Func == segment.First || a.Func == segment.Last {
-		v, _, ok := attrVec("orderBy", a.OrderBy)
+		_, v, ok := attrVec("orderBy", a.OrderBy)
 		if !ok {
 			return nil, false
 		}

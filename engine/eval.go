@@ -336,6 +336,12 @@ func (r *relatedNode) eval(ec *evalCtx) (column.Bitset, error) {
 		}
 	}
 	if r.agg != nil {
+		if starts := r.links.Starts(); starts != nil && domain == nil && r.agg.extremeOfValues() {
+			b, ok, err := r.extremeByRows(ec, starts, mask)
+			if ok || err != nil {
+				return b, err
+			}
+		}
 		v, err := ec.aggregate(r.links, r.rows, mask, r.agg)
 		if err != nil {
 			return nil, err

@@ -173,6 +173,12 @@ var referenceConds = func() []string {
 		`, "aggregate": {"function": "min", "attribute": "Order.Amount"}, "operator": "lessThan", "value": 0`,
 		`, "aggregate": {"function": "max", "attribute": "Order.Amount"}, "operator": "between", "value": [0, 2.5]`,
 		`, "aggregate": {"function": "min", "attribute": "Order.Amount"}, "operator": "equals", "value": 0`,
+		`, "aggregate": {"function": "max", "attribute": "Order.Amount"}, "operator": "notEquals", "value": 100`,
+		`, "aggregate": {"function": "min", "attribute": "Order.Amount"}, "operator": "in", "value": [0.1, 1]`,
+		`, "aggregate": {"function": "max", "attribute": "Order.Qty"}, "operator": "greaterThan", "value": 1e300`,
+		`, "aggregate": {"function": "max", "attribute": "Order.Amount"}, "operator": "lessThan", "value": 1e16`,
+		`, "aggregate": {"function": "min", "attribute": "Order.Amount"}, "operator": "greaterThan", "value": -1e16`,
+		`, "aggregate": {"function": "max", "attribute": "Order.Qty"}, "operator": "lessThan", "value": 9223372036854775807`,
 	}
 	var conds []string
 	for _, w := range wheres {
