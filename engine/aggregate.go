@@ -169,9 +169,8 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *
 	if starts := l.Starts(); starts != nil && a.fn == segment.Count {
 		// Each customer's count is the difference of two ranks of the mask
 		// (clustered.go).
-		cnt, err := ec.clusteredCounts(l, starts, mask)
-		out.I64 = cnt
-		return out, err
+		out.I64 = make([]int64, n)
+		return out, ec.clusteredCounts(l, starts, mask, out.I64)
 	}
 	switch a.fn {
 	case segment.Count:
@@ -209,14 +208,14 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *
 
 func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	n, cust, v := ec.n, l.Customer, a.attr
-	cnt := make([]int64, n)
+	var cnt []int64
+	if a.fn == segment.Avg || a.attrType != schema.Number {
+		cnt = make([]int64, n) // a sum of numbers needs no count
+	}
 	out := &column.Vec{N: n, Type: a.storageType}
 	var err error
 	if a.attrType == schema.Number {
 		sum := make([]float64, n)
-		if a.fn == segment.Sum {
-			cnt = nil // a sum needs no count
-		}
 		err = ec.sumFloats(l, rows, mask, v, sum, cnt)
 		if a.fn == segment.Avg {
 			out.Valid = column.NewBitset(n)
@@ -594,34 +593,36 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask colum
 	})
 }
 
-// maskWord returns word wi of mask (every bit, for a nil mask) with the bits
-// outside rows [lo, hi) cleared.
 // countSmallDict is countDistinctClustered for a dictionary column of at
 // most 64 entries: each customer's values are a set of canonical codes in
-// one word, counted once the customer's rows are done.
+// one word. The rows arrive clustered by customer, so the set starts over
+// where the customer changes, and every row writes its customer's count
+// so far: no branch on the customer, whose changes no predictor foresees.
 func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask column.Bitset, v *column.Vec, canon []int32, cnt []int64) error {
-	cust := l.Customer
-	return ec.eachPart(l, rows, func(lo, hi int) error {
+	cust, codes, valid := l.Customer, v.Codes, v.Valid
+	end := rows // the rows of customers: NoCustomer rows come last
+	if starts := l.Starts(); starts != nil {
+		end = int(starts[ec.n])
+	}
+	bit := make([]uint64, len(canon)) // code -> its canonical code's bit
+	for i, c := range canon {
+		bit[i] = 1 << uint(c)
+	}
+	return ec.eachPart(l, end, func(lo, hi int) error {
+		hi = min(hi, end)
 		cur := int32(-1)
 		var set uint64
 		for wi := lo >> 6; wi<<6 < hi; wi++ {
 			w := maskWord(mask, wi, lo, hi)
-			if v.Valid != nil {
-				w &= v.Valid[wi]
+			if valid != nil {
+				w &= valid[wi]
 			}
 			for ; w != 0; w &= w - 1 {
 				r := wi<<6 | bits.TrailingZeros64(w)
 				c := cust[r]
-				if c < 0 {
-					continue
-				}
-				if c != cur {
-					if cur >= 0 {
-						cnt[cur] = int64(bits.OnesCount64(set))
-					}
-					cur, set = c, 0
-				}
-				set |= 1 << uint(canon[v.Codes[r]])
+				set = set&-column.Bit(c == cur) | bit[codes[r]]
+				cnt[c] = int64(bits.OnesCount64(set))
+				cur = c
 			}
 			if wi&1023 == 1023 {
 				if err := ec.err(); err != nil {
@@ -629,13 +630,12 @@ func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask column.Bitset
 				}
 			}
 		}
-		if cur >= 0 {
-			cnt[cur] = int64(bits.OnesCount64(set))
-		}
 		return ec.err()
 	})
 }
 
+// maskWord returns word wi of mask (every bit, for a nil mask) with the bits
+// outside rows [lo, hi) cleared.
 func maskWord(mask column.Bitset, wi, lo, hi int) uint64 {
 	w := ^uint64(0)
 	if mask != nil {

@@ -175,21 +175,21 @@ func (ec *evalCtx) clusteredByRank(starts []uint32, rr rowRank, all bool) (colum
 	return out, err
 }
 
-// clusteredCounts returns, for every customer, the number of its rows set
-// in mask (nil: every row), over links whose rows are clustered by
-// customer. A sparse mask's rows are counted one by one.
-func (ec *evalCtx) clusteredCounts(l *storage.Links, starts []uint32, mask column.Bitset) ([]int64, error) {
+// clusteredCounts sets cnt[c], for every customer c, to the number of its
+// rows set in mask (nil: every row), over links whose rows are clustered
+// by customer. A sparse mask's rows are counted one by one, into cnt as
+// given: zeros.
+func (ec *evalCtx) clusteredCounts(l *storage.Links, starts []uint32, mask column.Bitset, cnt []int64) error {
 	n := ec.n
-	cnt := make([]int64, n)
 	if n == 0 {
-		return cnt, ec.err()
+		return ec.err()
 	}
 	var before []uint32
 	if mask != nil {
 		end := int(starts[n])
 		if setBefore(mask, end) < n/4 {
 			cust := l.Customer
-			return cnt, ec.eachPart(l, end, func(lo, hi int) error {
+			return ec.eachPart(l, end, func(lo, hi int) error {
 				hi = min(hi, end)
 				for wi := lo >> 6; wi<<6 < hi; wi++ {
 					for w := maskWord(mask, wi, lo, hi); w != 0; w &= w - 1 {
@@ -206,7 +206,7 @@ func (ec *evalCtx) clusteredCounts(l *storage.Links, starts []uint32, mask colum
 		}
 		before = newRowRank(mask).before
 	}
-	err := ec.eachIndexPart(n, func(from, to int) error {
+	return ec.eachIndexPart(n, func(from, to int) error {
 		var prev uint32
 		if mask != nil {
 			prev = rankAt(mask, before, starts[from])
@@ -228,5 +228,4 @@ func (ec *evalCtx) clusteredCounts(l *storage.Links, starts []uint32, mask colum
 		}
 		return ec.err()
 	})
-	return cnt, err
 }
