@@ -198,8 +198,10 @@ func (a andNode) eval(ec *evalCtx) (column.Bitset, error) {
 			acc = b
 			if outer != nil {
 				// Only outer's customers matter: dropping the others keeps
-				// the candidates passed on as sparse as they can be.
+				// the candidates passed on as sparse as they can be. The
+				// result is then right for outer's customers alone.
 				acc.And(outer)
+				ec.partial = true
 			}
 		} else {
 			acc.And(b)
