@@ -21,8 +21,9 @@ type aggSpec struct {
 	fn       segment.Func
 	attr     *column.Vec // nil for count
 	attrType schema.Type
-	orderBy  *column.Vec // first, last
-	key      *column.Vec // first, last: the entity's key breaks ties
+	col      *storage.Column // attr's column
+	orderBy  *column.Vec     // first, last
+	key      *column.Vec     // first, last: the entity's key breaks ties
 	// storageType is the type of the per-customer result vector: integer
 	// for counts, number for sum and avg, the attribute's type for min,
 	// max, first and last (FORMAT.md section 3).
@@ -153,9 +154,9 @@ func (ec *evalCtx) eachBatchRange(l *storage.Links, lo, hi int, mask column.Bits
 func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	if starts := l.Starts(); starts != nil && (a.fn == segment.Min || a.fn == segment.Max) && a.aggregatesByCandidate() {
 		// Rows clustered by customer: each customer's rows in one visit,
-		// without reading the links row by row. (Counts and sums scatter
-		// row by row below, which costs less than a visit per customer
-		// when most customers have few rows.)
+		// without reading the links row by row. (Sums scatter row by row
+		// below, which costs less than a visit per customer when most
+		// customers have few rows; counts are ranks of the mask.)
 		var where wordTest
 		if mask != nil {
 			where = mask.BitsAt
@@ -165,6 +166,12 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *
 	n := ec.n
 	cust := l.Customer
 	out := &column.Vec{N: n, Type: a.storageType}
+	if starts := l.Starts(); starts != nil && a.fn == segment.Count {
+		// Each customer's count is the difference of two ranks of the mask
+		// (clustered.go).
+		out.I64 = make([]int64, n)
+		return out, ec.clusteredCounts(l, starts, mask, out.I64)
+	}
 	switch a.fn {
 	case segment.Count:
 		cnt := make([]int64, n)
@@ -201,14 +208,14 @@ func (ec *evalCtx) aggregate(l *storage.Links, rows int, mask column.Bitset, a *
 
 func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask column.Bitset, a *aggSpec) (*column.Vec, error) {
 	n, cust, v := ec.n, l.Customer, a.attr
-	cnt := make([]int64, n)
+	var cnt []int64
+	if a.fn == segment.Avg || a.attrType != schema.Number {
+		cnt = make([]int64, n) // a sum of numbers needs no count
+	}
 	out := &column.Vec{N: n, Type: a.storageType}
 	var err error
 	if a.attrType == schema.Number {
 		sum := make([]float64, n)
-		if a.fn == segment.Sum {
-			cnt = nil // a sum needs no count
-		}
 		err = ec.sumFloats(l, rows, mask, v, sum, cnt)
 		if a.fn == segment.Avg {
 			out.Valid = column.NewBitset(n)
@@ -586,34 +593,36 @@ func (ec *evalCtx) countDistinctClustered(l *storage.Links, rows int, mask colum
 	})
 }
 
-// maskWord returns word wi of mask (every bit, for a nil mask) with the bits
-// outside rows [lo, hi) cleared.
 // countSmallDict is countDistinctClustered for a dictionary column of at
 // most 64 entries: each customer's values are a set of canonical codes in
-// one word, counted once the customer's rows are done.
+// one word. The rows arrive clustered by customer, so the set starts over
+// where the customer changes, and every row writes its customer's count
+// so far: no branch on the customer, whose changes no predictor foresees.
 func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask column.Bitset, v *column.Vec, canon []int32, cnt []int64) error {
-	cust := l.Customer
-	return ec.eachPart(l, rows, func(lo, hi int) error {
+	cust, codes, valid := l.Customer, v.Codes, v.Valid
+	end := rows // the rows of customers: NoCustomer rows come last
+	if starts := l.Starts(); starts != nil {
+		end = int(starts[ec.n])
+	}
+	bit := make([]uint64, len(canon)) // code -> its canonical code's bit
+	for i, c := range canon {
+		bit[i] = 1 << uint(c)
+	}
+	return ec.eachPart(l, end, func(lo, hi int) error {
+		hi = min(hi, end)
 		cur := int32(-1)
 		var set uint64
 		for wi := lo >> 6; wi<<6 < hi; wi++ {
 			w := maskWord(mask, wi, lo, hi)
-			if v.Valid != nil {
-				w &= v.Valid[wi]
+			if valid != nil {
+				w &= valid[wi]
 			}
 			for ; w != 0; w &= w - 1 {
 				r := wi<<6 | bits.TrailingZeros64(w)
 				c := cust[r]
-				if c < 0 {
-					continue
-				}
-				if c != cur {
-					if cur >= 0 {
-						cnt[cur] = int64(bits.OnesCount64(set))
-					}
-					cur, set = c, 0
-				}
-				set |= 1 << uint(canon[v.Codes[r]])
+				set = set&-column.Bit(c == cur) | bit[codes[r]]
+				cnt[c] = int64(bits.OnesCount64(set))
+				cur = c
 			}
 			if wi&1023 == 1023 {
 				if err := ec.err(); err != nil {
@@ -621,13 +630,12 @@ func (ec *evalCtx) countSmallDict(l *storage.Links, rows int, mask column.Bitset
 				}
 			}
 		}
-		if cur >= 0 {
-			cnt[cur] = int64(bits.OnesCount64(set))
-		}
 		return ec.err()
 	})
 }
 
+// maskWord returns word wi of mask (every bit, for a nil mask) with the bits
+// outside rows [lo, hi) cleared.
 func maskWord(mask column.Bitset, wi, lo, hi int) uint64 {
 	w := ^uint64(0)
 	if mask != nil {

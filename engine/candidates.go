@@ -3,20 +3,42 @@ package engine
 import "github.com/segmentkit/segmentkit/internal/column"
 
 // Candidate restriction: a conjunction restricts its later conditions to
-// the customers still in the running, its candidates. While ec.cand is set, a node's result needs to be right only
-// for the customers in ec.cand: the caller intersects with it. A node that
-// uses the candidates (candidatesFor) marks the evaluation partial, so that its
-// result is not cached as the condition's whole result. A related
-// condition over rows clustered by customer then tests only the rows of
-// those customers instead of scanning every row: a VIP who has not ordered
-// lately costs the VIPs' orders, not all orders. It runs customer by
-// customer where it can (candidates_related.go), otherwise over the candidates' row
-// ranges (below).
+// the customers still in the running, its candidates, and a disjunction
+// its later disjuncts to the customers not yet in its result. While
+// ec.cand is set, a node's result needs to be right only for the customers
+// in ec.cand: the caller intersects with it, or, a disjunction, adds it to
+// customers already in. A node that uses the candidates (candidatesFor)
+// marks the evaluation partial, so that its result is not cached as the
+// condition's whole result. A related condition over rows clustered by
+// customer then tests only the rows of those customers instead of scanning
+// every row: a VIP who has not ordered lately costs the VIPs' orders, not
+// all orders. It runs customer by customer where it can
+// (candidates_related.go), otherwise over the candidates' row ranges
+// (below).
 
 // defaultCandidateShare is the share of customers below which the
-// candidates restrict a customer string predicate, or a related condition
-// that cannot run customer by customer.
+// candidates restrict a string predicate on a dictionary column, or a
+// related condition that cannot run customer by customer.
 const defaultCandidateShare = 0.1
+
+// stringCandidateShare is the default share of customers below which a
+// string predicate on a plain (not dictionary) column tests the
+// candidates' values one by one (column.Kernel.EvalCandidates) rather than
+// the whole column, by the kernel benchmarks (BenchmarkKernelCandidates
+// on 1M e-mails): a case-insensitive contains searches the whole value
+// buffer faster than it tests even 1% of the values one by one, so never;
+// startsWith and endsWith, compared in place a word at a time, below a
+// fifth; the others, which test the values one by one either way, below
+// half.
+func stringCandidateShare(k *column.Kernel) float64 {
+	switch {
+	case k.Fold != nil:
+		return 0
+	case k.Affix != nil:
+		return 0.2
+	}
+	return 0.5
+}
 
 // candidatesFor returns the candidates to restrict a node's result to, or
 // nil: ec.cand when its share of the customers is below

@@ -113,3 +113,23 @@ func TestCandidateRestrictionMatchesUnrestricted(t *testing.T) {
 		require.Equal(t, eval(laters[i], engine.Options{}), eval(laters[i], engine.Options{Cache: cache}), "after %s", c)
 	}
 }
+
+// TestRestrictedGroupIsNotCached evaluates a conjunction as a group
+// intersected with an earlier one, which restricts it to the earlier
+// group's members, then alone with the same cache: the restricted result
+// is not the conjunction's, and must not be kept as its result.
+func TestRestrictedGroupIsNotCached(t *testing.T) {
+	snap := load(t)
+	for _, cond := range []string{
+		`{"and": [` + pred("I", "greaterThanOrEqual", "0") + `, ` + pred("B", "isTrue", "") + `]}`,
+		`{"or": [` + pred("I", "greaterThan", "1") + `, ` + pred("B", "isTrue", "") + `]}`,
+	} {
+		want := members(t, snap, cond, engine.Options{})
+		for _, op := range []string{"intersect", "except"} {
+			cache := engine.NewCache(snap, 0)
+			two := `{"name": "T", "groups": [{"condition": ` + pred("I", "lessThan", "1") + `}, {"setOperator": "` + op + `", "condition": ` + cond + `}]}`
+			require.Equal(t, members(t, snap, two, engine.Options{CandidateShare: -1}), members(t, snap, two, engine.Options{Cache: cache}), two)
+			require.Equal(t, want, members(t, snap, cond, engine.Options{Cache: cache}), "%s after %s", cond, two)
+		}
+	}
+}

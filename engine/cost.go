@@ -7,8 +7,10 @@ import (
 
 // A conjunction evaluates its conditions cheapest first: its later
 // conditions are then restricted to the customers still in the running
-// (candidate restriction, candidates.go), so the expensive ones, over many related rows, test fewer
-// rows. The estimate is the number of values a condition scans.
+// (candidate restriction, candidates.go), so the expensive ones, over many
+// related rows, test fewer rows. A disjunction does too: its later
+// disjuncts are restricted to the customers not yet in. The estimate is
+// the number of values a condition scans.
 
 // cost estimates the values a node scans.
 func cost(n node) int {
@@ -16,7 +18,11 @@ func cost(n node) int {
 	case cachedNode:
 		return cost(n.node)
 	case predNode:
-		return n.v.N / 8 // one typed pass over a customer column
+		c := n.v.N / 8 // one typed pass over a customer column
+		if n.v.Str != nil {
+			c += len(n.v.Str.ValueBytes()) / 8 // and over plain strings' bytes
+		}
+		return c
 	case measurePredNode:
 		return n.m.rows
 	case *relatedNode:

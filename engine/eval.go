@@ -198,8 +198,10 @@ func (a andNode) eval(ec *evalCtx) (column.Bitset, error) {
 			acc = b
 			if outer != nil {
 				// Only outer's customers matter: dropping the others keeps
-				// the candidates passed on as sparse as they can be.
+				// the candidates passed on as sparse as they can be. The
+				// result is then right for outer's customers alone.
 				acc.And(outer)
+				ec.partial = true
 			}
 		} else {
 			acc.And(b)
@@ -234,8 +236,47 @@ func combine[K any](kids []K, eval func(K) (column.Bitset, error), op func(acc, 
 
 type orNode struct{ kids []node }
 
+// eval folds the disjuncts left to right. A later disjunct matters only for
+// the customers not yet in the result (and among the outer candidates, if
+// any): those are its candidates, so that its conditions may test them
+// alone (candidates.go).
 func (o orNode) eval(ec *evalCtx) (column.Bitset, error) {
-	return combine(o.kids, func(k node) (column.Bitset, error) { return k.eval(ec) }, column.Bitset.Or, false)
+	outer := ec.cand
+	// Every customer (of outer) is either in acc, which is right for it, or
+	// a candidate of the later disjunct, whose result is right for it: so
+	// without outer candidates the disjunction's result is whole whatever
+	// its disjuncts restricted.
+	wasPartial := ec.partial
+	ec.partial = false
+	defer func() { ec.partial = wasPartial || outer != nil && ec.partial }()
+	var acc column.Bitset
+	for i, k := range o.kids {
+		cand := outer
+		if i > 0 && ec.passesCandidates() {
+			if outer != nil {
+				cand = andNotOf(outer, acc)
+			} else {
+				cand = acc.Clone()
+				cand.Not(ec.n)
+			}
+			if cand.Empty() {
+				// Every customer that matters is in already: the result
+				// is right for outer's customers alone.
+				ec.partial = true
+				break
+			}
+		}
+		b, err := ec.withCandidates(cand, k)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			acc = b
+		} else {
+			acc.Or(b)
+		}
+	}
+	return acc, nil
 }
 
 type notNode struct{ kid node }
@@ -269,11 +310,13 @@ func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
 		// A string predicate costs per dictionary entry, or per row: with
 		// few candidates, and fewer than entries, test the candidates'
 		// values.
-		entries := pn.v.N
+		entries, share := pn.v.N, defaultCandidateShare
 		if pn.v.Dict != nil {
 			entries = pn.v.Dict.Len()
+		} else {
+			share = stringCandidateShare(k)
 		}
-		if cand := ec.candidatesFor(defaultCandidateShare, entries); cand != nil {
+		if cand := ec.candidatesFor(share, entries); cand != nil {
 			k.EvalCandidates(pn.v, cand, out)
 			return out, ec.err()
 		}
@@ -336,11 +379,34 @@ func (r *relatedNode) eval(ec *evalCtx) (column.Bitset, error) {
 		}
 	}
 	if r.agg != nil {
+		if starts := r.links.Starts(); starts != nil && domain == nil && r.agg.extremeOfValues() {
+			b, ok, err := r.extremeByRows(ec, starts, mask)
+			if ok || err != nil {
+				return b, err
+			}
+		}
 		v, err := ec.aggregate(r.links, r.rows, mask, r.agg)
 		if err != nil {
 			return nil, err
 		}
 		return ec.compare(r.cmp, v)
+	}
+	if starts := r.links.Starts(); starts != nil {
+		// Rows clustered by customer: each customer's rows are one range
+		// of the mask (clustered.go).
+		switch r.match {
+		case segment.MatchAll:
+			return ec.clusteredAll(r.links, starts, mask)
+		case segment.MatchNone:
+			b, err := ec.clusteredAny(r.links, starts, mask)
+			if err != nil {
+				return nil, err
+			}
+			b.Not(ec.n)
+			return b, nil
+		default:
+			return ec.clusteredAny(r.links, starts, mask)
+		}
 	}
 	switch r.match {
 	case segment.MatchAll:

@@ -130,3 +130,51 @@ func BenchmarkKernelEndsWith(b *testing.B) {
 func BenchmarkKernelStartsWithFold(b *testing.B) {
 	benchStrings(b, segment.StartsWith, "user1", true)
 }
+
+// BenchmarkKernelCandidates tests the string predicates of a disjunction's
+// later branch against a share of the 1M plain emails, value by value
+// (column.Kernel.EvalCandidates), against the whole column's kernel: the
+// shares at which the candidates cost less set stringCandidateShare.
+func BenchmarkKernelCandidates(b *testing.B) {
+	arr, v := emailColumn(b)
+	defer arr.Release()
+	for _, tc := range []struct {
+		name       string
+		op         segment.Op
+		operand    string
+		ignoreCase bool
+	}{
+		{"endsWith", segment.EndsWith, "gmail.com", false},
+		{"containsFold", segment.Contains, "and", true},
+		{"contains", segment.Contains, "and", false},
+		{"startsWithFold", segment.StartsWith, "user1", true},
+		{"equals", segment.Equals, "user7.1234@gmail.com", false},
+	} {
+		p, err := newPredicate(schema.String, tc.op, segment.Str(tc.operand), tc.ignoreCase)
+		if err != nil {
+			b.Fatal(err)
+		}
+		k := p.bind(asOfBench)
+		out := column.NewBitset(v.N)
+		b.Run(tc.name+"/all", func(b *testing.B) {
+			for b.Loop() {
+				k.Eval(v, out)
+			}
+		})
+		r := rand.New(rand.NewPCG(2, 2))
+		for _, share := range []float64{0.01, 0.05, 0.1, 0.2, 0.4, 0.6} {
+			cand := column.NewBitset(v.N)
+			for i := range v.N {
+				if r.Float64() < share {
+					cand.Set(i)
+				}
+			}
+			b.Run(fmt.Sprintf("%s/share_%.2f", tc.name, share), func(b *testing.B) {
+				for b.Loop() {
+					clear(out)
+					k.EvalCandidates(v, cand, out)
+				}
+			})
+		}
+	}
+}
