@@ -12,7 +12,9 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -95,15 +97,25 @@ const benchShopSchema = `{
   ]
 }`
 
-// benchShopDir writes the load benchmarks' data set with customers
+// benchShopDir writes the load benchmarks' data set, with customers
 // customers (ten orders, twenty order lines and two cases each on
 // average, in random customer order, about 2% nulls and 0.3% dangling
-// foreign keys) to a new directory, as Parquet (row groups of 2^17 rows,
+// foreign keys) to dir, as Parquet (row groups of 2^17 rows,
 // dictionary pages for the low-cardinality strings only) or as CSV.
-func benchShopDir(b *testing.B, customers int, format string) string {
+func benchShopDir(b testing.TB, dir string, customers int, format string) string {
+	return writeShopData(b, dir, customers, format, 1<<17, false)
+}
+
+// writeShopData is benchShopDir with row groups of groupRows rows and,
+// with note, an Order attribute Note of many distinct strings.
+func writeShopData(b testing.TB, dir string, customers int, format string, groupRows int, note bool) string {
 	b.Helper()
-	dir := b.TempDir()
-	require.NoError(b, os.WriteFile(filepath.Join(dir, "schema.json"), []byte(strings.ReplaceAll(benchShopSchema, ".EXT", "."+format)), 0o644))
+	sch := strings.ReplaceAll(benchShopSchema, ".EXT", "."+format)
+	if note {
+		sch = strings.Replace(sch, `{"name": "Channel",    "type": "string"}]}`, `{"name": "Channel",    "type": "string"},
+       {"name": "Note",       "type": "string"}]}`, 1)
+	}
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "schema.json"), []byte(sch), 0o644))
 	r := rand.New(rand.NewPCG(1, 2))
 	null := func() bool { return r.IntN(50) == 0 }
 	fk := func(n int) int64 {
@@ -183,7 +195,7 @@ func benchShopDir(b *testing.B, customers int, format string) string {
 		}
 		props := []parquet.WriterProperty{
 			parquet.WithCompression(compress.Codecs.Snappy),
-			parquet.WithMaxRowGroupLength(1 << 17),
+			parquet.WithMaxRowGroupLength(int64(groupRows)),
 			parquet.WithDictionaryDefault(false),
 		}
 		for _, c := range cols {
@@ -194,8 +206,8 @@ func benchShopDir(b *testing.B, customers int, format string) string {
 		sc := arrow.NewSchema(fields, nil)
 		fw, err := pqarrow.NewFileWriter(sc, struct{ io.Writer }{f}, parquet.NewWriterProperties(props...), pqarrow.DefaultWriterProps())
 		require.NoError(b, err)
-		for lo := 0; lo < rows || lo == 0; lo += 1 << 17 {
-			hi := min(rows, lo+1<<17)
+		for lo := 0; lo < rows || lo == 0; lo += groupRows {
+			hi := min(rows, lo+groupRows)
 			arrs := make([]arrow.Array, len(cols))
 			for i := range cols {
 				for row := lo; row < hi; row++ {
@@ -246,13 +258,17 @@ func benchShopDir(b *testing.B, customers int, format string) string {
 		{"IsVip", arrow.FixedWidthTypes.Boolean, false, func(int) any { return orNull(r.IntN(10) == 0) }},
 	})
 	orders := 10 * customers
-	write("Order", orders, []col{
+	orderCols := []col{
 		{"OrderId", arrow.PrimitiveTypes.Int64, false, func(row int) any { return int64(row) }},
 		{"CustomerId", arrow.PrimitiveTypes.Int64, false, func(int) any { return orNull(fk(customers)) }},
 		{"Amount", arrow.PrimitiveTypes.Float64, false, func(int) any { return orNull(float64(r.IntN(2000)) / 4) }},
 		{"OrderDate", arrow.FixedWidthTypes.Date32, false, func(int) any { return orNull(arrow.Date32(19000 + r.IntN(1000))) }},
 		{"Channel", arrow.BinaryTypes.String, true, func(int) any { return orNull(pick(channels)) }},
-	})
+	}
+	if note {
+		orderCols = append(orderCols, col{"Note", arrow.BinaryTypes.String, false, func(int) any { return orNull(fmt.Sprintf("note %d", r.IntN(10*orders))) }})
+	}
+	write("Order", orders, orderCols)
 	write("OrderLine", 20*customers, []col{
 		{"LineId", arrow.PrimitiveTypes.Int64, false, func(row int) any { return int64(row) }},
 		{"OrderId", arrow.PrimitiveTypes.Int64, false, func(int) any { return orNull(fk(orders)) }},
@@ -273,7 +289,8 @@ func benchShopDir(b *testing.B, customers int, format string) string {
 // BenchmarkLoadShop loads the benchmarks' data set, from Parquet and from
 // CSV. Besides time and allocations it reports the peak resident memory of
 // the process during a load (peak-RSS-MB, meaningful when the benchmark
-// runs alone in its process) and the snapshot's MemoryBytes (snapshot-MB).
+// runs alone in its process), the snapshot's MemoryBytes (snapshot-MB)
+// and the processor time of a load, on every core (cpu-s/op).
 func BenchmarkLoadShop(b *testing.B) {
 	customers := 20_000
 	if *benchLarge {
@@ -281,7 +298,7 @@ func BenchmarkLoadShop(b *testing.B) {
 	}
 	for _, format := range []string{"parquet", "csv"} {
 		b.Run(fmt.Sprintf("%s/customers_%d", format, customers), func(b *testing.B) {
-			benchLoadDir(b, benchShopDir(b, customers, format))
+			benchLoadDir(b, benchShopDir(b, b.TempDir(), customers, format))
 		})
 	}
 }
@@ -309,17 +326,20 @@ func benchLoadDir(b *testing.B, dir string) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	var peak, snapBytes int64
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		runtime.GC()
 		debug.FreeOSMemory()
 		resetPeakRSS()
+		before := cpuTime()
 		b.StartTimer()
 		snap, err := Load(b.Context(), dir, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
+		cpu += cpuTime() - before
 		peak = max(peak, peakRSS())
 		snapBytes = snap.MemoryBytes()
 		snap.Release()
@@ -330,6 +350,16 @@ func benchLoadDir(b *testing.B, dir string) {
 		b.ReportMetric(float64(peak)/float64(snapBytes), "peak/snapshot")
 	}
 	b.ReportMetric(float64(snapBytes)/(1<<20), "snapshot-MB")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// cpuTime returns the user and system time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // resetPeakRSS sets the process's peak resident memory (VmHWM) to its

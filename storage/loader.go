@@ -1,0 +1,753 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/schema"
+)
+
+// How Load builds a snapshot in one pass.
+//
+// Every entity loads on a goroutine of its own, and its work runs as
+// tasks (parsing a CSV file, decoding and placing a column, indexing keys,
+// resolving a relationship), as many at once as there are cores. An
+// entity without relationship paths (the customer entity among them) is
+// read in file order, a column per task. A related entity is read in
+// three steps:
+//
+//  1. its key column, in file order, which is indexed;
+//  2. once the entities its relationships lead to have done step 2, each
+//     foreign key column, resolved batch by batch to rows of the other
+//     side, and from those the customer of every row along every path,
+//     and from the first path the row each row takes once sorted by
+//     customer (clusterPlace);
+//  3. every column, a task each, its values written straight to their
+//     clustered rows as the batches are decoded (placer).
+//
+// The key and foreign key columns are thus decoded twice, a Parquet
+// column each time from the file, rather than kept in file order beside
+// the snapshot. Decoded batches come from a scratch pool and go back to it
+// once placed.
+//
+// Problems are those the entity by entity reading always reported, in
+// the same order: the first entity in schema order whose data cannot be
+// read, else the first whose keys are not unique and present. Within an
+// entity, a row group that cannot be decoded comes before any value, and
+// values go by attribute order. Once an entity fails, it and the entities
+// that depend on it only read all their columns, in file order, for
+// problems with their data.
+
+// loader is one run of Load.
+type loader struct {
+	ctx     context.Context
+	dir     string
+	sch     *schema.Schema
+	opts    *Options
+	mem     memory.Allocator // the snapshot's
+	scratch *scratchPool
+	tokens  chan struct{}
+	ents    []*entityLoad // in schema order
+	byName  map[string]*entityLoad
+	reports chan progressReport // nil without Options.Progress
+}
+
+// progressReport is a call of Options.Progress to make from the
+// goroutine that runs Load; done is closed once it returns.
+type progressReport struct {
+	entity            string
+	rows, read, total int64
+	done              chan struct{}
+}
+
+func newLoader(ctx context.Context, dir string, sch *schema.Schema, opts *Options) *loader {
+	l := &loader{ctx: ctx, dir: dir, sch: sch, opts: opts, mem: opts.allocator(),
+		tokens: make(chan struct{}, runtime.GOMAXPROCS(0)), byName: map[string]*entityLoad{}}
+	l.scratch = newScratchPool(l.mem)
+	if opts.Progress != nil {
+		l.reports = make(chan progressReport)
+	}
+	for i := range sch.Entities {
+		e := &sch.Entities[i]
+		el := &entityLoad{l: l, index: i, e: e, paths: sch.Paths(e.Name), tooMany: tooManyErr(sch, e),
+			ready: make(chan struct{}), reports: map[string]LinkReport{}}
+		el.holders.Store(1)
+		l.ents = append(l.ents, el)
+		l.byName[e.Name] = el
+	}
+	for _, r := range sch.Relationships {
+		from, to := l.byName[r.From.Entity], l.byName[r.To.Entity]
+		from.rels = append(from.rels, r)
+		if !slices.Contains(from.deps, to) {
+			from.deps = append(from.deps, to)
+			to.holders.Add(1)
+		}
+	}
+	return l
+}
+
+// work runs fn as a task: it waits for a core's turn unless ctx is done.
+func (l *loader) work(fn func() error) error {
+	select {
+	case l.tokens <- struct{}{}:
+	case <-l.ctx.Done():
+		return l.ctx.Err()
+	}
+	defer func() { <-l.tokens }()
+	return fn()
+}
+
+// progress reports, through the goroutine that runs Load, and waits until
+// the report is made.
+func (l *loader) progress(entity string, rows, read, total int64) {
+	if l.reports == nil {
+		return
+	}
+	r := progressReport{entity: entity, rows: rows, read: read, total: total, done: make(chan struct{})}
+	l.reports <- r
+	<-r.done
+}
+
+// run loads every entity and assembles the snapshot.
+func (l *loader) run() (*Snapshot, error) {
+	defer l.scratch.close()
+	var wg sync.WaitGroup
+	for _, el := range l.ents {
+		wg.Go(el.load)
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	for waiting := true; waiting; {
+		select {
+		case r := <-l.reports:
+			l.opts.Progress(r.entity, r.rows, r.read, r.total)
+			close(r.done)
+		case <-done:
+			waiting = false
+		}
+	}
+	s, err := l.assemble()
+	if err != nil {
+		for _, el := range l.ents {
+			if el.table != nil {
+				el.table.release()
+			}
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// assemble returns the snapshot of the loaded entities, or the problem
+// Load reports.
+func (l *loader) assemble() (*Snapshot, error) {
+	if err := l.ctx.Err(); err != nil {
+		for _, el := range l.ents {
+			if el.err != nil && errors.Is(el.err, err) {
+				return nil, el.err
+			}
+		}
+		return nil, fmt.Errorf("load %s: %w", l.dir, err)
+	}
+	for _, el := range l.ents {
+		if el.readErr != nil {
+			return nil, el.readErr
+		}
+	}
+	for _, el := range l.ents {
+		if el.keyErr != nil {
+			return nil, el.keyErr
+		}
+	}
+	for _, el := range l.ents {
+		if el.err != nil {
+			return nil, el.err
+		}
+		if el.table == nil {
+			return nil, fmt.Errorf("BUG: entity %s not loaded", el.e.Name)
+		}
+	}
+	s := &Snapshot{
+		schema:  l.sch,
+		tables:  make(map[string]*Table, len(l.ents)),
+		links:   map[string][]*Links{},
+		entries: make([]*Table, 0, len(l.ents)),
+	}
+	for _, el := range l.ents {
+		s.tables[el.e.Name] = el.table
+		s.entries = append(s.entries, el.table)
+		if len(el.links) > 0 {
+			s.links[el.e.Name] = el.links
+		}
+	}
+	cust := l.byName[l.sch.CustomerEntity]
+	s.customers, s.keys = cust.table, cust.keys
+	for _, r := range l.sch.Relationships {
+		s.reports = append(s.reports, l.byName[r.From.Entity].reports[r.Name])
+	}
+	s.memBytes = s.computeMemory()
+	return s, nil
+}
+
+// entitySource is an entity's data: each attribute's column as chunks in
+// the order of the data file, which a scan hands over one at a time.
+type entitySource interface {
+	numRows() int
+	// columnError is the problem with attribute i's column as a whole
+	// (its type), found before any value is read.
+	columnError(i int) error
+	// scan calls fn with the chunks of attribute i in order; first is
+	// the row a chunk starts at, and extends tells a dictionary chunk
+	// whose dictionary begins with the previous chunk's. A chunk is valid
+	// during the call only. Scans of different attributes may run at
+	// once.
+	scan(ctx context.Context, i int, fn func(c arrow.Array, first int, extends bool) error) error
+	// drop releases what attribute i's scans read, once none follows.
+	drop(i int)
+	close()
+}
+
+func (s *parquetSource) drop(int) {}
+
+// entityLoad is one entity's part of a load.
+type entityLoad struct {
+	l       *loader
+	index   int
+	e       *schema.Entity
+	paths   []schema.Path
+	rels    []schema.Relationship // from this entity, in schema order
+	deps    []*entityLoad         // the entities they lead to, once each
+	tooMany error
+	src     entitySource
+	org     *origin
+
+	// What the dependents read, set before ready is closed. keys indexes
+	// the rows in file order; keyData is the file-order key column it
+	// reads, when that is not the table's; fileCust holds, per path, the
+	// customer of every row in file order. failed means the load fails
+	// and dependents need not resolve. They are released when the last
+	// of holders (the entity and its dependents) is done with them.
+	keys      *keyIndex
+	keyData   arrow.Array
+	fileCust  [][]int32
+	failed    atomic.Bool
+	ready     chan struct{}
+	readyOnce sync.Once
+	holders   atomic.Int32
+	depsDone  bool
+
+	table   *Table
+	links   []*Links
+	reports map[string]LinkReport // by relationship
+	// readErr is a problem with the data, keyErr with the keys, err
+	// anything else (cancellation).
+	readErr, keyErr, err error
+}
+
+// markReady lets the dependents go on.
+func (el *entityLoad) markReady() { el.readyOnce.Do(func() { close(el.ready) }) }
+
+// done drops one hold on what the dependents read.
+func (el *entityLoad) done() {
+	if el.holders.Add(-1) > 0 {
+		return
+	}
+	if el.keyData != nil {
+		el.keyData.Release()
+		el.keyData = nil
+	}
+	el.fileCust = nil
+	if el.e.Name != el.l.sch.CustomerEntity {
+		el.keys = nil
+	}
+}
+
+// releaseDeps drops the entity's holds on its dependencies, once.
+func (el *entityLoad) releaseDeps() {
+	if el.depsDone {
+		return
+	}
+	el.depsDone = true
+	for _, d := range el.deps {
+		d.done()
+	}
+}
+
+// fail records err: a problem with the data, keys or anything else.
+func (el *entityLoad) fail(err error) {
+	el.failed.Store(true)
+	switch {
+	case isCancel(err):
+		if el.err == nil {
+			el.err = err
+			if !strings.HasPrefix(err.Error(), "load ") {
+				el.err = fmt.Errorf("load %s: %w", el.e.Name, err)
+			}
+		}
+	case el.readErr == nil:
+		el.readErr = err
+	}
+}
+
+// isCancel reports whether err comes from a cancelled context.
+func isCancel(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func (el *entityLoad) load() {
+	defer el.releaseDeps()
+	defer el.done()
+	defer el.markReady()
+	defer func() {
+		if el.src != nil {
+			el.src.close()
+		}
+	}()
+	if err := el.open(); err != nil {
+		el.fail(err)
+		return
+	}
+	if len(el.paths) == 0 {
+		el.loadInOrder()
+	} else {
+		el.loadClustered()
+	}
+}
+
+// open opens the entity's data file: a CSV file is parsed whole, a
+// Parquet file's columns are checked.
+func (el *entityLoad) open() error {
+	l, e := el.l, el.e
+	path := filepath.Join(l.dir, filepath.FromSlash(e.File))
+	var size int64
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	if strings.ToLower(filepath.Ext(e.File)) != ".csv" {
+		src, err := openParquetSource(path, e, el.tooMany, l.scratch)
+		if err != nil {
+			return err
+		}
+		if l.reports != nil {
+			src.progress = func(rows, read int64) { l.progress(e.Name, rows, read, size) }
+		}
+		el.src, el.org = src, &origin{name: e.File}
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", e.Name, err)
+	}
+	defer f.Close()
+	var progress func(rows, read, total int64)
+	if l.reports != nil {
+		progress = func(rows, read, total int64) { l.progress(e.Name, rows, read, total) }
+	}
+	return l.work(func() error {
+		src, org, err := readCSV(l.ctx, f, size, e.File, e, el.tooMany, l.scratch, progress)
+		if err != nil {
+			return err
+		}
+		el.src, el.org = src, org
+		return nil
+	})
+}
+
+// loadInOrder loads an entity without relationship paths: its rows stay
+// in file order.
+func (el *entityLoad) loadInOrder() {
+	t, err := el.placeAll(nil, nil)
+	if err != nil {
+		el.fail(err)
+		return
+	}
+	el.table = t
+	if err := el.indexKeys(t.Column(el.e.Key)); err != nil {
+		return
+	}
+	el.markReady()
+	if !el.waitDeps() {
+		return
+	}
+	for _, r := range el.rels {
+		if err := el.l.work(func() error {
+			target, null, dangling, err := resolve(el.l.ctx, t.Column(r.From.Attribute), el.l.byName[r.To.Entity].keys)
+			_ = target
+			el.reports[r.Name] = LinkReport{Relationship: r.Name, Null: null, Dangling: dangling}
+			return err
+		}); err != nil {
+			el.fail(err)
+			return
+		}
+	}
+}
+
+// indexKeys indexes the key column col, in file order, and records a
+// problem with the keys.
+func (el *entityLoad) indexKeys(col *Column) error {
+	return el.l.work(func() error {
+		ki, err := buildKeyIndex(el.l.ctx, col, el.org)
+		if err != nil {
+			el.failed.Store(true)
+			if isCancel(err) {
+				el.fail(err)
+			} else {
+				el.keyErr = err
+			}
+			return err
+		}
+		el.keys = ki
+		return nil
+	})
+}
+
+// waitDeps waits until every dependency is ready, and reports whether all
+// of them loaded.
+func (el *entityLoad) waitDeps() bool {
+	for _, d := range el.deps {
+		select {
+		case <-d.ready:
+		case <-el.l.ctx.Done():
+			el.fail(el.l.ctx.Err())
+			return false
+		}
+		if d.failed.Load() {
+			el.failed.Store(true)
+			return false
+		}
+	}
+	return true
+}
+
+// loadClustered loads a related entity, its rows clustered by customer
+// along its first path.
+func (el *entityLoad) loadClustered() {
+	l, e := el.l, el.e
+	keyAttr := e.AttributeIndex(e.Key)
+	keyCol, err := el.placeColumn(keyAttr, nil, nil)
+	if err != nil {
+		el.fail(el.check(err))
+		return
+	}
+	a := e.Attributes[keyAttr]
+	if err := el.indexKeys(&Column{Attr: a, Data: keyCol}); err != nil {
+		keyCol.Release()
+		el.fail(el.check(nil))
+		return
+	}
+	if el.keys.dense {
+		// The index needs no values: the column is decoded again when
+		// its turn comes, rather than kept.
+		el.keys.ints = nil
+		keyCol.Release()
+	} else {
+		el.keyData = keyCol
+	}
+	if !el.waitDeps() {
+		el.fail(el.check(nil))
+		return
+	}
+	targets := make(map[string][]int32, len(el.rels))
+	for _, r := range el.rels {
+		target, err := el.resolveScan(r)
+		if err != nil {
+			el.fail(el.check(err))
+			return
+		}
+		targets[r.Name] = target
+	}
+	el.fileCust = el.customersInFileOrder(targets)
+	el.markReady()
+	el.releaseDeps()
+
+	numCustomers := l.byName[l.sch.CustomerEntity].table.NumRows
+	el.links = make([]*Links, len(el.paths))
+	for j, p := range el.paths {
+		lk := &Links{Path: slices.Clone(p), Customer: el.fileCust[j], numCustomers: numCustomers}
+		lk.Broken, lk.Sorted = linkOrder(lk.Customer)
+		el.links[j] = lk
+	}
+	var place, starts []uint32
+	if primary := el.links[0]; !primary.Sorted && el.src.numRows() >= 2 {
+		if err := l.work(func() error {
+			place, starts = clusterPlace(primary.Customer, numCustomers)
+			return l.ctx.Err()
+		}); err != nil {
+			el.fail(err)
+			return
+		}
+	}
+	t, err := el.placeAll(place, el.keyData)
+	if err != nil {
+		el.fail(err)
+		return
+	}
+	el.table = t
+	if place != nil {
+		clusterLinks(el.links, el.links[0], place, starts)
+	}
+}
+
+// resolveScan resolves relationship r from the entity: it scans the
+// foreign key column and returns, for every row in file order, the row of
+// the other side in file order, or -1, and records the link report.
+func (el *entityLoad) resolveScan(r schema.Relationship) ([]int32, error) {
+	l, e := el.l, el.e
+	i := e.AttributeIndex(r.From.Attribute)
+	if err := el.src.columnError(i); err != nil {
+		return nil, err
+	}
+	attr := e.Attributes[i]
+	to := l.byName[r.To.Entity].keys
+	target := make([]int32, el.src.numRows())
+	rep := LinkReport{Relationship: r.Name}
+	err := l.work(func() error {
+		var byCode []int32
+		var nulls []int32
+		return el.src.scan(l.ctx, i, func(c arrow.Array, first int, extends bool) error {
+			if err := checkLayout(c); err != nil {
+				return &layoutError{err}
+			}
+			if !resolvable(c) {
+				// Not in a type the index reads: converted first, as
+				// the column will be.
+				p, err := newPlacer(l.scratch, attr, c.Len(), nil)
+				if err != nil {
+					return err
+				}
+				err = p.put(c, 0, false)
+				var nc arrow.Array
+				if err == nil {
+					nc, err = p.finish()
+				}
+				p.release()
+				if err != nil {
+					return shiftRow(err, first)
+				}
+				defer nc.Release()
+				c, extends = nc, false
+			}
+			nulls = appendNulls(nulls[:0], c)
+			var null, dangling int
+			var err error
+			byCode, null, dangling, err = resolveChunk(c, to, target[first:], byCode, extends, nulls)
+			rep.Null += null
+			rep.Dangling += dangling
+			return shiftRow(err, first)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	el.reports[r.Name] = rep
+	return target, nil
+}
+
+// resolvable reports whether resolveChunk reads c as it is.
+func resolvable(c arrow.Array) bool {
+	switch c.DataType().ID() {
+	case arrow.INT64, arrow.FLOAT64, arrow.DATE32, arrow.BOOL, arrow.STRING, arrow.DICTIONARY:
+		return true
+	case arrow.TIMESTAMP:
+		return c.DataType().(*arrow.TimestampType).Unit == arrow.Microsecond
+	}
+	return false
+}
+
+// customersInFileOrder returns the customer of every row along every
+// path, rows in file order, from the targets of the entity's
+// relationships and the customers of their other sides. A target used by
+// one path only becomes that path's customers.
+func (el *entityLoad) customersInFileOrder(targets map[string][]int32) [][]int32 {
+	uses := map[string]int{}
+	for _, p := range el.paths {
+		uses[p[0]]++
+	}
+	out := make([][]int32, len(el.paths))
+	for j, p := range el.paths {
+		target := targets[p[0]]
+		if len(p) == 1 {
+			// One hop: the other side is the customer entity, whose rows
+			// are the customer ids (and -1 is NoCustomer).
+			out[j] = target
+			continue
+		}
+		rel, _ := el.l.sch.Relationship(p[0])
+		up := el.l.byName[rel.To.Entity]
+		upCust := up.fileCust[slices.IndexFunc(up.paths, func(q schema.Path) bool { return slices.Equal(q, p[1:]) })]
+		cust := target
+		if uses[p[0]] > 1 {
+			cust = make([]int32, len(target))
+		}
+		for i, t := range target {
+			if t < 0 {
+				cust[i] = NoCustomer
+			} else {
+				cust[i] = upCust[t]
+			}
+		}
+		out[j] = cust
+	}
+	return out
+}
+
+// placeAll builds every column of the entity, a task each, with the rows
+// placed as place says (nil: in file order). keyData, if not nil, is the
+// key column in file order, placed instead of decoded again.
+func (el *entityLoad) placeAll(place []uint32, keyData arrow.Array) (*Table, error) {
+	e := el.e
+	cols := make([]*Column, len(e.Attributes))
+	errs := make([]error, len(e.Attributes))
+	keyAttr := e.AttributeIndex(e.Key)
+	var wg sync.WaitGroup
+	for i, a := range e.Attributes {
+		wg.Go(func() {
+			var from arrow.Array
+			if i == keyAttr {
+				from = keyData
+			}
+			arr, err := el.placeColumn(i, place, from)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			// Nothing reads the column's data again.
+			el.src.drop(i)
+			cols[i] = &Column{Attr: a, Data: withValueBuffer(arr)}
+		})
+	}
+	wg.Wait()
+	t := &Table{Entity: e, NumRows: el.src.numRows(), Columns: cols}
+	if err := el.firstProblem(errs); err != nil {
+		for _, c := range cols {
+			if c != nil {
+				c.Data.Release()
+			}
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// placeColumn builds attribute i's column as a task: from the data file,
+// or placing from, the column in file order when it is not nil. A problem
+// with the column's values does not stop the decoding: a row group that
+// cannot be decoded comes first.
+func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array) (arr arrow.Array, err error) {
+	l := el.l
+	if from != nil {
+		err = l.work(func() error {
+			if place == nil {
+				from.Retain()
+				arr = from
+				return nil
+			}
+			arr, err = scatter(l.mem, from, place)
+			return err
+		})
+		return arr, err
+	}
+	err = l.work(func() error {
+		typeErr := el.src.columnError(i)
+		var p placer
+		if typeErr == nil {
+			if p, err = newPlacer(l.mem, el.e.Attributes[i], el.src.numRows(), place); err != nil {
+				return err
+			}
+			defer p.release()
+		}
+		var layoutErr, valueErr error
+		if err := el.src.scan(l.ctx, i, func(c arrow.Array, first int, extends bool) error {
+			if layoutErr != nil {
+				return nil
+			}
+			if err := checkLayout(c); err != nil {
+				layoutErr = &layoutError{err}
+				return nil
+			}
+			if p == nil || valueErr != nil {
+				return nil
+			}
+			valueErr = p.put(c, first, extends)
+			return nil
+		}); err != nil {
+			return err
+		}
+		switch {
+		case layoutErr != nil:
+			return layoutErr
+		case typeErr != nil:
+			return typeErr
+		case valueErr != nil:
+			return valueErr
+		}
+		arr, err = p.finish()
+		return err
+	})
+	return arr, err
+}
+
+// firstProblem returns the problem that Load reports among errs, the
+// errors of the entity's columns in attribute order: a row group that
+// cannot be decoded, the earliest; then cancellation; then the first
+// column's problem.
+func (el *entityLoad) firstProblem(errs []error) error {
+	var first *decodeError
+	for _, err := range errs {
+		var de *decodeError
+		if errors.As(err, &de) && (first == nil || de.group < first.group) {
+			first = de
+		}
+	}
+	if first != nil {
+		var l diag.List
+		l.Add(el.org.name, ErrData, "row group %d: %v", first.group, first.err)
+		return l
+	}
+	for _, err := range errs {
+		if isCancel(err) {
+			return fmt.Errorf("load %s: %w", el.org.name, err)
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			return columnProblem(el.org, el.e.Attributes[i], err)
+		}
+	}
+	return nil
+}
+
+// check returns the problem to report once the entity has failed, err
+// being what a scan of some of its columns found (nil for none): a
+// cancellation as it is; else the first problem of reading every column
+// in file order. A CSV source's values were all checked as they were
+// parsed.
+func (el *entityLoad) check(err error) error {
+	if isCancel(err) {
+		return err
+	}
+	el.failed.Store(true)
+	if _, ok := el.src.(*csvSource); ok {
+		return err
+	}
+	t, cerr := el.placeAll(nil, nil)
+	if t != nil {
+		t.release()
+	}
+	return cerr
+}
