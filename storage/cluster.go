@@ -33,9 +33,15 @@ import (
 // one for the end (numCustomers+2 entries).
 func clusterPlace(cust []int32, numCustomers int) (place, starts []uint32) {
 	starts = customerStarts(cust, numCustomers, true)
+	return placeByStarts(cust, starts), starts
+}
+
+// placeByStarts is the placing half of clusterPlace, given the starts.
+func placeByStarts(cust []int32, starts []uint32) []uint32 {
+	numCustomers := len(starts) - 2
 	next := make([]uint32, numCustomers+1)
 	copy(next, starts)
-	place = make([]uint32, len(cust))
+	place := make([]uint32, len(cust))
 	for r, c := range cust {
 		b := c
 		if c < 0 {
@@ -44,7 +50,31 @@ func clusterPlace(cust []int32, numCustomers int) (place, starts []uint32) {
 		place[r] = next[b]
 		next[b]++
 	}
-	return place, starts
+	return place
+}
+
+// countCustomers is customerStarts with broken, and linkOrder, in one
+// pass over cust.
+func countCustomers(cust []int32, numCustomers int) (starts []uint32, broken int, sorted bool) {
+	starts = make([]uint32, numCustomers+2)
+	sorted = true
+	last := int32(0)
+	for _, c := range cust {
+		if c < 0 {
+			broken++
+			continue
+		}
+		starts[c+1]++
+		if c < last || broken > 0 {
+			sorted = false
+		}
+		last = c
+	}
+	starts[numCustomers+1] = uint32(broken)
+	for b := 1; b < len(starts); b++ {
+		starts[b] += starts[b-1]
+	}
+	return starts, broken, sorted
 }
 
 // clusteredCustomers returns the customer of every row once the rows are

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/segmentkit/segmentkit/diag"
@@ -82,7 +84,7 @@ func newLoader(ctx context.Context, dir string, sch *schema.Schema, opts *Option
 	for i := range sch.Entities {
 		e := &sch.Entities[i]
 		el := &entityLoad{l: l, index: i, e: e, paths: sch.Paths(e.Name), tooMany: tooManyErr(sch, e),
-			ready: make(chan struct{}), reports: map[string]LinkReport{}}
+			ready: make(chan struct{}), reports: map[string]LinkReport{}, dangling: map[string][]danglingKey{}}
 		el.holders.Store(1)
 		l.ents = append(l.ents, el)
 		l.byName[e.Name] = el
@@ -93,6 +95,7 @@ func newLoader(ctx context.Context, dir string, sch *schema.Schema, opts *Option
 		if !slices.Contains(from.deps, to) {
 			from.deps = append(from.deps, to)
 			to.holders.Add(1)
+			to.dependents++
 		}
 	}
 	return l
@@ -242,18 +245,24 @@ type entityLoad struct {
 	// customer of every row in file order. failed means the load fails
 	// and dependents need not resolve. They are released when the last
 	// of holders (the entity and its dependents) is done with them.
-	keys      *keyIndex
-	keyData   arrow.Array
-	fileCust  [][]int32
-	failed    atomic.Bool
-	ready     chan struct{}
-	readyOnce sync.Once
-	holders   atomic.Int32
-	depsDone  bool
+	keys     *keyIndex
+	keyData  arrow.Array
+	fileCust [][]int32
+	// dense tells integer keys that count up by one from denseBase, the
+	// first row's: the key of row r is denseBase+r.
+	dense      bool
+	denseBase  int64
+	dependents int // the entities whose relationships lead here
+	failed     atomic.Bool
+	ready      chan struct{}
+	readyOnce  sync.Once
+	holders    atomic.Int32
+	depsDone   bool
 
-	table   *Table
-	links   []*Links
-	reports map[string]LinkReport // by relationship
+	table    *Table
+	links    []*Links
+	reports  map[string]LinkReport    // by relationship
+	dangling map[string][]danglingKey // by relationship, for an integer foreign key
 	// readErr is a problem with the data, keyErr with the keys, err
 	// anything else (cancellation).
 	readErr, keyErr, err error
@@ -371,7 +380,7 @@ func (el *entityLoad) open() error {
 // loadInOrder loads an entity without relationship paths: its rows stay
 // in file order.
 func (el *entityLoad) loadInOrder() {
-	t, err := el.placeAll(nil, nil)
+	t, err := el.placeAll(nil, nil, nil)
 	if err != nil {
 		el.fail(err)
 		return
@@ -412,6 +421,7 @@ func (el *entityLoad) indexKeys(col *Column) error {
 			return err
 		}
 		el.keys = ki
+		el.dense, el.denseBase = ki.dense && col.Attr.Type == schema.Integer, ki.base
 		return nil
 	})
 }
@@ -477,30 +487,161 @@ func (el *entityLoad) loadClustered() {
 
 	numCustomers := l.byName[l.sch.CustomerEntity].table.NumRows
 	el.links = make([]*Links, len(el.paths))
+	var starts []uint32
 	for j, p := range el.paths {
 		lk := &Links{Path: slices.Clone(p), Customer: el.fileCust[j], numCustomers: numCustomers}
-		lk.Broken, lk.Sorted = linkOrder(lk.Customer)
+		if j == 0 {
+			// The counts of the first path's rows by customer serve the
+			// sort by customer, should the rows need it.
+			starts, lk.Broken, lk.Sorted = countCustomers(lk.Customer, numCustomers)
+		} else {
+			lk.Broken, lk.Sorted = linkOrder(lk.Customer)
+		}
 		el.links[j] = lk
 	}
-	var place, starts []uint32
+	var place []uint32
 	if primary := el.links[0]; !primary.Sorted && el.src.numRows() >= 2 {
 		if err := l.work(func() error {
-			place, starts = clusterPlace(primary.Customer, numCustomers)
+			place = placeByStarts(primary.Customer, starts)
 			return l.ctx.Err()
 		}); err != nil {
 			el.fail(err)
 			return
 		}
 	}
-	t, err := el.placeAll(place, el.keyData)
+	if place != nil {
+		clusterLinks(el.links, el.links[0], place, starts)
+		if el.dependents == 0 {
+			// The links hold the clustered customers; nothing reads the
+			// ones in file order any more.
+			el.fileCust = nil
+		}
+	}
+	t, err := el.placeAll(place, el.keyData, el.synthetics(place, targets))
 	if err != nil {
 		el.fail(err)
 		return
 	}
 	el.table = t
-	if place != nil {
-		clusterLinks(el.links, el.links[0], place, starts)
+}
+
+// synthetics returns, by attribute, the columns of the entity that need
+// not be decoded again, being made of what the load knows already: an
+// integer key that counts up by one from the first row's (row r holds
+// the first key plus r), and an integer foreign key to a customer entity
+// whose keys do (a row's key is the first customer key plus its
+// customer, the rows of no customer null but for the dangling keys, kept
+// as they were resolved). The entity's links are clustered already.
+func (el *entityLoad) synthetics(place []uint32, targets map[string][]int32) map[int]func() (arrow.Array, error) {
+	l, e := el.l, el.e
+	out := map[int]func() (arrow.Array, error){}
+	n := el.src.numRows()
+	keyAttr := e.AttributeIndex(e.Key)
+	if el.keys.dense && el.keyData == nil && e.Attributes[keyAttr].Type == schema.Integer {
+		base := el.keys.base
+		out[keyAttr] = func() (arrow.Array, error) { return denseKeys(l.mem, n, base, place), nil }
 	}
+	for _, r := range el.rels {
+		i := e.AttributeIndex(r.From.Attribute)
+		if _, done := out[i]; done {
+			continue
+		}
+		dangling, base := el.dangling[r.Name], l.byName[r.To.Entity].denseBase
+		if j := slices.IndexFunc(el.paths, func(p schema.Path) bool { return len(p) == 1 && p[0] == r.Name }); j >= 0 && el.synthesized(r) {
+			// The clustered customers are the foreign keys' rows, in
+			// order.
+			links := el.links[j]
+			out[i] = func() (arrow.Array, error) { return keysOfRows(l.mem, links.Customer, nil, base, dangling, place), nil }
+		} else if target := targets[r.Name]; target != nil && el.synthesized(r) {
+			out[i] = func() (arrow.Array, error) { return keysOfRows(l.mem, target, place, base, dangling, place), nil }
+		}
+	}
+	return out
+}
+
+// synthesized reports whether the foreign key column of r, from the
+// entity, is built from the rows its keys resolved to: integer keys
+// naming an entity whose integer keys count up by one from its first
+// row's.
+func (el *entityLoad) synthesized(r schema.Relationship) bool {
+	a, _ := el.e.Attribute(r.From.Attribute)
+	return a.Type == schema.Integer && el.l.byName[r.To.Entity].dense
+}
+
+// danglingKey is an integer foreign key that matches no row.
+type danglingKey struct {
+	row int // in file order
+	key int64
+}
+
+// denseKeys returns the column of n integer keys counting up from base,
+// row r's placed at place[r].
+func denseKeys(mem memory.Allocator, n int, base int64, place []uint32) arrow.Array {
+	buf := memory.NewResizableBuffer(mem)
+	defer buf.Release()
+	buf.Resize(8 * n)
+	vals := arrow.GetData[int64](buf.Bytes())
+	if place == nil {
+		for r := range vals {
+			vals[r] = base + int64(r)
+		}
+	} else {
+		for r, i := range place {
+			vals[i] = base + int64(r)
+		}
+	}
+	d := array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{nil, buf}, nil, 0, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
+}
+
+// keysOfRows returns the foreign key column whose row place[r] (r when
+// place is nil) names row rows[r] of an entity whose integer keys count
+// up from base; a row of no row (-1) is null, but for the dangling keys,
+// each at placeDangling of its data row.
+func keysOfRows(mem memory.Allocator, rows []int32, place []uint32, base int64, dangling []danglingKey, placeDangling []uint32) arrow.Array {
+	n := len(rows)
+	buf := memory.NewResizableBuffer(mem)
+	defer buf.Release()
+	buf.Resize(8 * n)
+	vals := arrow.GetData[int64](buf.Bytes())
+	valid := validity{mem: mem, n: n}
+	if place == nil {
+		for i, t := range rows {
+			if t >= 0 {
+				vals[i] = base + int64(t)
+			} else {
+				valid.setNull(i)
+			}
+		}
+	} else {
+		for r, t := range rows {
+			if t >= 0 {
+				vals[place[r]] = base + int64(t)
+			} else {
+				valid.setNull(int(place[r]))
+			}
+		}
+	}
+	for _, d := range dangling {
+		i := d.row
+		if placeDangling != nil {
+			i = int(placeDangling[i])
+		}
+		vals[i] = d.key
+		bitutil.SetBit(valid.bits(), i)
+		valid.nulls--
+	}
+	vb, nulls := valid.take()
+	if vb != nil {
+		defer vb.Release()
+		if nulls == 0 {
+			vb = nil
+		}
+	}
+	d := array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{vb, buf}, nil, nulls, 0)
+	defer d.Release()
+	return array.MakeFromData(d)
 }
 
 // resolveScan resolves relationship r from the entity: it scans the
@@ -516,6 +657,7 @@ func (el *entityLoad) resolveScan(r schema.Relationship) ([]int32, error) {
 	to := l.byName[r.To.Entity].keys
 	target := make([]int32, el.src.numRows())
 	rep := LinkReport{Relationship: r.Name}
+	var keys []danglingKey
 	err := l.work(func() error {
 		var byCode []int32
 		var nulls []int32
@@ -548,6 +690,13 @@ func (el *entityLoad) resolveScan(r schema.Relationship) ([]int32, error) {
 			byCode, null, dangling, err = resolveChunk(c, to, target[first:], byCode, extends, nulls)
 			rep.Null += null
 			rep.Dangling += dangling
+			if a, ok := c.(*array.Int64); ok && dangling > 0 && attr.Type == schema.Integer {
+				for i, t := range target[first : first+c.Len()] {
+					if t < 0 && a.IsValid(i) {
+						keys = append(keys, danglingKey{row: first + i, key: a.Value(i)})
+					}
+				}
+			}
 			return shiftRow(err, first)
 		})
 	})
@@ -555,6 +704,7 @@ func (el *entityLoad) resolveScan(r schema.Relationship) ([]int32, error) {
 		return nil, err
 	}
 	el.reports[r.Name] = rep
+	el.dangling[r.Name] = keys
 	return target, nil
 }
 
@@ -572,7 +722,8 @@ func resolvable(c arrow.Array) bool {
 // customersInFileOrder returns the customer of every row along every
 // path, rows in file order, from the targets of the entity's
 // relationships and the customers of their other sides. A target used by
-// one path only becomes that path's customers.
+// one path only, and not for its foreign key column, becomes that path's
+// customers.
 func (el *entityLoad) customersInFileOrder(targets map[string][]int32) [][]int32 {
 	uses := map[string]int{}
 	for _, p := range el.paths {
@@ -591,7 +742,9 @@ func (el *entityLoad) customersInFileOrder(targets map[string][]int32) [][]int32
 		up := el.l.byName[rel.To.Entity]
 		upCust := up.fileCust[slices.IndexFunc(up.paths, func(q schema.Path) bool { return slices.Equal(q, p[1:]) })]
 		cust := target
-		if uses[p[0]] > 1 {
+		if uses[p[0]] > 1 || el.synthesized(*rel) {
+			// The targets are kept, for another path or the foreign key
+			// column.
 			cust = make([]int32, len(target))
 		}
 		for i, t := range target {
@@ -608,8 +761,9 @@ func (el *entityLoad) customersInFileOrder(targets map[string][]int32) [][]int32
 
 // placeAll builds every column of the entity, a task each, with the rows
 // placed as place says (nil: in file order). keyData, if not nil, is the
-// key column in file order, placed instead of decoded again.
-func (el *entityLoad) placeAll(place []uint32, keyData arrow.Array) (*Table, error) {
+// key column in file order, placed instead of decoded again; synth makes
+// the columns it has a function for.
+func (el *entityLoad) placeAll(place []uint32, keyData arrow.Array, synth map[int]func() (arrow.Array, error)) (*Table, error) {
 	e := el.e
 	cols := make([]*Column, len(e.Attributes))
 	errs := make([]error, len(e.Attributes))
@@ -621,7 +775,16 @@ func (el *entityLoad) placeAll(place []uint32, keyData arrow.Array) (*Table, err
 			if i == keyAttr {
 				from = keyData
 			}
-			arr, err := el.placeColumn(i, place, from)
+			var arr arrow.Array
+			var err error
+			if f := synth[i]; f != nil {
+				err = el.l.work(func() (err error) {
+					arr, err = f()
+					return err
+				})
+			} else {
+				arr, err = el.placeColumn(i, place, from)
+			}
 			if err != nil {
 				errs[i] = err
 				return
@@ -745,7 +908,7 @@ func (el *entityLoad) check(err error) error {
 	if _, ok := el.src.(*csvSource); ok {
 		return err
 	}
-	t, cerr := el.placeAll(nil, nil)
+	t, cerr := el.placeAll(nil, nil, nil)
 	if t != nil {
 		t.release()
 	}

@@ -491,6 +491,7 @@ type stringPlacer struct {
 	// local maps the entries of the current chunk's dictionary to codes:
 	// notLooked until looked up, noCode for a null entry.
 	local []int32
+	nulls []int32 // scratch: the null rows of a chunk
 
 	plain *array.StringBuilder // in data order
 }
@@ -629,23 +630,16 @@ func (p *stringPlacer) putDictionary(c *array.Dictionary, first, lo, hi int, ext
 	for len(p.local) < size {
 		p.local = append(p.local, notLooked)
 	}
-	var i32 []int32
-	if idx, ok := c.Indices().(*array.Int32); ok {
-		i32 = idx.Int32Values()
-	}
 	noNulls := c.NullN() == 0
-	for i := lo; i < hi; i++ {
+	// slow takes row i whose index is not one of an entry looked up
+	// already.
+	slow := func(i int) error {
 		r := p.at(first + i)
 		if !noNulls && c.IsNull(i) {
 			p.valid.setNull(r)
-			continue
+			return nil
 		}
-		var j int
-		if i32 != nil {
-			j = int(i32[i])
-		} else {
-			j = c.GetValueIndex(i)
-		}
+		j := c.GetValueIndex(i)
 		if j < 0 || j >= size {
 			return &valueError{row: first + i, value: fmt.Sprintf("index %d", j), err: errDictIndex}
 		}
@@ -664,9 +658,49 @@ func (p *stringPlacer) putDictionary(c *array.Dictionary, first, lo, hi int, ext
 		}
 		if code == noCode {
 			p.valid.setNull(r)
-			continue
+			return nil
 		}
 		p.code[r] = code
+		return nil
+	}
+	idx, ok := c.Indices().(*array.Int32)
+	if !ok {
+		for i := lo; i < hi; i++ {
+			if err := slow(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Rows whose entry is looked up already (nearly all) take its code
+	// straight; a null row too, its code cleared after.
+	local := p.local[:size]
+	vals := idx.Int32Values()
+	for i := lo; i < hi; i++ {
+		j := vals[i]
+		if uint32(j) >= uint32(size) || local[j] < 0 {
+			if err := slow(i); err != nil {
+				return err
+			}
+			continue
+		}
+		if p.place == nil {
+			p.code[first+i] = local[j]
+		} else {
+			p.code[p.place[first+i]] = local[j]
+		}
+	}
+	if !noNulls {
+		p.nulls = appendNulls(p.nulls[:0], c)
+		for _, i := range p.nulls {
+			if i := int(i); i >= lo && i < hi {
+				r := p.at(first + i)
+				if p.valid.isValid(r) {
+					p.code[r] = 0
+					p.valid.setNull(r)
+				}
+			}
+		}
 	}
 	return nil
 }
