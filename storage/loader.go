@@ -60,7 +60,7 @@ type loader struct {
 	opts    *Options
 	mem     memory.Allocator // the snapshot's
 	scratch *scratchPool
-	tokens  chan struct{}
+	tokens  *tokens
 	ents    []*entityLoad // in schema order
 	byName  map[string]*entityLoad
 	reports chan progressReport // nil without Options.Progress
@@ -76,7 +76,7 @@ type progressReport struct {
 
 func newLoader(ctx context.Context, dir string, sch *schema.Schema, opts *Options) *loader {
 	l := &loader{ctx: ctx, dir: dir, sch: sch, opts: opts, mem: opts.allocator(),
-		tokens: make(chan struct{}, runtime.GOMAXPROCS(0)), byName: map[string]*entityLoad{}}
+		tokens: &tokens{free: runtime.GOMAXPROCS(0)}, byName: map[string]*entityLoad{}}
 	l.scratch = newScratchPool(l.mem)
 	if opts.Progress != nil {
 		l.reports = make(chan progressReport)
@@ -84,7 +84,7 @@ func newLoader(ctx context.Context, dir string, sch *schema.Schema, opts *Option
 	for i := range sch.Entities {
 		e := &sch.Entities[i]
 		el := &entityLoad{l: l, index: i, e: e, paths: sch.Paths(e.Name), tooMany: tooManyErr(sch, e),
-			ready: make(chan struct{}), reports: map[string]LinkReport{}, dangling: map[string][]danglingKey{}}
+			keysReady: make(chan struct{}), ready: make(chan struct{}), reports: map[string]LinkReport{}, dangling: map[string][]danglingKey{}}
 		el.holders.Store(1)
 		l.ents = append(l.ents, el)
 		l.byName[e.Name] = el
@@ -102,14 +102,69 @@ func newLoader(ctx context.Context, dir string, sch *schema.Schema, opts *Option
 }
 
 // work runs fn as a task: it waits for a core's turn unless ctx is done.
-func (l *loader) work(fn func() error) error {
-	select {
-	case l.tokens <- struct{}{}:
-	case <-l.ctx.Done():
-		return l.ctx.Err()
+// Urgent tasks get their turn first: those that let other entities go on
+// (keys, relationships, the sort by customer), before the columns.
+func (l *loader) work(urgent bool, fn func() error) error {
+	if err := l.tokens.acquire(l.ctx, urgent); err != nil {
+		return err
 	}
-	defer func() { <-l.tokens }()
+	defer l.tokens.release()
 	return fn()
+}
+
+// tokens hands out turns on the cores, urgent waiters first.
+type tokens struct {
+	mu             sync.Mutex
+	free           int
+	urgent, normal []chan struct{}
+}
+
+func (t *tokens) acquire(ctx context.Context, urgent bool) error {
+	t.mu.Lock()
+	if t.free > 0 {
+		t.free--
+		t.mu.Unlock()
+		return nil
+	}
+	turn := make(chan struct{})
+	if urgent {
+		t.urgent = append(t.urgent, turn)
+	} else {
+		t.normal = append(t.normal, turn)
+	}
+	t.mu.Unlock()
+	select {
+	case <-turn:
+		return nil
+	case <-ctx.Done():
+	}
+	t.mu.Lock()
+	waiting := false
+	for _, q := range []*[]chan struct{}{&t.urgent, &t.normal} {
+		if i := slices.Index(*q, turn); i >= 0 {
+			*q = slices.Delete(*q, i, i+1)
+			waiting = true
+		}
+	}
+	t.mu.Unlock()
+	if !waiting {
+		// The turn came as ctx ended: pass it on.
+		t.release()
+	}
+	return ctx.Err()
+}
+
+func (t *tokens) release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, q := range []*[]chan struct{}{&t.urgent, &t.normal} {
+		if len(*q) > 0 {
+			close((*q)[0])
+			*q = (*q)[1:]
+			return
+		}
+	}
+	t.free++
 }
 
 // progress reports, through the goroutine that runs Load, and waits until
@@ -254,10 +309,14 @@ type entityLoad struct {
 	denseBase  int64
 	dependents int // the entities whose relationships lead here
 	failed     atomic.Bool
-	ready      chan struct{}
-	readyOnce  sync.Once
-	holders    atomic.Int32
-	depsDone   bool
+	// keysReady is closed once keys is set, or failed; ready once
+	// fileCust is too.
+	keysReady chan struct{}
+	keysOnce  sync.Once
+	ready     chan struct{}
+	readyOnce sync.Once
+	holders   atomic.Int32
+	depsDone  bool
 
 	table    *Table
 	links    []*Links
@@ -268,8 +327,14 @@ type entityLoad struct {
 	readErr, keyErr, err error
 }
 
+// markKeysReady lets the dependents resolve their keys.
+func (el *entityLoad) markKeysReady() { el.keysOnce.Do(func() { close(el.keysReady) }) }
+
 // markReady lets the dependents go on.
-func (el *entityLoad) markReady() { el.readyOnce.Do(func() { close(el.ready) }) }
+func (el *entityLoad) markReady() {
+	el.markKeysReady()
+	el.readyOnce.Do(func() { close(el.ready) })
+}
 
 // done drops one hold on what the dependents read.
 func (el *entityLoad) done() {
@@ -367,7 +432,7 @@ func (el *entityLoad) open() error {
 	if l.reports != nil {
 		progress = func(rows, read, total int64) { l.progress(e.Name, rows, read, total) }
 	}
-	return l.work(func() error {
+	return l.work(true, func() error {
 		src, org, err := readCSV(l.ctx, f, size, e.File, e, el.tooMany, l.scratch, progress)
 		if err != nil {
 			return err
@@ -378,25 +443,34 @@ func (el *entityLoad) open() error {
 }
 
 // loadInOrder loads an entity without relationship paths: its rows stay
-// in file order.
+// in file order. Its keys come first, for the entities that lead here.
 func (el *entityLoad) loadInOrder() {
-	t, err := el.placeAll(nil, nil, nil)
+	e := el.e
+	keyAttr := e.AttributeIndex(e.Key)
+	keyCol, err := el.placeColumn(keyAttr, nil, nil, true)
+	if err != nil {
+		el.fail(el.check(err))
+		return
+	}
+	defer keyCol.Release()
+	if err := el.indexKeys(&Column{Attr: e.Attributes[keyAttr], Data: keyCol}); err != nil {
+		el.fail(el.check(nil))
+		return
+	}
+	el.markKeysReady()
+	t, err := el.placeAll(nil, keyCol, nil)
 	if err != nil {
 		el.fail(err)
 		return
 	}
 	el.table = t
-	if err := el.indexKeys(t.Column(el.e.Key)); err != nil {
-		return
-	}
 	el.markReady()
-	if !el.waitDeps() {
+	if !el.waitDeps(false) {
 		return
 	}
 	for _, r := range el.rels {
-		if err := el.l.work(func() error {
-			target, null, dangling, err := resolve(el.l.ctx, t.Column(r.From.Attribute), el.l.byName[r.To.Entity].keys)
-			_ = target
+		if err := el.l.work(true, func() error {
+			_, null, dangling, err := resolve(el.l.ctx, t.Column(r.From.Attribute), el.l.byName[r.To.Entity].keys)
 			el.reports[r.Name] = LinkReport{Relationship: r.Name, Null: null, Dangling: dangling}
 			return err
 		}); err != nil {
@@ -409,7 +483,7 @@ func (el *entityLoad) loadInOrder() {
 // indexKeys indexes the key column col, in file order, and records a
 // problem with the keys.
 func (el *entityLoad) indexKeys(col *Column) error {
-	return el.l.work(func() error {
+	return el.l.work(true, func() error {
 		ki, err := buildKeyIndex(el.l.ctx, col, el.org)
 		if err != nil {
 			el.failed.Store(true)
@@ -426,12 +500,16 @@ func (el *entityLoad) indexKeys(col *Column) error {
 	})
 }
 
-// waitDeps waits until every dependency is ready, and reports whether all
-// of them loaded.
-func (el *entityLoad) waitDeps() bool {
+// waitDeps waits until every dependency has its keys ready, or is ready
+// whole with links, and reports whether all of them loaded so far.
+func (el *entityLoad) waitDeps(keysOnly bool) bool {
 	for _, d := range el.deps {
+		ready := d.ready
+		if keysOnly {
+			ready = d.keysReady
+		}
 		select {
-		case <-d.ready:
+		case <-ready:
 		case <-el.l.ctx.Done():
 			el.fail(el.l.ctx.Err())
 			return false
@@ -449,7 +527,7 @@ func (el *entityLoad) waitDeps() bool {
 func (el *entityLoad) loadClustered() {
 	l, e := el.l, el.e
 	keyAttr := e.AttributeIndex(e.Key)
-	keyCol, err := el.placeColumn(keyAttr, nil, nil)
+	keyCol, err := el.placeColumn(keyAttr, nil, nil, true)
 	if err != nil {
 		el.fail(el.check(err))
 		return
@@ -468,7 +546,8 @@ func (el *entityLoad) loadClustered() {
 	} else {
 		el.keyData = keyCol
 	}
-	if !el.waitDeps() {
+	el.markKeysReady()
+	if !el.waitDeps(true) {
 		el.fail(el.check(nil))
 		return
 	}
@@ -481,36 +560,36 @@ func (el *entityLoad) loadClustered() {
 		}
 		targets[r.Name] = target
 	}
-	el.fileCust = el.customersInFileOrder(targets)
-	el.markReady()
-	el.releaseDeps()
-
-	numCustomers := l.byName[l.sch.CustomerEntity].table.NumRows
+	if !el.waitDeps(false) {
+		el.fail(el.check(nil))
+		return
+	}
+	numCustomers := l.byName[l.sch.CustomerEntity].src.numRows()
 	el.links = make([]*Links, len(el.paths))
 	var starts []uint32
-	for j, p := range el.paths {
-		lk := &Links{Path: slices.Clone(p), Customer: el.fileCust[j], numCustomers: numCustomers}
-		if j == 0 {
-			// The counts of the first path's rows by customer serve the
-			// sort by customer, should the rows need it.
-			starts, lk.Broken, lk.Sorted = countCustomers(lk.Customer, numCustomers)
-		} else {
-			lk.Broken, lk.Sorted = linkOrder(lk.Customer)
-		}
-		el.links[j] = lk
+	if err := l.work(true, func() error {
+		el.fileCust = el.customersInFileOrder(targets)
+		el.fillLinks(numCustomers, &starts)
+		return nil
+	}); err != nil {
+		el.fail(err)
+		return
 	}
+	el.markReady()
+	el.releaseDeps()
 	var place []uint32
 	if primary := el.links[0]; !primary.Sorted && el.src.numRows() >= 2 {
-		if err := l.work(func() error {
+		if err := l.work(true, func() error {
 			place = placeByStarts(primary.Customer, starts)
-			return l.ctx.Err()
+			if err := l.ctx.Err(); err != nil {
+				return err
+			}
+			clusterLinks(el.links, el.links[0], place, starts)
+			return nil
 		}); err != nil {
 			el.fail(err)
 			return
 		}
-	}
-	if place != nil {
-		clusterLinks(el.links, el.links[0], place, starts)
 		if el.dependents == 0 {
 			// The links hold the clustered customers; nothing reads the
 			// ones in file order any more.
@@ -523,6 +602,22 @@ func (el *entityLoad) loadClustered() {
 		return
 	}
 	el.table = t
+}
+
+// fillLinks makes the entity's links, customers in file order, and sets
+// starts to the counts of the first path's rows by customer.
+func (el *entityLoad) fillLinks(numCustomers int, starts *[]uint32) {
+	for j, p := range el.paths {
+		lk := &Links{Path: slices.Clone(p), Customer: el.fileCust[j], numCustomers: numCustomers}
+		if j == 0 {
+			// The counts of the first path's rows by customer serve the
+			// sort by customer, should the rows need it.
+			*starts, lk.Broken, lk.Sorted = countCustomers(lk.Customer, numCustomers)
+		} else {
+			lk.Broken, lk.Sorted = linkOrder(lk.Customer)
+		}
+		el.links[j] = lk
+	}
 }
 
 // synthetics returns, by attribute, the columns of the entity that need
@@ -658,7 +753,7 @@ func (el *entityLoad) resolveScan(r schema.Relationship) ([]int32, error) {
 	target := make([]int32, el.src.numRows())
 	rep := LinkReport{Relationship: r.Name}
 	var keys []danglingKey
-	err := l.work(func() error {
+	err := l.work(true, func() error {
 		var byCode []int32
 		var nulls []int32
 		return el.src.scan(l.ctx, i, func(c arrow.Array, first int, extends bool) error {
@@ -778,12 +873,12 @@ func (el *entityLoad) placeAll(place []uint32, keyData arrow.Array, synth map[in
 			var arr arrow.Array
 			var err error
 			if f := synth[i]; f != nil {
-				err = el.l.work(func() (err error) {
+				err = el.l.work(false, func() (err error) {
 					arr, err = f()
 					return err
 				})
 			} else {
-				arr, err = el.placeColumn(i, place, from)
+				arr, err = el.placeColumn(i, place, from, false)
 			}
 			if err != nil {
 				errs[i] = err
@@ -811,10 +906,10 @@ func (el *entityLoad) placeAll(place []uint32, keyData arrow.Array, synth map[in
 // or placing from, the column in file order when it is not nil. A problem
 // with the column's values does not stop the decoding: a row group that
 // cannot be decoded comes first.
-func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array) (arr arrow.Array, err error) {
+func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgent bool) (arr arrow.Array, err error) {
 	l := el.l
 	if from != nil {
-		err = l.work(func() error {
+		err = l.work(urgent, func() error {
 			if place == nil {
 				from.Retain()
 				arr = from
@@ -825,7 +920,7 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array) (arr 
 		})
 		return arr, err
 	}
-	err = l.work(func() error {
+	err = l.work(urgent, func() error {
 		typeErr := el.src.columnError(i)
 		var p placer
 		if typeErr == nil {

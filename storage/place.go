@@ -711,7 +711,11 @@ func (p *stringPlacer) putPlain(c arrow.Array, at func(int) (string, bool, error
 		// A whole plain chunk of valid UTF-8 is appended as it is.
 		if utf8.Valid(s.ValueBytes()) {
 			p.plain.Reserve(hi - lo)
-			p.plain.ReserveData(len(s.ValueBytes()))
+			// ReserveData grows to what it is asked for: asking for at
+			// least as much again keeps the copies linear.
+			if need := len(s.ValueBytes()); p.plain.DataLen()+need > p.plain.DataCap() {
+				p.plain.ReserveData(max(need, p.plain.DataCap()))
+			}
 			for i := lo; i < hi; i++ {
 				if s.IsNull(i) {
 					p.plain.AppendNull()
