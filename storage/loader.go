@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/schema"
@@ -930,6 +931,22 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgen
 			defer p.release()
 		}
 		var layoutErr, valueErr error
+		if ps, ok := el.src.(*parquetSource); ok && p != nil && ps.byteArrays[i] {
+			sp := p.(*stringPlacer)
+			if err := ps.scanBytes(l.ctx, i, func(vals []parquet.ByteArray, defs []int16, maxDef int16, first, rows int) error {
+				if valueErr == nil {
+					valueErr = sp.putBytes(vals, defs, maxDef, first, rows)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+			if valueErr != nil {
+				return valueErr
+			}
+			arr, err = p.finish()
+			return err
+		}
 		if err := el.src.scan(l.ctx, i, func(c arrow.Array, first int, extends bool) error {
 			if layoutErr != nil {
 				return nil

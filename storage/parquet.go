@@ -37,6 +37,9 @@ type parquetSource struct {
 	fr     *pqarrow.FileReader
 	fields []int // per attribute: its field in fr.Manifest
 	leaves []int // per attribute: its leaf column
+	// byteArrays tells, per attribute, a flat column of strings, which
+	// scanBytes reads.
+	byteArrays []bool
 	// typeErr holds, per attribute, a *typeError when its column's Arrow
 	// type cannot hold its values. The column is still decoded: a
 	// corrupt row group is reported before a type.
@@ -158,6 +161,7 @@ func openParquetSource(path string, e *schema.Entity, tooMany error, scratch mem
 
 	readProps := pqarrow.ArrowReadProperties{}
 	s.typeErr = make([]error, len(e.Attributes))
+	s.byteArrays = make([]bool, len(e.Attributes))
 	for i, a := range e.Attributes {
 		dt := sc.Field(s.fields[i]).Type
 		if !convertible(a.Type, dt) {
@@ -167,6 +171,7 @@ func openParquetSource(path string, e *schema.Entity, tooMany error, scratch mem
 		if a.Type == schema.String && dictionaryEncoded(md, s.leaves[i]) {
 			readProps.SetReadDict(s.leaves[i], true)
 		}
+		s.byteArrays[i] = a.Type == schema.String && dt.ID() == arrow.STRING && md.Schema.Column(s.leaves[i]).MaxRepetitionLevel() == 0
 	}
 	if s.fr, err = pqarrow.NewFileReader(rdr, readProps, scratch); err != nil {
 		return nil, fail("cannot read the Parquet schema: %v", err)
@@ -283,6 +288,79 @@ func (s *parquetSource) scanGroup(ctx context.Context, i, g, first int, fn func(
 	}
 	if row != first+want {
 		return &decodeError{group: g, err: fmt.Errorf("%d rows decoded of %d", row-first, want)}
+	}
+	return nil
+}
+
+// scanBytes is scan for attribute i, a string column: fn gets the rows
+// [first, first+rows) as the file holds them, defs their definition
+// levels (nil for a column without nulls: every row valid) and vals the
+// values of the valid rows in order. Nothing is copied: a value may point
+// into the page, valid during the call only. A dictionary-encoded
+// column's values point into its dictionary, so that the same value
+// comes at the same address throughout a row group.
+func (s *parquetSource) scanBytes(ctx context.Context, i int, fn func(vals []parquet.ByteArray, defs []int16, maxDef int16, first, rows int) error) error {
+	vals := make([]parquet.ByteArray, batchRows)
+	defs := make([]int16, batchRows)
+	maxDef := s.rdr.MetaData().Schema.Column(s.leaves[i]).MaxDefinitionLevel()
+	first := 0
+	for g, n := range s.groups {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.scanGroupBytes(ctx, i, g, first, int(n), vals, defs, maxDef, fn); err != nil {
+			return err
+		}
+		s.decoded(i, g)
+		first += int(n)
+	}
+	return nil
+}
+
+func (s *parquetSource) scanGroupBytes(ctx context.Context, i, g, first, n int, vals []parquet.ByteArray, defs []int16, maxDef int16, fn func([]parquet.ByteArray, []int16, int16, int, int) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &decodeError{group: g, err: fmt.Errorf("corrupt Parquet file: %v", p)}
+		}
+	}()
+	cr, err := s.rdr.RowGroup(g).Column(s.leaves[i])
+	if err != nil {
+		return &decodeError{group: g, err: err}
+	}
+	defer cr.Close()
+	br, ok := cr.(*file.ByteArrayColumnChunkReader)
+	if !ok {
+		return &decodeError{group: g, err: fmt.Errorf("column of physical type %s, not BYTE_ARRAY", cr.Type())}
+	}
+	var levels []int16
+	if maxDef > 0 {
+		levels = defs
+	}
+	for row := first; row < first+n; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// One page at a time: the values point into it.
+		rows, read, err := br.ReadBatchInPage(int64(min(batchRows, first+n-row)), vals, levels, nil)
+		if err != nil {
+			return &decodeError{group: g, err: err}
+		}
+		if rows == 0 {
+			if err := br.Err(); err != nil {
+				return &decodeError{group: g, err: err}
+			}
+			return &decodeError{group: g, err: fmt.Errorf("%d rows decoded of %d", row-first, n)}
+		}
+		var d []int16
+		if levels != nil {
+			d = levels[:rows]
+		} else if read != int(rows) {
+			return &decodeError{group: g, err: fmt.Errorf("%d values for %d rows", read, rows)}
+		}
+		if err := fn(vals[:read], d, maxDef, row, int(rows)); err != nil {
+			return err
+		}
+		row += int(rows)
 	}
 	return nil
 }

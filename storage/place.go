@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 
 	"github.com/segmentkit/segmentkit/schema"
 )
@@ -494,6 +495,11 @@ type stringPlacer struct {
 	nulls []int32 // scratch: the null rows of a chunk
 
 	plain *array.StringBuilder // in data order
+
+	// byAddress caches the code of the value at an address (see
+	// putBytes); an entry is checked before use, so a stale one only
+	// misses.
+	byAddress *[1 << byAddressBits]addressCode
 }
 
 const (
@@ -505,7 +511,7 @@ func newStringPlacer(mem memory.Allocator, n int, place []uint32) *stringPlacer 
 	codes := memory.NewResizableBuffer(mem)
 	codes.Resize(4 * n)
 	return &stringPlacer{mem: mem, n: n, place: place, codes: codes, code: arrow.GetData[int32](codes.Bytes()),
-		valid: validity{mem: mem, n: n, place: place}, lookup: map[string]int32{}}
+		valid: validity{mem: mem, n: n, place: place}, lookup: map[string]int32{}, byAddress: new([1 << byAddressBits]addressCode)}
 }
 
 func (p *stringPlacer) at(r int) int {
@@ -705,6 +711,81 @@ func (p *stringPlacer) putDictionary(c *array.Dictionary, first, lo, hi int, ext
 	return nil
 }
 
+// putBytes takes the rows [first, first+rows) of the data from a Parquet
+// column read as byte arrays: defs holds each row's definition level (nil
+// when every row is valid), a row whose level is below maxDef is null, and
+// vals holds the values of the valid rows in order. The values may point
+// into buffers that are reused once the call returns. A value seen at an
+// address before (an entry of the row group's dictionary) takes the code
+// it had, once its bytes are checked to be the code's value.
+func (p *stringPlacer) putBytes(vals []parquet.ByteArray, defs []int16, maxDef int16, first, rows int) error {
+	if first != p.rows || first+rows > p.n {
+		return fmt.Errorf("BUG: rows [%d, %d) of a column of %d, %d put", first, first+rows, p.n, p.rows)
+	}
+	k := 0 // the next value
+	for lo := 0; lo < rows; {
+		hi := min(rows, (first+lo)/batchRows*batchRows+batchRows-first)
+		for i := lo; i < hi; i++ {
+			if defs != nil && defs[i] < maxDef {
+				if p.codes == nil {
+					p.plain.AppendNull()
+				} else {
+					p.valid.setNull(p.at(first + i))
+				}
+				continue
+			}
+			v := vals[k]
+			k++
+			if p.codes == nil {
+				if !utf8.Valid(v) {
+					return &valueError{row: first + i, value: quoteValue(string(v)), err: errNotUTF8}
+				}
+				p.plain.BinaryBuilder.Append(v)
+				continue
+			}
+			code, err := p.codeOf(v)
+			if err != nil {
+				return &valueError{row: first + i, value: quoteValue(string(v)), err: err}
+			}
+			p.code[p.at(first+i)] = code
+		}
+		p.rows = first + hi
+		if p.rows%batchRows == 0 && p.codes != nil && !p.pays(p.rows) {
+			p.toPlain()
+		}
+		lo = hi
+	}
+	return nil
+}
+
+// codeOf is intern for a value given as bytes, looked up first by its
+// address.
+func (p *stringPlacer) codeOf(v []byte) (int32, error) {
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(v)))
+	h := (uint64(addr) ^ uint64(len(v))<<48) * 0x9e3779b97f4a7c15 >> (64 - byAddressBits)
+	if e := &p.byAddress[h]; e.addr == addr && int(e.code) < len(p.values) && p.values[e.code] == string(v) {
+		return e.code, nil
+	}
+	code, ok := p.lookup[string(v)]
+	if !ok {
+		var err error
+		if code, err = p.intern(string(v)); err != nil {
+			return 0, err
+		}
+	}
+	p.byAddress[h] = addressCode{addr: addr, code: code}
+	return code, nil
+}
+
+// byAddressBits sizes the cache of codes by value address.
+const byAddressBits = 12
+
+// addressCode is an entry of the cache of codes by value address.
+type addressCode struct {
+	addr uintptr
+	code int32
+}
+
 // putPlain appends rows [lo, hi) of a chunk to the plain column.
 func (p *stringPlacer) putPlain(c arrow.Array, at func(int) (string, bool, error), dict *array.Dictionary, first, lo, hi int) error {
 	if s, ok := c.(*array.String); ok && lo == 0 && hi == c.Len() {
@@ -787,7 +868,7 @@ func (p *stringPlacer) dropDictionary() {
 		p.codes.Release()
 	}
 	p.valid.release()
-	p.codes, p.code, p.lookup, p.values, p.local = nil, nil, nil, nil, nil
+	p.codes, p.code, p.lookup, p.values, p.local, p.byAddress = nil, nil, nil, nil, nil, nil
 }
 
 func (p *stringPlacer) finish() (arrow.Array, error) {
