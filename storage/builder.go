@@ -2,7 +2,6 @@ package storage
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -41,15 +40,15 @@ func ArrowType(t schema.Type) arrow.DataType {
 	return nil
 }
 
-// columnBuilder accumulates one column from text values.
+// columnBuilder accumulates a chunk of one column from text values.
 type columnBuilder interface {
 	// appendText parses s (not empty) and appends it; on error nothing is
 	// appended.
 	appendText(s string) error
 	appendNull()
-	// checkpoint is called between batches of rows.
-	checkpoint()
-	// finish returns the column; the builder is then empty.
+	// reserve makes room for n more values.
+	reserve(n int)
+	// finish returns the chunk; the builder is then empty.
 	finish() arrow.Array
 	release()
 }
@@ -61,7 +60,7 @@ func newColumnBuilder(mem memory.Allocator, t schema.Type) (columnBuilder, error
 	case schema.Number:
 		return &valueBuilder[float64, *array.Float64Builder]{array.NewFloat64Builder(mem), parseNumber}, nil
 	case schema.String:
-		return newStringBuilder(mem), nil
+		return &valueBuilder[string, *array.StringBuilder]{array.NewStringBuilder(mem), parseString}, nil
 	case schema.Date:
 		return &valueBuilder[arrow.Date32, *array.Date32Builder]{array.NewDate32Builder(mem), parseDate32}, nil
 	case schema.Datetime:
@@ -84,17 +83,22 @@ func parseTimestamp(s string) (arrow.Timestamp, error) {
 	return arrow.Timestamp(v), err
 }
 
+// parseString accepts valid UTF-8. The string is copied into the chunk:
+// s may share memory with a whole input line.
+func parseString(s string) (string, error) { return s, checkString(s) }
+
 // valueAppender is the part of an Arrow builder of values of type T that
 // valueBuilder uses.
 type valueAppender[T any] interface {
 	Append(T)
 	AppendNull()
+	Reserve(int)
 	NewArray() arrow.Array
 	Release()
 }
 
-// valueBuilder is the columnBuilder of every type but string: parse, fixed
-// for the column, turns text into the value b appends.
+// valueBuilder is the columnBuilder of every type: parse, fixed for the
+// column, turns text into the value b appends.
 type valueBuilder[T any, B valueAppender[T]] struct {
 	b     B
 	parse func(string) (T, error)
@@ -108,124 +112,9 @@ func (b *valueBuilder[T, B]) appendText(s string) error {
 	return err
 }
 func (b *valueBuilder[T, B]) appendNull()         { b.b.AppendNull() }
-func (b *valueBuilder[T, B]) checkpoint()         {}
+func (b *valueBuilder[T, B]) reserve(n int)       { b.b.Reserve(n) }
 func (b *valueBuilder[T, B]) finish() arrow.Array { return b.b.NewArray() }
 func (b *valueBuilder[T, B]) release()            { b.b.Release() }
-
-// stringBuilder builds a string column, dictionary-encoded while that pays.
-//
-// It starts by encoding: a map from value to code, the codes, and the
-// distinct values in first-seen order. At each checkpoint, and at the end,
-// it gives up encoding when more than half the rows so far hold distinct
-// values (keys, free text), and converts what it has to a plain column. A
-// column that fails late wastes at most one batch of map entries.
-type stringBuilder struct {
-	mem memory.Allocator
-
-	// Dictionary form; codes is nil once the builder is plain.
-	codes  *array.Int32Builder
-	lookup map[string]int32
-	values []string
-
-	plain *array.StringBuilder
-}
-
-func newStringBuilder(mem memory.Allocator) *stringBuilder {
-	return &stringBuilder{mem: mem, codes: array.NewInt32Builder(mem), lookup: map[string]int32{}}
-}
-
-func (b *stringBuilder) appendText(s string) error {
-	if b.codes == nil {
-		if err := checkString(s); err != nil {
-			return err
-		}
-		b.plain.Append(s)
-		return nil
-	}
-	code, ok := b.lookup[s]
-	if !ok {
-		// Only a new value needs the UTF-8 check.
-		if err := checkString(s); err != nil {
-			return err
-		}
-		// Clone: s may share memory with a whole input line.
-		v := strings.Clone(s)
-		code = int32(len(b.values))
-		b.values = append(b.values, v)
-		b.lookup[v] = code
-	}
-	b.codes.Append(code)
-	return nil
-}
-
-func (b *stringBuilder) appendNull() {
-	if b.codes == nil {
-		b.plain.AppendNull()
-		return
-	}
-	b.codes.AppendNull()
-}
-
-// pays reports whether the dictionary form is worth keeping for rows rows.
-func (b *stringBuilder) pays(rows int) bool { return len(b.values) <= rows/2 }
-
-func (b *stringBuilder) checkpoint() {
-	if b.codes != nil && !b.pays(b.codes.Len()) {
-		b.toPlain()
-	}
-}
-
-// toPlain converts the codes so far to plain strings.
-func (b *stringBuilder) toPlain() {
-	n := b.codes.Len()
-	b.plain = array.NewStringBuilder(b.mem)
-	b.plain.Reserve(n)
-	codes := b.codes.NewInt32Array()
-	raw := codes.Int32Values()
-	for i := range n {
-		if codes.IsNull(i) {
-			b.plain.AppendNull()
-		} else {
-			b.plain.Append(b.values[raw[i]])
-		}
-	}
-	codes.Release()
-	b.codes.Release()
-	b.codes, b.lookup, b.values = nil, nil, nil
-}
-
-func (b *stringBuilder) finish() arrow.Array {
-	if b.codes != nil && !b.pays(b.codes.Len()) {
-		b.toPlain()
-	}
-	if b.codes == nil {
-		return b.plain.NewArray()
-	}
-	dictB := array.NewStringBuilder(b.mem)
-	defer dictB.Release()
-	dictB.Reserve(len(b.values))
-	for _, v := range b.values {
-		dictB.Append(v)
-	}
-	dict := dictB.NewArray()
-	defer dict.Release()
-	codes := b.codes.NewArray()
-	defer codes.Release()
-	b.lookup, b.values = map[string]int32{}, nil
-	return array.NewDictionaryArray(stringDictType, codes, dict)
-}
-
-func (b *stringBuilder) release() {
-	if b.codes != nil {
-		b.codes.Release()
-		b.codes = nil
-	}
-	if b.plain != nil {
-		b.plain.Release()
-		b.plain = nil
-	}
-	b.lookup, b.values = nil, nil
-}
 
 // withValueBuffer returns arr, or for an empty fixed-width array whose
 // value buffer is nil (as Arrow builders make them) the same empty array

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/bits"
 	"runtime"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -12,7 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// cluster re-sorts the rows of every related entity by customer along the
+// The rows of every related entity are sorted by customer along the
 // entity's first relationship path, rows of no customer last. The sort is
 // stable, so one customer's rows keep their order. Aggregates scatter into
 // per-customer arrays in row order; with clustered rows those writes, and
@@ -21,7 +23,126 @@ import (
 // (DESIGN.md, "Related entities are clustered by customer at load").
 //
 // Row numbers of related entities are internal: no result or error refers
-// to them after load, so the order is free to change.
+// to them after load, so the order is free to change. Load places every
+// value at its clustered row as it converts it (see placer); in-memory data
+// (FromTables with Options.Cluster) is clustered once built, by cluster.
+
+// clusterPlace is a counting sort of rows by customer, NoCustomer rows
+// last: place[r] is the row that row r goes to, and starts the first row
+// of every customer, with one more entry for the rows of no customer and
+// one for the end (numCustomers+2 entries).
+func clusterPlace(cust []int32, numCustomers int) (place, starts []uint32) {
+	starts = customerStarts(cust, numCustomers, true)
+	return placeByStarts(cust, starts), starts
+}
+
+// placeByStarts is the placing half of clusterPlace, given the starts.
+func placeByStarts(cust []int32, starts []uint32) []uint32 {
+	numCustomers := len(starts) - 2
+	next := make([]uint32, numCustomers+1)
+	copy(next, starts)
+	place := make([]uint32, len(cust))
+	for r, c := range cust {
+		b := c
+		if c < 0 {
+			b = int32(numCustomers)
+		}
+		place[r] = next[b]
+		next[b]++
+	}
+	return place
+}
+
+// countCustomers is customerStarts with broken, and linkOrder, in one
+// pass over cust.
+func countCustomers(cust []int32, numCustomers int) (starts []uint32, broken int, sorted bool) {
+	starts = make([]uint32, numCustomers+2)
+	sorted = true
+	last := int32(0)
+	for _, c := range cust {
+		if c < 0 {
+			broken++
+			continue
+		}
+		starts[c+1]++
+		if c < last || broken > 0 {
+			sorted = false
+		}
+		last = c
+	}
+	starts[numCustomers+1] = uint32(broken)
+	for b := 1; b < len(starts); b++ {
+		starts[b] += starts[b-1]
+	}
+	return starts, broken, sorted
+}
+
+// clusteredCustomers returns the customer of every row once the rows are
+// clustered, from the starts clusterPlace returned: customer c from
+// starts[c] on, NoCustomer after the last.
+func clusteredCustomers(starts []uint32, numCustomers int) []int32 {
+	cust := make([]int32, starts[len(starts)-1])
+	for c := range numCustomers {
+		part := cust[starts[c]:starts[c+1]]
+		for i := range part {
+			part[i] = int32(c)
+		}
+	}
+	broken := cust[starts[numCustomers]:]
+	for i := range broken {
+		broken[i] = NoCustomer
+	}
+	return cust
+}
+
+// placeInt32 returns vals with vals[r] at place[r].
+func placeInt32(vals []int32, place []uint32) []int32 {
+	out := make([]int32, len(vals))
+	for r, v := range vals {
+		out[place[r]] = v
+	}
+	return out
+}
+
+// inversePlace returns, for every row of the clustered order, the row it
+// was: perm[place[r]] = r.
+func inversePlace(place []uint32) []uint32 {
+	perm := make([]uint32, len(place))
+	for r, i := range place {
+		perm[i] = uint32(r)
+	}
+	return perm
+}
+
+// clusterLinks sets the links of one entity to the clustered order of its
+// rows: primary's (the first path's) customers become the clustered ones,
+// each other path's are placed, and those paths keep place as their
+// FileOrder, so that they can group their rows in the order of the data
+// file (sums of numbers add in row order, FORMAT.md section 6). The links'
+// customers are not modified but replaced.
+func clusterLinks(links []*Links, primary *Links, place, starts []uint32) {
+	var perm []uint32
+	for _, l := range links {
+		if l == primary {
+			continue
+		}
+		if perm == nil {
+			perm = inversePlace(place)
+		}
+		l.Customer = placeInt32(l.Customer, place)
+		l.fileOrder = place
+		l.Sorted = sortedInFileOrder(l.Customer, perm)
+	}
+	primary.Customer = clusteredCustomers(starts, primary.numCustomers)
+	primary.Sorted = true
+	// The starts of the sorted links are those of the sort, without the
+	// bucket of the rows of no customer.
+	s := starts[:primary.numCustomers+1]
+	primary.startsOnce.Do(func() { primary.starts = s })
+}
+
+// cluster clusters the rows of every related entity of a snapshot built
+// from in-memory data, copying their columns.
 func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 	for _, e := range s.schema.Entities {
 		paths := s.schema.Paths(e.Name)
@@ -36,24 +157,16 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 		if primary.Sorted {
 			continue
 		}
-		perm := customerOrder(primary.Customer, customerStarts(primary.Customer, primary.numCustomers, true), true)
+		place, starts := clusterPlace(primary.Customer, primary.numCustomers)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("cluster %s: %w", e.Name, err)
 		}
-		// fileOrder lists the rows in the order of the entity's data file:
-		// the other paths group their rows by it, so that each customer's
-		// rows along them stay in file order (sums of numbers add in row
-		// order, FORMAT.md section 6).
-		fileOrder := make([]uint32, len(perm))
-		for i, r := range perm {
-			fileOrder[r] = uint32(i)
-		}
-		// The columns and links are reordered side by side, one per core.
+		// The columns are placed side by side, one per core.
 		var g errgroup.Group
 		g.SetLimit(runtime.GOMAXPROCS(0))
 		for _, c := range t.Columns {
 			g.Go(func() error {
-				arr, err := take(mem, c.Data, perm)
+				arr, err := scatter(mem, c.Data, place)
 				if err != nil {
 					return fmt.Errorf("cluster %s.%s: %w", e.Name, c.Attr.Name, err)
 				}
@@ -62,24 +175,10 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 				return nil
 			})
 		}
-		for _, l := range s.links[e.Name] {
-			g.Go(func() error {
-				cust := make([]int32, len(perm))
-				for i, r := range perm {
-					cust[i] = l.Customer[r]
-				}
-				l.Customer = cust
-				// The primary path is in customer order now, each
-				// customer's rows in file order; another path may or may
-				// not be, and groups its rows in file order.
-				l.Sorted = l == primary
-				if !l.Sorted {
-					l.fileOrder = fileOrder
-					l.Sorted = sortedInFileOrder(cust, perm)
-				}
-				return nil
-			})
-		}
+		g.Go(func() error {
+			clusterLinks(s.links[e.Name], primary, place, starts)
+			return nil
+		})
 		if err := g.Wait(); err != nil {
 			return err
 		}
@@ -87,86 +186,115 @@ func (s *Snapshot) cluster(ctx context.Context, mem memory.Allocator) error {
 	return nil
 }
 
-// take returns a new array holding arr's values in the order of perm. It
-// handles the storage package's normalized types.
-func take(mem memory.Allocator, arr arrow.Array, perm []uint32) (arrow.Array, error) {
-	n := len(perm)
-	width := 0 // bytes per value; 0 for booleans, one bit each
-	switch a := arr.(type) {
-	case *array.String:
-		b := array.NewStringBuilder(mem)
-		defer b.Release()
-		b.Reserve(n)
-		b.ReserveData(len(a.ValueBytes()))
-		for _, r := range perm {
-			if a.IsNull(int(r)) {
-				b.AppendNull()
-			} else {
-				b.Append(a.Value(int(r)))
-			}
-		}
-		return b.NewArray(), nil
-	case *array.Dictionary:
-		idx, err := take(mem, a.Indices(), perm)
+// scatter returns a new array holding row r of arr at row place[r], with
+// buffers from mem. It handles the storage package's normalized types and
+// int32 (dictionary codes).
+func scatter(mem memory.Allocator, arr arrow.Array, place []uint32) (arrow.Array, error) {
+	n := arr.Len()
+	if len(place) != n {
+		return nil, fmt.Errorf("BUG: placing %d rows by %d places", n, len(place))
+	}
+	if a, ok := arr.(*array.Dictionary); ok {
+		idx, err := scatter(mem, a.Indices(), place)
 		if err != nil {
 			return nil, err
 		}
 		defer idx.Release()
 		return array.NewDictionaryArray(a.DataType(), idx, a.Dictionary()), nil
-	case *array.Int64, *array.Float64, *array.Timestamp:
-		width = 8
-	case *array.Date32, *array.Int32:
-		width = 4
-	case *array.Boolean:
-	default:
-		return nil, fmt.Errorf("BUG: cannot reorder a column of type %s", arr.DataType())
 	}
-	var validity *memory.Buffer
-	nulls := 0
-	if arr.NullN() > 0 {
-		validity = takeBits(mem, perm, arr.IsValid)
-		nulls = n - bitutil.CountSetBits(validity.Bytes(), 0, n)
-		defer validity.Release()
+	var valid *memory.Buffer
+	nulls := arr.NullN()
+	if nulls > 0 {
+		v := validity{mem: mem, n: n, place: place}
+		v.put(arr, 0, appendNulls(nil, arr))
+		valid, nulls = v.take()
+		defer valid.Release()
 	}
-	var vals *memory.Buffer
-	if width == 0 {
-		vals = takeBits(mem, perm, arr.(*array.Boolean).Value)
-	} else {
-		d := arr.Data()
-		vals = memory.NewResizableBuffer(mem)
-		vals.Resize(n * width)
-		src := d.Buffers()[1].Bytes()[d.Offset()*width:]
-		if width == 8 {
-			gather(arrow.GetData[uint64](src), arrow.GetData[uint64](vals.Bytes()), perm)
-		} else {
-			gather(arrow.GetData[uint32](src), arrow.GetData[uint32](vals.Bytes()), perm)
+	d := arr.Data()
+	off := d.Offset()
+	var bufs []*memory.Buffer
+	switch a := arr.(type) {
+	case *array.String:
+		offsets, data, err := scatterStrings(mem, a, place)
+		if err != nil {
+			return nil, err
 		}
+		defer offsets.Release()
+		defer data.Release()
+		bufs = []*memory.Buffer{valid, offsets, data}
+	case *array.Boolean:
+		vals := memory.NewResizableBuffer(mem)
+		defer vals.Release()
+		vals.Resize(int(bitutil.BytesForBits(int64(n))))
+		dst := vals.Bytes()
+		clear(dst)
+		src := d.Buffers()[1].Bytes()
+		validBits := a.NullBitmapBytes()
+		// Only the true values are written, a word of them at a time.
+		for base := 0; base < n; base += 64 {
+			w := bitWord(src, off+base, n-base)
+			if validBits != nil {
+				w &= bitWord(validBits, off+base, n-base)
+			}
+			for w != 0 {
+				bitutil.SetBit(dst, int(place[base+bits.TrailingZeros64(w)]))
+				w &= w - 1
+			}
+		}
+		bufs = []*memory.Buffer{valid, vals}
+	case *array.Int64, *array.Float64, *array.Timestamp:
+		vals := memory.NewResizableBuffer(mem)
+		defer vals.Release()
+		vals.Resize(8 * n)
+		src := arrow.GetData[uint64](d.Buffers()[1].Bytes())[off : off+n]
+		placeValues(src, arrow.GetData[uint64](vals.Bytes()), 0, place)
+		bufs = []*memory.Buffer{valid, vals}
+	case *array.Date32, *array.Int32:
+		vals := memory.NewResizableBuffer(mem)
+		defer vals.Release()
+		vals.Resize(4 * n)
+		src := arrow.GetData[uint32](d.Buffers()[1].Bytes())[off : off+n]
+		placeValues(src, arrow.GetData[uint32](vals.Bytes()), 0, place)
+		bufs = []*memory.Buffer{valid, vals}
+	default:
+		return nil, fmt.Errorf("BUG: cannot place a column of type %s", arr.DataType())
 	}
-	defer vals.Release()
-	nd := array.NewData(arr.DataType(), n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
+	nd := array.NewData(arr.DataType(), n, bufs, nil, nulls, 0)
 	defer nd.Release()
 	return array.MakeFromData(nd), nil
 }
 
-// gather sets dst[i] to src[perm[i]].
-func gather[T any](src, dst []T, perm []uint32) {
-	for i, r := range perm {
-		dst[i] = src[r]
+// scatterStrings returns the offsets and data of a's strings with row r at
+// row place[r]: the lengths are placed first, then the bytes copied to the
+// offsets their prefix sum gives.
+func scatterStrings(mem memory.Allocator, a *array.String, place []uint32) (offsets, data *memory.Buffer, err error) {
+	n := a.Len()
+	offsets = memory.NewResizableBuffer(mem)
+	offsets.Resize(4 * (n + 1))
+	offs := arrow.GetData[int32](offsets.Bytes())
+	src := a.ValueOffsets()
+	offs[0] = 0
+	for r := range n {
+		offs[place[r]+1] = src[r+1] - src[r]
 	}
-}
-
-// takeBits returns a bitmap whose bit i is bit(perm[i]).
-func takeBits(mem memory.Allocator, perm []uint32, bit func(int) bool) *memory.Buffer {
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(int(bitutil.BytesForBits(int64(len(perm)))))
-	b := buf.Bytes()
-	clear(b)
-	for i, r := range perm {
-		if bit(int(r)) {
-			bitutil.SetBit(b, i)
+	var total int64
+	for i := 1; i <= n; i++ {
+		total += int64(offs[i])
+		if total > math.MaxInt32 {
+			offsets.Release()
+			return nil, nil, fmt.Errorf("string column of more than %d bytes", math.MaxInt32)
 		}
+		offs[i] = int32(total)
 	}
-	return buf
+	data = memory.NewResizableBuffer(mem)
+	data.Resize(int(total))
+	dst := data.Bytes()
+	bytes := a.ValueBytes()
+	base := src[0]
+	for r := range n {
+		copy(dst[offs[place[r]]:], bytes[src[r]-base:src[r+1]-base])
+	}
+	return offsets, data, nil
 }
 
 // sortedInFileOrder reports whether cust is in customer order (as

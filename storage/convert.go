@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/segmentkit/segmentkit/diag"
@@ -49,28 +46,41 @@ func normalize(ctx context.Context, mem memory.Allocator, org *origin, attr sche
 	// checked before anything reads a value.
 	for _, c := range chunks {
 		if err := checkLayout(c); err != nil {
-			var l diag.List
-			l.Add(org.name, ErrData, "column %s is not a valid Arrow array: %v", attr.Name, err)
-			return nil, l
+			return nil, columnProblem(org, attr, &layoutError{err})
 		}
 	}
 	arr, err := convertChunks(ctx, mem, attr, chunks, reencode)
-	if err == nil {
-		return arr, nil
+	if err != nil {
+		return nil, columnProblem(org, attr, err)
 	}
+	return arr, nil
+}
+
+// columnProblem is the diag.List naming the problem err with a column of
+// attr, whose data came from org: a *layoutError, *typeError or
+// *valueError. Any other error comes back as it is.
+func columnProblem(org *origin, attr schema.Attribute, err error) error {
+	var le *layoutError
 	var ve *valueError
 	var te *typeError
 	var l diag.List
 	switch {
+	case errors.As(err, &le):
+		l.Add(org.name, ErrData, "column %s is not a valid Arrow array: %v", attr.Name, le.err)
 	case errors.As(err, &ve):
 		l.Add(fmt.Sprintf("%s: column %s", org.at(ve.row), attr.Name), ErrData, "%s", ve.Error())
 	case errors.As(err, &te):
 		l.Add(org.name, ErrData, "column %s has Arrow type %s, want %s (%s)", attr.Name, te.found, te.want, attr.Type)
 	default:
-		return nil, err
+		return err
 	}
-	return nil, l
+	return l
 }
+
+// layoutError is an array that breaks Arrow's layout rules.
+type layoutError struct{ err error }
+
+func (e *layoutError) Error() string { return e.err.Error() }
 
 // typeError is an Arrow type that cannot hold an attribute's values.
 type typeError struct {
@@ -96,75 +106,37 @@ func convertChunks(ctx context.Context, mem memory.Allocator, attr schema.Attrib
 			return arr, err
 		}
 	}
-	switch attr.Type {
-	case schema.Integer:
-		return convertFixed(mem, want, chunks, func(c arrow.Array, dst []int64) error {
-			switch c.DataType().ID() {
-			case arrow.INT8:
-				widen[int8](c, dst)
-			case arrow.INT16:
-				widen[int16](c, dst)
-			case arrow.INT32:
-				widen[int32](c, dst)
-			case arrow.INT64:
-				widen[int64](c, dst)
-			case arrow.UINT8:
-				widen[uint8](c, dst)
-			case arrow.UINT16:
-				widen[uint16](c, dst)
-			case arrow.UINT32:
-				widen[uint32](c, dst)
-			default:
-				return fmt.Errorf("BUG: integer chunk of type %s", c.DataType())
-			}
-			return nil
-		})
-	case schema.Number:
-		return convertFixed(mem, want, chunks, func(c arrow.Array, dst []float64) error {
-			if c.DataType().ID() == arrow.FLOAT32 {
-				widen[float32](c, dst)
-			} else {
-				widen[float64](c, dst)
-			}
-			return checkFinite(c, dst)
-		})
-	case schema.Date:
-		return convertFixed(mem, want, chunks, func(c arrow.Array, dst []arrow.Date32) error {
-			if c.DataType().ID() == arrow.DATE32 {
-				widen[arrow.Date32](c, dst)
-				return nil
-			}
-			return eachValid(c, arrow.GetValues[arrow.Date64](c.Data(), 1), func(i int, v arrow.Date64) error {
-				const msPerDay = secondsPerDay * 1000
-				if v%msPerDay != 0 {
-					return &valueError{row: i, value: fmt.Sprintf("date64 %d", int64(v)), err: errNotWholeDay}
-				}
-				d := int64(v) / msPerDay
-				if d < math.MinInt32 || d > math.MaxInt32 {
-					return &valueError{row: i, value: fmt.Sprintf("date64 %d", int64(v)), err: errDateRange}
-				}
-				dst[i] = arrow.Date32(d)
-				return nil
-			})
-		})
-	case schema.Datetime:
-		return convertFixed(mem, want, chunks, func(c arrow.Array, dst []arrow.Timestamp) error {
-			unit := c.DataType().(*arrow.TimestampType).Unit
-			return eachValid(c, arrow.GetValues[arrow.Timestamp](c.Data(), 1), func(i int, v arrow.Timestamp) error {
-				us, err := toMicros(int64(v), unit)
-				if err != nil {
-					return &valueError{row: i, value: fmt.Sprintf("timestamp %d (%s)", int64(v), unit), err: err}
-				}
-				dst[i] = arrow.Timestamp(us)
-				return nil
-			})
-		})
-	case schema.Boolean:
-		return concatBooleans(mem, chunks), nil
-	case schema.String:
-		return convertStrings(ctx, mem, chunks)
+	n := 0
+	for _, c := range chunks {
+		n += c.Len()
 	}
-	return nil, fmt.Errorf("BUG: no conversion for type %s", attr.Type)
+	p, err := newPlacer(mem, attr, n, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer p.release()
+	pos := 0
+	for _, c := range chunks {
+		// A batch at a time, so that cancelling stops a long column.
+		for lo := 0; lo < c.Len(); lo += batchRows {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			part := c
+			if lo > 0 || c.Len() > batchRows {
+				part = array.NewSlice(c, int64(lo), int64(min(c.Len(), lo+batchRows)))
+			}
+			err := p.put(part, pos+lo, lo > 0)
+			if part != c {
+				part.Release()
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		pos += c.Len()
+	}
+	return p.finish()
 }
 
 // convertible reports whether an Arrow type can hold values of type t.
@@ -206,7 +178,7 @@ func share(mem memory.Allocator, a arrow.Array) (_ arrow.Array, ok bool, _ error
 		a.Retain()
 		return a, true, nil
 	case *array.Float64:
-		if err := checkFinite(a, a.Float64Values()); err != nil {
+		if err := checkFiniteValues(a, a.Float64Values(), 0); err != nil {
 			return nil, false, err
 		}
 		a.Retain()
@@ -276,57 +248,27 @@ func shareDictionary(mem memory.Allocator, a *array.Dictionary) (arrow.Array, bo
 	// Every valid index is inside the dictionary, which has fewer than
 	// 2^31 entries, so int32 holds it. GetValueIndex reads the index as
 	// the check above did.
-	codes, err := convertFixed(mem, arrow.PrimitiveTypes.Int32, []arrow.Array{idx}, func(c arrow.Array, dst []int32) error {
-		for i := range dst {
-			if c.IsValid(i) {
-				dst[i] = int32(a.GetValueIndex(i))
-			}
+	buf := memory.NewResizableBuffer(mem)
+	defer buf.Release()
+	buf.Resize(4 * a.Len())
+	dst := arrow.GetData[int32](buf.Bytes())
+	for i := range dst {
+		if a.IsValid(i) {
+			dst[i] = int32(a.GetValueIndex(i))
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
 	}
+	var valid *memory.Buffer
+	if a.NullN() > 0 {
+		v := validity{mem: mem, n: a.Len()}
+		v.put(a, 0, appendNulls(nil, a))
+		valid, _ = v.take()
+		defer valid.Release()
+	}
+	d := array.NewData(arrow.PrimitiveTypes.Int32, a.Len(), []*memory.Buffer{valid, buf}, nil, a.NullN(), 0)
+	defer d.Release()
+	codes := array.MakeFromData(d)
 	defer codes.Release()
 	return array.NewDictionaryArray(stringDictType, codes, dict), true, nil
-}
-
-// widen copies the values of c, of Go type In, into dst; what null slots
-// hold is copied too, and means nothing.
-func widen[In interface {
-	arrow.IntType | arrow.UintType | ~float32 | ~float64
-}, Out interface {
-	arrow.IntType | arrow.UintType | ~float32 | ~float64
-}](c arrow.Array, dst []Out) {
-	for i, v := range arrow.GetValues[In](c.Data(), 1) {
-		dst[i] = Out(v)
-	}
-}
-
-// eachValid calls f for every valid row of c with its value.
-func eachValid[T any](c arrow.Array, vals []T, f func(i int, v T) error) error {
-	noNulls := c.NullN() == 0
-	for i, v := range vals {
-		if noNulls || c.IsValid(i) {
-			if err := f(i, v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// checkFinite rejects a valid NaN or infinity among vals, the values of c.
-func checkFinite(c arrow.Array, vals []float64) error {
-	noNulls := c.NullN() == 0
-	for i, v := range vals {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			if noNulls || c.IsValid(i) {
-				return &valueError{row: i, value: fmt.Sprint(v), err: errNotFinite}
-			}
-		}
-	}
-	return nil
 }
 
 // toMicros converts a timestamp of unit u to microseconds.
@@ -353,79 +295,6 @@ func toMicros(v int64, u arrow.TimeUnit) (int64, error) {
 		return v / 1000, nil
 	}
 	return 0, errTSRange
-}
-
-// convertFixed builds one fixed-width array of type dt from chunks: fill
-// writes each chunk's valid values into its part of the output (row
-// numbers in its errors are relative to the chunk); validity is copied.
-func convertFixed[T arrow.IntType | arrow.FloatType](mem memory.Allocator, dt arrow.DataType, chunks []arrow.Array, fill func(c arrow.Array, dst []T) error) (arrow.Array, error) {
-	n, nulls := 0, 0
-	for _, c := range chunks {
-		n += c.Len()
-		nulls += c.NullN()
-	}
-	var zero T
-	values := memory.NewResizableBuffer(mem)
-	defer values.Release()
-	values.Resize(n * int(unsafe.Sizeof(zero)))
-	dst := arrow.GetData[T](values.Bytes())
-	var validity *memory.Buffer
-	if nulls > 0 {
-		validity = memory.NewResizableBuffer(mem)
-		defer validity.Release()
-		validity.Resize(int(bitutil.BytesForBits(int64(n))))
-	}
-	pos := 0
-	for _, c := range chunks {
-		m := c.Len()
-		part := dst[pos : pos+m]
-		clear(part)
-		if err := fill(c, part); err != nil {
-			var ve *valueError
-			if errors.As(err, &ve) {
-				ve.row += pos
-			}
-			return nil, err
-		}
-		if validity != nil {
-			copyValidity(c, validity.Bytes(), pos)
-		}
-		pos += m
-	}
-	d := array.NewData(dt, n, []*memory.Buffer{validity, values}, nil, nulls, 0)
-	defer d.Release()
-	return array.MakeFromData(d), nil
-}
-
-// copyValidity writes the validity bits of c to dst from bit pos.
-func copyValidity(c arrow.Array, dst []byte, pos int) {
-	if c.NullN() == 0 || c.NullBitmapBytes() == nil {
-		bitutil.SetBitsTo(dst, int64(pos), int64(c.Len()), c.NullN() == 0)
-		return
-	}
-	bitutil.CopyBitmap(c.NullBitmapBytes(), c.Data().Offset(), c.Len(), dst, pos)
-}
-
-// concatBooleans joins boolean chunks into one array from mem.
-func concatBooleans(mem memory.Allocator, chunks []arrow.Array) arrow.Array {
-	b := array.NewBooleanBuilder(mem)
-	defer b.Release()
-	n := 0
-	for _, c := range chunks {
-		n += c.Len()
-	}
-	b.Reserve(n)
-	for _, c := range chunks {
-		bc := c.(*array.Boolean)
-		for i := range bc.Len() {
-			if bc.IsNull(i) {
-				b.UnsafeAppendBoolToBitmap(false)
-			} else {
-				b.UnsafeAppend(bc.Value(i))
-			}
-		}
-	}
-	return b.NewArray()
 }
 
 // stringAt returns a function reading row i of a string-like array, or an
@@ -456,43 +325,6 @@ func stringAt(c arrow.Array) (func(i int) (string, bool, error), error) {
 		}, nil
 	}
 	return nil, errDictNotPlain
-}
-
-// convertStrings builds a string column from chunks of any string-like
-// type, dictionary-encoded when that pays, as the CSV reader does.
-func convertStrings(ctx context.Context, mem memory.Allocator, chunks []arrow.Array) (arrow.Array, error) {
-	b := newStringBuilder(mem)
-	defer b.release()
-	pos := 0
-	for _, c := range chunks {
-		at, err := stringAt(c)
-		if err != nil {
-			return nil, err
-		}
-		for i := range c.Len() {
-			s, valid, err := at(i)
-			if err != nil {
-				var ve *valueError
-				if errors.As(err, &ve) {
-					ve.row = pos + i
-				}
-				return nil, err
-			}
-			if !valid {
-				b.appendNull()
-			} else if err := b.appendText(s); err != nil {
-				return nil, &valueError{row: pos + i, value: quoteValue(s), err: err}
-			}
-			if (pos+i+1)%batchRows == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				b.checkpoint()
-			}
-		}
-		pos += c.Len()
-	}
-	return b.finish(), nil
 }
 
 // checkLayout checks the parts of an array's layout that reading values

@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/schema"
@@ -31,12 +32,54 @@ type csvColumn struct {
 	b     columnBuilder
 }
 
+// csvSource is one entity read from a CSV file: every attribute's values,
+// parsed and checked, as chunks of batchRows rows in the normalized Arrow
+// types (strings plain), waiting to be placed in their columns.
+type csvSource struct {
+	chunks [][]arrow.Array // per attribute, in file order
+	rows   int
+}
+
+func (s *csvSource) numRows() int { return s.rows }
+
+// columnError is nil: every value was checked as it was parsed.
+func (s *csvSource) columnError(int) error { return nil }
+
+// scan calls fn with attribute i's chunks in order. The chunks stay valid
+// until drop.
+func (s *csvSource) scan(ctx context.Context, i int, fn func(c arrow.Array, first int, extends bool) error) error {
+	first := 0
+	for _, c := range s.chunks[i] {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(c, first, false); err != nil {
+			return err
+		}
+		first += c.Len()
+	}
+	return nil
+}
+
+// drop releases attribute i's chunks, once they are placed.
+func (s *csvSource) drop(i int) {
+	releaseArrays(s.chunks[i])
+	s.chunks[i] = nil
+}
+
+func (s *csvSource) close() {
+	for i := range s.chunks {
+		s.drop(i)
+	}
+}
+
 // readCSV reads one entity from CSV text. name is the file as the user
 // knows it ("Order.csv"), used in messages; size is the input's length in
 // bytes, or 0 when unknown; tooMany is the sentinel for more rows than
-// maxRows. The table's arrays come from opts.Allocator and
-// belong to the caller. On error nothing stays allocated.
-func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *schema.Entity, tooMany error, opts *Options) (_ *Table, _ *origin, err error) {
+// maxRows. The chunks' buffers come from mem and belong to the caller, who
+// closes the source; progress, if not nil, is called after every batch of
+// rows. On error nothing stays allocated.
+func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *schema.Entity, tooMany error, mem memory.Allocator, progress func(rows, bytesRead, bytesTotal int64)) (_ *csvSource, _ *origin, err error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var skipped int64
 	if head, _ := br.Peek(len(utf8BOM)); string(head) == string(utf8BOM) {
@@ -65,19 +108,30 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 	if err != nil {
 		return nil, nil, err
 	}
-	mem := opts.allocator()
+	src := &csvSource{chunks: make([][]arrow.Array, len(ent.Attributes))}
 	for i := range cols {
 		cols[i].b, err = newColumnBuilder(mem, cols[i].attr.Type)
 		if err != nil {
 			releaseBuilders(cols)
 			return nil, nil, err
 		}
+		cols[i].b.reserve(batchRows)
 	}
 	defer func() {
+		releaseBuilders(cols)
 		if err != nil {
-			releaseBuilders(cols)
+			src.close()
 		}
 	}()
+	// cut ends a chunk of every column.
+	cut := func() {
+		for i := range cols {
+			c := &cols[i]
+			at := ent.AttributeIndex(c.attr.Name)
+			src.chunks[at] = append(src.chunks[at], c.b.finish())
+			c.b.reserve(batchRows)
+		}
+	}
 
 	org := &origin{name: name, csv: true}
 	rows := 0
@@ -132,10 +186,10 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 			if err := ctx.Err(); err != nil {
 				return nil, nil, fmt.Errorf("load %s: %w", name, err)
 			}
-			for i := range cols {
-				cols[i].b.checkpoint()
+			cut()
+			if progress != nil {
+				progress(int64(rows), skipped+cr.InputOffset(), size)
 			}
-			opts.progress(ent.Name, int64(rows), skipped+cr.InputOffset(), size)
 		}
 	}
 	if stopped {
@@ -147,16 +201,14 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("load %s: %w", name, err)
 	}
-	opts.progress(ent.Name, int64(rows), skipped+cr.InputOffset(), size)
-
-	t := &Table{Entity: ent, NumRows: rows, Columns: make([]*Column, len(ent.Attributes))}
-	for i := range cols {
-		c := &cols[i]
-		arr := withValueBuffer(c.b.finish())
-		t.Columns[ent.AttributeIndex(c.attr.Name)] = &Column{Attr: c.attr, Data: arr}
+	if rows%batchRows != 0 {
+		cut()
 	}
-	releaseBuilders(cols)
-	return t, org, nil
+	if progress != nil {
+		progress(int64(rows), skipped+cr.InputOffset(), size)
+	}
+	src.rows = rows
+	return src, org, nil
 }
 
 // mapHeader finds the CSV field of every attribute of ent.

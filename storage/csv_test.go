@@ -331,15 +331,20 @@ func TestStringBuilderFallsBack(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
-			b := newStringBuilder(mem)
+			b := newStringPlacer(mem, tt.rows, nil)
 			defer b.release()
-			for i := range tt.rows {
-				require.NoError(t, b.appendText(tt.values(i)))
-				if (i+1)%batchRows == 0 {
-					b.checkpoint()
+			chunk := array.NewStringBuilder(mem)
+			defer chunk.Release()
+			for lo := 0; lo < tt.rows; lo += 1000 {
+				for i := lo; i < min(tt.rows, lo+1000); i++ {
+					chunk.Append(tt.values(i))
 				}
+				c := chunk.NewArray()
+				require.NoError(t, b.put(c, lo, false))
+				c.Release()
 			}
-			arr := b.finish()
+			arr, err := b.finish()
+			require.NoError(t, err)
 			defer arr.Release()
 			_, isDict := arr.(*array.Dictionary)
 			require.Equal(t, tt.wantDict, isDict)

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
@@ -41,17 +40,11 @@ var fuzzSeeds = []string{
 	"\xEF\xBB",
 }
 
-// loadCSVBytes loads data as Customer.csv of fuzzSchema, as Load does.
+// loadCSVBytes loads data as Customer.csv of fuzzSchema, with Load.
 func loadCSVBytes(t testing.TB, mem memory.Allocator, data []byte) (*Snapshot, error) {
 	t.Helper()
-	sch := mustParseSchema(t, fuzzSchema)
-	opts := &Options{Allocator: mem}
-	e := sch.Customer()
-	tbl, org, err := readCSV(context.Background(), bytes.NewReader(data), int64(len(data)), e.File, e, ErrTooManyCustomers, opts)
-	if err != nil {
-		return nil, err
-	}
-	return build(context.Background(), sch, []loaded{{t: tbl, org: org}}, opts, true)
+	dir := writeDir(t, fuzzSchema, map[string]string{"Customer.csv": string(data)})
+	return Load(context.Background(), dir, Options{Allocator: mem})
 }
 
 // checkSnapshot checks what every snapshot must satisfy.

@@ -22,9 +22,11 @@ import (
 // from the first row (1, 2, 3, ..., as exports of numbered rows often are)
 // need no table: the row is the key less the first key.
 type keyIndex struct {
-	// dense: ints[i] == base+i for every row, and slots is nil.
+	// dense: the key of row i is base+i, for the n rows, and slots is
+	// nil; the index does not read the column.
 	dense bool
 	base  int64
+	n     int
 	// slots hold row+1; 0 is an empty slot.
 	slots []int32
 	mask  uint64
@@ -162,7 +164,7 @@ func (k *keyIndex) insert(i int) (int, bool) {
 
 func (k *keyIndex) findInt(v int64) int32 {
 	if k.dense {
-		if d := uint64(v) - uint64(k.base); d < uint64(len(k.ints)) {
+		if d := uint64(v) - uint64(k.base); d < uint64(k.n) {
 			return int32(d)
 		}
 		return -1
@@ -212,14 +214,11 @@ func (k *keyIndex) bytes() int64 {
 	return n
 }
 
-// buildKeyIndex indexes the key column of t, reporting null and duplicate
-// keys (at most maxProblems) as a diag.List wrapping ErrNullKey and
-// ErrDuplicateKey.
-func buildKeyIndex(ctx context.Context, t *Table, org *origin) (*keyIndex, error) {
-	col := t.Column(t.Entity.Key)
-	if col == nil {
-		return nil, fmt.Errorf("BUG: entity %s has no key column %s", t.Entity.Name, t.Entity.Key)
-	}
+// buildKeyIndex indexes col, the key column of an entity whose rows came
+// from org, in their order there, reporting null and duplicate keys (at
+// most maxProblems) as a diag.List wrapping ErrNullKey and ErrDuplicateKey.
+// The index reads col's values unless it is dense.
+func buildKeyIndex(ctx context.Context, col *Column, org *origin) (*keyIndex, error) {
 	ki, err := newKeyView(col.Data)
 	if err != nil {
 		return nil, err
@@ -236,7 +235,8 @@ func buildKeyIndex(ctx context.Context, t *Table, org *origin) (*keyIndex, error
 	ki.mask = size - 1
 
 	var problems diag.List
-	at := func(row int) string { return fmt.Sprintf("%s: column %s", org.at(row), t.Entity.Key) }
+	key := col.Attr.Name
+	at := func(row int) string { return fmt.Sprintf("%s: column %s", org.at(row), key) }
 	data := col.Data
 	for i := range n {
 		if i%batchRows == batchRows-1 {
@@ -245,7 +245,7 @@ func buildKeyIndex(ctx context.Context, t *Table, org *origin) (*keyIndex, error
 			}
 		}
 		if data.IsNull(i) {
-			problems.Add(at(i), ErrNullKey, "key %s is null", t.Entity.Key)
+			problems.Add(at(i), ErrNullKey, "key %s is null", key)
 		} else if first, ok := ki.insert(i); !ok {
 			problems.Add(at(i), ErrDuplicateKey, "duplicate key %s (first at %s)", quoteValue(col.Format(i)), org.ref(first))
 		}
@@ -276,7 +276,7 @@ func (k *keyIndex) denseInts(data arrow.Array) bool {
 			return false
 		}
 	}
-	k.dense, k.base = true, base
+	k.dense, k.base, k.n = true, base, len(k.ints)
 	return true
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"golang.org/x/sync/errgroup"
 
@@ -249,4 +250,92 @@ func linkOrder(cust []int32) (broken int, sorted bool) {
 		last = c
 	}
 	return broken, sorted
+}
+
+// resolveChunk is resolve for one chunk of a foreign key column, c, in its
+// normalized type or, for strings, plain or dictionary-encoded with any
+// dictionary of strings: it sets target[i] for every row i of c and counts
+// the null and dangling keys. byCode caches the row of each entry of a
+// dictionary chunk's dictionary (notLooked until looked up); extends keeps
+// it from the previous chunk, whose dictionary c's begins with. It returns
+// byCode for the next chunk.
+func resolveChunk(c arrow.Array, to *keyIndex, target []int32, byCode []int32, extends bool, nulls []int32) (_ []int32, null, dangling int, err error) {
+	n := c.Len()
+	target = target[:n]
+	switch a := c.(type) {
+	case *array.Int64:
+		for i, v := range a.Int64Values() {
+			target[i] = to.findInt(v)
+		}
+	case *array.Timestamp:
+		for i, v := range a.TimestampValues() {
+			target[i] = to.findInt(int64(v))
+		}
+	case *array.Date32:
+		for i, v := range a.Date32Values() {
+			target[i] = to.findInt(int64(v))
+		}
+	case *array.Boolean:
+		t, f := to.findInt(1), to.findInt(0)
+		for i := range n {
+			if a.Value(i) {
+				target[i] = t
+			} else {
+				target[i] = f
+			}
+		}
+	case *array.Float64:
+		for i, v := range a.Float64Values() {
+			target[i] = to.findFloat(v)
+		}
+	case *array.String:
+		for i := range n {
+			target[i] = to.findString(a.Value(i))
+		}
+	case *array.Dictionary:
+		at, err := stringAt(a.Dictionary())
+		if err != nil {
+			return byCode, 0, 0, err
+		}
+		size := a.Dictionary().Len()
+		if !extends {
+			byCode = byCode[:0]
+		}
+		for len(byCode) < size {
+			byCode = append(byCode, notLooked)
+		}
+		noNulls := a.NullN() == 0
+		for i := range n {
+			if !noNulls && a.IsNull(i) {
+				continue
+			}
+			j := a.GetValueIndex(i)
+			if j < 0 || j >= size {
+				return byCode, 0, 0, &valueError{row: i, value: fmt.Sprintf("index %d", j), err: errDictIndex}
+			}
+			t := byCode[j]
+			if t == notLooked {
+				t = -1
+				if s, valid, err := at(j); err != nil {
+					return byCode, 0, 0, withRow(err, i)
+				} else if valid {
+					t = to.findString(s)
+				}
+				byCode[j] = t
+			}
+			target[i] = t
+		}
+	default:
+		return byCode, 0, 0, fmt.Errorf("BUG: foreign key chunk of type %s", c.DataType())
+	}
+	// Null rows last: the loops above read whatever a null slot holds.
+	for _, i := range nulls {
+		target[i] = -1
+	}
+	for _, t := range target {
+		if t < 0 {
+			dangling++
+		}
+	}
+	return byCode, len(nulls), dangling - len(nulls), nil
 }

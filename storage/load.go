@@ -66,6 +66,11 @@ func (t *Table) release() {
 // distinct values, whatever the source; Parquet columns are converted as
 // FromTables converts Arrow columns.
 //
+// Related entities are clustered by customer (see Links.Sorted) as they
+// load, not copied afterwards: every value is written to its clustered
+// row as its batch of the file is converted, and the work is spread over
+// every core (GOMAXPROCS), entities and columns side by side.
+//
 // Problems with the schema or the data come back as a diag.List (test
 // with errors.Is for schema.ErrUnknownType, ErrData, ErrDuplicateKey,
 // ErrNullKey, ErrTooManyCustomers, ...); a CSV file reports up to 20
@@ -99,29 +104,7 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 		return nil, err
 	}
 
-	tables := make([]loaded, 0, len(sch.Entities))
-	for i := range sch.Entities {
-		e := &sch.Entities[i]
-		if err := ctx.Err(); err != nil {
-			releaseLoaded(tables)
-			return nil, fmt.Errorf("load %s: %w", e.Name, err)
-		}
-		path := filepath.Join(dir, filepath.FromSlash(e.File))
-		tooMany := tooManyErr(sch, e)
-		var l loaded
-		var err error
-		if strings.ToLower(filepath.Ext(e.File)) == ".csv" {
-			l.t, l.org, err = loadCSVFile(ctx, path, e, tooMany, &opts)
-		} else {
-			l.t, l.org, err = readParquet(ctx, path, e, tooMany, &opts)
-		}
-		if err != nil {
-			releaseLoaded(tables)
-			return nil, err
-		}
-		tables = append(tables, l)
-	}
-	return build(ctx, sch, tables, &opts, true)
+	return newLoader(ctx, dir, sch, &opts).run()
 }
 
 // tooManyErr is the sentinel for an entity with more rows than ids.
@@ -130,19 +113,6 @@ func tooManyErr(sch *schema.Schema, e *schema.Entity) error {
 		return ErrTooManyCustomers
 	}
 	return ErrData
-}
-
-func loadCSVFile(ctx context.Context, path string, e *schema.Entity, tooMany error, opts *Options) (*Table, *origin, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", e.Name, err)
-	}
-	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
-	return readCSV(ctx, f, size, e.File, e, tooMany, opts)
 }
 
 // FromTables builds a snapshot from in-memory data: tables holds one
@@ -324,7 +294,7 @@ func build(ctx context.Context, sch *schema.Schema, tables []loaded, opts *Optio
 	// Every table was read by readCSV, readParquetChunks or tableFromArrow,
 	// each of which rejects more than maxRows rows.
 	for _, l := range tables {
-		ki, err := buildKeyIndex(ctx, l.t, l.org)
+		ki, err := buildKeyIndex(ctx, l.t.Column(l.t.Entity.Key), l.org)
 		if err != nil {
 			return nil, err
 		}

@@ -41,7 +41,11 @@ type Options struct {
 	Allocator memory.Allocator
 	// Progress, if not nil, is called as entities load, from the loading
 	// goroutine: the entity, rows read so far, and the source's size in
-	// bytes read so far and in all (0 when unknown).
+	// bytes read so far and in all (0 when unknown). Load reads several
+	// entities at once, so reports of different entities interleave; each
+	// entity's counts only grow. For a Parquet file, the rows are those of
+	// the row groups whose every column was read, the bytes those of the
+	// column chunks read.
 	Progress func(entity string, rows int64, bytesRead, bytesTotal int64)
 	// Cluster re-sorts the rows of related entities given as Arrow data
 	// (FromTables, FromRecords) by customer, which copies their columns

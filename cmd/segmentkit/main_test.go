@@ -591,6 +591,11 @@ func TestProgress(t *testing.T) {
 	clock = clock.Add(time.Second)
 	p.report("OrderLine", 1234, 0, 0)
 	require.Contains(t, buf.String(), "loading OrderLine 1,234 rows, 819.2 KiB/s, 5s elapsed")
+	// Entities load side by side: a report of one already seen counts
+	// its bytes once.
+	clock = clock.Add(3 * time.Second)
+	p.report("Order", 6, 4<<20, 8<<20)
+	require.Contains(t, buf.String(), " 50% 4.0 MiB of 8.0 MiB, 768.0 KiB/s, 8s elapsed")
 	p.done()
 	require.True(t, strings.HasSuffix(buf.String(), "\r"), "the bar is cleared")
 	require.Zero(t, p.drawn)

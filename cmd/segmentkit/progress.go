@@ -31,10 +31,9 @@ type loadProgress struct {
 	start    time.Time // when the load began
 	lastDraw time.Time
 	drawn    int // the length of the line on screen; 0 when none
-	entity   string
-	// read is the bytes read of the current entity, before the bytes of
-	// the entities already read.
-	read, before int64
+	// read is the bytes read of each entity so far: storage.Load reads
+	// several at once, and their reports interleave.
+	read map[string]int64
 }
 
 func newLoadProgress(w io.Writer) *loadProgress {
@@ -59,7 +58,7 @@ func (p *loadProgress) begin() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.start, p.lastDraw = p.now(), time.Time{}
-	p.entity, p.read, p.before = "", 0, 0
+	p.read = map[string]int64{}
 }
 
 // report is the storage.Options.Progress callback.
@@ -69,18 +68,18 @@ func (p *loadProgress) report(entity string, rows, bytesRead, bytesTotal int64) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if entity != p.entity {
-		p.before += p.read
-		p.entity, p.read = entity, 0
+	p.read[entity] = bytesRead
+	var all int64
+	for _, n := range p.read {
+		all += n
 	}
-	p.read = bytesRead
 	now := p.now()
 	elapsed := now.Sub(p.start)
 	if elapsed < p.delay || now.Sub(p.lastDraw) < p.throttle {
 		return
 	}
 	p.lastDraw = now
-	p.draw(progressLine(entity, rows, bytesRead, bytesTotal, p.before+bytesRead, elapsed))
+	p.draw(progressLine(entity, rows, bytesRead, bytesTotal, all, elapsed))
 }
 
 // progressLine is the bar's text: the bytes read of the entity against
