@@ -663,6 +663,7 @@ func TestBrowserManage(t *testing.T) {
 	p.click("#page-next")
 	p.waitFor("the last page", fmt.Sprintf(`JSON.stringify([...document.querySelectorAll('#segments-body tr[data-name]')].map(r => r.dataset.name)) === %q && document.getElementById('page-next').disabled`, jsList(all[20:])))
 	p.click("#page-prev")
+	p.waitFor("the second page again", `document.getElementById('page-info').textContent === '11–20 of 21'`)
 	p.click("#page-prev")
 	p.waitFor("the first page again", `document.getElementById('page-info').textContent === '1–10 of 21' && document.getElementById('page-prev').disabled`)
 

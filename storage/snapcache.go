@@ -27,7 +27,7 @@ const (
 // build of segmentkit, when the binary records its version) wrote it, so
 // it must change whenever Load's snapshot of the same files changes: the
 // columns' types, the clustering, the links, anything a snapshot holds.
-const loaderVersion = 1
+const loaderVersion = 2
 
 // racyWindow is how recent a data file's modification may be for its
 // snapshot file to be written. A file changed twice within the clock tick
