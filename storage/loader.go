@@ -259,6 +259,7 @@ func (l *loader) assemble() (*Snapshot, error) {
 	for _, r := range l.sch.Relationships {
 		s.reports = append(s.reports, l.byName[r.From.Entity].reports[r.Name])
 	}
+	s.makeDictionaries()
 	s.memBytes = s.computeMemory()
 	return s, nil
 }

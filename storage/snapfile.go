@@ -1013,6 +1013,7 @@ func buildFromFile(f *snapFile, meta *fileMeta) (_ *Snapshot, err error) {
 			return nil, badFile(f.path, "entity %s has links along %d paths, the schema %d", e.Name, len(s.links[e.Name]), len(sch.Paths(e.Name)))
 		}
 	}
+	s.makeDictionaries()
 	return s, nil
 }
 
