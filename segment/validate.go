@@ -570,6 +570,18 @@ func (c *checker) compare(path, subject string, typ schema.Type, op Op, v Value,
 	c.value(at(path, "value"), subject, typ, op, v)
 }
 
+// Operators returns the operators a predicate on an attribute of type t
+// may use (those whose Allows(t) holds), in the order FORMAT.md lists them.
+func Operators(t schema.Type) []Op {
+	var out []Op
+	for o := NoOp + 1; int(o) < len(opNames); o++ {
+		if o.Allows(t) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // Allows reports whether the operator applies to values of type t, per
 // FORMAT.md's operator table. It is false for NoOp, unknown operators and
 // schema.Invalid.

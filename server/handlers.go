@@ -67,6 +67,15 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	return t, nil
 }
 
+// queryRange reads the from and to query parameters; a zero end is open.
+func queryRange(r *http.Request) (from, to time.Time, err error) {
+	if from, err = queryTime(r, "from"); err != nil {
+		return from, to, err
+	}
+	to, err = queryTime(r, "to")
+	return from, to, err
+}
+
 // parseTime parses an RFC 3339 instant.
 func parseTime(v string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, v)
@@ -232,10 +241,8 @@ func (s *Server) getData(w http.ResponseWriter, r *http.Request) error {
 	for _, t := range schema.TypeNames() {
 		typ, _ := schema.ParseType(t)
 		ops[t] = []string{}
-		for op := segment.NoOp + 1; op.String() != "" && !strings.HasPrefix(op.String(), "Op("); op++ {
-			if op.Allows(typ) {
-				ops[t] = append(ops[t], op.String())
-			}
+		for _, op := range segment.Operators(typ) {
+			ops[t] = append(ops[t], op.String())
 		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{
@@ -245,6 +252,16 @@ func (s *Server) getData(w http.ResponseWriter, r *http.Request) error {
 }
 
 // --- segments ---
+
+// answerSegment answers with the named segment as it is now, after a
+// change.
+func (s *Server) answerSegment(w http.ResponseWriter, status int, name string) error {
+	seg, err := s.cat.Get(name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, seg)
+}
 
 func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -295,11 +312,7 @@ func (s *Server) createSegment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getSegment(w http.ResponseWriter, r *http.Request) error {
-	seg, err := s.cat.Get(r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, seg)
+	return s.answerSegment(w, http.StatusOK, r.PathValue("name"))
 }
 
 func (s *Server) editSegment(w http.ResponseWriter, r *http.Request) error {
@@ -336,11 +349,7 @@ func (s *Server) renameSegment(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cat.Rename(r.PathValue("name"), body.Name); err != nil {
 		return err
 	}
-	seg, err := s.cat.Get(body.Name)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, seg)
+	return s.answerSegment(w, http.StatusOK, body.Name)
 }
 
 // startJob runs a refresh job in the background, under the server's job
@@ -429,11 +438,7 @@ func (s *Server) deactivateSegment(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	seg, err := s.cat.Get(name)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, seg)
+	return s.answerSegment(w, http.StatusOK, name)
 }
 
 func (s *Server) scheduleSegment(w http.ResponseWriter, r *http.Request) error {
@@ -450,19 +455,11 @@ func (s *Server) scheduleSegment(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cat.SetSchedule(name, *body.Cron); err != nil {
 		return err
 	}
-	seg, err := s.cat.Get(name)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, seg)
+	return s.answerSegment(w, http.StatusOK, name)
 }
 
 func (s *Server) segmentHistory(w http.ResponseWriter, r *http.Request) error {
-	from, err := queryTime(r, "from")
-	if err != nil {
-		return err
-	}
-	to, err := queryTime(r, "to")
+	from, to, err := queryRange(r)
 	if err != nil {
 		return err
 	}
@@ -536,11 +533,7 @@ func (s *Server) downloadSegment(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) segmentChanges(w http.ResponseWriter, r *http.Request) error {
-	from, err := queryTime(r, "from")
-	if err != nil {
-		return err
-	}
-	to, err := queryTime(r, "to")
+	from, to, err := queryRange(r)
 	if err != nil {
 		return err
 	}

@@ -165,11 +165,10 @@ func (s *Server) guard(h http.Handler) http.Handler {
 	})
 }
 
-// statusWriter records the status a handler wrote and whether it wrote.
+// statusWriter records the status a handler wrote (0 until it writes).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
-	bytes  int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -183,9 +182,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
+	return w.ResponseWriter.Write(b)
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

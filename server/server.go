@@ -220,15 +220,8 @@ func (s *Server) acquire() (*snapshotRef, error) {
 // IsLoopback reports whether addr (host:port, as given to Serve) binds
 // only loopback interfaces: a loopback IP, or localhost.
 func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	_, _, err := net.SplitHostPort(addr)
+	return err == nil && loopbackHost(addr)
 }
 
 // assets returns the page's files.
@@ -254,7 +247,6 @@ func Serve(ctx context.Context, addr string, h http.Handler, grace time.Duration
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          nil,
 	}
 	if ready != nil {
 		ready(ln.Addr())
