@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	iofs "io/fs"
-	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -56,11 +55,7 @@ func (c *cli) serve(ctx context.Context, a serveArgs) int {
 			return c.usage(fmt.Errorf("--cron: %w", err))
 		}
 	}
-	var handler slog.Handler = slog.NewTextHandler(c.stderr, nil)
-	if *a.json {
-		handler = slog.NewJSONHandler(c.stderr, nil)
-	}
-	logger := slog.New(handler)
+	logger := c.logger(*a.json)
 	if *a.demo {
 		if data != "" {
 			return c.usage(errors.New("--demo and --data exclude each other: --demo serves data it writes itself"))

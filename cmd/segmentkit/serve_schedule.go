@@ -58,11 +58,7 @@ func (c *cli) serveSchedule(ctx context.Context, file, data, spec string, worker
 		return c.fail(err)
 	}
 	defer cat.Close()
-	var handler slog.Handler = slog.NewTextHandler(c.stderr, nil)
-	if jsonOut {
-		handler = slog.NewJSONHandler(c.stderr, nil)
-	}
-	logger := slog.New(handler)
+	logger := c.logger(jsonOut)
 	sched, err := catalog.NewScheduler(cat, catalog.ScheduleOptions{Cron: spec, Logger: logger})
 	if err != nil {
 		return c.usage(err)
@@ -87,4 +83,13 @@ func (c *cli) serveSchedule(ctx context.Context, file, data, spec string, worker
 		fmt.Fprintf(c.stderr, "%sstopped\n", c.prefix())
 	}
 	return exitInterrupted
+}
+
+// logger returns the logger of the serving commands: text lines on
+// stderr, or JSON lines with --json.
+func (c *cli) logger(jsonOut bool) *slog.Logger {
+	if jsonOut {
+		return slog.New(slog.NewJSONHandler(c.stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(c.stderr, nil))
 }
