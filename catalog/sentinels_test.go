@@ -23,6 +23,7 @@ import (
 	colview "github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/demo"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/regular"
 	"github.com/segmentkit/segmentkit/internal/sqlsyntax"
 	"github.com/segmentkit/segmentkit/quick"
 	"github.com/segmentkit/segmentkit/schema"
@@ -66,6 +67,9 @@ var sentinels = map[string]error{
 	"internal/exact.ErrNoSuchDay":      exact.ErrNoSuchDay,
 	"internal/exact.ErrNotDatetime":    exact.ErrNotDatetime,
 	"internal/exact.ErrBetweenOrder":   exact.ErrBetweenOrder,
+	"internal/exact.ErrDays":           exact.ErrDays,
+	"internal/regular.ErrNotRegular":   regular.ErrNotRegular,
+	"internal/regular.ErrTooLong":      regular.ErrTooLong,
 	"internal/sqlsyntax.ErrDialect":    sqlsyntax.ErrDialect,
 	"internal/sqlsyntax.ErrNoNode":     sqlsyntax.ErrNoNode,
 	"internal/sqlsyntax.ErrBuild":      sqlsyntax.ErrBuild,
@@ -81,6 +85,7 @@ var sentinels = map[string]error{
 	"schema.ErrUnknownAttribute":       schema.ErrUnknownAttribute,
 	"schema.ErrDuplicate":              schema.ErrDuplicate,
 	"schema.ErrInvalid":                schema.ErrInvalid,
+	"schema.ErrLimit":                  schema.ErrLimit,
 	"schema.ErrRelationship":           schema.ErrRelationship,
 	"schema.ErrCycle":                  schema.ErrCycle,
 	"segment.ErrSyntax":                segment.ErrSyntax,
@@ -94,6 +99,7 @@ var sentinels = map[string]error{
 	"segment.ErrAggregate":             segment.ErrAggregate,
 	"segment.ErrEmpty":                 segment.ErrEmpty,
 	"segment.ErrGroups":                segment.ErrGroups,
+	"segment.ErrLimit":                 segment.ErrLimit,
 	"segment.ErrName":                  segment.ErrName,
 	"segment.ErrUnknownSegment":        segment.ErrUnknownSegment,
 	"segment.ErrSegmentCycle":          segment.ErrSegmentCycle,

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/jsonin"
 )
 
 // The parser reads JSON into a small ordered tree first, rather than into
@@ -109,7 +109,6 @@ var (
 	errTooMany     = errors.New("too many values")
 	errLongNumber  = errors.New("number too long")
 	errTrailing    = errors.New("unexpected data after the first value")
-	utf8BOM        = []byte("\xEF\xBB\xBF")
 	errorsOfLimits = []error{errTooDeep, errTooMany, errLongNumber}
 )
 
@@ -124,11 +123,9 @@ func decodeJSON(data []byte) (*jval, *diag.Problem) {
 			"the definition is %s bytes; at most %s (1 MiB) are allowed",
 			exact.FormatCount(len(data)), exact.FormatCount(MaxDefinitionBytes))}
 	}
-	data = bytes.TrimPrefix(data, utf8BOM)
-	if i := invalidUTF8(data); i >= 0 {
-		line, col := position(data, int64(i)+1)
-		return nil, &diag.Problem{Err: ErrSyntax,
-			Message: fmt.Sprintf("invalid JSON at line %d, column %d: byte 0x%02x is not UTF-8 (save the file as UTF-8)", line, col, data[i])}
+	data, err := jsonin.Text(data)
+	if err != nil {
+		return nil, &diag.Problem{Err: ErrSyntax, Message: "invalid JSON at " + err.Error()}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -170,29 +167,13 @@ func decodeJSON(data []byte) (*jval, *diag.Problem) {
 	if errors.As(json.Unmarshal(data, &x), &se) {
 		line, col := position(data, se.Offset)
 		msg := se.Error()
-		if bytes.HasPrefix(data[min(max(se.Offset-1, 0), int64(len(data))):], utf8BOM) {
-			msg = "a byte order mark (U+FEFF) where JSON must continue; only one, at the very start, is allowed"
+		if jsonin.BOMAt(data, int(se.Offset-1)) {
+			msg = jsonin.BOMMessage
 		}
 		return nil, &diag.Problem{Err: ErrSyntax,
 			Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, msg)}
 	}
 	return nil, &diag.Problem{Err: ErrSyntax, Message: "invalid JSON: " + err.Error()}
-}
-
-// invalidUTF8 returns the offset of the first byte of data that is not
-// part of valid UTF-8, or -1.
-func invalidUTF8(data []byte) int {
-	if utf8.Valid(data) {
-		return -1
-	}
-	for i := 0; i < len(data); {
-		r, n := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return -1
 }
 
 // position converts a decoder offset, the number of bytes read when the

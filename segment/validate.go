@@ -370,9 +370,13 @@ func (c *checker) shorthandPath(path, ent string) {
 }
 
 func listPaths(paths []schema.Path) string {
-	parts := make([]string, len(paths))
-	for i, p := range paths {
-		parts[i] = "[" + p.String() + "]"
+	const most = 8 // a message lists a few; the rest are counted
+	parts := make([]string, 0, min(len(paths), most)+1)
+	for _, p := range paths[:min(len(paths), most)] {
+		parts = append(parts, "["+p.String()+"]")
+	}
+	if len(paths) > most {
+		parts = append(parts, fmt.Sprintf("and %d more", len(paths)-most))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/regular"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -412,6 +413,9 @@ func (el *entityLoad) open() error {
 	path := filepath.Join(l.dir, filepath.FromSlash(e.File))
 	var size int64
 	if st, err := os.Stat(path); err == nil {
+		if err := regular.Check(st); err != nil {
+			return fmt.Errorf("%w: entity %s: source %s %w", ErrData, e.Name, e.File, err)
+		}
 		size = st.Size()
 	}
 	if strings.ToLower(filepath.Ext(e.File)) != ".csv" {

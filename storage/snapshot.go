@@ -62,6 +62,11 @@ type Options struct {
 	// the data files instead when the check finds damage. Everything else
 	// ignores it.
 	VerifySnapshotFile bool
+	// AllowExternalSources lets an entity's source name a file outside the
+	// data directory: a path with ".." that leads out of it.
+	// Without it Load refuses such a schema: a data directory copied or
+	// shared elsewhere would otherwise read files it does not hold.
+	AllowExternalSources bool
 }
 
 // Column is one attribute's values, one Arrow array in a normalized type:
