@@ -922,6 +922,11 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgen
 		})
 		return arr, err
 	}
+	if ps, ok := el.src.(*parquetSource); ok {
+		if arr, done, err := el.placeParquetGroups(ps, i, place, urgent); done {
+			return arr, err
+		}
+	}
 	err = l.work(urgent, func() error {
 		typeErr := el.src.columnError(i)
 		var p placer
@@ -933,17 +938,8 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgen
 		}
 		var layoutErr, valueErr error
 		if ps, ok := el.src.(*parquetSource); ok && p != nil && ps.byteArrays[i] {
-			sp := p.(*stringPlacer)
-			if err := ps.scanBytes(l.ctx, i, func(vals []parquet.ByteArray, defs []int16, maxDef int16, first, rows int) error {
-				if valueErr == nil {
-					valueErr = sp.putBytes(vals, defs, maxDef, first, rows)
-				}
-				return nil
-			}); err != nil {
+			if err := el.placeBytes(ps, i, p.(*stringPlacer)); err != nil {
 				return err
-			}
-			if valueErr != nil {
-				return valueErr
 			}
 			arr, err = p.finish()
 			return err
@@ -976,6 +972,76 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgen
 		return err
 	})
 	return arr, err
+}
+
+// placeBytes places attribute i, a flat string column, into p from the
+// Parquet source's values read as byte arrays, row group by row group.
+func (el *entityLoad) placeBytes(ps *parquetSource, i int, p *stringPlacer) error {
+	var valueErr error
+	if err := ps.scanBytes(el.l.ctx, i, func(vals []parquet.ByteArray, defs []int16, maxDef int16, first, rows int) error {
+		if valueErr == nil {
+			valueErr = p.putBytes(vals, defs, maxDef, first, rows)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return valueErr
+}
+
+// placeParquetGroups is placeColumn for a Parquet column placed a row
+// group per task (see placeGroups): a column of fixed-width values in more
+// than one row group, or a dictionary-encoded string column. done is
+// false for any other column.
+func (el *entityLoad) placeParquetGroups(ps *parquetSource, i int, place []uint32, urgent bool) (_ arrow.Array, done bool, _ error) {
+	l, a := el.l, el.e.Attributes[i]
+	n := el.src.numRows()
+	switch {
+	case ps.dictPages[i] && ps.typeErr[i] == nil:
+		p := newStringPlacer(l.mem, n, place)
+		defer p.release()
+		plain, err := el.placeDictGroups(ps, i, p, urgent)
+		if err != nil {
+			return nil, true, err
+		}
+		if plain {
+			// The column turns plain: it is placed row by row.
+			p.release()
+			p = newStringPlacer(l.mem, n, place)
+			if err := l.work(urgent, func() error { return el.placeBytes(ps, i, p) }); err != nil {
+				return nil, true, err
+			}
+		}
+		var arr arrow.Array
+		err = l.work(urgent, func() (err error) {
+			arr, err = p.finish()
+			return err
+		})
+		return arr, true, err
+	case len(ps.groups) > 1 && a.Type != schema.Boolean && a.Type != schema.String:
+		var p sharedPlacer
+		if ps.typeErr[i] == nil {
+			np, err := newPlacer(l.mem, a, n, place)
+			if err != nil {
+				return nil, true, err
+			}
+			defer np.release()
+			p = np.(sharedPlacer)
+		}
+		if err := el.placeGroups(ps, i, p, urgent); err != nil {
+			return nil, true, err
+		}
+		if p == nil {
+			return nil, true, ps.typeErr[i]
+		}
+		var arr arrow.Array
+		err := l.work(urgent, func() (err error) {
+			arr, err = p.finish()
+			return err
+		})
+		return arr, true, err
+	}
+	return nil, false, nil
 }
 
 // firstProblem returns the problem that Load reports among errs, the
