@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -220,4 +221,40 @@ func TestLoadDictionaryTurnsPlain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCountCustomersInParts checks the counting sort by customer in parts
+// (countCustomers, placeByCounts) against the one in one pass
+// (customerStarts, linkOrder, placeByStarts): the same starts, broken
+// rows, order and places, whatever the parts.
+func TestCountCustomersInParts(t *testing.T) {
+	defer func(m int) { minSortPart = m }(minSortPart)
+	rapid.Check(t, func(rt *rapid.T) {
+		numCustomers := rapid.IntRange(1, 50).Draw(rt, "customers")
+		cust := rapid.SliceOfN(rapid.Int32Range(-1, int32(numCustomers-1)), 0, 400).Draw(rt, "cust")
+		if rapid.Bool().Draw(rt, "sorted") {
+			slices.Sort(cust)
+			// The rows of no customer last, as in sorted links, or
+			// somewhere among the others.
+			k := 0
+			for k < len(cust) && cust[k] < 0 {
+				k++
+			}
+			valid := slices.Clone(cust[k:])
+			at := len(valid)
+			if rapid.Bool().Draw(rt, "brokenInside") {
+				at = rapid.IntRange(0, len(valid)).Draw(rt, "brokenAt")
+			}
+			cust = slices.Concat(valid[:at], cust[:k], valid[at:])
+		}
+		minSortPart = rapid.IntRange(1, 100).Draw(rt, "minSortPart")
+		wantStarts := customerStarts(cust, numCustomers, true)
+		wantBroken, wantSorted := linkOrder(cust)
+		wantPlace := placeByStarts(cust, wantStarts)
+		starts, broken, sorted, parts := countCustomers(cust, numCustomers)
+		require.Equal(rt, wantStarts, starts)
+		require.Equal(rt, wantBroken, broken)
+		require.Equal(rt, wantSorted, sorted)
+		require.Equal(rt, wantPlace, placeByCounts(cust, starts, parts))
+	})
 }
