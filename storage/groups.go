@@ -137,7 +137,8 @@ func (el *entityLoad) placeDictGroups(ps *parquetSource, i int, p *stringPlacer,
 				}
 			}
 			defer pass()
-			d := &dictRows{}
+			d := &dictRows{pool: l.scratch}
+			defer d.release()
 			pr.err = l.work(urgent, func() error { return ps.readDictGroup(l.ctx, i, g, firsts[g], d) })
 			<-turns[g]
 			if pr.err != nil {

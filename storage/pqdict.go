@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -32,6 +33,41 @@ type dictRows struct {
 	idx []int32
 	// nulls lists the null rows, relative to the row group.
 	nulls []int32
+
+	// pool, if not nil, holds idx (in idxBuf) and the scratch of
+	// definition levels (levelBuf), until release.
+	pool             *scratchPool
+	idxBuf, levelBuf []byte
+}
+
+// uint32s returns n uint32 in *buf: memory of d's pool, replaced when too
+// small, or of Go's heap without a pool.
+func (d *dictRows) uint32s(buf *[]byte, n int) []uint32 {
+	if cap(*buf) < 4*n {
+		if d.pool != nil {
+			if *buf != nil {
+				d.pool.Free(*buf)
+			}
+			*buf = d.pool.Allocate(4 * n)
+		} else {
+			*buf = make([]byte, 4*n)
+		}
+	}
+	*buf = (*buf)[:4*n]
+	return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(*buf))), n)
+}
+
+// release returns d's memory to its pool.
+func (d *dictRows) release() {
+	if d.pool != nil {
+		for _, b := range []*[]byte{&d.idxBuf, &d.levelBuf} {
+			if *b != nil {
+				d.pool.Free(*b)
+				*b = nil
+			}
+		}
+	}
+	d.idx = nil
 }
 
 const noEntry int32 = -1
@@ -45,10 +81,7 @@ func (d *dictRows) entry(j int32) []byte { return d.data[d.offs[j]:d.offs[j+1]] 
 // reset empties d for a row group of rows rows, keeping its memory.
 func (d *dictRows) reset(rows int) {
 	d.data, d.offs, d.nulls = d.data[:0], d.offs[:0], d.nulls[:0]
-	if cap(d.idx) < rows {
-		d.idx = make([]int32, rows)
-	}
-	d.idx = d.idx[:rows]
+	d.idx = int32s(d.uint32s(&d.idxBuf, rows))
 }
 
 // decodeDictGroup decodes row group g of leaf column leaf, of rows rows
@@ -61,7 +94,7 @@ func decodeDictGroup(rdr *file.Reader, g, leaf, rows int, maxDef int16, d *dictR
 		return err
 	}
 	defer pr.Close()
-	var levels []uint32 // scratch: a page's definition levels
+	var levels []uint32 // a page's definition levels
 	row, haveDict := 0, false
 	for pr.Next() {
 		var n int
@@ -120,10 +153,7 @@ func decodeDictGroup(rdr *file.Reader, g, leaf, rows int, maxDef int16, d *dictR
 				}
 				defs, vals = vals[4:4+size], vals[4+size:]
 			}
-			if cap(levels) < n {
-				levels = make([]uint32, n)
-			}
-			levels = levels[:n]
+			levels = d.uint32s(&d.levelBuf, n)
 			if err := decodeHybrid(defs, uint(bits.Len16(uint16(maxDef))), levels); err != nil {
 				return fmt.Errorf("definition levels: %w", err)
 			}
