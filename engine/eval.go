@@ -51,10 +51,22 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (column.Bitset, er
 	var acc column.Bitset
 	for i, g := range p.groups {
 		// Intersect and except only keep customers of the left side: the
-		// group's result matters for those alone.
+		// group's result matters for those alone. A union adds customers
+		// not yet in, as a disjunction's later disjunct does: the group's
+		// result matters for those alone, and is right for them (the
+		// others are in acc already).
 		var cand column.Bitset
-		if (g.op == segment.Intersect || g.op == segment.Except) && ec.passesCandidates() {
-			cand = acc
+		if i > 0 && ec.passesCandidates() {
+			switch g.op {
+			case segment.Intersect, segment.Except:
+				cand = acc
+			case segment.Union:
+				cand = acc.Clone()
+				cand.Not(ec.n)
+				if cand.Empty() {
+					continue // every customer is in already
+				}
+			}
 		}
 		b, err := ec.withCandidates(cand, g.node)
 		if err != nil {

@@ -162,7 +162,7 @@ func BenchmarkKernelCandidates(b *testing.B) {
 			}
 		})
 		r := rand.New(rand.NewPCG(2, 2))
-		for _, share := range []float64{0.01, 0.05, 0.1, 0.2, 0.4, 0.6} {
+		for _, share := range []float64{0.01, 0.05, 0.1, 0.15, 0.2, 0.4, 0.6} {
 			cand := column.NewBitset(v.N)
 			for i := range v.N {
 				if r.Float64() < share {

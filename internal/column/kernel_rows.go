@@ -34,8 +34,34 @@ func (k *Kernel) RowTest(v *Vec) func(i int) bool {
 }
 
 // EvalCandidates tests the string values of the customers in cand only, row by
-// row, and sets their bits in out.
+// row, and sets their bits in out. startsWith and endsWith on a plain
+// column compare each value's bytes in place (Affix), as the whole
+// column's scan does.
 func (k *Kernel) EvalCandidates(v *Vec, cand Bitset, out Bitset) {
+	if a := k.Affix; a != nil && v.Str != nil {
+		offs := v.Str.ValueOffsets()
+		base := int(offs[0])
+		offs = offs[v.Base:]
+		data := v.Str.ValueBytes()
+		n := len(a.s)
+		cand.ForEach(func(i int) {
+			if i >= v.N || !v.IsValid(i) {
+				return
+			}
+			lo, hi := int(offs[i])-base, int(offs[i+1])-base
+			match := hi-lo >= n
+			if match {
+				if a.end {
+					lo = hi - n
+				}
+				match = a.at(data, lo)
+			}
+			if match != k.Negate {
+				out.Set(i)
+			}
+		})
+		return
+	}
 	cand.ForEach(func(i int) {
 		if i < v.N && v.IsValid(i) && k.Match(v.StringAt(i)) != k.Negate {
 			out.Set(i)
