@@ -311,8 +311,9 @@ func (s segmentNode) eval(ec *evalCtx) (column.Bitset, error) {
 // predNode is a predicate on a customer attribute: customer ids are row
 // numbers of the customer entity, so the kernel's output is the result.
 type predNode struct {
-	v *column.Vec
-	p *predicate
+	v      *column.Vec
+	narrow *column.Vec // v's narrow view, for the kernel's scan
+	p      *predicate
 }
 
 func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
@@ -333,7 +334,7 @@ func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
 			return out, ec.err()
 		}
 	}
-	return out, ec.run(k, pn.v, out)
+	return out, ec.run(k, pn.narrow, out)
 }
 
 type measurePredNode struct {
@@ -497,13 +498,14 @@ func andNotOf(a, b column.Bitset) column.Bitset {
 }
 
 type rowPred struct {
-	v *column.Vec
-	p *predicate
+	v      *column.Vec
+	narrow *column.Vec // v's narrow view, for the kernel's scan
+	p      *predicate
 }
 
 func (rp rowPred) eval(ec *evalCtx, rows int) (column.Bitset, error) {
 	out := column.NewBitset(rows)
-	return out, ec.run(rp.p.bind(ec.asOf), rp.v, out)
+	return out, ec.run(rp.p.bind(ec.asOf), rp.narrow, out)
 }
 
 type rowAnd struct{ kids []rowNode }

@@ -8,6 +8,9 @@ func (k *Kernel) RowTest(v *Vec) func(i int) bool {
 	case KindNone, KindNull:
 		return func(int) bool { return false }
 	case KindInts:
+		if v.narrowInts() {
+			return func(i int) bool { return InRanges(v.narrowAt(i), k.IR) }
+		}
 		if v.I32 != nil {
 			return func(i int) bool { return InRanges(int64(v.I32[i]), k.IR) }
 		}
@@ -27,6 +30,9 @@ func (k *Kernel) RowTest(v *Vec) func(i int) bool {
 	case KindStrings:
 		if v.Codes != nil {
 			return func(i int) bool { return k.Hit.HasCode(v.Codes[i]) }
+		}
+		if v.U8 != nil && v.Dict != nil {
+			return func(i int) bool { return k.Hit.HasCode(int32(v.U8[i])) }
 		}
 		return func(i int) bool { return k.Match(v.StringAt(i)) }
 	}
