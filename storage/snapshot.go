@@ -235,7 +235,10 @@ type Snapshot struct {
 	released  atomic.Bool
 	derived   derivedValues // see Derived
 
-	file     *snapFile // the mapped file of a snapshot from Open
+	file *snapFile // the mapped file of a snapshot from Open
+	// fileRefs, when not nil, counts the snapshots sharing file (see
+	// Append); the last one to be released closes it.
+	fileRefs *fileShare
 	keysOnce sync.Once // builds keys on first use, for a snapshot from Open
 }
 
@@ -248,7 +251,7 @@ func (s *Snapshot) Release() {
 	for _, t := range s.entries {
 		t.release()
 	}
-	s.file.close()
+	s.releaseFile()
 }
 
 // Derived returns what build derives from the whole snapshot for key, as
