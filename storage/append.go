@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -698,6 +699,14 @@ func (ap *appender) snapshot() (*Snapshot, error) {
 		}
 	}
 	ns.customers = ns.tables[s.schema.CustomerEntity]
+	var changed []string
+	for _, e := range s.schema.Entities {
+		if !ap.ents[e.Name].shared {
+			changed = append(changed, e.Name)
+		}
+	}
+	lin := s.lineage().then(s.ID(), changed)
+	ns.derived.get(lineageKey, func() (any, error) { return lin, nil })
 	if s.file != nil {
 		ns.file, ns.fileRefs = s.file, s.shareFile()
 	}
@@ -807,4 +816,75 @@ func (s *Snapshot) releaseFile() {
 		}
 	}
 	s.file.close()
+}
+
+// A snapshot's lineage: the snapshots it came from by Append, nearest
+// first, with what changed since each.
+type lineage []ancestor
+
+type ancestor struct {
+	id      uint64
+	changed []string // the entities whose tables differ
+}
+
+// maxLineage is how many ancestors a snapshot remembers.
+const maxLineage = 32
+
+var (
+	lineageKey = NewDerivedKey("storage: lineage")
+	idKey      = NewDerivedKey("storage: id")
+	lastID     atomic.Uint64
+	noLineage  = lineage(nil)
+)
+
+func (s *Snapshot) lineage() lineage {
+	v, _ := s.derived.get(lineageKey, func() (any, error) { return noLineage, nil })
+	return v.(lineage)
+}
+
+// then returns the lineage of a snapshot appended to one with lineage l
+// and id parent, changed being the entities the append changed.
+func (l lineage) then(parent uint64, changed []string) lineage {
+	out := lineage{{id: parent, changed: changed}}
+	for _, a := range l {
+		if len(out) == maxLineage {
+			break
+		}
+		union := slices.Clone(a.changed)
+		for _, c := range changed {
+			if !slices.Contains(union, c) {
+				union = append(union, c)
+			}
+		}
+		out = append(out, ancestor{id: a.id, changed: union})
+	}
+	return out
+}
+
+// ID returns a number that identifies the snapshot among every snapshot
+// of the process (not across processes), for ChangedSince.
+func (s *Snapshot) ID() uint64 {
+	v, _ := s.derived.get(idKey, func() (any, error) { return lastID.Add(1), nil })
+	return v.(uint64)
+}
+
+// ChangedSince returns the entities whose tables (rows, their order or
+// their links to customers) differ between s and the snapshot whose ID
+// is id, when s came from that one by Append, in one step or several
+// (the last 32 are remembered), or is that one (no entity then). Every
+// other entity's table, columns and links are the same objects in both,
+// and so is everything read from them. ok is false when s did not come
+// from that snapshot: the caller must then take every entity as changed.
+// A change of the customer entity (new customers) changes what every
+// segment may hold, since a new customer may satisfy any condition.
+func (s *Snapshot) ChangedSince(id uint64) (entities []string, ok bool) {
+	if id == s.ID() {
+		return nil, true
+	}
+	for _, a := range s.lineage() {
+		if a.id == id {
+			return slices.Clone(a.changed), true
+		}
+	}
+	return nil, false
 }
