@@ -456,6 +456,13 @@ func (ap *appender) rebuild(a *appendEntity, paths []schema.Path, cust [][]int32
 			break
 		}
 	}
+	if fileOrder == nil {
+		fileOrder = primaryOld.placed
+	}
+	// Without either, the rows are in file order, unless they come from a
+	// snapshot file, which keeps the file order of entities with one
+	// path only in the order of each customer's rows.
+	known := fileOrder != nil || ap.s.file == nil || len(paths) > 1
 	var seq []uint32
 	if fileOrder != nil {
 		seq = make([]uint32, n)
@@ -463,10 +470,9 @@ func (ap *appender) rebuild(a *appendEntity, paths []schema.Path, cust [][]int32
 		for i := range addN {
 			seq[oldN+i] = uint32(oldN + i)
 		}
-	} else if len(relinked) > 0 && primaryOld.Sorted && len(paths) == 1 {
-		// The old rows may have been reordered at load: a row that links
-		// to a customer only now belongs among that customer's other
-		// rows in file order, which is not known.
+	} else if len(relinked) > 0 && !known {
+		// A row that links to a customer only now belongs among that
+		// customer's other rows in file order, which is not known.
 		starts := primaryOld.Starts()
 		for _, i := range relinked {
 			c := cust[0][i]
@@ -512,6 +518,9 @@ func (ap *appender) rebuild(a *appendEntity, paths []schema.Path, cust [][]int32
 			l.Broken, l.Sorted = int(starts[ap.numCustomers+1]-starts[ap.numCustomers]), true
 			s := starts[:ap.numCustomers+1]
 			l.startsOnce.Do(func() { l.starts = s })
+			if l.Broken > 0 && known {
+				l.placed = placeSeq
+			}
 		case a.place == nil:
 			l.Customer = cust[j]
 			l.Broken, l.Sorted = linkOrder(l.Customer)

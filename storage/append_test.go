@@ -302,8 +302,10 @@ func split(t *rapid.T, data map[string]rows) [3]map[string]rows {
 
 // TestAppendIdentity is the property of Append: a snapshot of some rows
 // with the others appended (in two steps) holds what a snapshot of all
-// the rows holds, from Arrow records (clustered) and from CSV files; no
-// Arrow memory outlives the snapshots, released in any order.
+// the rows holds, from Arrow records (clustered), from CSV files, and
+// from CSV files through a snapshot file (which may decline rows that
+// link only later, ErrAppendNeedsLoad); no Arrow memory outlives the
+// snapshots, released in any order.
 func TestAppendIdentity(t *testing.T) {
 	ctx := context.Background()
 	sch := mustParseSchema(t, appendSchema)
@@ -323,11 +325,23 @@ func TestAppendIdentity(t *testing.T) {
 			require.Zero(rt, mem.CurrentAlloc())
 		}()
 
-		build := func(fromFiles bool, data map[string]rows) *Snapshot {
+		// mode 0: records; 1: CSV files; 2: CSV files through a
+		// snapshot file (Save, Open) for the first part.
+		mode := rapid.IntRange(0, 2).Draw(rt, "mode")
+		build := func(mode int, data map[string]rows) *Snapshot {
 			var s *Snapshot
 			var err error
-			if fromFiles {
+			if mode > 0 {
 				s, err = Load(ctx, writeRows(rt, root, sch, data), opts)
+				if err == nil && mode == 2 {
+					dir, err := os.MkdirTemp(root, "snap")
+					require.NoError(rt, err)
+					path := filepath.Join(dir, "snap")
+					require.NoError(rt, Save(ctx, s, path))
+					s.Release()
+					s, err = Open(ctx, path, Options{})
+					require.NoError(rt, err)
+				}
 			} else {
 				recs := recordsOf(rt, mem, sch, data, true)
 				s, err = FromRecords(ctx, sch, recs, opts)
@@ -337,14 +351,13 @@ func TestAppendIdentity(t *testing.T) {
 			snaps = append(snaps, s)
 			return s
 		}
-		fromFiles := rapid.Bool().Draw(rt, "fromFiles")
-		want := build(fromFiles, data)
-		got := build(fromFiles, parts[0])
+		want := build(min(mode, 1), data)
+		got := build(mode, parts[0])
 		for _, part := range parts[1:] {
 			recs := recordsOf(rt, mem, sch, part, rapid.Bool().Draw(rt, "emptyRecords"))
 			next, err := got.Append(ctx, recs, Options{Allocator: mem})
 			releaseRecords(recs)
-			if errors.Is(err, ErrAppendNeedsLoad) {
+			if errors.Is(err, ErrAppendNeedsLoad) && mode == 2 {
 				reloads++
 				return
 			}
@@ -462,16 +475,37 @@ func TestAppendLinksLater(t *testing.T) {
 	requireSameValues(t, full, next)
 }
 
-// TestAppendNeedsLoad checks the one case Append declines: a line whose
-// order only now arrives links to a customer with other lines, and where
-// the line was in the file among them is not known.
+// TestAppendNeedsLoad checks a line whose order only now arrives, which
+// links it to a customer with other lines: a loaded snapshot knows where
+// the line was in the file among them, one from a snapshot file does not
+// and Append declines.
 func TestAppendNeedsLoad(t *testing.T) {
+	ctx := context.Background()
 	s, mem := appendBase(t, appendData)
 	defer func() { require.Zero(t, mem.CurrentAlloc()) }()
 	defer s.Release()
 	recs := recordsOf(t, mem, s.Schema(), map[string]rows{"Order": {{"4", "C2", "1", ""}}}, false)
 	defer releaseRecords(recs)
-	_, err := s.Append(context.Background(), recs, Options{Allocator: mem})
+	next, err := s.Append(ctx, recs, Options{Allocator: mem})
+	require.NoError(t, err)
+	defer next.Release()
+	require.Equal(t, 1, next.Links("OrderLine", schema.Path{"LineOrder", "OrderCustomer"}).Broken, "line 12 names order 3, whose customer is nowhere")
+	all := map[string]rows{}
+	for k, v := range appendData {
+		all[k] = v
+	}
+	all["Order"] = append(slices.Clone(all["Order"]), []string{"4", "C2", "1", ""})
+	full, err := Load(ctx, writeRows(t, t.TempDir(), s.Schema(), all), Options{Allocator: mem})
+	require.NoError(t, err)
+	defer full.Release()
+	requireSameValues(t, full, next)
+
+	path := filepath.Join(t.TempDir(), "snap")
+	require.NoError(t, Save(ctx, s, path))
+	opened, err := Open(ctx, path, Options{})
+	require.NoError(t, err)
+	defer opened.Release()
+	_, err = opened.Append(ctx, recs, Options{Allocator: mem})
 	require.ErrorIs(t, err, ErrAppendNeedsLoad)
 	require.ErrorContains(t, err, "OrderLine")
 }
