@@ -112,6 +112,7 @@ var sentinels = map[string]error{
 	"storage.ErrNullKey":               storage.ErrNullKey,
 	"storage.ErrTooManyCustomers":      storage.ErrTooManyCustomers,
 	"storage.ErrSnapshotFile":          storage.ErrSnapshotFile,
+	"storage.ErrAppendNeedsLoad":       storage.ErrAppendNeedsLoad,
 }
 
 // exportedErrVars parses the module's non-test Go files and returns the

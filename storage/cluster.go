@@ -232,6 +232,9 @@ func clusterLinks(links []*Links, primary *Links, place, starts []uint32) {
 	}
 	primary.Customer = clusteredCustomers(starts, primary.numCustomers)
 	primary.Sorted = true
+	if primary.Broken > 0 {
+		primary.placed = place // for Append
+	}
 	// The starts of the sorted links are those of the sort, without the
 	// bucket of the rows of no customer.
 	s := starts[:primary.numCustomers+1]

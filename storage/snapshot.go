@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -177,6 +178,11 @@ type Links struct {
 	// fileOrder, for a path other than the first of a clustered entity,
 	// lists the rows in the order of the data file (see cluster).
 	fileOrder []uint32
+	// placed, for the first path of an entity whose rows were clustered
+	// and include rows of no customer, lists the rows in the order of the
+	// data file (FileOrder's form), so that Append can place a row that
+	// links to a customer only later among that customer's rows.
+	placed []uint32
 
 	startsOnce sync.Once
 	starts     []uint32
@@ -240,7 +246,10 @@ type Snapshot struct {
 	released  atomic.Bool
 	derived   derivedValues // see Derived
 
-	file     *snapFile // the mapped file of a snapshot from Open
+	file *snapFile // the mapped file of a snapshot from Open
+	// fileRefs, when not nil, counts the snapshots sharing file (see
+	// Append); the last one to be released closes it.
+	fileRefs *fileShare
 	keysOnce sync.Once // builds keys on first use, for a snapshot from Open
 }
 
@@ -253,7 +262,7 @@ func (s *Snapshot) Release() {
 	for _, t := range s.entries {
 		t.release()
 	}
-	s.file.close()
+	s.releaseFile()
 }
 
 // Derived returns what build derives from the whole snapshot for key, as
@@ -344,6 +353,12 @@ func (s *Snapshot) computeMemory() int64 {
 			if len(l.Customer) > 0 && !seen[&l.Customer[0]] {
 				seen[&l.Customer[0]] = true
 				n += int64(len(l.Customer)) * 4
+			}
+			for _, order := range [][]uint32{l.fileOrder, l.placed} {
+				if len(order) > 0 && !seen[(*int32)(unsafe.Pointer(&order[0]))] {
+					seen[(*int32)(unsafe.Pointer(&order[0]))] = true
+					n += int64(len(order)) * 4
+				}
 			}
 		}
 	}
