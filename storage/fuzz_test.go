@@ -1,7 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -119,4 +122,39 @@ func TestFuzzSeeds(t *testing.T) {
 			checkSnapshot(t, snap)
 		})
 	}
+}
+
+// FuzzLoadParquet checks that no bytes of a Parquet data file make Load
+// panic or leak Arrow memory: it gives a snapshot that satisfies
+// checkSnapshot, or an error of the data that names the file. The seeds
+// are the valid rows of fuzzSeeds written as Parquet, in one row group
+// and in row groups of one row (dictionary and plain pages).
+//
+//	go test ./storage/ -run '^$' -fuzz FuzzLoadParquet -fuzztime 10m
+func FuzzLoadParquet(f *testing.F) {
+	for _, rows := range []int64{0, 1} {
+		for _, s := range fuzzSeeds[:3] {
+			snap, err := loadCSVBytes(f, memory.DefaultAllocator, []byte(s))
+			require.NoError(f, err)
+			var buf bytes.Buffer
+			writeParquet(f, &buf, snap.Customers(), rows)
+			snap.Release()
+			f.Add(buf.Bytes())
+		}
+	}
+	sch := strings.Replace(fuzzSchema, "Customer.csv", "Customer.parquet", 1)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		dir := writeDir(t, sch, map[string]string{"Customer.parquet": string(data)})
+		snap, err := Load(context.Background(), dir, Options{Allocator: mem})
+		if err != nil {
+			require.Nil(t, snap)
+			require.True(t, errors.Is(err, ErrData) || errors.Is(err, ErrDuplicateKey) || errors.Is(err, ErrNullKey), "%v", err)
+			require.Contains(t, err.Error(), "Customer.parquet")
+			return
+		}
+		defer snap.Release()
+		checkSnapshot(t, snap)
+	})
 }

@@ -557,11 +557,15 @@ func TestParquetRepro(t *testing.T) {
 	const sch = `{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.parquet",
 	  "attributes": [{"name": "K", "type": "integer"}, {"name": "S", "type": "string"}]}]}`
 	tests := []struct {
-		name, file string
+		name, file, want string // want: the error, if any is required
 	}{
 		// The stored Arrow schema claims billions of fields, and decoding
 		// it asked for hundreds of gigabytes: a fatal error, not a panic.
-		{"corrupt Arrow schema", "corrupt_arrow_schema.parquet"},
+		{"corrupt Arrow schema", "corrupt_arrow_schema.parquet", ""},
+		// A row group's row count is negative: the loader sized its
+		// string column with it and panicked (found by FuzzLoadParquet's
+		// kind of mutation).
+		{"negative row count", "negative_row_count.parquet", "row group 4 gives -64 rows, beyond the file's 5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -571,6 +575,10 @@ func TestParquetRepro(t *testing.T) {
 			require.NoError(t, err)
 			dir := writeDir(t, sch, map[string]string{"P.parquet": string(data)})
 			snap, err := Load(t.Context(), dir, Options{Allocator: mem})
+			if tt.want != "" {
+				require.ErrorIs(t, err, ErrData)
+				require.ErrorContains(t, err, tt.want)
+			}
 			if err == nil {
 				snap.Release()
 			}

@@ -414,7 +414,7 @@ func (el *entityLoad) open() error {
 	var size int64
 	if st, err := os.Stat(path); err == nil {
 		if err := regular.Check(st); err != nil {
-			return fmt.Errorf("%w: entity %s: source %s %w", ErrData, e.Name, e.File, err)
+			return alsoData{fmt.Errorf("entity %s: source %s %w", e.Name, e.File, err)}
 		}
 		size = st.Size()
 	}
@@ -447,6 +447,12 @@ func (el *entityLoad) open() error {
 		return nil
 	})
 }
+
+// alsoData is an error that wraps ErrData as well as its own cause,
+// without ErrData's text in its message.
+type alsoData struct{ error }
+
+func (e alsoData) Unwrap() []error { return []error{e.error, ErrData} }
 
 // loadInOrder loads an entity without relationship paths: its rows stay
 // in file order. Its keys come first, for the entities that lead here.

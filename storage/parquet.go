@@ -154,10 +154,22 @@ func openParquetSource(path string, e *schema.Entity, tooMany error, scratch mem
 		l.Add(name, tooMany, "more than %d rows", maxRows)
 		return nil, l
 	}
+	if md.NumRows < 0 {
+		return nil, fail("the file's metadata gives %d rows (is the file damaged?)", md.NumRows)
+	}
 	s.rows = int(md.NumRows)
 	s.groups = make([]int64, rdr.NumRowGroups())
+	var sum int64
 	for g := range s.groups {
-		s.groups[g] = md.RowGroup(g).NumRows()
+		n := md.RowGroup(g).NumRows()
+		if n < 0 || n > md.NumRows-sum {
+			return nil, fail("row group %d gives %d rows, beyond the file's %d (is the file damaged?)", g, n, md.NumRows)
+		}
+		s.groups[g] = n
+		sum += n
+	}
+	if sum != md.NumRows {
+		return nil, fail("the row groups hold %d rows, the file's metadata %d (is the file damaged?)", sum, md.NumRows)
 	}
 
 	readProps := pqarrow.ArrowReadProperties{}
