@@ -260,7 +260,7 @@ func badCases() []badCase {
 			require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "Order.csv"), 0o644))
 		}, regular.ErrNotRegular, "named pipe"),
 		dataCase("truncated Parquet", map[string]string{
-			"schema.json": strings.Replace(badSchema, `"source": "Order.csv"`, `"source": "Order.parquet"`, 1),
+			"schema.json":   strings.Replace(badSchema, `"source": "Order.csv"`, `"source": "Order.parquet"`, 1),
 			"Order.parquet": "PAR1\x00\x00\x00\x00PAR1"}, nil, storage.ErrData, "Order.parquet"),
 		dataCase("schema.json not valid", map[string]string{"schema.json": `{"customerEntity": 3}`}, nil, schema.ErrSyntax, "customerEntity"),
 
