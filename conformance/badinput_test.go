@@ -139,12 +139,6 @@ func catalogCase(name string, content []byte, want error, msg string) badCase {
 	}}
 }
 
-// replace returns badSchema with old replaced by new, which must occur.
-func replace(t *testing.T, old, new string) string {
-	require.Contains(t, badSchema, old)
-	return strings.Replace(badSchema, old, new, 1)
-}
-
 func badCases() []badCase {
 	pred := func(attr, op, value string) string {
 		if value == "" {
