@@ -182,10 +182,15 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 			stopped = true
 			break
 		}
-		if rows%batchRows == 0 {
+		// A chunk takes tens of milliseconds to parse: the context is
+		// checked sixteen times a chunk, so that a cancelled load stops
+		// within milliseconds.
+		if rows%(batchRows/16) == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, nil, fmt.Errorf("load %s: %w", name, err)
 			}
+		}
+		if rows%batchRows == 0 {
 			cut()
 			if progress != nil {
 				progress(int64(rows), skipped+cr.InputOffset(), size)

@@ -193,9 +193,12 @@ func (s *parquetSource) readDictGroup(ctx context.Context, i, g, first int, d *d
 	}
 	rows := int(s.groups[g])
 	maxDef := s.rdr.MetaData().Schema.Column(s.leaves[i]).MaxDefinitionLevel()
-	err = decodeDictGroup(s.rdr, g, s.leaves[i], rows, maxDef, d)
+	err = decodeDictGroup(ctx, s.rdr, g, s.leaves[i], rows, maxDef, d)
 	if errors.Is(err, errNotDictPages) {
 		return s.bytesDictGroup(ctx, i, g, first, d)
+	}
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
 	if err != nil {
 		return &decodeError{group: g, err: err}

@@ -299,7 +299,8 @@ type entityLoad struct {
 
 	// What the dependents read, set before ready is closed. keys indexes
 	// the rows in file order; keyData is the file-order key column it
-	// reads, when that is not the table's; fileCust holds, per path, the
+	// reads (a reference of its own, also when the table holds it too);
+	// fileCust holds, per path, the
 	// customer of every row in file order. failed means the load fails
 	// and dependents need not resolve. They are released when the last
 	// of holders (the entity and its dependents) is done with them.
@@ -464,7 +465,12 @@ func (el *entityLoad) loadInOrder() {
 		el.fail(el.check(err))
 		return
 	}
-	defer keyCol.Release()
+	// The key index reads the column: it is released when the entity and
+	// its dependents are done with the keys (done), not when this load
+	// ends. A load that fails after the keys are ready (cancelled while
+	// placing the other columns) must not free what a dependent still
+	// resolves its foreign keys with.
+	el.keyData = keyCol
 	if err := el.indexKeys(&Column{Attr: e.Attributes[keyAttr], Data: keyCol}); err != nil {
 		el.fail(el.check(nil))
 		return
@@ -1064,7 +1070,9 @@ func (el *entityLoad) placeParquetGroups(ps *parquetSource, i int, place []uint3
 	switch {
 	case ps.dictPages[i] && ps.typeErr[i] == nil:
 		p := newStringPlacer(l.mem, n, place)
-		defer p.release()
+		// p is replaced when the column turns plain: the release is of
+		// whichever placer p is at the end.
+		defer func() { p.release() }()
 		plain, err := el.placeDictGroups(ps, i, p, urgent)
 		if err != nil {
 			return nil, true, err

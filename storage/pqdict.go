@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -87,7 +88,7 @@ func (d *dictRows) reset(rows int) {
 // decodeDictGroup decodes row group g of leaf column leaf, of rows rows
 // and maximum definition level maxDef, into d. It returns errNotDictPages
 // for a page it does not read, and any other problem as the row group's.
-func decodeDictGroup(rdr *file.Reader, g, leaf, rows int, maxDef int16, d *dictRows) error {
+func decodeDictGroup(ctx context.Context, rdr *file.Reader, g, leaf, rows int, maxDef int16, d *dictRows) error {
 	d.reset(rows)
 	pr, err := rdr.RowGroup(g).GetColumnPageReader(leaf)
 	if err != nil {
@@ -97,6 +98,9 @@ func decodeDictGroup(rdr *file.Reader, g, leaf, rows int, maxDef int16, d *dictR
 	var levels []uint32 // a page's definition levels
 	row, haveDict := 0, false
 	for pr.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var n int
 		var defs, vals []byte
 		var defsPrefixed bool

@@ -114,7 +114,7 @@ func TestDictGroups(t *testing.T) {
 		for g, first := range src.groupFirsts() {
 			if src.dictPages[0] {
 				var d dictRows
-				require.NoError(rt, decodeDictGroup(src.rdr, g, src.leaves[0], int(src.groups[g]), maxDef, &d))
+				require.NoError(rt, decodeDictGroup(t.Context(), src.rdr, g, src.leaves[0], int(src.groups[g]), maxDef, &d))
 				check("pages", &d, first)
 			}
 			var b dictRows
