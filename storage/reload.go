@@ -140,7 +140,12 @@ func (i LoadInfo) String() string {
 			} else {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s rows to %s", exact.FormatCount(i.Appended[name]), name)
+			n := i.Appended[name]
+			rows := "rows"
+			if n == 1 {
+				rows = "row"
+			}
+			fmt.Fprintf(&b, "%s %s to %s", exact.FormatCount(n), rows, name)
 		}
 	}
 	if i.Reason != "" {
@@ -276,10 +281,6 @@ func appendGrown(ctx context.Context, dir string, old *Snapshot, sig *dirSignatu
 		return nil, fmt.Errorf("the new rows could not be appended: %w", err)
 	}
 	s.sources = now
-	s.info.Appended = map[string]int{}
-	for name, r := range records {
-		s.info.Appended[name] = int(r.NumRows())
-	}
 	return s, nil
 }
 
