@@ -83,7 +83,26 @@ var (
 	fixOnce sync.Once
 	fix     *fixture
 	fixErr  error
+	temps   []string // the directories to remove at the end
 )
+
+// TestMain removes the fixture's directories once every test and
+// benchmark ran.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fix != nil {
+		if fix.cat != nil {
+			fix.cat.Close()
+		}
+		if fix.base != nil {
+			fix.base.Release()
+		}
+	}
+	for _, d := range temps {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
 
 func setup(b testing.TB) *fixture {
 	fixOnce.Do(func() { fix, fixErr = newFixture(b) })
@@ -99,9 +118,15 @@ func newFixture(b testing.TB) (*fixture, error) {
 		if err != nil {
 			return nil, err
 		}
-		pq = filepath.Join(os.TempDir(), "segmentkit-refresh-S")
 		if d := os.Getenv("SEGMENTKIT_BENCH_DATA"); d != "" {
 			pq = filepath.Join(d, "S")
+		} else {
+			tmp, err := os.MkdirTemp("", "segmentkit-refresh-S")
+			if err != nil {
+				return nil, err
+			}
+			temps = append(temps, tmp)
+			pq = tmp
 		}
 		if _, err := gen.Generate(ctx, pq, sc); err != nil {
 			return nil, err
@@ -111,6 +136,7 @@ func newFixture(b testing.TB) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
+	temps = append(temps, dir)
 	f := &fixture{dir: dir, parquet: pq}
 	start := time.Now()
 	extra, err := toCSV(ctx, pq, dir, f)
