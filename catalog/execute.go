@@ -296,7 +296,7 @@ func (ex *execution) failRunnable(msg string) {
 func (ex *execution) describeData() {
 	d := ex.data
 	info := &DataInfo{Source: d.source, Customers: d.snap.NumCustomers(), Keys: shortHash(d.keys),
-		LoadDuration: d.loadTime, MemoryBytes: d.snap.MemoryBytes()}
+		LoadDuration: d.loadTime, Load: d.snap.LoadInfo().String(), MemoryBytes: d.snap.MemoryBytes()}
 	var warnings []string
 	for _, lr := range d.snap.LinkReports() {
 		if lr.Null+lr.Dangling == 0 {

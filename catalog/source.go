@@ -33,7 +33,12 @@ type Source interface {
 // DirSource loads a data directory (FORMAT.md section 1). It keeps the
 // loaded snapshot and reloads only when schema.json or an entity's source
 // file changes (size or modification time), so repeated refreshes of
-// unchanged data do not reload it. It loads with storage.LoadCached, so a
+// unchanged data do not reload it. A reload is storage.Reload from the
+// kept snapshot: when CSV sources only grew at their end, their new rows
+// are appended to it, so that the catalog re-evaluates only the segments
+// that read the entities that gained rows (the job's DataInfo.Load says
+// whether it appended, or why it loaded in full). It loads with
+// storage.LoadCached, so a
 // process that starts on a directory whose snapshot file is current
 // (written by an earlier load) opens that file in well under a second
 // instead of reading the data files; the snapshot file is checked whole
@@ -151,10 +156,21 @@ func (s *DirSource) Snapshot(ctx context.Context) (*storage.Snapshot, func(), er
 		s.mu.Unlock()
 		return sh.snap, sh.releaseFunc(), nil
 	}
+	var old *sharedSnap
+	if s.cur != nil {
+		old = s.cur.acquire()
+	}
 	s.mu.Unlock()
 	opts := s.opts
 	opts.VerifySnapshotFile = true
-	snap, err := storage.LoadCached(ctx, s.dir, opts)
+	var snap *storage.Snapshot
+	var err error
+	if old != nil {
+		snap, err = storage.Reload(ctx, s.dir, old.snap, opts)
+		old.release()
+	} else {
+		snap, err = storage.LoadCached(ctx, s.dir, opts)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -397,6 +397,13 @@ type DataInfo struct {
 	// LoadDuration is how long getting the snapshot took (near zero when
 	// the source had it cached).
 	LoadDuration time.Duration `json:"loadDuration"`
+	// Load says how the snapshot was made (storage.LoadInfo): "full
+	// load", "snapshot file", "append: 1,234 rows to Order" (the rows a
+	// data directory's files gained, appended to the snapshot before),
+	// or "full load: Order.csv changed in its first 1,024 bytes
+	// (rewritten, not appended to)", the reason it could not append.
+	// Empty in jobs stored by versions that did not record it.
+	Load string `json:"load,omitempty"`
 	// MemoryBytes is the snapshot's memory.
 	MemoryBytes int64 `json:"memoryBytes"`
 	// BrokenLinks lists the relationships with null or dangling foreign

@@ -201,7 +201,7 @@ func (s *Server) reload(ctx context.Context) error {
 	s.mu.Unlock()
 	if old != nil {
 		old.done()
-		s.log.Info("data reloaded", "source", s.opts.Source.String(), "customers", snap.NumCustomers())
+		s.log.Info("data reloaded", "source", s.opts.Source.String(), "customers", snap.NumCustomers(), "load", snap.LoadInfo().String())
 	}
 	return nil
 }

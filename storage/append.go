@@ -714,6 +714,13 @@ func (ap *appender) snapshot() (*Snapshot, error) {
 			changed = append(changed, e.Name)
 		}
 	}
+	ns.appended = true
+	ns.info = LoadInfo{Method: AppendedRows, Appended: map[string]int{}}
+	for name, a := range ap.ents {
+		if n := a.addRows(); n > 0 {
+			ns.info.Appended[name] = n
+		}
+	}
 	lin := s.lineage().then(s.ID(), changed)
 	ns.derived.get(lineageKey, func() (any, error) { return lin, nil })
 	if s.file != nil {

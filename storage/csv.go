@@ -38,6 +38,9 @@ type csvColumn struct {
 type csvSource struct {
 	chunks [][]arrow.Array // per attribute, in file order
 	rows   int
+	// headerEnd is the offset of the first byte after the header row (and
+	// a byte order mark before it).
+	headerEnd int64
 }
 
 func (s *csvSource) numRows() int { return s.rows }
@@ -74,12 +77,15 @@ func (s *csvSource) close() {
 }
 
 // readCSV reads one entity from CSV text. name is the file as the user
-// knows it ("Order.csv"), used in messages; size is the input's length in
-// bytes, or 0 when unknown; tooMany is the sentinel for more rows than
-// maxRows. The chunks' buffers come from mem and belong to the caller, who
-// closes the source; progress, if not nil, is called after every batch of
-// rows. On error nothing stays allocated.
-func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *schema.Entity, tooMany error, mem memory.Allocator, progress func(rows, bytesRead, bytesTotal int64)) (_ *csvSource, _ *origin, err error) {
+// knows it ("Order.csv"), used in messages; shift is the number of lines
+// of the file between the header and the rest of r that r leaves out (0
+// but for the new rows of a grown file, Reload), added to the line
+// numbers after the header; size is the input's length in bytes, or 0
+// when unknown; tooMany is the sentinel for more rows than maxRows. The
+// chunks' buffers come from mem and belong to the caller, who closes the
+// source; progress, if not nil, is called after every batch of rows. On
+// error nothing stays allocated.
+func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift int, ent *schema.Entity, tooMany error, mem memory.Allocator, progress func(rows, bytesRead, bytesTotal int64)) (_ *csvSource, _ *origin, err error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var skipped int64
 	if head, _ := br.Peek(len(utf8BOM)); string(head) == string(utf8BOM) {
@@ -98,7 +104,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 		problems.Add(name, ErrData, "empty file: no header row")
 		return nil, nil, problems
 	case err != nil:
-		if !addCSVError(&problems, name, err) {
+		if !addCSVError(&problems, name, 0, err) {
 			return nil, nil, fmt.Errorf("load %s: %w", name, err)
 		}
 		return nil, nil, problems
@@ -108,7 +114,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 	if err != nil {
 		return nil, nil, err
 	}
-	src := &csvSource{chunks: make([][]arrow.Array, len(ent.Attributes))}
+	src := &csvSource{chunks: make([][]arrow.Array, len(ent.Attributes)), headerEnd: skipped + cr.InputOffset()}
 	for i := range cols {
 		cols[i].b, err = newColumnBuilder(mem, cols[i].attr.Type)
 		if err != nil {
@@ -144,7 +150,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 		if rerr != nil {
 			var pe *csv.ParseError
 			if errors.As(rerr, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-				problems.Add(fmt.Sprintf("%s:%d", name, pe.StartLine), ErrData,
+				problems.Add(fmt.Sprintf("%s:%d", name, pe.StartLine+shift), ErrData,
 					"wrong number of fields: %d, the header has %d", len(rec), len(header))
 				if len(problems) >= maxProblems {
 					stopped = true
@@ -154,7 +160,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 			}
 			// A syntax error leaves the reader at an unknown place in
 			// the record structure, so reading stops here.
-			if !addCSVError(&problems, name, rerr) {
+			if !addCSVError(&problems, name, shift, rerr) {
 				return nil, nil, fmt.Errorf("load %s: %w", name, rerr)
 			}
 			break
@@ -164,6 +170,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, ent *sch
 			break
 		}
 		line, _ := cr.FieldPos(0)
+		line += shift
 		org.addLine(rows, line)
 		for i := range cols {
 			c := &cols[i]
@@ -249,12 +256,12 @@ func mapHeader(name string, ent *schema.Entity, header []string) ([]csvColumn, e
 
 // addCSVError records a syntax error of encoding/csv with its position.
 // It reports false for any other error, such as a failed read.
-func addCSVError(l *diag.List, name string, err error) bool {
+func addCSVError(l *diag.List, name string, shift int, err error) bool {
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
 		return false
 	}
-	l.Add(fmt.Sprintf("%s:%d", name, pe.Line), ErrData, "%v (byte %d of the line)", pe.Err, pe.Column)
+	l.Add(fmt.Sprintf("%s:%d", name, pe.Line+shift), ErrData, "%v (byte %d of the line)", pe.Err, pe.Column)
 	return true
 }
 

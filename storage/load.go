@@ -105,7 +105,27 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 		return nil, err
 	}
 
-	return newLoader(ctx, dir, sch, &opts).run()
+	// The stamps are taken before the files are read: a file changed
+	// while it is read is then seen as changed by Reload.
+	sig, err := signFiles(dir, data, sch)
+	if err != nil {
+		sig = nil // Load reports the problem, or the file came back
+	}
+	l := newLoader(ctx, dir, sch, &opts)
+	s, err := l.run()
+	if err != nil {
+		return nil, err
+	}
+	s.info = LoadInfo{Method: LoadedFiles}
+	if sig != nil {
+		for _, el := range l.ents {
+			if el.content != nil {
+				sig.Contents = append(sig.Contents, *el.content)
+			}
+		}
+		s.sources = sig
+	}
+	return s, nil
 }
 
 // insideDir reports whether a source, a path relative to the data

@@ -296,6 +296,8 @@ type entityLoad struct {
 	tooMany error
 	src     entitySource
 	org     *origin
+	// content is what was read of a CSV source, for Reload.
+	content *csvContent
 
 	// What the dependents read, set before ready is closed. keys indexes
 	// the rows in file order; keyData is the file-order key column it
@@ -440,11 +442,13 @@ func (el *entityLoad) open() error {
 		progress = func(rows, read, total int64) { l.progress(e.Name, rows, read, total) }
 	}
 	return l.work(true, func() error {
-		src, org, err := readCSV(l.ctx, f, size, e.File, e, el.tooMany, l.scratch, progress)
+		cr := newContentReader(f, e.File)
+		src, org, err := readCSV(l.ctx, cr, size, e.File, 0, e, el.tooMany, l.scratch, progress)
 		if err != nil {
 			return err
 		}
 		el.src, el.org = src, org
+		el.content = cr.content(src.headerEnd)
 		return nil
 	})
 }

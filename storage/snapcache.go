@@ -50,6 +50,11 @@ type dirSignature struct {
 	// tick is still seen.
 	Schema string      `json:"schemaSha256"`
 	Files  []fileStamp `json:"files"`
+	// Contents and Signed are kept with a snapshot loaded from the files,
+	// for Reload (and not compared by equal): what the loader read of
+	// each CSV source, and when the stamps were taken (Unix nanoseconds).
+	Contents []csvContent `json:"contents,omitempty"`
+	Signed   int64        `json:"signed,omitempty"`
 }
 
 // fileStamp identifies one version of a file, as far as its metadata
@@ -83,10 +88,6 @@ func stampFile(dir, rel string) (fileStamp, error) {
 // every source it names. An error means Load would fail too (or the files
 // are changing): LoadCached then lets Load report it.
 func signDir(dir string) (*dirSignature, error) {
-	stamp, err := stampFile(dir, "schema.json")
-	if err != nil {
-		return nil, err
-	}
 	data, err := schema.ReadFile(filepath.Join(dir, "schema.json"))
 	if err != nil {
 		return nil, err
@@ -95,8 +96,19 @@ func signDir(dir string) (*dirSignature, error) {
 	if err != nil {
 		return nil, err
 	}
+	return signFiles(dir, data, sch)
+}
+
+// signFiles returns the signature of dir's files, schema.json by data,
+// the content read of it, which parses as sch.
+func signFiles(dir string, data []byte, sch *schema.Schema) (*dirSignature, error) {
+	signed := time.Now().UnixNano()
+	stamp, err := stampFile(dir, "schema.json")
+	if err != nil {
+		return nil, err
+	}
 	sum := sha256.Sum256(data)
-	sig := &dirSignature{Builder: snapshotBuilder(), Schema: hex.EncodeToString(sum[:]), Files: []fileStamp{stamp}}
+	sig := &dirSignature{Builder: snapshotBuilder(), Schema: hex.EncodeToString(sum[:]), Files: []fileStamp{stamp}, Signed: signed}
 	for _, e := range sch.Entities {
 		st, err := stampFile(dir, e.File)
 		if err != nil {
@@ -139,11 +151,16 @@ var errStale = errors.New("snapshot file is stale")
 // schema.json by content, each source by size, modification time and,
 // where the system has them, inode and inode change time), LoadCached opens
 // it (Open) instead of reading the data files, which takes well under a
-// second however large the data. Otherwise (no file, a stale one, a
-// damaged one, one of another format version) it loads dir with Load and
-// writes the snapshot file for the next time, replacing the old one
-// atomically; a directory it cannot write to (read-only, say) just goes
-// without. The file is a cache: deleting it is always safe.
+// second however large the data. When the file is stale only because
+// CSV sources grew at their end since it was written (see Reload), it
+// opens the file, appends the new rows to its snapshot and writes that
+// as the snapshot file; its LoadInfo says so. Otherwise (no file, a
+// stale one, a damaged one, one of another format version) it loads dir
+// with Load (its LoadInfo().Reason saying why a stale file could not be
+// appended to) and writes the snapshot file for the next time, replacing
+// the old one atomically; a directory it cannot write to (read-only,
+// say) just goes without. The file is a cache: deleting it is always
+// safe.
 //
 // The snapshot file is not written when a data file changed while Load
 // read it, or was modified less than two seconds before (a second change
@@ -169,42 +186,84 @@ func LoadCached(ctx context.Context, dir string, opts Options) (*Snapshot, error
 		return Load(ctx, dir, opts)
 	}
 	path := SnapshotFilePath(dir)
-	s, err := openCached(ctx, path, before)
-	if err == nil && opts.VerifySnapshotFile {
-		if err = s.Verify(ctx); err != nil {
-			// Verify removed the damaged file, or it was replaced.
-			s.Release()
+	s, err := openCached(ctx, path, opts, func(meta *fileMeta) error {
+		if meta.Sources == nil || !meta.Sources.equal(before) {
+			return errStale
 		}
-	}
+		return nil
+	})
 	if err == nil {
 		return s, nil
 	}
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, ctx.Err())
 	}
+	var reason error
+	if errors.Is(err, errStale) {
+		// The files changed since the snapshot file was written: if they
+		// only grew, their new rows are appended to it.
+		s, reason = appendToCached(ctx, dir, path, opts)
+		if s != nil {
+			saveCached(ctx, dir, path, s)
+			return s, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("load %s: %w", dir, ctx.Err())
+		}
+	}
 	snap, err := Load(ctx, dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	if after, err := signDir(dir); err == nil && after.equal(before) {
-		// Best effort: a snapshot file that cannot be written is a cache
-		// miss next time, no error now.
-		// The file holds the data: it gets the permissions of
-		// schema.json, not more.
-		perm := os.FileMode(0)
-		if st, err := os.Stat(filepath.Join(dir, "schema.json")); err == nil {
-			perm = st.Mode().Perm() & 0o666
-		}
-		if os.MkdirAll(filepath.Dir(path), 0o777) == nil {
-			saveFile(ctx, snap, path, before, perm)
-		}
+	if reason != nil {
+		snap.info.Reason = reason.Error()
 	}
+	saveCached(ctx, dir, path, snap)
 	return snap, nil
 }
 
-// openCached opens the snapshot file at path if it was built from the
-// files sig describes.
-func openCached(ctx context.Context, path string, sig *dirSignature) (*Snapshot, error) {
+// appendToCached opens the stale snapshot file at path of dir and appends
+// the rows dir's files gained since it was written (appendGrown), or
+// returns why it cannot.
+func appendToCached(ctx context.Context, dir, path string, opts Options) (*Snapshot, error) {
+	old, err := openCached(ctx, path, opts, func(meta *fileMeta) error {
+		if meta.Sources == nil {
+			return errNoSources
+		}
+		if meta.Sources.Builder != snapshotBuilder() {
+			return errors.New("the snapshot file was built by another version of segmentkit")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the snapshot file: %w", err)
+	}
+	defer old.Release()
+	return appendGrown(ctx, dir, old, old.sources, opts)
+}
+
+// saveCached writes snap as dir's snapshot file when dir's files are
+// still those it was made from; best effort: a snapshot file that cannot
+// be written is a cache miss next time, no error now.
+func saveCached(ctx context.Context, dir, path string, snap *Snapshot) {
+	after, err := signDir(dir)
+	if err != nil || snap.sources == nil || !after.equal(snap.sources) {
+		return
+	}
+	// The file holds the data: it gets the permissions of schema.json,
+	// not more.
+	perm := os.FileMode(0)
+	if st, err := os.Stat(filepath.Join(dir, "schema.json")); err == nil {
+		perm = st.Mode().Perm() & 0o666
+	}
+	if os.MkdirAll(filepath.Dir(path), 0o777) == nil {
+		saveFile(ctx, snap, path, snap.sources, perm)
+	}
+}
+
+// openCached opens the snapshot file at path if accept takes its
+// metadata, checked whole first with opts.VerifySnapshotFile.
+func openCached(ctx context.Context, path string, opts Options, accept func(*fileMeta) error) (*Snapshot, error) {
 	data, unmap, info, err := mapFile(path)
 	if err != nil {
 		return nil, err
@@ -216,15 +275,17 @@ func openCached(ctx context.Context, path string, sig *dirSignature) (*Snapshot,
 			os.Remove(path)
 		}
 	}
-	s, err := openMapped(ctx, f, func(meta *fileMeta) error {
-		if meta.Sources == nil || !meta.Sources.equal(sig) {
-			return errStale
-		}
-		return nil
-	})
+	s, err := openMapped(ctx, f, accept)
 	if err != nil {
 		f.close()
 		return nil, err
+	}
+	if opts.VerifySnapshotFile {
+		if err := s.Verify(ctx); err != nil {
+			// Verify removed the damaged file, or it was replaced.
+			s.Release()
+			return nil, err
+		}
 	}
 	return s, nil
 }

@@ -76,6 +76,11 @@ type fileMeta struct {
 	// Sources, for the snapshot file of a data directory, identifies the
 	// files it was built from (LoadCached).
 	Sources *dirSignature `json:"sources,omitempty"`
+	// Appended reports that rows were appended to the snapshot the file
+	// holds (Snapshot.Append, Reload): it holds the values of a load of
+	// the same files, not the same arrays (string columns of the new rows
+	// are not dictionary-encoded again, say).
+	Appended bool `json:"appended,omitempty"`
 }
 
 type fileTable struct {
@@ -178,6 +183,7 @@ func saveFile(ctx context.Context, snap *Snapshot, path string, sources *dirSign
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	meta.Sources = sources
+	meta.Appended = snap.appended
 	js, err := json.Marshal(meta)
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
@@ -794,6 +800,8 @@ func openMapped(ctx context.Context, f *snapFile, accept func(*fileMeta) error) 
 		return nil, err
 	}
 	s.file = f
+	s.info = LoadInfo{Method: OpenedFile}
+	s.sources, s.appended = meta.Sources, meta.Appended
 	f.left.Store(int64(len(f.blocks)))
 	if len(f.blocks) == 0 {
 		close(f.done)

@@ -251,6 +251,14 @@ type Snapshot struct {
 	// Append); the last one to be released closes it.
 	fileRefs *fileShare
 	keysOnce sync.Once // builds keys on first use, for a snapshot from Open
+
+	info LoadInfo // see LoadInfo
+	// sources, for a snapshot loaded from a data directory, records the
+	// files it was loaded from, for Reload.
+	sources *dirSignature
+	// appended reports that rows were appended to the snapshot, or to
+	// the one saved in the file it was opened from.
+	appended bool
 }
 
 // Release releases every Arrow buffer of the snapshot. It is idempotent;

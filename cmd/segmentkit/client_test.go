@@ -138,6 +138,10 @@ var (
 	reDuration = regexp.MustCompile(`\b(\d+(\.\d+)?(h|m|s|ms|µs|ns))+\b`)
 	reJSONDur  = regexp.MustCompile(`"(duration|loadDuration|memoryBytes)":\d+`)
 	reSpaces   = regexp.MustCompile(`  +`)
+	// How the data was loaded differs too: a server keeps its snapshot,
+	// each command opens the snapshot file.
+	reJSONLoad = regexp.MustCompile(`"load":"[^"]*"`)
+	reLoad     = regexp.MustCompile(`(?m)(loaded in DUR) \(.*\)$`)
 )
 
 // normalize replaces the times and durations of an output, which differ
@@ -146,6 +150,8 @@ func normalize(s string) string {
 	s = reTime.ReplaceAllString(s, "TIME")
 	s = reJSONDur.ReplaceAllString(s, `"$1":0`)
 	s = reDuration.ReplaceAllString(s, "DUR")
+	s = reJSONLoad.ReplaceAllString(s, `"load":"LOAD"`)
+	s = reLoad.ReplaceAllString(s, "$1 (LOAD)")
 	return reSpaces.ReplaceAllString(s, "  ")
 }
 

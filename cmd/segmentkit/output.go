@@ -123,7 +123,11 @@ func writeJob(w io.Writer, j *catalog.Job) {
 	}
 	fmt.Fprintln(w)
 	if d := j.Data; d != nil {
-		fmt.Fprintf(w, "data: %s, %s customers, loaded in %s\n", d.Source, exact.FormatCount(d.Customers), round(d.LoadDuration))
+		fmt.Fprintf(w, "data: %s, %s customers, loaded in %s", d.Source, exact.FormatCount(d.Customers), round(d.LoadDuration))
+		if d.Load != "" {
+			fmt.Fprintf(w, " (%s)", d.Load)
+		}
+		fmt.Fprintln(w)
 	}
 	for _, e := range j.Errors {
 		writeLines(w, "error: ", e)
