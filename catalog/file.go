@@ -19,6 +19,8 @@ const (
 
 type boltMeta struct {
 	pageSize uint32
+	root     uint64 // the root bucket's page
+	freelist uint64 // the free list's page, or noFreelist
 	hwm      uint64 // the high water mark: pages [0, hwm) are in use
 	txid     uint64
 }
@@ -40,16 +42,17 @@ func readBoltMeta(f *os.File, off int64) (m boltMeta, ok bool) {
 	if h.Sum64() != e.Uint64(b[boltMetaSum:]) {
 		return m, false
 	}
-	m = boltMeta{pageSize: e.Uint32(b[8:]), hwm: e.Uint64(b[40:]), txid: e.Uint64(b[48:])}
+	m = boltMeta{pageSize: e.Uint32(b[8:]), root: e.Uint64(b[16:]), freelist: e.Uint64(b[32:]), hwm: e.Uint64(b[40:]), txid: e.Uint64(b[48:])}
 	return m, m.pageSize >= 512
 }
 
-// checkFile refuses a bbolt file shorter than the pages its meta page says
-// are in use, as left by a partial copy or a full disk. bbolt maps the file
-// and reads those pages without checking its length, and touching a mapped
-// page past the end of the file kills the process. Files it cannot read,
-// and longer files that are not bbolt files, are left to bolt.Open to
-// report.
+// checkFile refuses an empty file (bbolt would make it a new database), a
+// bbolt file shorter than the pages its meta page says are in use, as left
+// by a partial copy or a full disk (bbolt maps the file and reads those
+// pages without checking its length, and touching a mapped page past the
+// end of the file kills the process), and a file whose pages do not hold
+// together (checkPages). Files it cannot read, and longer files that are
+// not bbolt files, are left to bolt.Open to report.
 func checkFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -61,6 +64,9 @@ func checkFile(path string) error {
 		return nil
 	}
 	size := st.Size()
+	if size == 0 {
+		return fmt.Errorf("%w: the file is empty (0 bytes); remove it to start a new catalog", ErrNotCatalog)
+	}
 	// bbolt uses the valid meta page with the higher transaction id. The
 	// first meta page gives the page size; without it, look for the second
 	// where bbolt does.
@@ -92,5 +98,5 @@ func checkFile(path string) error {
 	if need := uint64(size) / uint64(m.pageSize); m.hwm > need {
 		return corrupt("the file is %d bytes long, but it holds %d pages of %d bytes: it is truncated", size, m.hwm, m.pageSize)
 	}
-	return nil
+	return checkPages(f, m)
 }

@@ -40,6 +40,7 @@ var sentinels = map[string]error{
 	"catalog.ErrDraft":                 ErrDraft,
 	"catalog.ErrInvalid":               ErrInvalid,
 	"catalog.ErrReferenced":            ErrReferenced,
+	"catalog.ErrReadOnly":              ErrReadOnly,
 	"catalog.ErrCycle":                 ErrCycle,
 	"catalog.ErrNewerFormat":           ErrNewerFormat,
 	"catalog.ErrNotCatalog":            ErrNotCatalog,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -63,10 +64,32 @@ var (
 	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs,
 		bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports, bucketTokens}
 
+	// addedBuckets are the buckets added after format version 1 first
+	// shipped: a file without them gets them, empty, at Open.
+	addedBuckets = [][]byte{bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports, bucketTokens}
+
 	keyVersion = []byte("version")
 	keyCreated = []byte("created")
 	keyJob     = []byte("job")
 )
+
+func knownBucket(name []byte) bool {
+	for _, b := range allBuckets {
+		if bytes.Equal(b, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func addedLater(name []byte) bool {
+	for _, b := range addedBuckets {
+		if bytes.Equal(b, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // record is a segment as the file keeps it.
 type record struct {
@@ -211,12 +234,18 @@ func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
+// unwrapCorrupt returns the message of a corrupt error without the
+// sentinel's text, for a problem that wraps the sentinel itself.
+func unwrapCorrupt(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrCorrupt.Error()+": ")
+}
+
 // init checks the format version, initialises a new file, and marks jobs
 // left unfinished by a previous process as failed. A catalog that needs
 // none of that is only read: opening it writes nothing.
 func (c *Catalog) init() error {
 	var version uint32
-	var empty, foreign, write bool
+	var empty, foreign, write, missing bool
 	err := c.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
@@ -231,10 +260,26 @@ func (c *Catalog) init() error {
 			return corrupt("the format version is unreadable")
 		}
 		version = binary.BigEndian.Uint32(v)
-		for _, name := range allBuckets {
-			write = write || tx.Bucket(name) == nil
+		// A bucket of another name is a damaged name: creating the one it
+		// was would lose what it holds without a word.
+		err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if !knownBucket(name) || b == nil {
+				return corrupt("the file holds a bucket %q that a catalog does not have", excerpt(string(name)))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		write = write || len(runningJobs(tx)) > 0 || len(runningExports(tx)) > 0
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				if !addedLater(name) {
+					return corrupt("the %s bucket is missing", name)
+				}
+				missing = true
+			}
+		}
+		write = missing || len(runningJobs(tx)) > 0 || len(runningExports(tx)) > 0
 		return nil
 	})
 	switch {
@@ -248,6 +293,11 @@ func (c *Catalog) init() error {
 		return corrupt("format version %d is not valid", version)
 	case !write:
 		return nil
+	case c.opts.ReadOnly && (empty || missing):
+		// Readers would find the buckets missing.
+		return fmt.Errorf("%w: the file was written by an older segmentkit and must be opened once for writing to be read", ErrReadOnly)
+	case c.opts.ReadOnly:
+		return nil // jobs left unfinished stay as they were left
 	}
 	return c.update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {

@@ -30,18 +30,28 @@ func (c *Catalog) Verify() error {
 	}
 	defer c.leave()
 	var l diag.List
-	// bbolt checks pages against its free list, which only a writable
-	// transaction sees consistently; it is rolled back, never committed.
-	wtx, err := c.db.Begin(true)
-	if err != nil {
-		return err
+	// The pages are walked as Open walks them (checkPages: bbolt's own
+	// Tx.Check can fault on a damaged page), while a write transaction,
+	// rolled back, holds off writers; a read-only catalog has none.
+	var wtx *bolt.Tx
+	if !c.opts.ReadOnly {
+		var err error
+		if wtx, err = c.db.Begin(true); err != nil {
+			return err
+		}
 	}
-	for err := range wtx.Check() {
-		l.Add("file", ErrCorrupt, "%v", err)
+	if err := checkFile(c.path); err != nil {
+		l.Add("file", ErrCorrupt, "%v", unwrapCorrupt(err))
 	}
-	if err := wtx.Rollback(); err != nil {
-		return err
+	if wtx != nil {
+		if err := wtx.Rollback(); err != nil {
+			return err
+		}
 	}
+	if len(l) > 0 {
+		return l.Err()
+	}
+	var err error
 	err = c.view(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if tx.Bucket(b) == nil {
