@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -111,6 +112,9 @@ type Options struct {
 	// and jobs a previous process left unfinished are shown as they were
 	// left. Other processes may read the file at the same time.
 	ReadOnly bool
+
+	// asLeft: a ReadOnly catalog that cannot be written is read as it is.
+	asLeft bool
 }
 
 // DefaultChangeRetention is the ChangeRetention of a zero Options: 90
@@ -159,7 +163,38 @@ type Catalog struct {
 // that is not a catalog (ErrNotCatalog). Jobs that a previous process left
 // unfinished (it crashed or was killed) are marked failed. The caller must
 // Close the catalog.
+//
+// With Options.ReadOnly, a file that needs writing first (jobs to mark
+// failed, buckets of a newer segmentkit to add) is opened once for
+// writing to do that, if the process may write it; if it may not, the
+// jobs are shown as they were left, and a file without the newer buckets
+// is refused (ErrReadOnly).
 func Open(path string, opts Options) (*Catalog, error) {
+	c, err := open(path, opts)
+	if !errors.Is(err, errNeedsWrite) {
+		return c, err
+	}
+	rw := opts
+	rw.ReadOnly = false
+	c, err = open(path, rw)
+	switch {
+	case err == nil:
+		if err := c.Close(); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS):
+		opts.asLeft = true
+	default:
+		return nil, err
+	}
+	return open(path, opts)
+}
+
+// errNeedsWrite: init of a read-only catalog found the file needing
+// writes.
+var errNeedsWrite = errors.New("the catalog file needs writing")
+
+func open(path string, opts Options) (*Catalog, error) {
 	timeout := opts.LockTimeout
 	switch {
 	case timeout == 0:
@@ -167,7 +202,7 @@ func Open(path string, opts Options) (*Catalog, error) {
 	case timeout < 0:
 		timeout = 0
 	}
-	if err := checkFile(path); err != nil {
+	if err := checkFile(path, timeout); err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
 	db, err := openBolt(path, timeout, opts.ReadOnly)
@@ -210,6 +245,9 @@ func Open(path string, opts Options) (*Catalog, error) {
 	}
 	if err := c.init(); err != nil {
 		db.Close()
+		if errors.Is(err, errNeedsWrite) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
 	return c, nil

@@ -505,7 +505,8 @@ func decodeChange(v []byte) (*changeBlob, error) {
 		}
 		bm := roaring.New()
 		if n > 0 {
-			if err := bm.UnmarshalBinary(rest[w : w+int(n)]); err != nil {
+			var err error
+			if bm, err = decodeBitmap(rest[w : w+int(n)]); err != nil {
 				return nil, fmt.Errorf("a change entry's bitmap does not decode: %v", err)
 			}
 		}

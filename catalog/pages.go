@@ -41,6 +41,24 @@ type pageWalker struct {
 	hwm   uint64
 	seen  []bool // pages reached: [id] for every page of [0, hwm)
 	buf   []byte
+
+	// Salvage and VerifyFile walk on past damage: lost gets each damaged
+	// subtree's error, and the walk goes on with the next.
+	tolerant bool
+	lost     []error
+	// visit, when set, is given every key and value (nil for a bucket,
+	// with its sequence) and the names of the buckets it is in.
+	visit func(path [][]byte, k, v []byte, seq uint64)
+	path  [][]byte
+}
+
+// fail records err and returns nil in a tolerant walk, or returns err.
+func (w *pageWalker) fail(err error) error {
+	if err != nil && w.tolerant {
+		w.lost = append(w.lost, err)
+		return nil
+	}
+	return err
 }
 
 // checkPages walks every page of the tree and the free list the meta page
@@ -50,12 +68,16 @@ func checkPages(f *os.File, m boltMeta) error {
 	if m.hwm < 2 {
 		return corrupt("the meta page says the file has %d pages", m.hwm)
 	}
+	return w.walk(m)
+}
+
+func (w *pageWalker) walk(m boltMeta) error {
 	w.seen[0], w.seen[1] = true, true
 	if err := w.page(m.root, "the root bucket", 0); err != nil {
 		return err
 	}
 	if m.freelist != noFreelist {
-		return w.freelist(m.freelist)
+		return w.fail(w.freelist(m.freelist))
 	}
 	return nil
 }
@@ -90,6 +112,10 @@ func (w *pageWalker) read(id, off, n uint64) ([]byte, error) {
 
 // page checks the branch or leaf page id and every page below it.
 func (w *pageWalker) page(id uint64, what string, depth int) error {
+	return w.fail(w.pageIn(id, what, depth))
+}
+
+func (w *pageWalker) pageIn(id uint64, what string, depth int) error {
 	if depth > maxTreeDepth {
 		return corrupt("the tree of %s is deeper than %d pages", what, maxTreeDepth)
 	}
@@ -148,9 +174,23 @@ func (w *pageWalker) leaf(elems []byte, count, extent uint64, value func(off, n 
 		flags, pos, ksize, vsize := e.Uint32(el), uint64(e.Uint32(el[4:])), uint64(e.Uint32(el[8:])), uint64(e.Uint32(el[12:]))
 		at := 16 + i*elemSize + pos
 		if flags&^leafBucket != 0 || at+ksize+vsize > extent {
-			return corrupt("%s: element %d is damaged", what, i)
+			if err := w.fail(corrupt("%s: element %d is damaged", what, i)); err != nil {
+				return err
+			}
+			continue
 		}
 		if flags&leafBucket == 0 {
+			if w.visit != nil {
+				k, err := value(at, ksize)
+				if err != nil {
+					return err
+				}
+				v, err := value(at+ksize, vsize)
+				if err != nil {
+					return err
+				}
+				w.visit(w.path, k, v, 0)
+			}
 			continue
 		}
 		if !subBuckets {
@@ -163,16 +203,31 @@ func (w *pageWalker) leaf(elems []byte, count, extent uint64, value func(off, n 
 		if err != nil {
 			return err
 		}
-		key, err := value(at, min(ksize, 64))
+		key, err := value(at, ksize)
 		if err != nil {
 			return err
 		}
-		name := fmt.Sprintf("bucket %x", key)
+		key = append([]byte(nil), key...)
+		name := fmt.Sprintf("bucket %q", excerpt(string(key)))
+		if w.visit != nil {
+			w.visit(w.path, key, nil, e.Uint64(v[8:]))
+		}
+		w.path = append(w.path, key)
+		err = w.bucket(v, name, depth, i, what)
+		w.path = w.path[:len(w.path)-1]
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bucket walks the bucket whose header (and inline page) is v.
+func (w *pageWalker) bucket(v []byte, name string, depth int, i uint64, what string) error {
+	e := binary.NativeEndian
+	{
 		if root := e.Uint64(v); root != 0 {
-			if err := w.page(root, name, depth+1); err != nil {
-				return err
-			}
-			continue
+			return w.page(root, name, depth+1)
 		}
 		// An inline bucket: its leaf page follows the header, in the value.
 		in := v[bucketHeader:]
@@ -189,11 +244,8 @@ func (w *pageWalker) leaf(elems []byte, count, extent uint64, value func(off, n 
 			}
 			return in[off : off+n], nil
 		}
-		if err := w.leaf(in[16:], n, uint64(len(in)), inline, name, depth+1, false); err != nil {
-			return err
-		}
+		return w.fail(w.leaf(in[16:], n, uint64(len(in)), inline, name, depth+1, false))
 	}
-	return nil
 }
 
 // freelist checks the free list page: it names pages of the file that

@@ -221,7 +221,7 @@ func reopenWithProblems(t *testing.T, problems any) diag.List {
 		id, ok := lookup(tx, "D")
 		require.True(t, ok)
 		var m map[string]any
-		require.NoError(t, json.Unmarshal(tx.Bucket(bucketSegments).Get(u64(id)), &m))
+		require.NoError(t, decodeRecord(u64(id), tx.Bucket(bucketSegments).Get(u64(id)), &m))
 		m["problems"] = problems
 		b, err := json.Marshal(m)
 		require.NoError(t, err)

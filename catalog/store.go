@@ -3,7 +3,6 @@ package catalog
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -18,7 +17,10 @@ import (
 	"github.com/segmentkit/segmentkit/segment"
 )
 
-// The file layout, format version 1. Every bucket is at the top level.
+// The file layout, format version 2 (records.go: version 2 seals every
+// record with a checksum; version 1 files are read, their records
+// unchecked, and marked version 2 when first opened for writing). Every
+// bucket is at the top level.
 //
 //	meta      "version" -> uint32 big endian; "created" -> RFC 3339 time
 //	segments  id (uint64 BE) -> record JSON
@@ -42,7 +44,7 @@ import (
 // Segments are keyed by an id that never changes, so a rename moves only
 // the names entry, and a task that finishes after its segment was deleted
 // and re-created under the same name cannot write into the new one.
-const formatVersion = 1
+const formatVersion = 2
 
 var (
 	bucketMeta     = []byte("meta")
@@ -279,7 +281,8 @@ func (c *Catalog) init() error {
 				missing = true
 			}
 		}
-		write = missing || len(runningJobs(tx)) > 0 || len(runningExports(tx)) > 0
+		write = missing || len(runningJobs(tx)) > 0 || len(runningExports(tx)) > 0 ||
+			(version < formatVersion && !c.opts.ReadOnly)
 		return nil
 	})
 	switch {
@@ -293,6 +296,8 @@ func (c *Catalog) init() error {
 		return corrupt("format version %d is not valid", version)
 	case !write:
 		return nil
+	case c.opts.ReadOnly && !c.opts.asLeft:
+		return errNeedsWrite
 	case c.opts.ReadOnly && (empty || missing):
 		// Readers would find the buckets missing.
 		return fmt.Errorf("%w: the file was written by an older segmentkit and must be opened once for writing to be read", ErrReadOnly)
@@ -306,10 +311,12 @@ func (c *Catalog) init() error {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if empty {
+		if empty || version < formatVersion {
 			if err := meta.Put(keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
 				return err
 			}
+		}
+		if empty {
 			if err := meta.Put(keyCreated, []byte(c.now().Format(time.RFC3339Nano))); err != nil {
 				return err
 			}
@@ -359,8 +366,11 @@ func getRecord(tx *bolt.Tx, id uint64) (*record, error) {
 		return nil, nil
 	}
 	r := new(record)
-	if err := json.Unmarshal(v, r); err != nil {
-		return nil, corrupt("segment %d: %v", id, err)
+	if err := decodeRecord(u64(id), v, r); err != nil {
+		return nil, corrupt("segment %d: %s", id, unwrapCorrupt(err))
+	}
+	if r.ID != id {
+		return nil, corrupt("segment %d: the record says id %d", id, r.ID)
 	}
 	return r, nil
 }
@@ -392,7 +402,7 @@ func getByName(tx *bolt.Tx, name string) (*record, error) {
 }
 
 func putRecord(tx *bolt.Tx, r *record) error {
-	b, err := json.Marshal(r)
+	b, err := encodeRecord(u64(r.ID), r)
 	if err != nil {
 		return err
 	}
@@ -404,8 +414,8 @@ func allRecords(tx *bolt.Tx) ([]*record, error) {
 	var out []*record
 	err := tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
 		r := new(record)
-		if err := json.Unmarshal(v, r); err != nil {
-			return corrupt("segment %x: %v", k, err)
+		if err := decodeRecord(k, v, r); err != nil {
+			return corrupt("segment %x: %s", k, unwrapCorrupt(err))
 		}
 		out = append(out, r)
 		return nil
@@ -417,7 +427,10 @@ func allRecords(tx *bolt.Tx) ([]*record, error) {
 func names(tx *bolt.Tx) []string {
 	var out []string
 	tx.Bucket(bucketNames).ForEach(func(k, _ []byte) error {
-		out = append(out, string(k))
+		// A damaged key is no name to suggest.
+		if segment.ValidateName(string(k)) == nil {
+			out = append(out, string(k))
+		}
 		return nil
 	})
 	return out
@@ -430,26 +443,80 @@ type memberBlob struct {
 	members *roaring.Bitmap
 }
 
-const memberBlobVersion = 1
+// Member blob versions: 1, of format version 1, is the version byte, the
+// key-list hash and the bitmap; 2 puts a CRC-32C of the segment id (the
+// blob's key) and everything after the sum between the version byte and
+// the hash (records.go).
+const (
+	memberBlobV1      = 1
+	memberBlobVersion = 2
+)
 
-func encodeMembers(keys [32]byte, bm *roaring.Bitmap) ([]byte, error) {
+// encodeMembers returns the member blob of the segment id.
+func encodeMembers(id uint64, keys [32]byte, bm *roaring.Bitmap) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.WriteByte(memberBlobVersion)
+	buf.Write([]byte{memberBlobVersion, 0, 0, 0, 0})
 	buf.Write(keys[:])
 	if _, err := bm.WriteTo(&buf); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	b := buf.Bytes()
+	binary.BigEndian.PutUint32(b[1:], recordSum(u64(id), b[5:]))
+	return b, nil
+}
+
+// blobParts returns the key-list hash and the bitmap bytes of a member
+// blob, without checking its sum.
+func blobParts(v []byte) (keys [32]byte, bitmap []byte, ok bool) {
+	off := 1
+	switch {
+	case len(v) >= 33 && v[0] == memberBlobV1:
+	case len(v) >= 37 && v[0] == memberBlobVersion:
+		off = 5
+	default:
+		return keys, nil, false
+	}
+	copy(keys[:], v[off:off+32])
+	return keys, v[off+32:], true
 }
 
 // blobKeys returns the key-list hash of a member blob without decoding it.
 func blobKeys(v []byte) ([32]byte, bool) {
-	var k [32]byte
-	if len(v) < 33 || v[0] != memberBlobVersion {
-		return k, false
+	k, _, ok := blobParts(v)
+	return k, ok
+}
+
+// decodeMembers decodes the member blob v stored under the key k (the
+// segment id), checking its sum; the bitmap is a copy (v may point into
+// the memory map).
+func decodeMembers(k, v []byte) (memberBlob, error) {
+	keys, bits, ok := blobParts(v)
+	if !ok {
+		return memberBlob{}, corrupt("unknown encoding")
 	}
-	copy(k[:], v[1:33])
-	return k, true
+	if v[0] == memberBlobVersion && recordSum(k, v[5:]) != binary.BigEndian.Uint32(v[1:]) {
+		return memberBlob{}, corrupt("the checksum does not match: the members are damaged")
+	}
+	bm, err := decodeBitmap(bits)
+	if err != nil {
+		return memberBlob{}, corrupt("%v", err)
+	}
+	return memberBlob{keys: keys, members: bm}, nil
+}
+
+// decodeBitmap decodes a serialized roaring bitmap into a copy, with a
+// panic of the decoder on damaged bytes returned as an error.
+func decodeBitmap(b []byte) (bm *roaring.Bitmap, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			bm, err = nil, fmt.Errorf("the bitmap does not decode (%s)", excerpt(fmt.Sprint(r)))
+		}
+	}()
+	bm = roaring.New()
+	if err := bm.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	return bm, nil
 }
 
 // getMembers reads the segment's stored members; ok is false if it has
@@ -459,17 +526,11 @@ func getMembers(tx *bolt.Tx, id uint64) (memberBlob, bool, error) {
 	if v == nil {
 		return memberBlob{}, false, nil
 	}
-	keys, ok := blobKeys(v)
-	if !ok {
-		return memberBlob{}, false, corrupt("members of segment %d: unknown encoding", id)
+	blob, err := decodeMembers(u64(id), v)
+	if err != nil {
+		return memberBlob{}, false, corrupt("members of segment %d: %s", id, unwrapCorrupt(err))
 	}
-	bm := roaring.New()
-	// UnmarshalBinary copies: v points into the memory map, which is only
-	// valid during the transaction.
-	if err := bm.UnmarshalBinary(v[33:]); err != nil {
-		return memberBlob{}, false, corrupt("members of segment %d: %v", id, err)
-	}
-	return memberBlob{keys: keys, members: bm}, true, nil
+	return blob, true, nil
 }
 
 // gcKeysets deletes the key lists that no member blob and no change
@@ -524,11 +585,11 @@ func putHistory(tx *bolt.Tx, id uint64, e *HistoryEntry) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := json.Marshal(e)
+	k := historyKey(e.Time, seq)
+	v, err := encodeRecord(k, e)
 	if err != nil {
 		return nil, err
 	}
-	k := historyKey(e.Time, seq)
 	return k, b.Put(k, v)
 }
 
@@ -553,7 +614,7 @@ func putJobHeader(tx *bolt.Tx, j *Job) error {
 	}
 	h := *j
 	h.Tasks = nil
-	v, err := json.Marshal(&h)
+	v, err := encodeRecord(keyJob, &h)
 	if err != nil {
 		return err
 	}
@@ -568,7 +629,7 @@ func putTask(tx *bolt.Tx, jobID uint64, i int, t *Task) error {
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(t)
+	v, err := encodeRecord(taskKey(i), t)
 	if err != nil {
 		return err
 	}
@@ -600,8 +661,8 @@ func readJob(tx *bolt.Tx, id uint64) (*Job, error) {
 	if h == nil {
 		return nil, corrupt("job %d has no header", id)
 	}
-	if err := json.Unmarshal(h, j); err != nil {
-		return nil, corrupt("job %d: %v", id, err)
+	if err := decodeRecord(keyJob, h, j); err != nil {
+		return nil, corrupt("job %d: %s", id, unwrapCorrupt(err))
 	}
 	j.Tasks = nil
 	err := b.ForEach(func(k, v []byte) error {
@@ -609,8 +670,8 @@ func readJob(tx *bolt.Tx, id uint64) (*Job, error) {
 			return nil
 		}
 		var t Task
-		if err := json.Unmarshal(v, &t); err != nil {
-			return corrupt("job %d task: %v", id, err)
+		if err := decodeRecord(k, v, &t); err != nil {
+			return corrupt("job %d task: %s", id, unwrapCorrupt(err))
 		}
 		j.Tasks = append(j.Tasks, t)
 		return nil
@@ -628,7 +689,7 @@ func running(b *bolt.Bucket) bool {
 		return false
 	}
 	v := b.Get(keyJob)
-	return v != nil && json.Unmarshal(v, &h) == nil && !h.Status.Done()
+	return v != nil && decodeRecord(keyJob, v, &h) == nil && !h.Status.Done()
 }
 
 // runningJobs returns the ids of the jobs whose header says they are not

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -40,7 +39,7 @@ func (c *Catalog) Verify() error {
 			return err
 		}
 	}
-	if err := checkFile(c.path); err != nil {
+	if err := c.checkOwnFile(); err != nil {
 		l.Add("file", ErrCorrupt, "%v", unwrapCorrupt(err))
 	}
 	if wtx != nil {
@@ -67,8 +66,8 @@ func (c *Catalog) Verify() error {
 				l.Add("segments", ErrCorrupt, "key %x is not an id", k)
 				return nil
 			}
-			if err := json.Unmarshal(v, r); err != nil {
-				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %v", err)
+			if err := decodeRecord(k, v, r); err != nil {
+				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %s", unwrapCorrupt(err))
 				return nil
 			}
 			if r.ID != beUint64(k) {
@@ -135,7 +134,10 @@ func (c *Catalog) Verify() error {
 			return nil
 		})
 		tx.Bucket(bucketKeysets).ForEach(func(k, v []byte) error {
-			if err := checkKeys(v); err != nil {
+			if err := checkKeys(v); err != nil || !keysMatch(k, v) {
+				if err == nil {
+					err = errors.New("the keys do not match their hash")
+				}
 				l.Add(fmt.Sprintf("customer key list %x", k), ErrCorrupt, "%v", err)
 			}
 			return nil
@@ -146,10 +148,10 @@ func (c *Catalog) Verify() error {
 				l.Add("history", ErrCorrupt, "history of segment %d, which does not exist", id)
 				return nil
 			}
-			tx.Bucket(bucketHistory).Bucket(k).ForEach(func(_, v []byte) error {
+			tx.Bucket(bucketHistory).Bucket(k).ForEach(func(hk, v []byte) error {
 				var e HistoryEntry
-				if err := json.Unmarshal(v, &e); err != nil {
-					l.Add("history of "+recs[id].Name, ErrCorrupt, "an entry does not decode: %v", err)
+				if err := decodeRecord(hk, v, &e); err != nil {
+					l.Add("history of "+recs[id].Name, ErrCorrupt, "an entry does not decode: %s", unwrapCorrupt(err))
 				}
 				return nil
 			})
