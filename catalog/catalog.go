@@ -156,6 +156,8 @@ type Catalog struct {
 	trans translationCache
 	fp    fingerprintCache
 	kidx  keyIndexCache
+	// stamps are the evaluations behind stored members, for reuse.
+	stamps stampCache
 }
 
 // Open opens the catalog file at path, creating it if it does not exist.

@@ -151,7 +151,7 @@ func compactJSON(data []byte) []byte {
 // nearest existing one.
 func notFound(tx *bolt.Tx, name string) error {
 	if s := diag.Nearest(name, names(tx)); s != "" {
-		return fmt.Errorf("segment %q %w (did you mean %s?)", name, ErrNotFound, s)
+		return fmt.Errorf("segment %q %w%s", name, ErrNotFound, diag.DidYouMean(s))
 	}
 	return fmt.Errorf("segment %q %w", name, ErrNotFound)
 }

@@ -284,7 +284,7 @@ func getDest(tx *bolt.Tx, r *record, name string) (*destRecord, error) {
 		return nil, fmt.Errorf("destination %q %w: segment %q has no destinations", name, ErrNotFound, r.Name)
 	}
 	if s := diag.Nearest(name, names); s != "" {
-		return nil, fmt.Errorf("destination %q of segment %q %w (did you mean %s?)", name, r.Name, ErrNotFound, s)
+		return nil, fmt.Errorf("destination %q of segment %q %w%s", name, r.Name, ErrNotFound, diag.DidYouMean(s))
 	}
 	return nil, fmt.Errorf("destination %q of segment %q %w; it has %s", name, r.Name, ErrNotFound, strings.Join(names, ", "))
 }

@@ -37,6 +37,9 @@ type taskRun struct {
 	// members are the segment's members in the job's snapshot once the
 	// task succeeded, for the segments that reference it.
 	members *roaring.Bitmap
+	// reused is true when the task kept the segment's stored members
+	// (reuse.go).
+	reused bool
 }
 
 // execution is one job's run.
@@ -499,11 +502,16 @@ func (ex *execution) runTask(ctx context.Context, i int, par int) taskResult {
 	t.Status = Successful
 	t.Ended = now
 	t.Duration = now.Sub(t.Started)
-	t.MemberCount, t.Entered, t.Left, t.Kept = m.count, m.entered, m.left, m.kept
+	t.MemberCount, t.Entered, t.Left, t.Kept, t.Reused = m.count, m.entered, m.left, m.kept, m.reused
 	if err := ex.commitTask(i, &t, m); err != nil {
 		return end(Failed, err.Error())
 	}
 	ex.tasks[i].members = m.members
+	ex.tasks[i].reused = m.reused
+	if !m.kept {
+		ex.c.stamps.put(ex.tasks[i].rec.ID, evalStamp{job: ex.run.job.ID, snap: ex.data.snap.ID(), asOf: ex.asOf,
+			revision: ex.tasks[i].rec.Revision, keys: ex.data.keys, count: m.count})
+	}
 	return taskResult{i: i, task: t, persisted: true}
 }
 
@@ -519,6 +527,9 @@ type computedMembers struct {
 	// segment kept its frozen members.
 	count, entered, left uint64
 	kept                 bool
+	// reused is true when the segment's stored members were kept, the
+	// data it reads being unchanged (reuse.go).
+	reused bool
 	// prev are the previous members as stored, if hasPrev.
 	prev    memberBlob
 	hasPrev bool
@@ -577,6 +588,14 @@ func (ex *execution) computeMembers(ctx context.Context, i int, par int) (*compu
 		}
 		return m, nil
 	}
+	if note, ok := ex.reusable(i, def, m); ok {
+		members, missing, err := mapPrev()
+		if err == nil && missing == 0 {
+			m.members, m.count, m.reused = members, members.GetCardinality(), true
+			m.warnings = append(m.warnings, note)
+			return m, nil
+		}
+	}
 	segs := make(map[string]*roaring.Bitmap, len(tr.deps))
 	for _, d := range tr.deps {
 		segs[ex.tasks[d].rec.Name] = ex.tasks[d].members
@@ -618,7 +637,7 @@ func (ex *execution) computeMembers(ctx context.Context, i int, par int) (*compu
 func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 	tr := ex.tasks[i]
 	var blob []byte
-	if !m.kept {
+	if !m.kept && !m.reused {
 		var err error
 		if blob, err = encodeMembers(tr.rec.ID, ex.data.keys, m.members); err != nil {
 			return fmt.Errorf("encode the members: %v", err)
@@ -638,7 +657,7 @@ func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 			stale = "the segment's definition was edited during the refresh; its members were not stored, refresh it again"
 			return nil
 		}
-		if !m.kept {
+		if !m.kept && !m.reused {
 			if err := ex.keyset.ensure(tx); err != nil {
 				return err
 			}
@@ -646,7 +665,7 @@ func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 				return err
 			}
 		}
-		e := &HistoryEntry{Time: t.Ended, Job: ex.run.job.ID, AsOf: ex.asOf, MemberCount: m.count, Entered: m.entered, Left: m.left, Kept: m.kept}
+		e := &HistoryEntry{Time: t.Ended, Job: ex.run.job.ID, AsOf: ex.asOf, MemberCount: m.count, Entered: m.entered, Left: m.left, Kept: m.kept, Reused: m.reused}
 		key, err := putHistory(tx, r.ID, e)
 		if err != nil {
 			return err

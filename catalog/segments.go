@@ -663,7 +663,7 @@ func compareBy(by SortBy) (func(a, b *Segment) int, error) {
 	}
 	msg := fmt.Sprintf("unknown sort column %q; use one of %s", by, strings.Join(cols, ", "))
 	if s := diag.Nearest(string(by), cols); s != "" {
-		msg = fmt.Sprintf("unknown sort column %q (did you mean %s?)", by, s)
+		msg = fmt.Sprintf("unknown sort column %q%s", by, diag.DidYouMean(s))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownField, msg)
 }

@@ -23,6 +23,7 @@ import (
 	colview "github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/demo"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/regular"
 	"github.com/segmentkit/segmentkit/internal/sqlsyntax"
 	"github.com/segmentkit/segmentkit/quick"
 	"github.com/segmentkit/segmentkit/schema"
@@ -67,6 +68,9 @@ var sentinels = map[string]error{
 	"internal/exact.ErrNoSuchDay":      exact.ErrNoSuchDay,
 	"internal/exact.ErrNotDatetime":    exact.ErrNotDatetime,
 	"internal/exact.ErrBetweenOrder":   exact.ErrBetweenOrder,
+	"internal/exact.ErrDays":           exact.ErrDays,
+	"internal/regular.ErrNotRegular":   regular.ErrNotRegular,
+	"internal/regular.ErrTooLong":      regular.ErrTooLong,
 	"internal/sqlsyntax.ErrDialect":    sqlsyntax.ErrDialect,
 	"internal/sqlsyntax.ErrNoNode":     sqlsyntax.ErrNoNode,
 	"internal/sqlsyntax.ErrBuild":      sqlsyntax.ErrBuild,
@@ -82,6 +86,7 @@ var sentinels = map[string]error{
 	"schema.ErrUnknownAttribute":       schema.ErrUnknownAttribute,
 	"schema.ErrDuplicate":              schema.ErrDuplicate,
 	"schema.ErrInvalid":                schema.ErrInvalid,
+	"schema.ErrLimit":                  schema.ErrLimit,
 	"schema.ErrRelationship":           schema.ErrRelationship,
 	"schema.ErrCycle":                  schema.ErrCycle,
 	"segment.ErrSyntax":                segment.ErrSyntax,
@@ -95,6 +100,7 @@ var sentinels = map[string]error{
 	"segment.ErrAggregate":             segment.ErrAggregate,
 	"segment.ErrEmpty":                 segment.ErrEmpty,
 	"segment.ErrGroups":                segment.ErrGroups,
+	"segment.ErrLimit":                 segment.ErrLimit,
 	"segment.ErrName":                  segment.ErrName,
 	"segment.ErrUnknownSegment":        segment.ErrUnknownSegment,
 	"segment.ErrSegmentCycle":          segment.ErrSegmentCycle,
@@ -107,6 +113,7 @@ var sentinels = map[string]error{
 	"storage.ErrNullKey":               storage.ErrNullKey,
 	"storage.ErrTooManyCustomers":      storage.ErrTooManyCustomers,
 	"storage.ErrSnapshotFile":          storage.ErrSnapshotFile,
+	"storage.ErrAppendNeedsLoad":       storage.ErrAppendNeedsLoad,
 }
 
 // exportedErrVars parses the module's non-test Go files and returns the

@@ -103,7 +103,7 @@ func (s *DirSource) schemaLocked() (*schema.Schema, error) {
 	if s.schema != nil && sig == s.schemaSig {
 		return s.schema, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := schema.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s, err)
 	}

@@ -83,7 +83,7 @@ func ParseRole(s string) (Role, error) {
 	}
 	msg := fmt.Sprintf("role %q is not viewer, editor or admin", s)
 	if n := diag.Nearest(s, roleNames[1:]); n != "" {
-		msg += fmt.Sprintf(" (did you mean %s?)", n)
+		msg += diag.DidYouMean(n)
 	}
 	return 0, fmt.Errorf("%w: %s", ErrRole, msg)
 }

@@ -427,6 +427,11 @@ type Task struct {
 	Left    uint64 `json:"left"`
 	// Kept is true when a static segment kept its frozen members.
 	Kept bool `json:"kept,omitempty"`
+	// Reused is true when the segment was not evaluated: the data its
+	// conditions read had not changed since its stored members were
+	// evaluated (rows were appended to other entities only), so it kept
+	// them; a warning says from which job and what changed.
+	Reused bool `json:"reused,omitempty"`
 	// Errors and Warnings concern this segment.
 	Errors   []string `json:"errors,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
@@ -449,4 +454,6 @@ type HistoryEntry struct {
 	Left        uint64 `json:"left"`
 	// Kept is true when a static segment kept its frozen members.
 	Kept bool `json:"kept,omitempty"`
+	// Reused is as in Task.
+	Reused bool `json:"reused,omitempty"`
 }

@@ -23,7 +23,9 @@ package diag
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Problem is one thing wrong with an input.
@@ -50,10 +52,35 @@ func (p *Problem) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Message)
-	if p.Suggestion != "" {
-		fmt.Fprintf(&b, " (did you mean %s?)", p.Suggestion)
-	}
+	b.WriteString(DidYouMean(p.Suggestion))
 	return b.String()
+}
+
+// DidYouMean returns " (did you mean NAME?)", the suggestion every message
+// of segmentkit ends with, NAME as QuoteName shows it; "" when there is no
+// suggestion.
+func DidYouMean(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " (did you mean " + QuoteName(name) + "?)"
+}
+
+// QuoteName returns name as a message shows it: as it is when it is made
+// of letters, digits and the punctuation of names and paths (_ - . [ ] /
+// :), quoted as a Go string otherwise, so that a space at either end, an
+// invisible character (a byte order mark, U+200B) or an empty name can be
+// seen: Country, but " Country" and "Coun\ufefftry".
+func QuoteName(name string) string {
+	if name == "" {
+		return `""`
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("_-.[]/:", r) {
+			return strconv.Quote(name)
+		}
+	}
+	return name
 }
 
 // Unwrap returns the problem's sentinel error.

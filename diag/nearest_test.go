@@ -22,3 +22,22 @@ func TestNearest(t *testing.T) {
 		}
 	}
 }
+
+// TestDidYouMean: a suggestion is shown bare when it is a plain name, and
+// quoted when a bare one would hide something.
+func TestDidYouMean(t *testing.T) {
+	for name, want := range map[string]string{
+		"Country":       " (did you mean Country?)",
+		"Customer.Age":  " (did you mean Customer.Age?)",
+		"groups[0]":     " (did you mean groups[0]?)",
+		"Größe":         " (did you mean Größe?)",
+		" Country":      ` (did you mean " Country"?)`,
+		"Coun\ufefftry": ` (did you mean "Coun\ufefftry"?)`,
+		"Order Date":    ` (did you mean "Order Date"?)`,
+		"":              "",
+	} {
+		if got := DidYouMean(name); got != want {
+			t.Errorf("DidYouMean(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -27,15 +27,15 @@ const defaultCandidateShare = 0.1
 // the whole column, by the kernel benchmarks (BenchmarkKernelCandidates
 // on 1M e-mails): a case-insensitive contains searches the whole value
 // buffer faster than it tests even 1% of the values one by one, so never;
-// startsWith and endsWith, compared in place a word at a time, below a
-// fifth; the others, which test the values one by one either way, below
+// startsWith and endsWith, compared in place a word at a time, below
+// 0.15; the others, which test the values one by one either way, below
 // half.
 func stringCandidateShare(k *column.Kernel) float64 {
 	switch {
 	case k.Fold != nil:
 		return 0
 	case k.Affix != nil:
-		return 0.2
+		return 0.15
 	}
 	return 0.5
 }

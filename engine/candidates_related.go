@@ -17,6 +17,13 @@ import (
 // the candidates are fewer than about r/(r+16) of the customers, with r the
 // entity's rows per customer (relatedCandidateShare).
 
+// denseWhereShare is the share of customers from which a related
+// condition running customer by customer reads its where condition from
+// the condition's mask over every row (rowNode.eval) rather than testing
+// each candidate's rows (rowNode.words), by the suite's HighValueEscalated
+// at scale M (see docs/performance.md).
+const denseWhereShare = 0.05
+
 // relatedCandidateShare is the default share of customers below which a
 // related condition over rows rows runs customer by customer.
 func relatedCandidateShare(rows, customers int) float64 {
@@ -42,6 +49,17 @@ func (r *relatedNode) evalByCandidate(ec *evalCtx, cand column.Bitset, starts []
 	var where wordTest
 	if r.where != nil {
 		where = r.where.words(ec)
+		if float64(len(ids)) >= denseWhereShare*float64(ec.n) {
+			// Many candidates: their rows' values would be fetched from
+			// all over the columns. The where condition's mask over every
+			// row, from a scan of the narrow views, is read instead: an
+			// eighth of the rows' bits per byte of a value.
+			mask, err := r.where.eval(ec, r.rows)
+			if err != nil {
+				return nil, err
+			}
+			where = func(lo, n int) uint64 { return mask.BitsAt(lo, n) }
+		}
 	}
 	// Results by candidate index; parts split the indexes at multiples of
 	// 64, so that parts write to different words.

@@ -176,7 +176,7 @@ func (c *compiler) customer(path string, cond segment.Condition) node {
 			if err != nil {
 				return c.fail(path, "%v", err)
 			}
-			return cached(predNode{v: v, p: pr}, n)
+			return cached(predNode{v: v, narrow: column.Narrow(col, v), p: pr}, n)
 		case schema.MeasuresEntity:
 			m := c.measure(path+".attribute", attr)
 			if m == nil {
@@ -280,7 +280,7 @@ func (c *compiler) rows(path string, t *storage.Table, cond segment.Condition) r
 			c.fail(path, "%v", err)
 			return rowConst{}
 		}
-		return rowPred{v: v, p: pr}
+		return rowPred{v: v, narrow: column.Narrow(col, v), p: pr}
 	}
 	c.fail(path, "where of %s allows and, or, not and predicates only", t.Entity.Name)
 	return rowConst{}

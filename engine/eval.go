@@ -51,10 +51,22 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (column.Bitset, er
 	var acc column.Bitset
 	for i, g := range p.groups {
 		// Intersect and except only keep customers of the left side: the
-		// group's result matters for those alone.
+		// group's result matters for those alone. A union adds customers
+		// not yet in, as a disjunction's later disjunct does: the group's
+		// result matters for those alone, and is right for them (the
+		// others are in acc already).
 		var cand column.Bitset
-		if (g.op == segment.Intersect || g.op == segment.Except) && ec.passesCandidates() {
-			cand = acc
+		if i > 0 && ec.passesCandidates() {
+			switch g.op {
+			case segment.Intersect, segment.Except:
+				cand = acc
+			case segment.Union:
+				cand = acc.Clone()
+				cand.Not(ec.n)
+				if cand.Empty() {
+					continue // every customer is in already
+				}
+			}
 		}
 		b, err := ec.withCandidates(cand, g.node)
 		if err != nil {
@@ -299,8 +311,9 @@ func (s segmentNode) eval(ec *evalCtx) (column.Bitset, error) {
 // predNode is a predicate on a customer attribute: customer ids are row
 // numbers of the customer entity, so the kernel's output is the result.
 type predNode struct {
-	v *column.Vec
-	p *predicate
+	v      *column.Vec
+	narrow *column.Vec // v's narrow view, for the kernel's scan
+	p      *predicate
 }
 
 func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
@@ -321,7 +334,7 @@ func (pn predNode) eval(ec *evalCtx) (column.Bitset, error) {
 			return out, ec.err()
 		}
 	}
-	return out, ec.run(k, pn.v, out)
+	return out, ec.run(k, pn.narrow, out)
 }
 
 type measurePredNode struct {
@@ -485,13 +498,14 @@ func andNotOf(a, b column.Bitset) column.Bitset {
 }
 
 type rowPred struct {
-	v *column.Vec
-	p *predicate
+	v      *column.Vec
+	narrow *column.Vec // v's narrow view, for the kernel's scan
+	p      *predicate
 }
 
 func (rp rowPred) eval(ec *evalCtx, rows int) (column.Bitset, error) {
 	out := column.NewBitset(rows)
-	return out, ec.run(rp.p.bind(ec.asOf), rp.v, out)
+	return out, ec.run(rp.p.bind(ec.asOf), rp.narrow, out)
 }
 
 type rowAnd struct{ kids []rowNode }

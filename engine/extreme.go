@@ -167,7 +167,7 @@ func (r *relatedNode) extremeByRows(ec *evalCtx, starts []uint32, where column.B
 		out := column.NewBitset(r.rows)
 		if t == nil {
 			copy(out, v.Valid)
-		} else if err := ec.run(t, v, out); err != nil {
+		} else if err := ec.run(t, column.Narrow(a.col, v), out); err != nil {
 			return nil, err
 		}
 		if where != nil {

@@ -109,17 +109,13 @@ func (p *predicate) operands(want int) ([]operand, error) {
 
 func (p *predicate) days() (int64, error) {
 	if p.value.Kind != segment.NumberValue {
-		return 0, fmt.Errorf("%w: %s needs a positive integer", segment.ErrValue, p.op)
+		return 0, fmt.Errorf("%w: %s needs a positive whole number of days", segment.ErrValue, p.op)
 	}
-	o, err := numberOperand(p.value.Num)
-	if err != nil || !o.r.IsInt() || o.r.Sign() <= 0 {
-		return 0, fmt.Errorf("%w: %s needs a positive integer, not %s", segment.ErrValue, p.op, p.value.Num)
+	n, err := exact.Days(string(p.value.Num))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", segment.ErrValue, p.op, err)
 	}
-	const most = math.MaxInt64 / exact.DayMicros // beyond every representable instant
-	if n := o.r.Num(); n.IsInt64() && n.Int64() <= most {
-		return n.Int64(), nil
-	}
-	return most, nil
+	return n, nil
 }
 
 func (p *predicate) intKernel(asOf time.Time) (*column.Kernel, error) {

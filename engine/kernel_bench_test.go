@@ -162,7 +162,7 @@ func BenchmarkKernelCandidates(b *testing.B) {
 			}
 		})
 		r := rand.New(rand.NewPCG(2, 2))
-		for _, share := range []float64{0.01, 0.05, 0.1, 0.2, 0.4, 0.6} {
+		for _, share := range []float64{0.01, 0.05, 0.1, 0.15, 0.2, 0.4, 0.6} {
 			cand := column.NewBitset(v.N)
 			for i := range v.N {
 				if r.Float64() < share {
@@ -173,6 +173,64 @@ func BenchmarkKernelCandidates(b *testing.B) {
 				for b.Loop() {
 					clear(out)
 					k.EvalCandidates(v, cand, out)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkKernelNarrow runs the where conditions of the suite's order
+// line and order scans over 16M rows, on the column as stored (wide) and
+// on its narrow view (column.Narrow): a quantity from 1 to 20 in a byte,
+// order dates over three years in two bytes, a 200-entry dictionary's
+// codes in bytes.
+func BenchmarkKernelNarrow(b *testing.B) {
+	const rows = 1 << 24
+	r := rand.New(rand.NewPCG(1, 1))
+	qty := make([]int64, rows)
+	days := make([]int32, rows)
+	codes := make([]int32, rows)
+	d := int32(exact.Day(asOfBench))
+	for i := range rows {
+		qty[i] = int64(1 + r.IntN(20))
+		days[i] = d - int32(r.IntN(1100))
+		codes[i] = int32(min(r.ExpFloat64()*30, 199))
+	}
+	bld := array.NewStringBuilder(memory.NewGoAllocator())
+	for i := range 200 {
+		bld.Append(fmt.Sprintf("cat-%03d", i))
+	}
+	dict := bld.NewStringArray()
+	defer dict.Release()
+	for _, tc := range []struct {
+		name  string
+		typ   schema.Type
+		op    segment.Op
+		value segment.Value
+		v     *column.Vec
+		width int
+	}{
+		{"quantity_gte", schema.Integer, segment.GreaterThanOrEqual, segment.Int(3), &column.Vec{N: rows, Type: schema.Integer, I64: qty}, 8},
+		{"date_in_last_days", schema.Date, segment.InLastDays, segment.Int(365), &column.Vec{N: rows, Type: schema.Date, I32: days}, 4},
+		{"codes_in", schema.String, segment.In, segment.List(segment.Str("cat-003"), segment.Str("cat-017")),
+			&column.Vec{N: rows, Type: schema.String, Codes: codes, Dict: dict}, 4},
+	} {
+		narrow := column.NarrowOf(tc.v)
+		for _, form := range []struct {
+			name string
+			v    *column.Vec
+		}{{"wide", tc.v}, {"narrow", narrow}} {
+			b.Run(tc.name+"/"+form.name, func(b *testing.B) {
+				p, err := newPredicate(tc.typ, tc.op, tc.value, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				k := p.bind(asOfBench).Prepare(form.v, nil)
+				out := column.NewBitset(rows)
+				b.SetBytes(int64(rows * tc.width)) // the wide column's bytes, for both
+				b.ReportAllocs()
+				for b.Loop() {
+					k.Eval(form.v, out)
 				}
 			})
 		}

@@ -148,10 +148,17 @@ func requireReferenceMembers(t *testing.T, dir string, conds []string) {
 				wantTwo = append(wantTwo, id)
 			}
 		}
+		// A union group runs on the customers not yet in: its result
+		// restricted to those must not be kept either.
+		union := `{"name": "R", "groups": [{"condition": ` + first + `}, {"setOperator": "union", "condition": ` + c + `}]}`
+		wantUnion := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(early), want...))))
+		if wantUnion == nil {
+			wantUnion = []uint32{}
+		}
 		for _, tc := range []struct {
 			def  string
 			want []uint32
-		}{{two, wantTwo}, {group(c), want}} {
+		}{{two, wantTwo}, {union, wantUnion}, {group(c), want}} {
 			if got := eval(tc.def, engine.Options{Cache: cache, CandidateShare: 1}); !slices.Equal(got, tc.want) {
 				require.Failf(t, "members with a shared cache differ from the reference", "%s\nengine:    %v\nreference: %v", tc.def, got, tc.want)
 			}

@@ -43,7 +43,7 @@ func ParseDestination(target string) (Destination, error) {
 	if !slices.Contains(Kinds, kind) {
 		hint := targetHint(target, kind)
 		if s := diag.Nearest(kind, Kinds); hint == "" && s != "" {
-			hint = fmt.Sprintf(" (did you mean %s?)", s)
+			hint = diag.DidYouMean(s)
 		}
 		return nil, fmt.Errorf("%w %q: unknown kind %q; the kinds are %s%s", ErrDestination, redactTarget(target), kind, strings.Join(Kinds, ", "), hint)
 	}

@@ -6,15 +6,37 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/jsonin"
 )
 
 // Parse reads schema.json and validates it. On failure it returns a
 // diag.List with every problem found.
+//
+// A UTF-8 byte order mark at the start is skipped. Keys match exactly, and
+// an unknown key is a problem with its line and the nearest valid key. A
+// schema.json of more than MaxSchemaBytes is refused (ErrLimit).
 func Parse(data []byte) (*Schema, error) {
+	if len(data) > MaxSchemaBytes {
+		var l diag.List
+		l.Add("schema.json", ErrLimit, "the schema is %s bytes; at most %s (16 MiB) are allowed",
+			exact.FormatCount(len(data)), exact.FormatCount(MaxSchemaBytes))
+		return nil, l
+	}
+	data, err := jsonin.Text(data)
+	if err != nil {
+		var l diag.List
+		l.Add("schema.json", ErrSyntax, "%v", err)
+		return nil, l
+	}
+	if l := checkKeys(data, reflect.TypeFor[rawSchema]()); len(l) > 0 {
+		return nil, l
+	}
 	var raw rawSchema
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -83,6 +105,9 @@ func describeJSONError(data []byte, err error) string {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return fmt.Sprintf("line %d: the JSON ends before the schema object does (is the file truncated?)", lineOf(data, int64(len(data))))
 	case errors.As(err, &se):
+		if jsonin.BOMAt(data, int(se.Offset-1)) {
+			return fmt.Sprintf("line %d: %s", lineOf(data, se.Offset), jsonin.BOMMessage)
+		}
 		return fmt.Sprintf("line %d: %v", lineOf(data, se.Offset), se)
 	case errors.As(err, &te):
 		field := te.Field
@@ -123,6 +148,11 @@ func (s *Schema) Validate() error {
 		names[e.Name] = true
 		if len(e.Attributes) == 0 {
 			l.Add(at+".attributes", ErrInvalid, "entity %q has no attributes", e.Name)
+		}
+		if len(e.Attributes) > MaxAttributes {
+			l.Add(at+".attributes", ErrLimit, "entity %q has %s attributes; at most %s are allowed",
+				e.Name, exact.FormatCount(len(e.Attributes)), exact.FormatCount(MaxAttributes))
+			continue
 		}
 		attrs := map[string]bool{}
 		for j, a := range e.Attributes {
@@ -182,6 +212,16 @@ func (s *Schema) Validate() error {
 			l.Add("relationships", ErrCycle, "relationships form a cycle: %s", cyc)
 		}
 	}
+	if len(l) == 0 {
+		counts := s.countPaths()
+		for i, e := range s.Entities {
+			if n := counts[e.Name]; n > MaxPaths {
+				l.Add(fmt.Sprintf("entities[%d]", i), ErrLimit,
+					"entity %s reaches %s by more than %d relationship paths; at most %d are allowed (every path is indexed at load)",
+					e.Name, s.CustomerEntity, MaxPaths, MaxPaths)
+			}
+		}
+	}
 	if len(l) > 0 {
 		return l
 	}
@@ -207,6 +247,41 @@ func (s *Schema) endpoint(l *diag.List, at string, ep Endpoint) (Attribute, bool
 }
 
 // findCycle returns the entity names of a relationship cycle, or nil.
+// countPaths returns, for every entity, how many relationship paths lead
+// from it to the customer entity, counted up to MaxPaths+1 (a count above
+// MaxPaths says only that there are too many). It counts over the
+// relationships' graph, which findCycle has shown acyclic, in time linear
+// in its size: the paths themselves, which can be exponentially many, are
+// never listed.
+func (s *Schema) countPaths() map[string]int {
+	from := map[string][]string{}
+	for _, r := range s.Relationships {
+		from[r.From.Entity] = append(from[r.From.Entity], r.To.Entity)
+	}
+	counts := map[string]int{}
+	var count func(e string) int
+	count = func(e string) int {
+		if e == s.CustomerEntity {
+			return 1
+		}
+		if n, ok := counts[e]; ok {
+			return n
+		}
+		n := 0
+		for _, to := range from[e] {
+			n = min(n+count(to), MaxPaths+1)
+		}
+		counts[e] = n
+		return n
+	}
+	for _, e := range s.Entities {
+		if e.Name != s.CustomerEntity {
+			count(e.Name)
+		}
+	}
+	return counts
+}
+
 func (s *Schema) findCycle() Path {
 	const (
 		white = iota

@@ -43,6 +43,22 @@ var (
 	ErrRelationship = diag.NewSentinel("schema.relationship", "invalid relationship")
 	// ErrCycle: relationships form a cycle.
 	ErrCycle = diag.NewSentinel("schema.cycle", "relationship cycle")
+	// ErrLimit: a schema exceeds one of the limits below; docs/limits.md
+	// lists them all.
+	ErrLimit = diag.NewSentinel("schema.limit", "schema limit exceeded")
+)
+
+// The limits of a schema (docs/limits.md).
+const (
+	// MaxSchemaBytes is the largest schema.json, in bytes.
+	MaxSchemaBytes = 16 << 20
+	// MaxAttributes is the most attributes of one entity.
+	MaxAttributes = 10_000
+	// MaxPaths is the most relationship paths from one entity to the
+	// customer entity. Paths are counted, not listed, so a schema whose
+	// paths multiply (two relationships at each of 20 hops make a million)
+	// is refused at once; every path gets its links at load.
+	MaxPaths = 64
 )
 
 // MeasuresEntity is the name of the virtual entity whose attributes are the

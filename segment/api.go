@@ -58,6 +58,32 @@ var (
 	// ErrMeasure: a schema's measures are not well formed together, such
 	// as two measures with the same name.
 	ErrMeasure = diag.NewSentinel("segment.measure", "invalid measure")
+	// ErrLimit: a definition exceeds one of the limits below (its size in
+	// bytes, its number of JSON values, its nesting, the length of a
+	// number, the values of an in list, its groups); docs/limits.md lists
+	// them all.
+	ErrLimit = diag.NewSentinel("segment.limit", "definition limit exceeded")
+)
+
+// The limits of a definition (docs/limits.md). They are checked before the
+// parts beyond them are read: a definition of a gigabyte is refused after
+// its size is seen, not after it is parsed.
+const (
+	// MaxDefinitionBytes is the largest definition, in bytes of JSON.
+	MaxDefinitionBytes = 1 << 20
+	// MaxDefinitionValues is the most JSON values (objects, arrays,
+	// strings, numbers, booleans, nulls, at any depth) in a definition.
+	MaxDefinitionValues = 100_000
+	// MaxDepth is the deepest nesting of JSON arrays and objects.
+	MaxDepth = 500
+	// MaxNumberLength is the longest number literal, in characters: longer
+	// texts are rarely numbers anyone meant, and their exact values cost
+	// time to read.
+	MaxNumberLength = 100
+	// MaxInValues is the most values of one in or notIn list.
+	MaxInValues = 10_000
+	// MaxGroups is the most groups of one definition.
+	MaxGroups = 1_000
 )
 
 // ValidateOptions adjusts Validate. The zero value validates a definition

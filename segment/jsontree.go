@@ -10,15 +10,17 @@ import (
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/jsonin"
 )
 
 // The parser reads JSON into a small ordered tree first, rather than into
 // structs, so that it can report every problem with its path: unknown and
 // duplicate keys, wrong JSON types, keys of two condition forms.
 
-// maxDepth bounds the nesting of arrays and objects, so that no input can
-// make the parser, the validator or the printer recurse without limit.
-const maxDepth = 500
+// MaxDepth bounds the nesting of arrays and objects, so that no input can
+// make the parser, the validator or the printer recurse without limit;
+// MaxDefinitionBytes, MaxDefinitionValues and MaxNumberLength bound the
+// rest of what decodeJSON reads.
 
 type jkind uint8
 
@@ -103,16 +105,32 @@ func (v *jval) appendJSON(b []byte) []byte {
 }
 
 var (
-	errTooDeep  = errors.New("too deeply nested")
-	errTrailing = errors.New("unexpected data after the first value")
+	errTooDeep     = errors.New("too deeply nested")
+	errTooMany     = errors.New("too many values")
+	errLongNumber  = errors.New("number too long")
+	errTrailing    = errors.New("unexpected data after the first value")
+	errorsOfLimits = []error{errTooDeep, errTooMany, errLongNumber}
 )
 
-// decodeJSON reads data as exactly one JSON value. On malformed JSON it
-// returns a problem whose message gives the line and column.
+// decodeJSON reads data as exactly one JSON value. A UTF-8 byte order mark
+// at the start is skipped (editors on Windows write one); anywhere else it
+// is a problem, as are bytes that are not UTF-8 (encoding/json would read
+// them as U+FFFD, silently). On malformed JSON it returns a problem whose
+// message gives the line and column; beyond a limit, an ErrLimit problem.
 func decodeJSON(data []byte) (*jval, *diag.Problem) {
+	if len(data) > MaxDefinitionBytes {
+		return nil, &diag.Problem{Err: ErrLimit, Message: fmt.Sprintf(
+			"the definition is %s bytes; at most %s (1 MiB) are allowed",
+			exact.FormatCount(len(data)), exact.FormatCount(MaxDefinitionBytes))}
+	}
+	data, err := jsonin.Text(data)
+	if err != nil {
+		return nil, &diag.Problem{Err: ErrSyntax, Message: "invalid JSON at " + err.Error()}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	v, err := readJSON(dec, 0)
+	r := reader{dec: dec}
+	v, err := r.read(0)
 	if err == nil {
 		_, err = dec.Token()
 		if err == io.EOF {
@@ -125,10 +143,22 @@ func decodeJSON(data []byte) (*jval, *diag.Problem) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, &diag.Problem{Err: ErrSyntax, Message: "invalid JSON: the input is empty"}
 	}
-	if errors.Is(err, errTooDeep) {
+	for _, limit := range errorsOfLimits {
+		if !errors.Is(err, limit) {
+			continue
+		}
 		line, col := position(data, dec.InputOffset())
-		return nil, &diag.Problem{Err: ErrSyntax,
-			Message: fmt.Sprintf("invalid JSON at line %d, column %d: nested more than %d levels deep", line, col, maxDepth)}
+		var what string
+		switch limit {
+		case errTooDeep:
+			what = fmt.Sprintf("nested more than %d levels deep", MaxDepth)
+		case errTooMany:
+			what = fmt.Sprintf("more than %s JSON values", exact.FormatCount(MaxDefinitionValues))
+		default:
+			what = fmt.Sprintf("a number of more than %d characters", MaxNumberLength)
+		}
+		return nil, &diag.Problem{Err: ErrLimit,
+			Message: fmt.Sprintf("the definition is beyond a limit at line %d, column %d: %s", line, col, what)}
 	}
 	// The token reader's error offsets are not always where the problem
 	// is; a full scan's are.
@@ -136,8 +166,12 @@ func decodeJSON(data []byte) (*jval, *diag.Problem) {
 	var se *json.SyntaxError
 	if errors.As(json.Unmarshal(data, &x), &se) {
 		line, col := position(data, se.Offset)
+		msg := se.Error()
+		if jsonin.BOMAt(data, int(se.Offset-1)) {
+			msg = jsonin.BOMMessage
+		}
 		return nil, &diag.Problem{Err: ErrSyntax,
-			Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, se.Error())}
+			Message: fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, msg)}
 	}
 	return nil, &diag.Problem{Err: ErrSyntax, Message: "invalid JSON: " + err.Error()}
 }
@@ -152,10 +186,21 @@ func position(data []byte, offset int64) (line, col int) {
 	return line, col
 }
 
-func readJSON(dec *json.Decoder, depth int) (*jval, error) {
+// reader reads JSON values from dec, counting them against
+// MaxDefinitionValues.
+type reader struct {
+	dec    *json.Decoder
+	values int
+}
+
+func (r *reader) read(depth int) (*jval, error) {
+	dec := r.dec
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
+	}
+	if r.values++; r.values > MaxDefinitionValues {
+		return nil, errTooMany
 	}
 	switch t := tok.(type) {
 	case nil:
@@ -163,18 +208,21 @@ func readJSON(dec *json.Decoder, depth int) (*jval, error) {
 	case bool:
 		return &jval{kind: jBool, b: t}, nil
 	case json.Number:
+		if len(t) > MaxNumberLength {
+			return nil, errLongNumber
+		}
 		return &jval{kind: jNumber, num: t}, nil
 	case string:
 		return &jval{kind: jString, str: t}, nil
 	case json.Delim:
-		if depth >= maxDepth {
+		if depth >= MaxDepth {
 			return nil, errTooDeep
 		}
 		switch t {
 		case '[':
 			v := &jval{kind: jArray}
 			for dec.More() {
-				e, err := readJSON(dec, depth+1)
+				e, err := r.read(depth + 1)
 				if err != nil {
 					return nil, err
 				}
@@ -193,7 +241,7 @@ func readJSON(dec *json.Decoder, depth int) (*jval, error) {
 				if !ok {
 					return nil, fmt.Errorf("object key is not a string")
 				}
-				e, err := readJSON(dec, depth+1)
+				e, err := r.read(depth + 1)
 				if err != nil {
 					return nil, err
 				}

@@ -154,7 +154,17 @@ func TestParseProblems(t *testing.T) {
 		{"where not an object", group(`{"related": "Order", "where": []}`),
 			want{segment.ErrSyntax, "groups[0].condition.where", "a condition must be a JSON object, not an array", ""}},
 		{"too deep", group(strings.Repeat(`{"not": `, 600) + `{"segment": "A"}` + strings.Repeat("}", 600)),
-			want{segment.ErrSyntax, "", "nested more than 500 levels deep", ""}},
+			want{segment.ErrLimit, "", "nested more than 500 levels deep", ""}},
+		{"too many values", group(`{"attribute": "Customer.Age", "operator": "in", "value": [` +
+			strings.Repeat("1,", segment.MaxDefinitionValues) + `1]}`),
+			want{segment.ErrLimit, "", "more than 100,000 JSON values", ""}},
+		{"number too long", group(`{"attribute": "Customer.Age", "operator": "equals", "value": ` +
+			strings.Repeat("9", segment.MaxNumberLength+1) + `}`),
+			want{segment.ErrLimit, "", "line 1, column", ""}},
+		{"invalid UTF-8", group(`{"attribute": "Customer.Country", "operator": "equals", "value": "D` + "\xff" + `E"}`),
+			want{segment.ErrSyntax, "", "byte 0xff is not UTF-8", ""}},
+		{"second byte order mark", "\xEF\xBB\xBF\xEF\xBB\xBF" + group(`{"segment": "A"}`),
+			want{segment.ErrSyntax, "", "a byte order mark (U+FEFF)", ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -327,4 +337,26 @@ func TestUnmarshalJSONFailureKeepsDefinition(t *testing.T) {
 	err := json.Unmarshal([]byte(`{"name": "S"}`), &d)
 	require.ErrorIs(t, err, segment.ErrGroups)
 	require.Equal(t, "Keep", d.Name)
+}
+
+// TestParseLimits: a definition beyond MaxDefinitionBytes is refused from
+// its size alone, quickly and without echoing it; one at the limits parses.
+func TestParseLimits(t *testing.T) {
+	big := make([]byte, segment.MaxDefinitionBytes+1)
+	for i := range big {
+		big[i] = ' '
+	}
+	_, err := segment.Parse(big)
+	require.ErrorIs(t, err, segment.ErrLimit)
+	require.Contains(t, err.Error(), "the definition is 1,048,577 bytes; at most 1,048,576 (1 MiB) are allowed")
+
+	// A leading byte order mark is skipped.
+	d, err := segment.Parse([]byte("\xEF\xBB\xBF" + `{"groups": [{"condition": {"segment": "A"}}]}`))
+	require.NoError(t, err)
+	require.Len(t, d.Groups, 1)
+
+	// A number of MaxNumberLength characters is read.
+	_, err = segment.Parse([]byte(`{"groups": [{"condition": {"attribute": "Customer.Age", "operator": "equals", "value": ` +
+		strings.Repeat("9", segment.MaxNumberLength) + `}}]}`))
+	require.NoError(t, err)
 }

@@ -212,7 +212,7 @@ func (f *frame) valueDone() {
 }
 
 // scanDefinition reads the first JSON value of data token by token, as
-// far as it is well formed and nested at most maxDepth deep (as Parse
+// far as it is well formed and nested at most MaxDepth deep (as Parse
 // reads it), and calls fn for each top-level string member of an object
 // and each string "segment" member of a condition object, in input order.
 // It keeps no tree and does not recurse, so no input can exhaust it.
@@ -235,7 +235,7 @@ func scanDefinition(data []byte, fn func(rawString)) {
 		case json.Delim:
 			switch t {
 			case '{', '[':
-				if len(stack) >= maxDepth {
+				if len(stack) >= MaxDepth {
 					return
 				}
 				r, path := roleDefinition, ""

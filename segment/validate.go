@@ -2,7 +2,6 @@ package segment
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +44,11 @@ func (d *Definition) ValidateWith(s *schema.Schema, opts ValidateOptions) error 
 	}
 	if int(d.Membership) >= len(membershipNames) {
 		c.l.Add("type", ErrSyntax, "unknown type %s; use dynamic or static", d.Membership)
+	}
+	if len(d.Groups) > MaxGroups {
+		c.l.Add("groups", ErrLimit, "the definition has %s groups; at most %s are allowed",
+			exact.FormatCount(len(d.Groups)), exact.FormatCount(MaxGroups))
+		return c.l.Err()
 	}
 	if len(d.Groups) == 0 {
 		c.l.Add("groups", ErrGroups, "a definition needs at least one group")
@@ -366,9 +370,13 @@ func (c *checker) shorthandPath(path, ent string) {
 }
 
 func listPaths(paths []schema.Path) string {
-	parts := make([]string, len(paths))
-	for i, p := range paths {
-		parts[i] = "[" + p.String() + "]"
+	const most = 8 // a message lists a few; the rest are counted
+	parts := make([]string, 0, min(len(paths), most)+1)
+	for _, p := range paths[:min(len(paths), most)] {
+		parts = append(parts, "["+p.String()+"]")
+	}
+	if len(paths) > most {
+		parts = append(parts, fmt.Sprintf("and %d more", len(paths)-most))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -651,6 +659,9 @@ func (c *checker) value(path, subject string, typ schema.Type, op Op, v Value) {
 			c.l.Add(path, ErrValue, "%s needs an array of values, not %s", op, describeValue(v))
 		case len(v.List) == 0:
 			c.l.Add(path, ErrValue, "%s needs at least one value", op)
+		case len(v.List) > MaxInValues:
+			c.l.Add(path, ErrLimit, "%s has %s values; at most %s are allowed (for more, keep them as a segment or an attribute)",
+				op, exact.FormatCount(len(v.List)), exact.FormatCount(MaxInValues))
 		default:
 			for i, x := range v.List {
 				c.scalar(index(path, i), subject, typ, op, x)
@@ -671,8 +682,7 @@ func (c *checker) value(path, subject string, typ schema.Type, op Op, v Value) {
 			c.l.Add(path, ErrValue, "%s needs a positive whole number of days, not %s", op, describeValue(v))
 			return
 		}
-		f, err := strconv.ParseFloat(string(v.Num), 64)
-		if err != nil || !exact.ValidNumber(string(v.Num)) || f <= 0 || f != math.Trunc(f) || f >= math.MaxInt64 {
+		if _, err := exact.Days(string(v.Num)); err != nil {
 			c.l.Add(path, ErrValue, "%s needs a positive whole number of days, not %s", op, clip(string(v.Num)))
 		}
 	default:

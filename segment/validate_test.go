@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -170,6 +171,10 @@ func TestValidateProblems(t *testing.T) {
 			want{segment.ErrValue, c + ".value", "not -3", ""}},
 		{"inNextDays fraction", pred("Customer.LastSeen", "inNextDays", "2.5"),
 			want{segment.ErrValue, c + ".value", "inNextDays needs a positive whole number of days, not 2.5", ""}},
+		{"in list too long", pred("Customer.Age", "in", "["+strings.Repeat("1,", segment.MaxInValues)+"1]"),
+			want{segment.ErrLimit, c + ".value", "in has 10,001 values; at most 10,000 are allowed", ""}},
+		{"inLastDays not exactly whole", pred("Customer.SignupDate", "inLastDays", "1.0000000000000001"),
+			want{segment.ErrValue, c + ".value", "inLastDays needs a positive whole number of days, not 1.0000000000000001", ""}},
 		{"inLastDays string", pred("Customer.SignupDate", "inLastDays", `"90"`),
 			want{segment.ErrValue, c + ".value", `not string "90"`, ""}},
 
@@ -481,4 +486,21 @@ func TestOpAllows(t *testing.T) {
 	}
 	require.False(t, segment.NoOp.Allows(schema.String))
 	require.False(t, segment.Op(99).Allows(schema.String))
+}
+
+// TestValidateGroupLimit: more than MaxGroups groups is one ErrLimit
+// problem, not a problem per group.
+func TestValidateGroupLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"name": "S", "groups": [{"condition": {"attribute": "Customer.Age", "operator": "equals", "value": 1}}`)
+	for range segment.MaxGroups {
+		b.WriteString(`, {"setOperator": "union", "condition": {"attribute": "Customer.Age", "operator": "equals", "value": 1}}`)
+	}
+	b.WriteString(`]}`)
+	d, err := segment.Parse([]byte(b.String()))
+	require.NoError(t, err)
+	err = d.Validate(testSchema(t))
+	require.ErrorIs(t, err, segment.ErrLimit)
+	require.Len(t, err.(diag.List), 1)
+	require.Contains(t, err.Error(), "the definition has 1,001 groups; at most 1,000 are allowed")
 }

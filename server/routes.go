@@ -311,7 +311,7 @@ func jsonError(err error, v any) string {
 		known := jsonNames(v)
 		msg = fmt.Sprintf("unknown member %q (members: %s)", name, strings.Join(known, ", "))
 		if n := diag.Nearest(name, known); n != "" {
-			msg = fmt.Sprintf("unknown member %q (did you mean %s?)", name, n)
+			msg = fmt.Sprintf("unknown member %q%s", name, diag.DidYouMean(n))
 		}
 	}
 	var te *json.UnmarshalTypeError

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"runtime"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -38,43 +39,139 @@ func clusterPlace(cust []int32, numCustomers int) (place, starts []uint32) {
 
 // placeByStarts is the placing half of clusterPlace, given the starts.
 func placeByStarts(cust []int32, starts []uint32) []uint32 {
+	return placeByCounts(cust, starts, nil)
+}
+
+// customerParts splits the rows of a links' customers into a part per
+// core for the counting sort by customer (countCustomers, placeByCounts):
+// bounds[p] is the first row of part p, with one more entry for the end,
+// and counts[p] the rows of part p by customer, the rows of no customer at
+// numCustomers.
+type customerParts struct {
+	bounds []int
+	counts [][]uint32
+}
+
+// sortParts returns the number of parts the counting sort of n rows by
+// customer runs in: one per core, a part of at least minSortPart rows.
+func sortParts(n int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), n/minSortPart))
+}
+
+// minSortPart is the fewest rows of a part of the counting sort by
+// customer (a variable for the tests).
+var minSortPart = 1 << 20
+
+// placeByCounts is placeByStarts, on every core when parts (from
+// countCustomers, whose counts it uses up) holds the rows' counts by part:
+// part p places the rows of a customer after those of the parts before
+// it, so that the sort stays stable.
+func placeByCounts(cust []int32, starts []uint32, parts *customerParts) []uint32 {
 	numCustomers := len(starts) - 2
-	next := make([]uint32, numCustomers+1)
-	copy(next, starts)
 	place := make([]uint32, len(cust))
+	if parts == nil || len(parts.counts) < 2 {
+		next := make([]uint32, numCustomers+1)
+		copy(next, starts)
+		placeRows(cust, place, next)
+		return place
+	}
+	// The counts become next: next[p][b] is where part p puts its next
+	// row of bucket b.
+	next := parts.counts
+	parts.counts = nil
+	for b := range numCustomers + 1 {
+		at := starts[b]
+		for _, c := range next {
+			at, c[b] = at+c[b], at
+		}
+	}
+	var wg sync.WaitGroup
+	for p := range next {
+		wg.Go(func() {
+			lo, hi := parts.bounds[p], parts.bounds[p+1]
+			placeRows(cust[lo:hi], place[lo:hi], next[p])
+		})
+	}
+	wg.Wait()
+	return place
+}
+
+// placeRows sets place[r] to the next row of the bucket of cust[r] (the
+// rows of no customer: the last bucket), counting next up.
+func placeRows(cust []int32, place, next []uint32) {
+	none := int32(len(next) - 1)
 	for r, c := range cust {
 		b := c
 		if c < 0 {
-			b = int32(numCustomers)
+			b = none
 		}
 		place[r] = next[b]
 		next[b]++
 	}
-	return place
 }
 
 // countCustomers is customerStarts with broken, and linkOrder, in one
-// pass over cust.
-func countCustomers(cust []int32, numCustomers int) (starts []uint32, broken int, sorted bool) {
-	starts = make([]uint32, numCustomers+2)
+// pass over cust, a part of the rows per core; parts holds the counts of
+// the parts, for placeByCounts.
+func countCustomers(cust []int32, numCustomers int) (starts []uint32, broken int, sorted bool, parts *customerParts) {
+	n := len(cust)
+	np := sortParts(n)
+	parts = &customerParts{bounds: make([]int, np+1), counts: make([][]uint32, np)}
+	type partOrder struct {
+		broken            int
+		sorted            bool
+		firstVal, lastVal int32 // -1 for none
+	}
+	orders := make([]partOrder, np)
+	var wg sync.WaitGroup
+	for p := range np {
+		parts.bounds[p+1] = n * (p + 1) / np
+		wg.Go(func() {
+			counts := make([]uint32, numCustomers+1)
+			o := partOrder{sorted: true, firstVal: -1, lastVal: -1}
+			last := int32(0)
+			for _, c := range cust[n*p/np : n*(p+1)/np] {
+				if c < 0 {
+					o.broken++
+					continue
+				}
+				counts[c]++
+				if c < last || o.broken > 0 {
+					o.sorted = false
+				}
+				last = c
+				if o.firstVal < 0 {
+					o.firstVal = c
+				}
+				o.lastVal = c
+			}
+			counts[numCustomers] = uint32(o.broken)
+			parts.counts[p], orders[p] = counts, o
+		})
+	}
+	wg.Wait()
+	// Sorted: every part is, and no part's rows go below the customers
+	// of the parts before it, or follow their rows of no customer.
 	sorted = true
-	last := int32(0)
-	for _, c := range cust {
-		if c < 0 {
-			broken++
-			continue
-		}
-		starts[c+1]++
-		if c < last || broken > 0 {
+	last := int32(-1)
+	for _, o := range orders {
+		if !o.sorted || o.firstVal >= 0 && (o.firstVal < last || broken > 0) {
 			sorted = false
 		}
-		last = c
+		if o.lastVal >= 0 {
+			last = o.lastVal
+		}
+		broken += o.broken
 	}
-	starts[numCustomers+1] = uint32(broken)
-	for b := 1; b < len(starts); b++ {
-		starts[b] += starts[b-1]
+	starts = make([]uint32, numCustomers+2)
+	for b := range numCustomers + 1 {
+		var sum uint32
+		for _, c := range parts.counts {
+			sum += c[b]
+		}
+		starts[b+1] = starts[b] + sum
 	}
-	return starts, broken, sorted
+	return starts, broken, sorted, parts
 }
 
 // clusteredCustomers returns the customer of every row once the rows are
@@ -135,6 +232,9 @@ func clusterLinks(links []*Links, primary *Links, place, starts []uint32) {
 	}
 	primary.Customer = clusteredCustomers(starts, primary.numCustomers)
 	primary.Sorted = true
+	if primary.Broken > 0 {
+		primary.placed = place // for Append
+	}
 	// The starts of the sorted links are those of the sort, without the
 	// bucket of the rows of no customer.
 	s := starts[:primary.numCustomers+1]

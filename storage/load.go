@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,7 +81,7 @@ func (t *Table) release() {
 // Snapshot.Release; on error nothing stays allocated. Load may be called
 // concurrently.
 func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "schema.json"))
+	data, err := schema.ReadFile(filepath.Join(dir, "schema.json"))
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
@@ -98,6 +97,8 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 			problems.Add(at, ErrData, "entity %s has no source file", e.Name)
 		case ext != ".csv" && ext != ".parquet":
 			problems.Add(at, ErrData, "entity %s: source %q must be a .csv or .parquet file", e.Name, e.File)
+		case !opts.AllowExternalSources && !insideDir(e.File):
+			problems.Add(at, ErrData, "entity %s: source %q is outside the data directory; a source is a path inside it (storage.Options.AllowExternalSources allows others)", e.Name, e.File)
 		}
 	}
 	if err := problems.Err(); err != nil {
@@ -105,6 +106,13 @@ func Load(ctx context.Context, dir string, opts Options) (*Snapshot, error) {
 	}
 
 	return newLoader(ctx, dir, sch, &opts).run()
+}
+
+// insideDir reports whether a source, a path relative to the data
+// directory (FORMAT.md section 1; a leading "/" is joined under the
+// directory like any other), stays inside it: no ".." leads out.
+func insideDir(source string) bool {
+	return filepath.IsLocal(strings.TrimLeft(filepath.FromSlash(source), string(filepath.Separator)))
 }
 
 // tooManyErr is the sentinel for an entity with more rows than ids.

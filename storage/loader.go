@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/regular"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -412,6 +413,9 @@ func (el *entityLoad) open() error {
 	path := filepath.Join(l.dir, filepath.FromSlash(e.File))
 	var size int64
 	if st, err := os.Stat(path); err == nil {
+		if err := regular.Check(st); err != nil {
+			return fmt.Errorf("%w: entity %s: source %s %w", ErrData, e.Name, e.File, err)
+		}
 		size = st.Size()
 	}
 	if strings.ToLower(filepath.Ext(e.File)) != ".csv" {
@@ -569,9 +573,13 @@ func (el *entityLoad) loadClustered() {
 	numCustomers := l.byName[l.sch.CustomerEntity].src.numRows()
 	el.links = make([]*Links, len(el.paths))
 	var starts []uint32
+	var parts *customerParts
 	if err := l.work(true, func() error {
-		el.fileCust = el.customersInFileOrder(targets)
-		el.fillLinks(numCustomers, &starts)
+		var err error
+		if el.fileCust, err = el.customersInFileOrder(targets); err != nil {
+			return err
+		}
+		el.fillLinks(numCustomers, &starts, &parts)
 		return nil
 	}); err != nil {
 		el.fail(err)
@@ -582,7 +590,7 @@ func (el *entityLoad) loadClustered() {
 	var place []uint32
 	if primary := el.links[0]; !primary.Sorted && el.src.numRows() >= 2 {
 		if err := l.work(true, func() error {
-			place = placeByStarts(primary.Customer, starts)
+			place = placeByCounts(primary.Customer, starts, parts)
 			if err := l.ctx.Err(); err != nil {
 				return err
 			}
@@ -608,13 +616,13 @@ func (el *entityLoad) loadClustered() {
 
 // fillLinks makes the entity's links, customers in file order, and sets
 // starts to the counts of the first path's rows by customer.
-func (el *entityLoad) fillLinks(numCustomers int, starts *[]uint32) {
+func (el *entityLoad) fillLinks(numCustomers int, starts *[]uint32, parts **customerParts) {
 	for j, p := range el.paths {
 		lk := &Links{Path: slices.Clone(p), Customer: el.fileCust[j], numCustomers: numCustomers}
 		if j == 0 {
 			// The counts of the first path's rows by customer serve the
 			// sort by customer, should the rows need it.
-			*starts, lk.Broken, lk.Sorted = countCustomers(lk.Customer, numCustomers)
+			*starts, lk.Broken, lk.Sorted, *parts = countCustomers(lk.Customer, numCustomers)
 		} else {
 			lk.Broken, lk.Sorted = linkOrder(lk.Customer)
 		}
@@ -743,66 +751,113 @@ func keysOfRows(mem memory.Allocator, rows []int32, place []uint32, base int64, 
 
 // resolveScan resolves relationship r from the entity: it scans the
 // foreign key column and returns, for every row in file order, the row of
-// the other side in file order, or -1, and records the link report.
+// the other side in file order, or -1, and records the link report. The
+// row groups of a Parquet file are resolved a task each; the problem
+// reported is the earliest row group's.
 func (el *entityLoad) resolveScan(r schema.Relationship) ([]int32, error) {
 	l, e := el.l, el.e
 	i := e.AttributeIndex(r.From.Attribute)
 	if err := el.src.columnError(i); err != nil {
 		return nil, err
 	}
-	attr := e.Attributes[i]
-	to := l.byName[r.To.Entity].keys
 	target := make([]int32, el.src.numRows())
-	rep := LinkReport{Relationship: r.Name}
-	var keys []danglingKey
-	err := l.work(true, func() error {
-		var byCode []int32
-		var nulls []int32
-		return el.src.scan(l.ctx, i, func(c arrow.Array, first int, extends bool) error {
-			if err := checkLayout(c); err != nil {
-				return &layoutError{err}
-			}
-			if !resolvable(c) {
-				// Not in a type the index reads: converted first, as
-				// the column will be.
-				p, err := newPlacer(l.scratch, attr, c.Len(), nil)
-				if err != nil {
-					return err
-				}
-				err = p.put(c, 0, false)
-				var nc arrow.Array
-				if err == nil {
-					nc, err = p.finish()
-				}
-				p.release()
-				if err != nil {
-					return shiftRow(err, first)
-				}
-				defer nc.Release()
-				c, extends = nc, false
-			}
-			nulls = appendNulls(nulls[:0], c)
-			var null, dangling int
-			var err error
-			byCode, null, dangling, err = resolveChunk(c, to, target[first:], byCode, extends, nulls)
-			rep.Null += null
-			rep.Dangling += dangling
-			if a, ok := c.(*array.Int64); ok && dangling > 0 && attr.Type == schema.Integer {
-				for i, t := range target[first : first+c.Len()] {
-					if t < 0 && a.IsValid(i) {
-						keys = append(keys, danglingKey{row: first + i, key: a.Value(i)})
+	var parts []*resolvePart
+	var err error
+	if ps, ok := el.src.(*parquetSource); ok && len(ps.groups) > 1 {
+		firsts := ps.groupFirsts()
+		parts = make([]*resolvePart, len(ps.groups))
+		errs := make([]error, len(ps.groups))
+		var wg sync.WaitGroup
+		for g := range ps.groups {
+			parts[g] = &resolvePart{}
+			wg.Go(func() {
+				errs[g] = l.work(true, func() error {
+					err := ps.scanGroup(l.ctx, i, g, firsts[g], el.resolveChunks(r, target, parts[g]))
+					if err == nil {
+						ps.decoded(i, g)
 					}
-				}
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		for _, e := range errs {
+			if e != nil {
+				err = e
+				break
 			}
-			return shiftRow(err, first)
-		})
-	})
+		}
+	} else {
+		parts = []*resolvePart{{}}
+		err = l.work(true, func() error { return el.src.scan(l.ctx, i, el.resolveChunks(r, target, parts[0])) })
+	}
 	if err != nil {
 		return nil, err
+	}
+	rep := LinkReport{Relationship: r.Name}
+	var keys []danglingKey
+	for _, p := range parts {
+		rep.Null += p.null
+		rep.Dangling += p.dangling
+		keys = append(keys, p.keys...)
 	}
 	el.reports[r.Name] = rep
 	el.dangling[r.Name] = keys
 	return target, nil
+}
+
+// resolvePart is what resolving some of a foreign key column's chunks,
+// in order, found.
+type resolvePart struct {
+	byCode, nulls  []int32 // scratch
+	null, dangling int
+	keys           []danglingKey
+}
+
+// resolveChunks returns the function that resolves chunks of the foreign
+// key column of r, in order, into target, recording in part.
+func (el *entityLoad) resolveChunks(r schema.Relationship, target []int32, part *resolvePart) func(c arrow.Array, first int, extends bool) error {
+	l, e := el.l, el.e
+	attr, _ := e.Attribute(r.From.Attribute)
+	to := l.byName[r.To.Entity].keys
+	return func(c arrow.Array, first int, extends bool) error {
+		if err := checkLayout(c); err != nil {
+			return &layoutError{err}
+		}
+		if !resolvable(c) {
+			// Not in a type the index reads: converted first, as the
+			// column will be.
+			p, err := newPlacer(l.scratch, attr, c.Len(), nil)
+			if err != nil {
+				return err
+			}
+			err = p.put(c, 0, false)
+			var nc arrow.Array
+			if err == nil {
+				nc, err = p.finish()
+			}
+			p.release()
+			if err != nil {
+				return shiftRow(err, first)
+			}
+			defer nc.Release()
+			c, extends = nc, false
+		}
+		part.nulls = appendNulls(part.nulls[:0], c)
+		var null, dangling int
+		var err error
+		part.byCode, null, dangling, err = resolveChunk(c, to, target[first:], part.byCode, extends, part.nulls)
+		part.null += null
+		part.dangling += dangling
+		if a, ok := c.(*array.Int64); ok && dangling > 0 && attr.Type == schema.Integer {
+			for i, t := range target[first : first+c.Len()] {
+				if t < 0 && a.IsValid(i) {
+					part.keys = append(part.keys, danglingKey{row: first + i, key: a.Value(i)})
+				}
+			}
+		}
+		return shiftRow(err, first)
+	}
 }
 
 // resolvable reports whether resolveChunk reads c as it is.
@@ -821,7 +876,7 @@ func resolvable(c arrow.Array) bool {
 // relationships and the customers of their other sides. A target used by
 // one path only, and not for its foreign key column, becomes that path's
 // customers.
-func (el *entityLoad) customersInFileOrder(targets map[string][]int32) [][]int32 {
+func (el *entityLoad) customersInFileOrder(targets map[string][]int32) ([][]int32, error) {
 	uses := map[string]int{}
 	for _, p := range el.paths {
 		uses[p[0]]++
@@ -844,16 +899,20 @@ func (el *entityLoad) customersInFileOrder(targets map[string][]int32) [][]int32
 			// column.
 			cust = make([]int32, len(target))
 		}
-		for i, t := range target {
-			if t < 0 {
-				cust[i] = NoCustomer
-			} else {
-				cust[i] = upCust[t]
+		if err := eachRows(el.l.ctx, len(target), func(lo, hi int) {
+			for i, t := range target[lo:hi] {
+				if t < 0 {
+					cust[lo+i] = NoCustomer
+				} else {
+					cust[lo+i] = upCust[t]
+				}
 			}
+		}); err != nil {
+			return nil, err
 		}
 		out[j] = cust
 	}
-	return out
+	return out, nil
 }
 
 // placeAll builds every column of the entity, a task each, with the rows
@@ -922,6 +981,11 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgen
 		})
 		return arr, err
 	}
+	if ps, ok := el.src.(*parquetSource); ok {
+		if arr, done, err := el.placeParquetGroups(ps, i, place, urgent); done {
+			return arr, err
+		}
+	}
 	err = l.work(urgent, func() error {
 		typeErr := el.src.columnError(i)
 		var p placer
@@ -933,17 +997,8 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgen
 		}
 		var layoutErr, valueErr error
 		if ps, ok := el.src.(*parquetSource); ok && p != nil && ps.byteArrays[i] {
-			sp := p.(*stringPlacer)
-			if err := ps.scanBytes(l.ctx, i, func(vals []parquet.ByteArray, defs []int16, maxDef int16, first, rows int) error {
-				if valueErr == nil {
-					valueErr = sp.putBytes(vals, defs, maxDef, first, rows)
-				}
-				return nil
-			}); err != nil {
+			if err := el.placeBytes(ps, i, p.(*stringPlacer)); err != nil {
 				return err
-			}
-			if valueErr != nil {
-				return valueErr
 			}
 			arr, err = p.finish()
 			return err
@@ -976,6 +1031,76 @@ func (el *entityLoad) placeColumn(i int, place []uint32, from arrow.Array, urgen
 		return err
 	})
 	return arr, err
+}
+
+// placeBytes places attribute i, a flat string column, into p from the
+// Parquet source's values read as byte arrays, row group by row group.
+func (el *entityLoad) placeBytes(ps *parquetSource, i int, p *stringPlacer) error {
+	var valueErr error
+	if err := ps.scanBytes(el.l.ctx, i, func(vals []parquet.ByteArray, defs []int16, maxDef int16, first, rows int) error {
+		if valueErr == nil {
+			valueErr = p.putBytes(vals, defs, maxDef, first, rows)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return valueErr
+}
+
+// placeParquetGroups is placeColumn for a Parquet column placed a row
+// group per task (see placeGroups): a column of fixed-width values in more
+// than one row group, or a dictionary-encoded string column. done is
+// false for any other column.
+func (el *entityLoad) placeParquetGroups(ps *parquetSource, i int, place []uint32, urgent bool) (_ arrow.Array, done bool, _ error) {
+	l, a := el.l, el.e.Attributes[i]
+	n := el.src.numRows()
+	switch {
+	case ps.dictPages[i] && ps.typeErr[i] == nil:
+		p := newStringPlacer(l.mem, n, place)
+		defer p.release()
+		plain, err := el.placeDictGroups(ps, i, p, urgent)
+		if err != nil {
+			return nil, true, err
+		}
+		if plain {
+			// The column turns plain: it is placed row by row.
+			p.release()
+			p = newStringPlacer(l.mem, n, place)
+			if err := l.work(urgent, func() error { return el.placeBytes(ps, i, p) }); err != nil {
+				return nil, true, err
+			}
+		}
+		var arr arrow.Array
+		err = l.work(urgent, func() (err error) {
+			arr, err = p.finish()
+			return err
+		})
+		return arr, true, err
+	case len(ps.groups) > 1 && a.Type != schema.Boolean && a.Type != schema.String:
+		var p sharedPlacer
+		if ps.typeErr[i] == nil {
+			np, err := newPlacer(l.mem, a, n, place)
+			if err != nil {
+				return nil, true, err
+			}
+			defer np.release()
+			p = np.(sharedPlacer)
+		}
+		if err := el.placeGroups(ps, i, p, urgent); err != nil {
+			return nil, true, err
+		}
+		if p == nil {
+			return nil, true, ps.typeErr[i]
+		}
+		var arr arrow.Array
+		err := l.work(urgent, func() (err error) {
+			arr, err = p.finish()
+			return err
+		})
+		return arr, true, err
+	}
+	return nil, false, nil
 }
 
 // firstProblem returns the problem that Load reports among errs, the

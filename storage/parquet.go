@@ -38,8 +38,9 @@ type parquetSource struct {
 	fields []int // per attribute: its field in fr.Manifest
 	leaves []int // per attribute: its leaf column
 	// byteArrays tells, per attribute, a flat column of strings, which
-	// scanBytes reads.
-	byteArrays []bool
+	// scanBytes reads; dictPages one whose every column chunk is
+	// dictionary-encoded too, which readDictGroup reads.
+	byteArrays, dictPages []bool
 	// typeErr holds, per attribute, a *typeError when its column's Arrow
 	// type cannot hold its values. The column is still decoded: a
 	// corrupt row group is reported before a type.
@@ -162,16 +163,19 @@ func openParquetSource(path string, e *schema.Entity, tooMany error, scratch mem
 	readProps := pqarrow.ArrowReadProperties{}
 	s.typeErr = make([]error, len(e.Attributes))
 	s.byteArrays = make([]bool, len(e.Attributes))
+	s.dictPages = make([]bool, len(e.Attributes))
 	for i, a := range e.Attributes {
 		dt := sc.Field(s.fields[i]).Type
 		if !convertible(a.Type, dt) {
 			s.typeErr[i] = &typeError{found: dt, want: ArrowType(a.Type)}
 			continue
 		}
-		if a.Type == schema.String && dictionaryEncoded(md, s.leaves[i]) {
+		dict := a.Type == schema.String && dictionaryEncoded(md, s.leaves[i])
+		if dict {
 			readProps.SetReadDict(s.leaves[i], true)
 		}
 		s.byteArrays[i] = a.Type == schema.String && dt.ID() == arrow.STRING && md.Schema.Column(s.leaves[i]).MaxRepetitionLevel() == 0
+		s.dictPages[i] = s.byteArrays[i] && dict
 	}
 	if s.fr, err = pqarrow.NewFileReader(rdr, readProps, scratch); err != nil {
 		return nil, fail("cannot read the Parquet schema: %v", err)

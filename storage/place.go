@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/bits"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 
@@ -216,6 +218,10 @@ type fixedPlacer[T int32 | int64 | float64] struct {
 	vals  []T
 	valid validity
 	nulls []int32 // scratch: the null rows of a chunk
+
+	// What putShared needs: the rows it put, and a lock on valid.
+	shared  atomic.Int64
+	validMu sync.Mutex
 }
 
 func newFixedPlacer[T int32 | int64 | float64](mem memory.Allocator, typ schema.Type, dt arrow.DataType, n int, place []uint32) *fixedPlacer[T] {
@@ -231,23 +237,52 @@ func (p *fixedPlacer[T]) put(c arrow.Array, first int, _ bool) error {
 	if first != p.rows || first+m > p.n {
 		return fmt.Errorf("BUG: rows [%d, %d) of a column of %d, %d put", first, first+m, p.n, p.rows)
 	}
-	p.nulls = appendNulls(p.nulls[:0], c)
-	if err := p.convert(c, first); err != nil {
+	if err := p.convertNulls(c, first, &p.nulls); err != nil {
 		return err
-	}
-	if len(p.nulls) > 0 {
-		// What a null slot of the source holds means nothing; the
-		// column's hold 0.
-		for _, i := range p.nulls {
-			r := first + int(i)
-			if p.place != nil {
-				r = int(p.place[r])
-			}
-			p.vals[r] = 0
-		}
 	}
 	p.valid.put(c, first, p.nulls)
 	p.rows += m
+	return nil
+}
+
+// putShared is put for chunks that come in any order, from several
+// goroutines at once (the row groups of a Parquet file, each decoded on a
+// core): the chunks' rows must not overlap. nulls is the caller's
+// scratch.
+func (p *fixedPlacer[T]) putShared(c arrow.Array, first int, nulls *[]int32) error {
+	m := c.Len()
+	if first < 0 || first+m > p.n {
+		return fmt.Errorf("BUG: rows [%d, %d) of a column of %d put", first, first+m, p.n)
+	}
+	if err := p.convertNulls(c, first, nulls); err != nil {
+		return err
+	}
+	if len(*nulls) > 0 {
+		// Validity bits of different chunks may share a byte.
+		p.validMu.Lock()
+		p.valid.put(c, first, *nulls)
+		p.validMu.Unlock()
+	}
+	p.shared.Add(int64(m))
+	return nil
+}
+
+// convertNulls writes the values of c to their rows, a null row's as 0,
+// and sets nulls to the null rows of c.
+func (p *fixedPlacer[T]) convertNulls(c arrow.Array, first int, nulls *[]int32) error {
+	*nulls = appendNulls((*nulls)[:0], c)
+	if err := p.convert(c, first); err != nil {
+		return err
+	}
+	// What a null slot of the source holds means nothing; the column's
+	// hold 0.
+	for _, i := range *nulls {
+		r := first + int(i)
+		if p.place != nil {
+			r = int(p.place[r])
+		}
+		p.vals[r] = 0
+	}
 	return nil
 }
 
@@ -346,8 +381,8 @@ func (p *fixedPlacer[T]) at(r int) int {
 }
 
 func (p *fixedPlacer[T]) finish() (arrow.Array, error) {
-	if p.rows != p.n {
-		return nil, fmt.Errorf("BUG: %d rows of a column of %d put", p.rows, p.n)
+	if rows := p.rows + int(p.shared.Load()); rows != p.n {
+		return nil, fmt.Errorf("BUG: %d rows of a column of %d put", rows, p.n)
 	}
 	validity, nulls := p.valid.take()
 	if validity != nil {
@@ -756,6 +791,86 @@ func (p *stringPlacer) putBytes(vals []parquet.ByteArray, defs []int16, maxDef i
 		lo = hi
 	}
 	return nil
+}
+
+// internGroup takes the rows [first, first+len(d.idx)) of the data, a row
+// group of a dictionary-encoded Parquet column, into the dictionary: the
+// entries of d in the order its rows first hold them, as putBytes would
+// one row at a time, and the null rows. It sets codes to the code of
+// every entry that a row holds. Row groups come in order, one call at a
+// time, before their placeGroup. plain reports, with nothing taken, that
+// the column turns plain in these rows (at a multiple of batchRows more
+// than half of the rows so far hold distinct values): it is then placed
+// row by row (putBytes) from the start.
+func (p *stringPlacer) internGroup(d *dictRows, first int, codes *[]int32) (plain bool, err error) {
+	rows := len(d.idx)
+	if first != p.rows || first+rows > p.n || p.codes == nil {
+		return false, fmt.Errorf("BUG: rows [%d, %d) of a column of %d, %d put", first, first+rows, p.n, p.rows)
+	}
+	size := d.size()
+	c := (*codes)[:0]
+	for range size {
+		c = append(c, notLooked)
+	}
+	*codes = c
+	before := len(p.values)
+	// The rows at which a value new to the dictionary comes, in order.
+	var newAt []int
+	seen := 0
+	for r, j := range d.idx {
+		if j < 0 || c[j] != notLooked {
+			continue
+		}
+		v := d.entry(j)
+		code, ok := p.lookup[string(v)]
+		if !ok {
+			if code, err = p.intern(string(v)); err != nil {
+				return false, &valueError{row: first + r, value: quoteValue(string(v)), err: err}
+			}
+			newAt = append(newAt, first+r)
+		}
+		c[j] = code
+		if seen++; seen == size {
+			break
+		}
+	}
+	// The checkpoints of these rows, where putBytes tells whether the
+	// dictionary still pays.
+	k := 0
+	for cp := (first/batchRows + 1) * batchRows; cp <= first+rows; cp += batchRows {
+		for k < len(newAt) && newAt[k] < cp {
+			k++
+		}
+		if before+k > cp/2 {
+			return true, nil
+		}
+	}
+	for _, r := range d.nulls {
+		p.valid.setNull(p.at(first + int(r)))
+	}
+	p.rows = first + rows
+	return false, nil
+}
+
+// placeGroup writes the codes of the valid rows of d, the rows from first
+// on, to their rows; codes are those internGroup gave. Several row groups
+// may be placed at once.
+func (p *stringPlacer) placeGroup(d *dictRows, first int, codes []int32) {
+	if p.place == nil {
+		dst := p.code[first : first+len(d.idx)]
+		for r, j := range d.idx {
+			if j >= 0 {
+				dst[r] = codes[j]
+			}
+		}
+		return
+	}
+	place := p.place[first : first+len(d.idx)]
+	for r, j := range d.idx {
+		if j >= 0 {
+			p.code[place[r]] = codes[j]
+		}
+	}
 }
 
 // codeOf is intern for a value given as bytes, looked up first by its

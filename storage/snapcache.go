@@ -87,7 +87,7 @@ func signDir(dir string) (*dirSignature, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "schema.json"))
+	data, err := schema.ReadFile(filepath.Join(dir, "schema.json"))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -62,6 +63,11 @@ type Options struct {
 	// the data files instead when the check finds damage. Everything else
 	// ignores it.
 	VerifySnapshotFile bool
+	// AllowExternalSources lets an entity's source name a file outside the
+	// data directory: a path with ".." that leads out of it.
+	// Without it Load refuses such a schema: a data directory copied or
+	// shared elsewhere would otherwise read files it does not hold.
+	AllowExternalSources bool
 }
 
 // Column is one attribute's values, one Arrow array in a normalized type:
@@ -172,6 +178,11 @@ type Links struct {
 	// fileOrder, for a path other than the first of a clustered entity,
 	// lists the rows in the order of the data file (see cluster).
 	fileOrder []uint32
+	// placed, for the first path of an entity whose rows were clustered
+	// and include rows of no customer, lists the rows in the order of the
+	// data file (FileOrder's form), so that Append can place a row that
+	// links to a customer only later among that customer's rows.
+	placed []uint32
 
 	startsOnce sync.Once
 	starts     []uint32
@@ -235,7 +246,10 @@ type Snapshot struct {
 	released  atomic.Bool
 	derived   derivedValues // see Derived
 
-	file     *snapFile // the mapped file of a snapshot from Open
+	file *snapFile // the mapped file of a snapshot from Open
+	// fileRefs, when not nil, counts the snapshots sharing file (see
+	// Append); the last one to be released closes it.
+	fileRefs *fileShare
 	keysOnce sync.Once // builds keys on first use, for a snapshot from Open
 }
 
@@ -248,7 +262,7 @@ func (s *Snapshot) Release() {
 	for _, t := range s.entries {
 		t.release()
 	}
-	s.file.close()
+	s.releaseFile()
 }
 
 // Derived returns what build derives from the whole snapshot for key, as
@@ -339,6 +353,12 @@ func (s *Snapshot) computeMemory() int64 {
 			if len(l.Customer) > 0 && !seen[&l.Customer[0]] {
 				seen[&l.Customer[0]] = true
 				n += int64(len(l.Customer)) * 4
+			}
+			for _, order := range [][]uint32{l.fileOrder, l.placed} {
+				if len(order) > 0 && !seen[(*int32)(unsafe.Pointer(&order[0]))] {
+					seen[(*int32)(unsafe.Pointer(&order[0]))] = true
+					n += int64(len(order)) * 4
+				}
 			}
 		}
 	}

@@ -134,7 +134,7 @@ func (cmd *command) runVerb(ctx context.Context, c *cli, args []string) int {
 		names := cmd.verbNames()
 		msg := fmt.Sprintf("unknown %s %q; %ss are %s", cmd.noun(), args[0], cmd.noun(), strings.Join(names, ", "))
 		if s := diag.Nearest(args[0], append(names, "help")); s != "" {
-			msg = fmt.Sprintf("unknown %s %q (did you mean %s?)", cmd.noun(), args[0], s)
+			msg = fmt.Sprintf("unknown %s %q%s", cmd.noun(), args[0], diag.DidYouMean(s))
 		}
 		fmt.Fprintf(c.stderr, "%s%s\nRun '%s' for usage.\n", c.prefix(), msg, helpCommand(c.name))
 		return exitUsage
@@ -151,7 +151,7 @@ func (cmd *command) help(c *cli, args []string) int {
 		if v == nil {
 			msg := fmt.Sprintf("unknown %s %q", target.noun(), a)
 			if s := diag.Nearest(a, target.verbNames()); s != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", s)
+				msg += diag.DidYouMean(s)
 			}
 			fmt.Fprintf(c.stderr, "segmentkit %s: %s\nRun '%s' for usage.\n", strings.TrimSpace("help "+name), msg, helpCommand(name))
 			return exitUsage

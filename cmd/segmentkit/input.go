@@ -17,6 +17,7 @@ import (
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/internal/exact"
+	"github.com/segmentkit/segmentkit/internal/regular"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -112,23 +113,40 @@ func (c *cli) readSegment(flagName, file string) (*segment.Definition, error) {
 	return segment.Parse(data)
 }
 
-// readFile reads a file named by a flag, with a message that names both;
-// "-" reads standard input.
+// readFile reads a definition file named by a flag, with a message that
+// names both; "-" reads standard input. Either is read up to
+// segment.MaxDefinitionBytes: a longer one is an error that wraps
+// segment.ErrLimit, read no further.
 func (c *cli) readFile(flagName, file string) ([]byte, error) {
 	if file == "-" {
-		data, err := io.ReadAll(c.stdin)
-		if err != nil {
+		data, err := regular.ReadAtMost(c.stdin, segment.MaxDefinitionBytes)
+		switch {
+		case errors.Is(err, regular.ErrTooLong):
+			return nil, fmt.Errorf("%s -: %w: standard input holds more than %s bytes, the most a definition may have",
+				flagName, segment.ErrLimit, exact.FormatCount(segment.MaxDefinitionBytes))
+		case err != nil:
 			return nil, fmt.Errorf("%s -: cannot read standard input: %w", flagName, err)
 		}
 		return data, nil
 	}
-	return readFile(flagName, file)
+	data, err := readFile(flagName, file, segment.MaxDefinitionBytes)
+	if errors.Is(err, regular.ErrTooLong) {
+		return nil, fmt.Errorf("%s %s: %w: the file is larger than %s bytes, the most a definition may have",
+			flagName, file, segment.ErrLimit, exact.FormatCount(segment.MaxDefinitionBytes))
+	}
+	return data, err
 }
 
 // readFile reads a file named by a flag, with a message that names both.
-func readFile(flagName, file string) ([]byte, error) {
-	data, err := os.ReadFile(file)
+// The file must be a regular file (a FIFO or a device could block or never
+// end), read up to limit bytes: a longer one gives regular.ErrTooLong.
+func readFile(flagName, file string, limit int64) ([]byte, error) {
+	data, err := regular.ReadFile(file, limit)
 	switch {
+	case errors.Is(err, regular.ErrTooLong):
+		return nil, err
+	case errors.Is(err, regular.ErrNotRegular):
+		return nil, fmt.Errorf("%s %s: %w", flagName, file, err)
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%s %s: no such file", flagName, file)
 	case err != nil:
@@ -155,9 +173,14 @@ func unwrapPath(err error) error {
 // name.
 func readSchema(dir string) (*schema.Schema, error) {
 	file := filepath.Join(dir, "schema.json")
-	data, err := readFile("--data", file)
-	if err != nil {
-		return nil, err
+	data, err := schema.ReadFile(file)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("--data %s: no such file", file)
+	case errors.Is(err, schema.ErrLimit) || errors.Is(err, regular.ErrNotRegular):
+		return nil, fmt.Errorf("--data %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("--data %s: cannot read: %w", file, unwrapPath(err))
 	}
 	s, err := schema.Parse(data)
 	if err != nil {

@@ -125,10 +125,7 @@ func (c *cli) sql(_ context.Context, a sqlArgs) int {
 
 // nearestHint is " (did you mean X?)" for the nearest of names, or "".
 func nearestHint(name string, names []string) string {
-	if s := diag.Nearest(name, names); s != "" {
-		return fmt.Sprintf(" (did you mean %s?)", s)
-	}
-	return ""
+	return diag.DidYouMean(diag.Nearest(name, names))
 }
 
 // sqlReferences resolves the segments def references (transitively): a

@@ -35,6 +35,8 @@ func (k *Kernel) Eval(v *Vec, out Bitset) {
 		return
 	case KindInts:
 		switch {
+		case v.narrowInts():
+			evalNarrowInts(v, k.IR, out)
 		case v.I64 != nil:
 			evalInts(v.I64, k.IR, out)
 		default:
@@ -59,8 +61,11 @@ func (k *Kernel) Eval(v *Vec, out Bitset) {
 }
 
 // Integer is the element types of integer-like columns: days (int32),
-// and integers and microseconds (int64).
-type Integer interface{ ~int32 | ~int64 }
+// and integers and microseconds (int64), and the offsets of narrow views
+// (uint8, uint16, uint32).
+type Integer interface {
+	~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32
+}
 
 func evalInts[T Integer](vals []T, rs []IRange, out Bitset) {
 	n := len(vals)
@@ -212,6 +217,14 @@ func floatRangeWord(b *[64]float64, lo, hi float64) uint64 {
 func (k *Kernel) evalStrings(v *Vec, out Bitset) {
 	n := v.N
 	clear(out)
+	if v.U8 != nil && v.Dict != nil {
+		hit := k.Hit
+		if hit == nil {
+			hit = k.DictHits(v, nil)
+		}
+		codeBytes(v.U8, hit, out)
+		return
+	}
 	if v.Codes != nil {
 		hit := k.Hit
 		if hit == nil {
@@ -438,7 +451,7 @@ func (k *Kernel) DictHits(v *Vec, run Runner) Bitset {
 // run), so that they are computed once per column rather than once per
 // batch.
 func (k *Kernel) Prepare(v *Vec, run Runner) *Kernel {
-	if k.Kind != KindStrings || v.Codes == nil {
+	if k.Kind != KindStrings || v.Dict == nil {
 		return k
 	}
 	kk := *k

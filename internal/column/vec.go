@@ -33,6 +33,35 @@ type Vec struct {
 	Strs  []string // strings gathered by the engine
 	// Base is the index in str of value 0, for views made by slice.
 	Base int
+
+	// A narrow view (Narrow) holds integers, dates and datetimes as
+	// offsets in one of U8, U16 and U32: value i is Off+U8[i], and every
+	// valid value is in [Off, Off+Span]. With Dict set, U8 holds a small
+	// dictionary's codes instead (NoCode for a code outside it).
+	U8   []uint8
+	U16  []uint16
+	U32  []uint32
+	Off  int64
+	Span uint64
+}
+
+// narrowInts reports whether v is a narrow view of integer-like values.
+func (v *Vec) narrowInts() bool {
+	return v.Dict == nil && (v.U8 != nil || v.U16 != nil || v.U32 != nil)
+}
+
+// narrowAt returns the value i of a narrow view of integer-like values.
+func (v *Vec) narrowAt(i int) int64 {
+	var x uint64
+	switch {
+	case v.U8 != nil:
+		x = uint64(v.U8[i])
+	case v.U16 != nil:
+		x = uint64(v.U16[i])
+	default:
+		x = uint64(v.U32[i])
+	}
+	return int64(uint64(v.Off) + x)
 }
 
 // IsValid reports whether value i is not null.
@@ -45,6 +74,8 @@ func (v *Vec) StringAt(i int) string {
 		return v.Strs[i]
 	case v.Codes != nil:
 		return v.Dict.Value(int(v.Codes[i]))
+	case v.U8 != nil && v.Dict != nil:
+		return v.Dict.Value(int(v.U8[i]))
 	default:
 		return v.Str.Value(v.Base + i)
 	}

@@ -3,7 +3,7 @@ package column
 // Slice returns the view of values [lo, hi) of v; lo must be a multiple of
 // 64 so that the bit-packed parts stay word aligned.
 func (v *Vec) Slice(lo, hi int) *Vec {
-	s := &Vec{N: hi - lo, Type: v.Type, Str: v.Str, Dict: v.Dict, Base: v.Base + lo}
+	s := &Vec{N: hi - lo, Type: v.Type, Str: v.Str, Dict: v.Dict, Base: v.Base + lo, Off: v.Off, Span: v.Span}
 	wlo, whi := lo/64, (hi+63)/64
 	if v.Valid != nil {
 		s.Valid = v.Valid[wlo:whi]
@@ -22,6 +22,12 @@ func (v *Vec) Slice(lo, hi int) *Vec {
 		s.Codes = v.Codes[lo:hi]
 	case v.Strs != nil:
 		s.Strs = v.Strs[lo:hi]
+	case v.U8 != nil:
+		s.U8 = v.U8[lo:hi]
+	case v.U16 != nil:
+		s.U16 = v.U16[lo:hi]
+	case v.U32 != nil:
+		s.U32 = v.U32[lo:hi]
 	}
 	return s
 }

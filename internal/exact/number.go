@@ -150,6 +150,9 @@ var (
 	// ErrBetweenOrder: a between whose low bound is above its high bound
 	// (see Key).
 	ErrBetweenOrder = diag.NewSentinel("exact.between_order", "between low is greater than high")
+	// ErrDays: a day count (inLastDays, inNextDays) that is not a positive
+	// whole number.
+	ErrDays = diag.NewSentinel("exact.days", "is not a positive whole number of days")
 )
 
 // BetweenOrderError returns the error for a between whose low bound, lo
@@ -172,9 +175,12 @@ func quote(s string) string { return Clip(strconv.Quote(s)) }
 // quoting a value in a message.
 func Clip(s string) string {
 	const limit = 60
-	r := []rune(s)
-	if len(r) <= limit {
-		return s
+	n := 0
+	for i := range s {
+		if n == limit {
+			return s[:i] + "..."
+		}
+		n++
 	}
-	return string(r[:limit]) + "..."
+	return s
 }

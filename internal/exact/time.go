@@ -2,6 +2,7 @@ package exact
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"time"
 )
@@ -78,4 +79,28 @@ func Micros(t time.Time) *big.Rat {
 	ns := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))
 	ns.Add(ns, big.NewInt(int64(t.Nanosecond())))
 	return new(big.Rat).SetFrac(ns, big.NewInt(1000))
+}
+
+// MostDays is the largest day count Days returns: a window of more days
+// than that reaches beyond every instant a datetime column can hold, so
+// larger counts mean the same and are clamped to it.
+const MostDays = math.MaxInt64 / DayMicros
+
+// Days reads s, the text of a JSON number, as the day count of inLastDays
+// or inNextDays: a positive whole number, exactly (1.0000000000000001 is
+// not whole, though the nearest float64 is), clamped to MostDays. Its
+// errors wrap ErrDays. Validation and evaluation both read day counts
+// with it, so that a definition that validates evaluates.
+func Days(s string) (int64, error) {
+	if !ValidNumber(s) {
+		return 0, fmt.Errorf("%s %w", Clip(s), ErrDays)
+	}
+	r := exactDecimal(s)
+	if !r.IsInt() || r.Sign() <= 0 {
+		return 0, fmt.Errorf("%s %w", Clip(s), ErrDays)
+	}
+	if n := r.Num(); n.IsInt64() && n.Int64() <= MostDays {
+		return n.Int64(), nil
+	}
+	return MostDays, nil
 }
