@@ -1,16 +1,21 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/segmentkit/segmentkit/segment"
 )
 
 // copyLegacy copies the catalog file main's code wrote (format version 1,
@@ -209,3 +214,68 @@ func TestSalvage(t *testing.T) {
 }
 
 func isDamage(err error) bool { return damaged(err) }
+
+// TestSalvageRules checks what Salvage does with records that decode but
+// lost what they belong to or fail their checksum: a job whose header is damaged is dropped with
+// its tasks, a change entry that fails its checksum is dropped, and a
+// valid segment whose referenced segment is lost is copied as a draft
+// naming the lost reference.
+func TestSalvageRules(t *testing.T) {
+	e := newEnv(t, Options{})
+	buildFixture(t, e)
+	require.NoError(t, e.cat.Close())
+	flipLast := func(v []byte) []byte {
+		v = append([]byte(nil), v...)
+		v[len(v)-3] ^= 0x01
+		return v
+	}
+	var olderID, jobID uint64
+	db, err := bolt.Open(e.path, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		id, ok := lookup(tx, "Older")
+		require.True(t, ok)
+		olderID = id
+		segs := tx.Bucket(bucketSegments)
+		if err := segs.Put(u64(id), flipLast(segs.Get(u64(id)))); err != nil {
+			return err
+		}
+		jobs := tx.Bucket(bucketJobs)
+		k, _ := jobs.Cursor().First()
+		jobID = beUint64(k)
+		jb := jobs.Bucket(k)
+		if err := jb.Put(keyJob, flipLast(jb.Get(keyJob))); err != nil {
+			return err
+		}
+		vips, ok := lookup(tx, "OlderVips")
+		require.True(t, ok)
+		ch := tx.Bucket(bucketChanges).Bucket(u64(vips))
+		ck, cv := ch.Cursor().First()
+		return ch.Put(bytes.Clone(ck), flipLast(cv))
+	}))
+	require.NoError(t, db.Close())
+
+	to := filepath.Join(t.TempDir(), "new.db")
+	rep, err := Salvage(e.path, to)
+	require.NoError(t, err)
+	require.Empty(t, rep.Problems)
+	require.Equal(t, 3, rep.Copied["segments"])
+	lost := strings.Join(rep.Lost, "\n")
+	require.Contains(t, lost, fmt.Sprintf("segment %d: the record's checksum does not match", olderID))
+	require.Contains(t, lost, fmt.Sprintf("job %d: its header does not decode", jobID))
+	require.Contains(t, lost, "segment OlderVips: copied as a draft, unknown segment \"Older\"")
+	require.Contains(t, lost, "a change entry of OlderVips: a change entry's checksum does not match")
+
+	c, err := Open(to, Options{Source: e.src, Clock: e.clock})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Verify())
+	s, err := c.Get("OlderVips")
+	require.NoError(t, err)
+	require.Equal(t, Draft, s.State)
+	require.NotEmpty(t, s.Problems)
+	require.ErrorIs(t, s.Problems[len(s.Problems)-1].Err, segment.ErrUnknownSegment)
+	_, err = c.Job(jobID)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrCorrupt)
+}

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -203,8 +205,33 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 			}
 		}
 	}
-	// A referenced segment that was lost makes its referrers drafts in
-	// spirit; Verify reports them.
+	// A valid segment that references a lost one is copied as a draft,
+	// the lost reference its problem, as Create would save it.
+	for _, id := range slices.Sorted(maps.Keys(segs)) {
+		r := segs[id]
+		if r.Draft {
+			continue
+		}
+		var l diag.List
+		for _, ref := range r.Refs {
+			if tx.Bucket(bucketNames).Get([]byte(ref)) == nil {
+				l.Add("", segment.ErrUnknownSegment, "unknown segment %q: it was lost when the catalog was salvaged", ref)
+			}
+		}
+		if len(l) == 0 {
+			continue
+		}
+		r.Draft, r.Active = true, false
+		r.Problems = append(r.Problems, storeProblems(l)...)
+		v, err := encodeRecord(u64(id), r)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketSegments).Put(u64(id), v); err != nil {
+			return err
+		}
+		lose("segment %s: copied as a draft, %s", r.Name, l[0].Message)
+	}
 	segName := func(k []byte) (string, bool) {
 		if len(k) != 8 || segs[beUint64(k)] == nil {
 			return "", false
@@ -240,11 +267,20 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 			}
 		}
 	}
-	nested := func(top []byte, kind string, keep func(parent []byte, name string, e kv) error) error {
+	// nested copies the buckets inside top that admit accepts (nil: those
+	// of a copied segment), with the records in each that keep accepts.
+	nested := func(top []byte, kind string, admit func(sub []byte) error, keep func(parent []byte, name string, e kv) error) error {
 		for _, sub := range sv.subs(top) {
 			name, ok := segName(sub)
-			if !ok && !bytes.Equal(top, bucketJobs) && !bytes.Equal(top, bucketSent) {
-				lose("%s of segment %x: the segment is lost", kind, sub)
+			var err error
+			switch {
+			case admit != nil:
+				err = admit(sub)
+			case !ok:
+				err = corrupt("%s of segment %x: the segment is lost", kind, sub)
+			}
+			if err != nil {
+				lose("%s", unwrapCorrupt(err))
 				continue
 			}
 			b, err := tx.Bucket(top).CreateBucketIfNotExists(sub)
@@ -269,7 +305,7 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 		}
 		return nil
 	}
-	err := nested(bucketHistory, "history", func(_ []byte, name string, e kv) error {
+	err := nested(bucketHistory, "history", nil, func(_ []byte, name string, e kv) error {
 		var h HistoryEntry
 		if err := decodeRecord(e.k, e.v, &h); err != nil {
 			return corrupt("a history entry of %s: %s", name, unwrapCorrupt(err))
@@ -279,10 +315,13 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	if err != nil {
 		return err
 	}
-	err = nested(bucketChanges, "changes", func(_ []byte, name string, e kv) error {
-		b, err := decodeChange(e.v)
+	err = nested(bucketChanges, "changes", nil, func(_ []byte, name string, e kv) error {
+		b, err := decodeChange(e.k, e.v)
 		if err != nil {
 			return corrupt("a change entry of %s: %v", name, err)
+		}
+		if len(e.k) != 16 || !bytes.Equal(e.k[:8], historyTimeKey(b.time)) {
+			return corrupt("a change entry of %s: the entry of %s is under key %x", name, b.time.Format(time.RFC3339Nano), e.k)
 		}
 		for _, h := range [][32]byte{b.enteredKeys, b.leftKeys} {
 			if h != ([32]byte{}) && !keysets[h] {
@@ -294,13 +333,28 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	if err != nil {
 		return err
 	}
-	err = nested(bucketJobs, "jobs", func(sub []byte, _ string, e kv) error {
-		var v any = new(Task)
-		if bytes.Equal(e.k, keyJob) {
-			v = new(Job)
+	// A job is copied only with its header: its tasks alone are not a
+	// job (readJob).
+	jobAdmit := func(sub []byte) error {
+		if len(sub) != 8 {
+			return corrupt("a job under the key %x", sub)
 		}
-		if len(sub) != 8 || decodeRecord(e.k, e.v, v) != nil {
-			return corrupt("job %x: a record does not decode", sub)
+		for _, e := range sv.in(bucketJobs, sub) {
+			if bytes.Equal(e.k, keyJob) {
+				if err := decodeRecord(e.k, e.v, new(Job)); err != nil {
+					return corrupt("job %d: its header does not decode: %s", beUint64(sub), unwrapCorrupt(err))
+				}
+				return nil
+			}
+		}
+		return corrupt("job %d: its header is lost", beUint64(sub))
+	}
+	err = nested(bucketJobs, "jobs", jobAdmit, func(sub []byte, _ string, e kv) error {
+		if bytes.Equal(e.k, keyJob) {
+			return nil
+		}
+		if len(e.k) != 5 || e.k[0] != 't' || decodeRecord(e.k, e.v, new(Task)) != nil {
+			return corrupt("job %d: a task record does not decode", beUint64(sub))
 		}
 		return nil
 	})
@@ -308,7 +362,7 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 		return err
 	}
 	uids := map[uint64]bool{}
-	err = nested(bucketDestinations, "destinations", func(_ []byte, name string, e kv) error {
+	err = nested(bucketDestinations, "destinations", nil, func(_ []byte, name string, e kv) error {
 		var d destRecord
 		if err := decodeRecord(e.k, e.v, &d); err != nil || d.Name != string(e.k) || uids[d.UID] {
 			return corrupt("destination %q of %s does not decode", excerpt(string(e.k)), name)
@@ -319,10 +373,13 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	if err != nil {
 		return err
 	}
-	err = nested(bucketSent, "sent", func(sub []byte, _ string, e kv) error {
+	sentAdmit := func(sub []byte) error {
 		if len(sub) != 8 || !uids[beUint64(sub)] {
 			return corrupt("what destination %x was sent: the destination is lost", sub)
 		}
+		return nil
+	}
+	err = nested(bucketSent, "sent", sentAdmit, func(sub []byte, _ string, e kv) error {
 		if len(e.v) != 8 {
 			return corrupt("what destination %d was sent: customer %q has a damaged hash", beUint64(sub), excerpt(string(e.k)))
 		}
