@@ -280,10 +280,21 @@ func guard(f func() error) (err error) {
 			if !damagePanic(r) {
 				panic(r)
 			}
-			err = corrupt("bbolt could not read its pages (%s)", excerpt(fmt.Sprint(r)))
+			err = damageError(r)
 		}
 	}()
 	return f()
+}
+
+// damageError is the ErrCorrupt for the panic r raised reading the file:
+// bbolt's own checks say what they found; a Go runtime error (a fault on
+// the memory map, an index out of range) is not quoted, as its text says
+// nothing to the user.
+func damageError(r any) error {
+	if _, ok := r.(runtime.Error); ok {
+		return corrupt("bbolt could not read its pages: a page is damaged")
+	}
+	return corrupt("bbolt could not read its pages (%s)", excerpt(fmt.Sprint(r)))
 }
 
 // damagePanic reports whether the panic r, being recovered, is a memory

@@ -712,13 +712,15 @@ func (f *keyFinder) find(ctx context.Context, tx *bolt.Tx, h [32]byte) (int64, e
 // verifyChanges checks the change entries for Verify: each belongs to a
 // segment, sits under the key of its time, decodes, and refers to key
 // lists that exist and hold its ids.
-func verifyChanges(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
+func verifyChanges(tx *bolt.Tx, recs map[uint64]*record, broken map[uint64]bool, l *diag.List) {
 	root := tx.Bucket(bucketChanges)
 	root.ForEachBucket(func(k []byte) error {
 		id := beUint64(k)
 		r := recs[id]
 		if r == nil {
-			l.Add("changes", ErrCorrupt, "changes of segment %d, which does not exist", id)
+			if !broken[id] {
+				l.Add("changes", ErrCorrupt, "changes of segment %d, which does not exist", id)
+			}
 			return nil
 		}
 		at := "changes of " + r.Name

@@ -2,10 +2,13 @@ package catalog
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
 	"time"
+
+	"github.com/segmentkit/segmentkit/internal/regular"
 )
 
 // bbolt's meta page, as it lays it out: a 16-byte page header, then the
@@ -47,7 +50,8 @@ func readBoltMeta(f *os.File, off int64) (m boltMeta, ok bool) {
 	return m, m.pageSize >= 512
 }
 
-// checkFile refuses an empty file (bbolt would make it a new database), a
+// checkFile refuses what is not a regular file (regular.ErrNotRegular: a
+// FIFO would block bbolt's open), an empty file (bbolt would make it a new database), a
 // bbolt file shorter than the pages its meta page says are in use, as left
 // by a partial copy or a full disk (bbolt maps the file and reads those
 // pages without checking its length, and touching a mapped page past the
@@ -59,7 +63,11 @@ func readBoltMeta(f *os.File, off int64) (m boltMeta, ok bool) {
 // reads a file that a writer is changing: a file another process writes
 // is ErrLocked once timeout has passed (zero: wait for ever).
 func checkFile(path string, timeout time.Duration) error {
-	f, err := os.Open(path)
+	// A FIFO would block the open, a device never end.
+	f, err := regular.Open(path)
+	if errors.Is(err, regular.ErrNotRegular) {
+		return err
+	}
 	if err != nil {
 		return nil
 	}

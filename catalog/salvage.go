@@ -16,14 +16,17 @@ import (
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/export"
+	"github.com/segmentkit/segmentkit/internal/regular"
 	"github.com/segmentkit/segmentkit/segment"
 )
 
 // SalvageReport says what Salvage copied and what it left behind.
 type SalvageReport struct {
 	// Copied counts the records copied, by kind: "segments", "members",
-	// "customer key lists", "history", "changes", "jobs", "destinations",
-	// "sent", "pending", "exports", "tokens".
+	// "customer key lists", "history", "changes", "jobs" (their headers),
+	// "job tasks", "destinations", "sent" (customers a destination was
+	// sent), "pending" (batches in flight), "exports" (export jobs),
+	// "tokens".
 	Copied map[string]int `json:"copied"`
 	// Lost says, one line each, what could not be read or was left out
 	// because it does not decode or belongs to something lost.
@@ -108,7 +111,7 @@ func (c *Catalog) gcAfterSalvage() {
 // readTolerant walks the pages of the file at path, collecting what it
 // can read; lost gets each damaged part.
 func readTolerant(path string) (*salvaged, []error, error) {
-	f, err := os.Open(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -252,7 +255,7 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	for _, e := range sv.in(bucketMembers) {
 		name, ok := segName(e.k)
 		if !ok {
-			lose("members of segment %x: the segment is lost", e.k)
+			lose("members of segment %s: the segment is lost", keyID(e.k))
 			continue
 		}
 		blob, err := decodeMembers(e.k, e.v)
@@ -277,7 +280,7 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 			case admit != nil:
 				err = admit(sub)
 			case !ok:
-				err = corrupt("%s of segment %x: the segment is lost", kind, sub)
+				err = corrupt("%s of segment %s: the segment is lost", kind, keyID(sub))
 			}
 			if err != nil {
 				lose("%s", unwrapCorrupt(err))
@@ -298,7 +301,11 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 					}
 					return err
 				}
-				if err := put(b, kind, e.k, e.v); err != nil {
+				k := kind
+				if bytes.Equal(top, bucketJobs) && !bytes.Equal(e.k, keyJob) {
+					k = "job tasks"
+				}
+				if err := put(b, k, e.k, e.v); err != nil {
 					return err
 				}
 			}
@@ -375,7 +382,7 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	}
 	sentAdmit := func(sub []byte) error {
 		if len(sub) != 8 || !uids[beUint64(sub)] {
-			return corrupt("what destination %x was sent: the destination is lost", sub)
+			return corrupt("what destination %s was sent: the destination is lost", keyID(sub))
 		}
 		return nil
 	}
@@ -390,7 +397,7 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	}
 	for _, e := range sv.in(bucketPending) {
 		if len(e.k) != 8 || !uids[beUint64(e.k)] {
-			lose("a batch in flight of destination %x: the destination is lost", e.k)
+			lose("a batch in flight of destination %s: the destination is lost", keyID(e.k))
 			continue
 		}
 		_, b, err := export.DecodeBatch(e.v, nil)
@@ -434,4 +441,13 @@ func keysMatch(h, v []byte) bool {
 	_ = n
 	sum := sha256.Sum256(v[w:])
 	return bytes.Equal(sum[:], h)
+}
+
+// keyID names the id a key of 8 bytes holds, in decimal; another key in
+// hex (at most 8 bytes of it).
+func keyID(k []byte) string {
+	if len(k) == 8 {
+		return fmt.Sprint(beUint64(k))
+	}
+	return fmt.Sprintf("%x", k[:min(len(k), 8)])
 }

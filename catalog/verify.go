@@ -19,8 +19,10 @@ import (
 // customer key lists exist, history and jobs decode, change entries
 // decode and their customer key lists exist and hold their ids,
 // destinations belong to segments, what they were sent and their batches
-// in flight belong to destinations, export jobs decode. It returns a literal
-// nil, or a diag.List of every problem, each wrapping ErrCorrupt. Verify
+// in flight belong to destinations, export jobs decode. A segment whose
+// record is damaged is one problem: what belongs to it is not reported
+// again. It returns a literal nil, or a diag.List of every problem, each
+// wrapping ErrCorrupt. Verify
 // only reads; it is safe to call at any time, but holds off writers while
 // it checks the pages.
 func (c *Catalog) Verify() error {
@@ -60,6 +62,10 @@ func (c *Catalog) Verify() error {
 		}
 		recs := map[uint64]*record{}
 		byName := map[string]*record{}
+		// broken are the segments whose record is damaged: reported once,
+		// and what belongs to them is not reported again as belonging to
+		// no segment.
+		broken := map[uint64]bool{}
 		tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
 			r := new(record)
 			if len(k) != 8 {
@@ -68,6 +74,7 @@ func (c *Catalog) Verify() error {
 			}
 			if err := decodeRecord(k, v, r); err != nil {
 				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %s", unwrapCorrupt(err))
+				broken[beUint64(k)] = true
 				return nil
 			}
 			if r.ID != beUint64(k) {
@@ -83,6 +90,7 @@ func (c *Catalog) Verify() error {
 			}
 			r := recs[beUint64(v)]
 			switch {
+			case r == nil && broken[beUint64(v)]:
 			case r == nil:
 				l.Add("names", ErrCorrupt, "name %q points to no segment", k)
 			case r.Name != string(k):
@@ -120,7 +128,9 @@ func (c *Catalog) Verify() error {
 		tx.Bucket(bucketMembers).ForEach(func(k, v []byte) error {
 			id := beUint64(k)
 			if recs[id] == nil {
-				l.Add("members", ErrCorrupt, "members of segment %d, which does not exist", id)
+				if !broken[id] {
+					l.Add("members", ErrCorrupt, "members of segment %d, which does not exist", id)
+				}
 				return nil
 			}
 			blob, _, err := getMembers(tx, id)
@@ -145,7 +155,9 @@ func (c *Catalog) Verify() error {
 		tx.Bucket(bucketHistory).ForEachBucket(func(k []byte) error {
 			id := beUint64(k)
 			if recs[id] == nil {
-				l.Add("history", ErrCorrupt, "history of segment %d, which does not exist", id)
+				if !broken[id] {
+					l.Add("history", ErrCorrupt, "history of segment %d, which does not exist", id)
+				}
 				return nil
 			}
 			tx.Bucket(bucketHistory).Bucket(k).ForEach(func(hk, v []byte) error {
@@ -157,14 +169,14 @@ func (c *Catalog) Verify() error {
 			})
 			return nil
 		})
-		verifyChanges(tx, recs, &l)
+		verifyChanges(tx, recs, broken, &l)
 		tx.Bucket(bucketJobs).ForEachBucket(func(k []byte) error {
 			if _, err := readJob(tx, beUint64(k)); err != nil {
 				l.Add(fmt.Sprintf("job %d", beUint64(k)), ErrCorrupt, "%v", err)
 			}
 			return nil
 		})
-		verifyDestinations(tx, recs, &l)
+		verifyDestinations(tx, recs, broken, &l)
 		verifyTokens(tx, &l)
 		return nil
 	})
@@ -196,7 +208,7 @@ func checkKeys(v []byte) error {
 
 // verifyDestinations checks the destinations, what they were sent, their
 // batches in flight and the export jobs.
-func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
+func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, broken map[uint64]bool, l *diag.List) {
 	// Both hold a bucket under each key; a value there hides what the
 	// key's bucket should hold.
 	for _, b := range [][]byte{bucketDestinations, bucketSent} {
@@ -210,7 +222,9 @@ func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
 	uids := map[uint64]bool{}
 	tx.Bucket(bucketDestinations).ForEachBucket(func(k []byte) error {
 		if len(k) != 8 || recs[beUint64(k)] == nil {
-			l.Add("destinations", ErrCorrupt, "destinations of segment %x, which does not exist", k)
+			if len(k) != 8 || !broken[beUint64(k)] {
+				l.Add("destinations", ErrCorrupt, "destinations of segment %x, which does not exist", k)
+			}
 			return nil
 		}
 		ds, err := segmentDests(tx, beUint64(k))
