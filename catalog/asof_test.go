@@ -161,7 +161,7 @@ func dropAsOf(t *testing.T, path string, jobs, history bool) {
 	defer db.Close()
 	strip := func(b *bolt.Bucket, k, v []byte) error {
 		var m map[string]json.RawMessage
-		if err := json.Unmarshal(v, &m); err != nil {
+		if err := decodeRecord(k, v, &m); err != nil {
 			return err
 		}
 		delete(m, "asOf")

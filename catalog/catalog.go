@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -68,6 +69,9 @@ var (
 	// ErrCorrupt: the catalog file holds a record that does not decode, or
 	// its records do not agree with each other (see Verify).
 	ErrCorrupt = diag.NewSentinel("catalog.corrupt", "catalog file is corrupt")
+	// ErrReadOnly: a call that changes the catalog, on a catalog opened
+	// with Options.ReadOnly.
+	ErrReadOnly = diag.NewSentinel("catalog.read_only", "catalog is open read-only")
 )
 
 func init() { diag.RenameCode("catalog.unknown_field", export.ErrUnknownField) }
@@ -102,6 +106,15 @@ type Options struct {
 	// DefaultChangeRetention (90 days); negative means none is kept, so
 	// none is recorded (and those of earlier runs go at the next refresh).
 	ChangeRetention time.Duration
+	// ReadOnly opens the file for reading only, so that a file or
+	// directory the process may not write can be read: calls that would
+	// change the catalog (and refresh and export jobs) return ErrReadOnly,
+	// and jobs a previous process left unfinished are shown as they were
+	// left. Other processes may read the file at the same time.
+	ReadOnly bool
+
+	// asLeft: a ReadOnly catalog that cannot be written is read as it is.
+	asLeft bool
 }
 
 // DefaultChangeRetention is the ChangeRetention of a zero Options: 90
@@ -152,7 +165,38 @@ type Catalog struct {
 // that is not a catalog (ErrNotCatalog). Jobs that a previous process left
 // unfinished (it crashed or was killed) are marked failed. The caller must
 // Close the catalog.
+//
+// With Options.ReadOnly, a file that needs writing first (jobs to mark
+// failed, buckets of a newer segmentkit to add) is opened once for
+// writing to do that, if the process may write it; if it may not, the
+// jobs are shown as they were left, and a file without the newer buckets
+// is refused (ErrReadOnly).
 func Open(path string, opts Options) (*Catalog, error) {
+	c, err := open(path, opts)
+	if !errors.Is(err, errNeedsWrite) {
+		return c, err
+	}
+	rw := opts
+	rw.ReadOnly = false
+	c, err = open(path, rw)
+	switch {
+	case err == nil:
+		if err := c.Close(); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS):
+		opts.asLeft = true
+	default:
+		return nil, err
+	}
+	return open(path, opts)
+}
+
+// errNeedsWrite: init of a read-only catalog found the file needing
+// writes.
+var errNeedsWrite = errors.New("the catalog file needs writing")
+
+func open(path string, opts Options) (*Catalog, error) {
 	timeout := opts.LockTimeout
 	switch {
 	case timeout == 0:
@@ -160,10 +204,10 @@ func Open(path string, opts Options) (*Catalog, error) {
 	case timeout < 0:
 		timeout = 0
 	}
-	if err := checkFile(path); err != nil {
+	if err := checkFile(path, timeout); err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
-	db, err := openBolt(path, timeout)
+	db, err := openBolt(path, timeout, opts.ReadOnly)
 	if err != nil {
 		switch {
 		case errors.Is(err, bolterrors.ErrTimeout):
@@ -201,8 +245,11 @@ func Open(path string, opts Options) (*Catalog, error) {
 		changed:   make(chan struct{}),
 		running:   map[uint64]*runJob{},
 	}
-	if err := c.safeInit(); err != nil {
+	if err := c.init(); err != nil {
 		db.Close()
+		if errors.Is(err, errNeedsWrite) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open catalog %s: %w", path, err)
 	}
 	return c, nil
@@ -211,26 +258,72 @@ func Open(path string, opts Options) (*Catalog, error) {
 // openBolt is bolt.Open, with a damaged file reported as ErrCorrupt: bbolt
 // checks the pages it reads by panicking, and a page it reads outside the
 // file faults.
-func openBolt(path string, timeout time.Duration) (db *bolt.DB, err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			db, err = nil, corrupt("%v", r)
-		}
-	}()
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+func openBolt(path string, timeout time.Duration, readOnly bool) (db *bolt.DB, err error) {
+	err = guard(func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
+		return err
+	})
+	return db, err
 }
 
-// safeInit is init, with a damaged file reported as ErrCorrupt as in
-// openBolt.
-func (c *Catalog) safeInit() (err error) {
+// guard runs f, which reads the file through bbolt, with a fault on the
+// memory map made a panic (debug.SetPanicOnFault) and a panic raised in
+// bbolt, or a fault, returned as ErrCorrupt: bbolt checks what it reads
+// by panicking. Open walks the pages before bbolt does (checkPages), so
+// this is the second line; a panic of the catalog's own code is a bug and
+// goes on.
+func guard(f func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = corrupt("%v", r)
+			if !damagePanic(r) {
+				panic(r)
+			}
+			err = damageError(r)
 		}
 	}()
-	return c.init()
+	return f()
+}
+
+// damageError is the ErrCorrupt for the panic r raised reading the file:
+// bbolt's own checks say what they found; a Go runtime error (a fault on
+// the memory map, an index out of range) is not quoted, as its text says
+// nothing to the user.
+func damageError(r any) error {
+	if _, ok := r.(runtime.Error); ok {
+		return corrupt("bbolt could not read its pages: a page is damaged")
+	}
+	return corrupt("bbolt could not read its pages (%s)", excerpt(fmt.Sprint(r)))
+}
+
+// damagePanic reports whether the panic r, being recovered, is a memory
+// fault or was raised inside bbolt.
+func damagePanic(r any) bool {
+	if e, ok := r.(interface{ Addr() uintptr }); ok && e.Addr() != 0 {
+		return true
+	}
+	// The panicking frames are still on the stack while deferred calls run.
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		fr, more := frames.Next()
+		if strings.HasPrefix(fr.Function, "go.etcd.io/bbolt") {
+			return true
+		}
+		if strings.HasPrefix(fr.Function, "github.com/segmentkit/segmentkit/catalog.") || !more {
+			return false
+		}
+	}
+}
+
+// excerpt bounds a text quoted from the file to 200 bytes.
+func excerpt(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + "..."
 }
 
 // Path returns the catalog file's path as given to Open.
@@ -291,10 +384,19 @@ func (c *Catalog) now() time.Time { return c.clock.Now().UTC() }
 
 // update runs fn in one write transaction, committed (and synced) before
 // it returns.
-func (c *Catalog) update(fn func(tx *bolt.Tx) error) error { return c.db.Update(fn) }
+// A damaged file is reported as ErrCorrupt (guard).
+func (c *Catalog) update(fn func(tx *bolt.Tx) error) error {
+	if c.opts.ReadOnly {
+		return fmt.Errorf("%w: %s was opened read-only", ErrReadOnly, c.path)
+	}
+	return guard(func() error { return c.db.Update(fn) })
+}
 
 // view runs fn in one read transaction.
-func (c *Catalog) view(fn func(tx *bolt.Tx) error) error { return c.db.View(fn) }
+// A damaged file is reported as ErrCorrupt (guard).
+func (c *Catalog) view(fn func(tx *bolt.Tx) error) error {
+	return guard(func() error { return c.db.View(fn) })
+}
 
 // sourceOrErr returns the data source or ErrNoSource.
 func (c *Catalog) sourceOrErr() (Source, error) {

@@ -134,7 +134,7 @@ func (c *Catalog) Changes(ctx context.Context, name string, from, to time.Time) 
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("changes of %q: %w", name, err)
 			}
-			cb, err := decodeChange(v)
+			cb, err := decodeChange(k, v)
 			if err != nil {
 				return corrupt("changes of %q: %v", name, err)
 			}
@@ -232,7 +232,7 @@ func membershipIn(tx *bolt.Tx, r *record, has func([32]byte, *roaring.Bitmap) (b
 	if b := changesOf(tx, r.ID); b != nil {
 		cur = b.Cursor()
 		if k, v := cur.Last(); k != nil {
-			if latest, err = decodeChange(v); err != nil {
+			if latest, err = decodeChange(k, v); err != nil {
 				return nil, corrupt("changes of %q: %v", r.Name, err)
 			}
 		}
@@ -268,7 +268,7 @@ func membershipIn(tx *bolt.Tx, r *record, has func([32]byte, *roaring.Bitmap) (b
 		if k == nil {
 			break
 		}
-		if e, err = decodeChange(v); err != nil {
+		if e, err = decodeChange(k, v); err != nil {
 			return nil, corrupt("changes of %q: %v", r.Name, err)
 		}
 	}
@@ -334,7 +334,7 @@ func (c *Catalog) putChanges(tx *bolt.Tx, id uint64, key []byte, e *HistoryEntry
 	if ret < 0 {
 		return pruneChanges(tx, time.Time{}, true)
 	}
-	v, err := encodeChange(&changeBlob{time: e.Time, job: e.Job, asOf: e.AsOf, kept: m.kept,
+	v, err := encodeChange(key, &changeBlob{time: e.Time, job: e.Job, asOf: e.AsOf, kept: m.kept,
 		enteredKeys: keys, entered: m.enteredIDs, leftKeys: m.prev.keys, left: m.leftIDs})
 	if err != nil {
 		return false, fmt.Errorf("encode the changes: %v", err)
@@ -416,15 +416,19 @@ func changeKeys(tx *bolt.Tx, used map[[32]byte]bool) {
 	delete(used, [32]byte{})
 }
 
-// A change blob: a version byte, a flags byte (bit 0: kept), the time and
-// the as-of (each Unix seconds, 8 bytes big endian, then nanoseconds, 4
+// A change blob: a version byte, then (version 2, format version 2) a
+// CRC-32C of the blob's key and everything after the sum, 4 bytes big
+// endian (records.go), a flags byte (bit 0: kept), the time and the
+// as-of (each Unix seconds, 8 bytes big endian, then nanoseconds, 4
 // bytes), the job id (8 bytes), the hash of the entered ids' key list and
 // that of the left ids' (32 bytes each; zeros for an empty bitmap), then
 // each bitmap as a uvarint length and its portable roaring serialization
-// (length 0: empty).
+// (length 0: empty). Version 1, of format version 1, has no sum; it is
+// read unchecked.
 const (
-	changeBlobVersion = 1
-	changeHeaderLen   = 1 + 1 + 12 + 12 + 8 + 32 + 32
+	changeBlobV1      = 1
+	changeBlobVersion = 2
+	changeHeaderLen   = 1 + 1 + 12 + 12 + 8 + 32 + 32 // without the sum
 	changeKept        = 1
 )
 
@@ -437,9 +441,10 @@ type changeBlob struct {
 	entered, left         *roaring.Bitmap
 }
 
-func encodeChange(b *changeBlob) ([]byte, error) {
+// encodeChange returns the change blob of b stored under the key k.
+func encodeChange(k []byte, b *changeBlob) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.WriteByte(changeBlobVersion)
+	buf.Write([]byte{changeBlobVersion, 0, 0, 0, 0})
 	var flags byte
 	if b.kept {
 		flags |= changeKept
@@ -470,34 +475,53 @@ func encodeChange(b *changeBlob) ([]byte, error) {
 			return nil, err
 		}
 	}
-	return buf.Bytes(), nil
+	out := buf.Bytes()
+	binary.BigEndian.PutUint32(out[1:], recordSum(k, out[5:]))
+	return out, nil
+}
+
+// changeBody returns a change blob without its version byte and sum: the
+// flags byte and what follows, without checking the sum.
+func changeBody(v []byte) ([]byte, bool) {
+	switch {
+	case len(v) >= changeHeaderLen && v[0] == changeBlobV1:
+		return v[1:], true
+	case len(v) >= changeHeaderLen+4 && v[0] == changeBlobVersion:
+		return v[5:], true
+	}
+	return nil, false
 }
 
 // changeHashes returns the key-list hashes of a change blob without
 // decoding it.
 func changeHashes(v []byte) (entered, left [32]byte, ok bool) {
-	if len(v) < changeHeaderLen || v[0] != changeBlobVersion {
+	body, ok := changeBody(v)
+	if !ok {
 		return entered, left, false
 	}
-	copy(entered[:], v[34:66])
-	copy(left[:], v[66:98])
+	copy(entered[:], body[33:65])
+	copy(left[:], body[65:97])
 	return entered, left, true
 }
 
-// decodeChange decodes a change blob; the bitmaps are copies (v may point
-// into the memory map).
-func decodeChange(v []byte) (*changeBlob, error) {
-	en, lf, ok := changeHashes(v)
+// decodeChange decodes the change blob v stored under the key k, checking
+// its sum; the bitmaps are copies (v may point into the memory map).
+func decodeChange(k, v []byte) (*changeBlob, error) {
+	body, ok := changeBody(v)
 	if !ok {
 		return nil, errors.New("a change entry has an unknown encoding")
 	}
-	b := &changeBlob{kept: v[1]&changeKept != 0, enteredKeys: en, leftKeys: lf}
+	if v[0] == changeBlobVersion && recordSum(k, body) != binary.BigEndian.Uint32(v[1:]) {
+		return nil, errors.New("a change entry's checksum does not match: it is damaged")
+	}
+	en, lf, _ := changeHashes(v)
+	b := &changeBlob{kept: body[0]&changeKept != 0, enteredKeys: en, leftKeys: lf}
 	readTime := func(p []byte) time.Time {
 		return time.Unix(int64(binary.BigEndian.Uint64(p)), int64(binary.BigEndian.Uint32(p[8:]))).UTC()
 	}
-	b.time, b.asOf = readTime(v[2:14]), readTime(v[14:26])
-	b.job = binary.BigEndian.Uint64(v[26:34])
-	rest := v[changeHeaderLen:]
+	b.time, b.asOf = readTime(body[1:13]), readTime(body[13:25])
+	b.job = binary.BigEndian.Uint64(body[25:33])
+	rest := body[changeHeaderLen-1:]
 	for i, dst := range []**roaring.Bitmap{&b.entered, &b.left} {
 		n, w := binary.Uvarint(rest)
 		if w <= 0 || n > uint64(len(rest)-w) {
@@ -505,7 +529,8 @@ func decodeChange(v []byte) (*changeBlob, error) {
 		}
 		bm := roaring.New()
 		if n > 0 {
-			if err := bm.UnmarshalBinary(rest[w : w+int(n)]); err != nil {
+			var err error
+			if bm, err = decodeBitmap(rest[w : w+int(n)]); err != nil {
 				return nil, fmt.Errorf("a change entry's bitmap does not decode: %v", err)
 			}
 		}
@@ -687,18 +712,20 @@ func (f *keyFinder) find(ctx context.Context, tx *bolt.Tx, h [32]byte) (int64, e
 // verifyChanges checks the change entries for Verify: each belongs to a
 // segment, sits under the key of its time, decodes, and refers to key
 // lists that exist and hold its ids.
-func verifyChanges(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
+func verifyChanges(tx *bolt.Tx, recs map[uint64]*record, broken map[uint64]bool, l *diag.List) {
 	root := tx.Bucket(bucketChanges)
 	root.ForEachBucket(func(k []byte) error {
 		id := beUint64(k)
 		r := recs[id]
 		if r == nil {
-			l.Add("changes", ErrCorrupt, "changes of segment %d, which does not exist", id)
+			if !broken[id] {
+				l.Add("changes", ErrCorrupt, "changes of segment %d, which does not exist", id)
+			}
 			return nil
 		}
 		at := "changes of " + r.Name
 		return root.Bucket(k).ForEach(func(k, v []byte) error {
-			cb, err := decodeChange(v)
+			cb, err := decodeChange(k, v)
 			if err != nil {
 				l.Add(at, ErrCorrupt, "%v", err)
 				return nil

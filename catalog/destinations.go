@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -233,7 +232,7 @@ func putDest(tx *bolt.Tx, segID uint64, d *destRecord) error {
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(d)
+	v, err := encodeRecord([]byte(d.Name), d)
 	if err != nil {
 		return err
 	}
@@ -258,8 +257,8 @@ func segmentDests(tx *bolt.Tx, segID uint64) ([]*destRecord, error) {
 	var out []*destRecord
 	err := b.ForEach(func(k, v []byte) error {
 		d := new(destRecord)
-		if err := json.Unmarshal(v, d); err != nil {
-			return corrupt("destination %q of segment %d: %v", k, segID, err)
+		if err := decodeRecord(k, v, d); err != nil {
+			return corrupt("destination %q of segment %d: %s", excerpt(string(k)), segID, unwrapCorrupt(err))
 		}
 		out = append(out, d)
 		return nil

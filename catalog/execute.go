@@ -639,7 +639,7 @@ func (ex *execution) commitTask(i int, t *Task, m *computedMembers) error {
 	var blob []byte
 	if !m.kept && !m.reused {
 		var err error
-		if blob, err = encodeMembers(ex.data.keys, m.members); err != nil {
+		if blob, err = encodeMembers(tr.rec.ID, ex.data.keys, m.members); err != nil {
 			return fmt.Errorf("encode the members: %v", err)
 		}
 	}

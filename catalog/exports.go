@@ -240,8 +240,8 @@ func decodeExportJob(k, v []byte) (*storedExport, error) {
 		SegID uint64 `json:"segID"`
 		UID   uint64 `json:"destUID"`
 	}{plain: &plain{}}
-	if err := json.Unmarshal(v, &aux); err != nil {
-		return nil, corrupt("export job %x: %v", k, err)
+	if err := decodeRecord(k, v, &aux); err != nil {
+		return nil, corrupt("export job %x: %s", k, unwrapCorrupt(err))
 	}
 	s := &storedExport{ExportJob: ExportJob(*aux.plain), segID: aux.SegID, uid: aux.UID}
 	s.Errors = slices.Clone(s.Errors)
@@ -249,7 +249,7 @@ func decodeExportJob(k, v []byte) (*storedExport, error) {
 }
 
 func putExportJob(tx *bolt.Tx, j *storedExport) error {
-	v, err := json.Marshal(j)
+	v, err := encodeRecord(u64(j.ID), j)
 	if err != nil {
 		return err
 	}
@@ -270,7 +270,7 @@ func pruneExports(tx *bolt.Tx, keep int) error {
 		var h struct {
 			Status Status `json:"status"`
 		}
-		if json.Unmarshal(v, &h) == nil && !h.Status.Done() {
+		if decodeRecord(k, v, &h) == nil && !h.Status.Done() {
 			continue
 		}
 		drop = append(drop, bytes.Clone(k))

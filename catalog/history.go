@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/json"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,8 +27,8 @@ func (c *Catalog) History(name string, from, to time.Time) ([]HistoryEntry, erro
 		cur := b.Cursor()
 		for k, v := firstFrom(cur, from); k != nil; k, v = cur.Next() {
 			var e HistoryEntry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return corrupt("history of %q: %v", name, err)
+			if err := decodeRecord(k, v, &e); err != nil {
+				return corrupt("history of %q: %s", name, unwrapCorrupt(err))
 			}
 			if !to.IsZero() && e.Time.After(to) {
 				break

@@ -98,6 +98,9 @@ func translate(tx *bolt.Tx, from [32]byte, d *loadedData) ([]int32, error) {
 	if v == nil {
 		return nil, corrupt("the customer key list %s of stored members is missing", shortHash(from))
 	}
+	if !keysMatch(from[:], v) {
+		return nil, corrupt("customer key list %s: the keys do not match their hash: the list is damaged", shortHash(from))
+	}
 	n, w := binary.Uvarint(v)
 	if w <= 0 || n > uint64(len(v)) {
 		return nil, corrupt("customer key list %s: bad count", shortHash(from))

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -107,8 +106,8 @@ func computedAsOf(tx *bolt.Tx, r *record) (time.Time, error) {
 	cur := b.Cursor()
 	for k, v := cur.Last(); k != nil; k, v = cur.Prev() {
 		e = new(HistoryEntry)
-		if err := json.Unmarshal(v, e); err != nil {
-			return time.Time{}, corrupt("history of %q: %v", r.Name, err)
+		if err := decodeRecord(k, v, e); err != nil {
+			return time.Time{}, corrupt("history of %q: %s", r.Name, unwrapCorrupt(err))
 		}
 		if !e.Kept {
 			break

@@ -41,6 +41,7 @@ var sentinels = map[string]error{
 	"catalog.ErrDraft":                 ErrDraft,
 	"catalog.ErrInvalid":               ErrInvalid,
 	"catalog.ErrReferenced":            ErrReferenced,
+	"catalog.ErrReadOnly":              ErrReadOnly,
 	"catalog.ErrCycle":                 ErrCycle,
 	"catalog.ErrNewerFormat":           ErrNewerFormat,
 	"catalog.ErrNotCatalog":            ErrNotCatalog,
@@ -227,7 +228,7 @@ func reopenWithProblems(t *testing.T, problems any) diag.List {
 		id, ok := lookup(tx, "D")
 		require.True(t, ok)
 		var m map[string]any
-		require.NoError(t, json.Unmarshal(tx.Bucket(bucketSegments).Get(u64(id)), &m))
+		require.NoError(t, decodeRecord(u64(id), tx.Bucket(bucketSegments).Get(u64(id)), &m))
 		m["problems"] = problems
 		b, err := json.Marshal(m)
 		require.NoError(t, err)

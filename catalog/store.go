@@ -3,10 +3,10 @@ package catalog
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -17,7 +17,10 @@ import (
 	"github.com/segmentkit/segmentkit/segment"
 )
 
-// The file layout, format version 1. Every bucket is at the top level.
+// The file layout, format version 2 (records.go: version 2 seals every
+// record with a checksum; version 1 files are read, their records
+// unchecked, and marked version 2 when first opened for writing). Every
+// bucket is at the top level.
 //
 //	meta      "version" -> uint32 big endian; "created" -> RFC 3339 time
 //	segments  id (uint64 BE) -> record JSON
@@ -41,7 +44,7 @@ import (
 // Segments are keyed by an id that never changes, so a rename moves only
 // the names entry, and a task that finishes after its segment was deleted
 // and re-created under the same name cannot write into the new one.
-const formatVersion = 1
+const formatVersion = 2
 
 var (
 	bucketMeta     = []byte("meta")
@@ -63,10 +66,32 @@ var (
 	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs,
 		bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports, bucketTokens}
 
+	// addedBuckets are the buckets added after format version 1 first
+	// shipped: a file without them gets them, empty, at Open.
+	addedBuckets = [][]byte{bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports, bucketTokens}
+
 	keyVersion = []byte("version")
 	keyCreated = []byte("created")
 	keyJob     = []byte("job")
 )
+
+func knownBucket(name []byte) bool {
+	for _, b := range allBuckets {
+		if bytes.Equal(b, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func addedLater(name []byte) bool {
+	for _, b := range addedBuckets {
+		if bytes.Equal(b, name) {
+			return true
+		}
+	}
+	return false
+}
 
 // record is a segment as the file keeps it.
 type record struct {
@@ -211,12 +236,18 @@ func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
+// unwrapCorrupt returns the message of a corrupt error without the
+// sentinel's text, for a problem that wraps the sentinel itself.
+func unwrapCorrupt(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrCorrupt.Error()+": ")
+}
+
 // init checks the format version, initialises a new file, and marks jobs
 // left unfinished by a previous process as failed. A catalog that needs
 // none of that is only read: opening it writes nothing.
 func (c *Catalog) init() error {
 	var version uint32
-	var empty, foreign, write bool
+	var empty, foreign, write, missing bool
 	err := c.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
@@ -231,10 +262,27 @@ func (c *Catalog) init() error {
 			return corrupt("the format version is unreadable")
 		}
 		version = binary.BigEndian.Uint32(v)
-		for _, name := range allBuckets {
-			write = write || tx.Bucket(name) == nil
+		// A bucket of another name is a damaged name: creating the one it
+		// was would lose what it holds without a word.
+		err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if !knownBucket(name) || b == nil {
+				return corrupt("the file holds a bucket %q that a catalog does not have", excerpt(string(name)))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		write = write || len(runningJobs(tx)) > 0 || len(runningExports(tx)) > 0
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				if !addedLater(name) {
+					return corrupt("the %s bucket is missing", name)
+				}
+				missing = true
+			}
+		}
+		write = missing || len(runningJobs(tx)) > 0 || len(runningExports(tx)) > 0 ||
+			(version < formatVersion && !c.opts.ReadOnly)
 		return nil
 	})
 	switch {
@@ -248,6 +296,13 @@ func (c *Catalog) init() error {
 		return corrupt("format version %d is not valid", version)
 	case !write:
 		return nil
+	case c.opts.ReadOnly && !c.opts.asLeft:
+		return errNeedsWrite
+	case c.opts.ReadOnly && (empty || missing):
+		// Readers would find the buckets missing.
+		return fmt.Errorf("%w: the file was written by an older segmentkit and must be opened once for writing to be read", ErrReadOnly)
+	case c.opts.ReadOnly:
+		return nil // jobs left unfinished stay as they were left
 	}
 	return c.update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
@@ -256,10 +311,12 @@ func (c *Catalog) init() error {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if empty {
+		if empty || version < formatVersion {
 			if err := meta.Put(keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
 				return err
 			}
+		}
+		if empty {
 			if err := meta.Put(keyCreated, []byte(c.now().Format(time.RFC3339Nano))); err != nil {
 				return err
 			}
@@ -309,8 +366,11 @@ func getRecord(tx *bolt.Tx, id uint64) (*record, error) {
 		return nil, nil
 	}
 	r := new(record)
-	if err := json.Unmarshal(v, r); err != nil {
-		return nil, corrupt("segment %d: %v", id, err)
+	if err := decodeRecord(u64(id), v, r); err != nil {
+		return nil, corrupt("segment %d: %s", id, unwrapCorrupt(err))
+	}
+	if r.ID != id {
+		return nil, corrupt("segment %d: the record says id %d", id, r.ID)
 	}
 	return r, nil
 }
@@ -342,7 +402,7 @@ func getByName(tx *bolt.Tx, name string) (*record, error) {
 }
 
 func putRecord(tx *bolt.Tx, r *record) error {
-	b, err := json.Marshal(r)
+	b, err := encodeRecord(u64(r.ID), r)
 	if err != nil {
 		return err
 	}
@@ -354,8 +414,8 @@ func allRecords(tx *bolt.Tx) ([]*record, error) {
 	var out []*record
 	err := tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
 		r := new(record)
-		if err := json.Unmarshal(v, r); err != nil {
-			return corrupt("segment %x: %v", k, err)
+		if err := decodeRecord(k, v, r); err != nil {
+			return corrupt("segment %x: %s", k, unwrapCorrupt(err))
 		}
 		out = append(out, r)
 		return nil
@@ -367,7 +427,10 @@ func allRecords(tx *bolt.Tx) ([]*record, error) {
 func names(tx *bolt.Tx) []string {
 	var out []string
 	tx.Bucket(bucketNames).ForEach(func(k, _ []byte) error {
-		out = append(out, string(k))
+		// A damaged key is no name to suggest.
+		if segment.ValidateName(string(k)) == nil {
+			out = append(out, string(k))
+		}
 		return nil
 	})
 	return out
@@ -380,26 +443,80 @@ type memberBlob struct {
 	members *roaring.Bitmap
 }
 
-const memberBlobVersion = 1
+// Member blob versions: 1, of format version 1, is the version byte, the
+// key-list hash and the bitmap; 2 puts a CRC-32C of the segment id (the
+// blob's key) and everything after the sum between the version byte and
+// the hash (records.go).
+const (
+	memberBlobV1      = 1
+	memberBlobVersion = 2
+)
 
-func encodeMembers(keys [32]byte, bm *roaring.Bitmap) ([]byte, error) {
+// encodeMembers returns the member blob of the segment id.
+func encodeMembers(id uint64, keys [32]byte, bm *roaring.Bitmap) ([]byte, error) {
 	var buf bytes.Buffer
-	buf.WriteByte(memberBlobVersion)
+	buf.Write([]byte{memberBlobVersion, 0, 0, 0, 0})
 	buf.Write(keys[:])
 	if _, err := bm.WriteTo(&buf); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	b := buf.Bytes()
+	binary.BigEndian.PutUint32(b[1:], recordSum(u64(id), b[5:]))
+	return b, nil
+}
+
+// blobParts returns the key-list hash and the bitmap bytes of a member
+// blob, without checking its sum.
+func blobParts(v []byte) (keys [32]byte, bitmap []byte, ok bool) {
+	off := 1
+	switch {
+	case len(v) >= 33 && v[0] == memberBlobV1:
+	case len(v) >= 37 && v[0] == memberBlobVersion:
+		off = 5
+	default:
+		return keys, nil, false
+	}
+	copy(keys[:], v[off:off+32])
+	return keys, v[off+32:], true
 }
 
 // blobKeys returns the key-list hash of a member blob without decoding it.
 func blobKeys(v []byte) ([32]byte, bool) {
-	var k [32]byte
-	if len(v) < 33 || v[0] != memberBlobVersion {
-		return k, false
+	k, _, ok := blobParts(v)
+	return k, ok
+}
+
+// decodeMembers decodes the member blob v stored under the key k (the
+// segment id), checking its sum; the bitmap is a copy (v may point into
+// the memory map).
+func decodeMembers(k, v []byte) (memberBlob, error) {
+	keys, bits, ok := blobParts(v)
+	if !ok {
+		return memberBlob{}, corrupt("unknown encoding")
 	}
-	copy(k[:], v[1:33])
-	return k, true
+	if v[0] == memberBlobVersion && recordSum(k, v[5:]) != binary.BigEndian.Uint32(v[1:]) {
+		return memberBlob{}, corrupt("the checksum does not match: the members are damaged")
+	}
+	bm, err := decodeBitmap(bits)
+	if err != nil {
+		return memberBlob{}, corrupt("%v", err)
+	}
+	return memberBlob{keys: keys, members: bm}, nil
+}
+
+// decodeBitmap decodes a serialized roaring bitmap into a copy, with a
+// panic of the decoder on damaged bytes returned as an error.
+func decodeBitmap(b []byte) (bm *roaring.Bitmap, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			bm, err = nil, fmt.Errorf("the bitmap does not decode (%s)", excerpt(fmt.Sprint(r)))
+		}
+	}()
+	bm = roaring.New()
+	if err := bm.UnmarshalBinary(b); err != nil {
+		return nil, err
+	}
+	return bm, nil
 }
 
 // getMembers reads the segment's stored members; ok is false if it has
@@ -409,17 +526,11 @@ func getMembers(tx *bolt.Tx, id uint64) (memberBlob, bool, error) {
 	if v == nil {
 		return memberBlob{}, false, nil
 	}
-	keys, ok := blobKeys(v)
-	if !ok {
-		return memberBlob{}, false, corrupt("members of segment %d: unknown encoding", id)
+	blob, err := decodeMembers(u64(id), v)
+	if err != nil {
+		return memberBlob{}, false, corrupt("members of segment %d: %s", id, unwrapCorrupt(err))
 	}
-	bm := roaring.New()
-	// UnmarshalBinary copies: v points into the memory map, which is only
-	// valid during the transaction.
-	if err := bm.UnmarshalBinary(v[33:]); err != nil {
-		return memberBlob{}, false, corrupt("members of segment %d: %v", id, err)
-	}
-	return memberBlob{keys: keys, members: bm}, true, nil
+	return blob, true, nil
 }
 
 // gcKeysets deletes the key lists that no member blob and no change
@@ -474,11 +585,11 @@ func putHistory(tx *bolt.Tx, id uint64, e *HistoryEntry) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := json.Marshal(e)
+	k := historyKey(e.Time, seq)
+	v, err := encodeRecord(k, e)
 	if err != nil {
 		return nil, err
 	}
-	k := historyKey(e.Time, seq)
 	return k, b.Put(k, v)
 }
 
@@ -503,7 +614,7 @@ func putJobHeader(tx *bolt.Tx, j *Job) error {
 	}
 	h := *j
 	h.Tasks = nil
-	v, err := json.Marshal(&h)
+	v, err := encodeRecord(keyJob, &h)
 	if err != nil {
 		return err
 	}
@@ -518,7 +629,7 @@ func putTask(tx *bolt.Tx, jobID uint64, i int, t *Task) error {
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(t)
+	v, err := encodeRecord(taskKey(i), t)
 	if err != nil {
 		return err
 	}
@@ -550,8 +661,8 @@ func readJob(tx *bolt.Tx, id uint64) (*Job, error) {
 	if h == nil {
 		return nil, corrupt("job %d has no header", id)
 	}
-	if err := json.Unmarshal(h, j); err != nil {
-		return nil, corrupt("job %d: %v", id, err)
+	if err := decodeRecord(keyJob, h, j); err != nil {
+		return nil, corrupt("job %d: %s", id, unwrapCorrupt(err))
 	}
 	j.Tasks = nil
 	err := b.ForEach(func(k, v []byte) error {
@@ -559,8 +670,8 @@ func readJob(tx *bolt.Tx, id uint64) (*Job, error) {
 			return nil
 		}
 		var t Task
-		if err := json.Unmarshal(v, &t); err != nil {
-			return corrupt("job %d task: %v", id, err)
+		if err := decodeRecord(k, v, &t); err != nil {
+			return corrupt("job %d task: %s", id, unwrapCorrupt(err))
 		}
 		j.Tasks = append(j.Tasks, t)
 		return nil
@@ -578,7 +689,7 @@ func running(b *bolt.Bucket) bool {
 		return false
 	}
 	v := b.Get(keyJob)
-	return v != nil && json.Unmarshal(v, &h) == nil && !h.Status.Done()
+	return v != nil && decodeRecord(keyJob, v, &h) == nil && !h.Status.Done()
 }
 
 // runningJobs returns the ids of the jobs whose header says they are not

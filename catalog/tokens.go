@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -139,7 +138,7 @@ func (c *Catalog) CreateToken(name string, role Role) (string, *Token, error) {
 			return err
 		}
 		t.ID = id
-		v, err := json.Marshal(t)
+		v, err := encodeRecord(tokenHash(secret), t)
 		if err != nil {
 			return err
 		}
@@ -181,7 +180,7 @@ func decodeToken(k, v []byte) (*Token, error) {
 		return nil, corrupt("a token is stored under a key of %d bytes, not %d", len(k), sha256.Size)
 	}
 	var t Token
-	if err := json.Unmarshal(v, &t); err != nil || t.ID == 0 {
+	if err := decodeRecord(k, v, &t); err != nil || t.ID == 0 {
 		return nil, corrupt("token %x is unreadable", k[:4])
 	}
 	return &t, nil

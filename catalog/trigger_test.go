@@ -68,7 +68,7 @@ func TestJobTriggerJSON(t *testing.T) {
 	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketJobs).Bucket(u64(job.ID))
 		var m map[string]any
-		if err := json.Unmarshal(b.Get(keyJob), &m); err != nil {
+		if err := decodeRecord(keyJob, b.Get(keyJob), &m); err != nil {
 			return err
 		}
 		m["trigger"] = "schedule"

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -20,8 +19,10 @@ import (
 // customer key lists exist, history and jobs decode, change entries
 // decode and their customer key lists exist and hold their ids,
 // destinations belong to segments, what they were sent and their batches
-// in flight belong to destinations, export jobs decode. It returns a literal
-// nil, or a diag.List of every problem, each wrapping ErrCorrupt. Verify
+// in flight belong to destinations, export jobs decode. A segment whose
+// record is damaged is one problem: what belongs to it is not reported
+// again. It returns a literal nil, or a diag.List of every problem, each
+// wrapping ErrCorrupt. Verify
 // only reads; it is safe to call at any time, but holds off writers while
 // it checks the pages.
 func (c *Catalog) Verify() error {
@@ -30,18 +31,28 @@ func (c *Catalog) Verify() error {
 	}
 	defer c.leave()
 	var l diag.List
-	// bbolt checks pages against its free list, which only a writable
-	// transaction sees consistently; it is rolled back, never committed.
-	wtx, err := c.db.Begin(true)
-	if err != nil {
-		return err
+	// The pages are walked as Open walks them (checkPages: bbolt's own
+	// Tx.Check can fault on a damaged page), while a write transaction,
+	// rolled back, holds off writers; a read-only catalog has none.
+	var wtx *bolt.Tx
+	if !c.opts.ReadOnly {
+		var err error
+		if wtx, err = c.db.Begin(true); err != nil {
+			return err
+		}
 	}
-	for err := range wtx.Check() {
-		l.Add("file", ErrCorrupt, "%v", err)
+	if err := c.checkOwnFile(); err != nil {
+		l.Add("file", ErrCorrupt, "%v", unwrapCorrupt(err))
 	}
-	if err := wtx.Rollback(); err != nil {
-		return err
+	if wtx != nil {
+		if err := wtx.Rollback(); err != nil {
+			return err
+		}
 	}
+	if len(l) > 0 {
+		return l.Err()
+	}
+	var err error
 	err = c.view(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if tx.Bucket(b) == nil {
@@ -51,14 +62,19 @@ func (c *Catalog) Verify() error {
 		}
 		recs := map[uint64]*record{}
 		byName := map[string]*record{}
+		// broken are the segments whose record is damaged: reported once,
+		// and what belongs to them is not reported again as belonging to
+		// no segment.
+		broken := map[uint64]bool{}
 		tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
 			r := new(record)
 			if len(k) != 8 {
 				l.Add("segments", ErrCorrupt, "key %x is not an id", k)
 				return nil
 			}
-			if err := json.Unmarshal(v, r); err != nil {
-				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %v", err)
+			if err := decodeRecord(k, v, r); err != nil {
+				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %s", unwrapCorrupt(err))
+				broken[beUint64(k)] = true
 				return nil
 			}
 			if r.ID != beUint64(k) {
@@ -74,6 +90,7 @@ func (c *Catalog) Verify() error {
 			}
 			r := recs[beUint64(v)]
 			switch {
+			case r == nil && broken[beUint64(v)]:
 			case r == nil:
 				l.Add("names", ErrCorrupt, "name %q points to no segment", k)
 			case r.Name != string(k):
@@ -111,7 +128,9 @@ func (c *Catalog) Verify() error {
 		tx.Bucket(bucketMembers).ForEach(func(k, v []byte) error {
 			id := beUint64(k)
 			if recs[id] == nil {
-				l.Add("members", ErrCorrupt, "members of segment %d, which does not exist", id)
+				if !broken[id] {
+					l.Add("members", ErrCorrupt, "members of segment %d, which does not exist", id)
+				}
 				return nil
 			}
 			blob, _, err := getMembers(tx, id)
@@ -125,7 +144,10 @@ func (c *Catalog) Verify() error {
 			return nil
 		})
 		tx.Bucket(bucketKeysets).ForEach(func(k, v []byte) error {
-			if err := checkKeys(v); err != nil {
+			if err := checkKeys(v); err != nil || !keysMatch(k, v) {
+				if err == nil {
+					err = errors.New("the keys do not match their hash")
+				}
 				l.Add(fmt.Sprintf("customer key list %x", k), ErrCorrupt, "%v", err)
 			}
 			return nil
@@ -133,26 +155,28 @@ func (c *Catalog) Verify() error {
 		tx.Bucket(bucketHistory).ForEachBucket(func(k []byte) error {
 			id := beUint64(k)
 			if recs[id] == nil {
-				l.Add("history", ErrCorrupt, "history of segment %d, which does not exist", id)
+				if !broken[id] {
+					l.Add("history", ErrCorrupt, "history of segment %d, which does not exist", id)
+				}
 				return nil
 			}
-			tx.Bucket(bucketHistory).Bucket(k).ForEach(func(_, v []byte) error {
+			tx.Bucket(bucketHistory).Bucket(k).ForEach(func(hk, v []byte) error {
 				var e HistoryEntry
-				if err := json.Unmarshal(v, &e); err != nil {
-					l.Add("history of "+recs[id].Name, ErrCorrupt, "an entry does not decode: %v", err)
+				if err := decodeRecord(hk, v, &e); err != nil {
+					l.Add("history of "+recs[id].Name, ErrCorrupt, "an entry does not decode: %s", unwrapCorrupt(err))
 				}
 				return nil
 			})
 			return nil
 		})
-		verifyChanges(tx, recs, &l)
+		verifyChanges(tx, recs, broken, &l)
 		tx.Bucket(bucketJobs).ForEachBucket(func(k []byte) error {
 			if _, err := readJob(tx, beUint64(k)); err != nil {
 				l.Add(fmt.Sprintf("job %d", beUint64(k)), ErrCorrupt, "%v", err)
 			}
 			return nil
 		})
-		verifyDestinations(tx, recs, &l)
+		verifyDestinations(tx, recs, broken, &l)
 		verifyTokens(tx, &l)
 		return nil
 	})
@@ -184,7 +208,7 @@ func checkKeys(v []byte) error {
 
 // verifyDestinations checks the destinations, what they were sent, their
 // batches in flight and the export jobs.
-func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
+func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, broken map[uint64]bool, l *diag.List) {
 	// Both hold a bucket under each key; a value there hides what the
 	// key's bucket should hold.
 	for _, b := range [][]byte{bucketDestinations, bucketSent} {
@@ -198,7 +222,9 @@ func verifyDestinations(tx *bolt.Tx, recs map[uint64]*record, l *diag.List) {
 	uids := map[uint64]bool{}
 	tx.Bucket(bucketDestinations).ForEachBucket(func(k []byte) error {
 		if len(k) != 8 || recs[beUint64(k)] == nil {
-			l.Add("destinations", ErrCorrupt, "destinations of segment %x, which does not exist", k)
+			if len(k) != 8 || !broken[beUint64(k)] {
+				l.Add("destinations", ErrCorrupt, "destinations of segment %x, which does not exist", k)
+			}
 			return nil
 		}
 		ds, err := segmentDests(tx, beUint64(k))

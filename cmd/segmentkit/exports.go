@@ -117,7 +117,7 @@ var destinationsCommand = &command{
 				onDemand := fs.Bool("on-demand", false, "export only with 'segments export', not after every refresh")
 				return func(ctx context.Context, s *segSession) int { return s.addDestination(ctx, df, *onDemand) }
 			}}),
-		segmentsVerb(&segVerb{name: "list", args: "NAME", json: true, minArgs: 1, maxArgs: 1,
+		segmentsVerb(&segVerb{name: "list", readOnly: true, args: "NAME", json: true, minArgs: 1, maxArgs: 1,
 			summary: "list a segment's destinations with their latest export",
 			flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 				return func(ctx context.Context, s *segSession) int { return s.listDestinations(ctx) }
@@ -130,7 +130,7 @@ var destinationsCommand = &command{
 	},
 }
 
-var exportsVerb = &segVerb{name: "exports", args: "[NAME] [--job ID] [--limit N]", json: true, maxArgs: 1,
+var exportsVerb = &segVerb{name: "exports", readOnly: true, args: "[NAME] [--job ID] [--limit N]", json: true, maxArgs: 1,
 	summary: "list the latest export jobs (of one segment), or show one",
 	flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 		limit := fs.Int("limit", 20, "show the latest `N` export jobs (0 for all)")

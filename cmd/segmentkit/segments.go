@@ -33,6 +33,16 @@ type segVerb struct {
 	data                dataNeed
 	// creates is true for the verb that may create the catalog file.
 	creates bool
+	// readOnly is true for the verbs that only read: they open the
+	// catalog file read-only (catalog.Options.ReadOnly), so that a file
+	// the process may not write can be read.
+	readOnly bool
+	// fileOnly is true for the verbs that work on the catalog file
+	// itself (verify, salvage): they take no --server.
+	fileOnly bool
+	// raw is true for the verb that reads the catalog file without
+	// opening it as a catalog (salvage): s.cat is nil.
+	raw bool
 	// json is true for verbs that print, which take --json.
 	json bool
 	// asOf is true for verbs that evaluate, which take --as-of.
@@ -97,7 +107,10 @@ func segmentsVerb(v *segVerb) *command {
 	return &command{name: v.name, args: v.args, summary: v.summary, minArgs: v.minArgs, maxArgs: v.maxArgs,
 		flags: func(fs *flag.FlagSet) func(context.Context, *cli) int {
 			file := catalogFlag(fs, "keep the segments in")
-			server := serverFlag(fs)
+			server := new(string)
+			if !v.fileOnly {
+				server = serverFlag(fs)
+			}
 			var data *string
 			switch v.data {
 			case dataRequired:
@@ -119,6 +132,7 @@ func segmentsVerb(v *segVerb) *command {
 			return func(ctx context.Context, c *cli) int {
 				s := &segSession{cli: c, file: *file}
 				switch {
+				case v.fileOnly:
 				case flagGiven(fs, "server") && flagGiven(fs, "catalog") && *server != "":
 					return c.usage(errors.New("give --catalog FILE or --server URL, not both: the server has its own catalog"))
 				case flagGiven(fs, "server"):
@@ -173,7 +187,10 @@ func (s *segSession) run(ctx context.Context, v *segVerb, do func(context.Contex
 	if isNew && !v.creates {
 		return s.fail(fmt.Errorf("catalog %s does not exist; create a segment first with 'segmentkit segments create' (or give --catalog FILE)", s.file))
 	}
-	opts := catalog.Options{OpenDestination: s.openDestination}
+	if v.raw {
+		return do(ctx, s)
+	}
+	opts := catalog.Options{OpenDestination: s.openDestination, ReadOnly: v.readOnly}
 	if s.data != "" {
 		s.src = newProgressSource(s.data, s.stderr, s.storageOptions(nil))
 		defer s.src.Close()
@@ -285,7 +302,7 @@ var segVerbs = []*segVerb{
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			return func(ctx context.Context, s *segSession) int { return s.delete(ctx) }
 		}},
-	{name: "list", args: "[--sort COLUMN] [--desc] [--search TEXT]", json: true,
+	{name: "list", readOnly: true, args: "[--sort COLUMN] [--desc] [--search TEXT]", json: true,
 		summary: "list the segments, sorted by a column, optionally filtered",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			sort := fs.String("sort", "name", "sort by `COLUMN`: name, displayName, type, state, members, lastRefreshed, status, created or modified")
@@ -293,7 +310,7 @@ var segVerbs = []*segVerb{
 			search := fs.String("search", "", "keep segments whose name, display name or description contains `TEXT`, ignoring case")
 			return func(ctx context.Context, s *segSession) int { return s.list(ctx, *sort, *desc, *search) }
 		}},
-	{name: "show", args: "NAME [--definition]", json: true, minArgs: 1, maxArgs: 1,
+	{name: "show", readOnly: true, args: "NAME [--definition]", json: true, minArgs: 1, maxArgs: 1,
 		summary: "show a segment: properties, state, schedules, last refresh, problems and definition",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			def := fs.Bool("definition", false, "print only the stored definition, as written, ready for 'segments edit --segment -'")
@@ -324,42 +341,53 @@ var segVerbs = []*segVerb{
 			all := fs.Bool("all", false, "refresh every segment")
 			return func(ctx context.Context, s *segSession) int { return s.refresh(ctx, *all) }
 		}},
-	{name: "jobs", args: "[JOB] [--limit N]", json: true, maxArgs: 1,
+	{name: "jobs", readOnly: true, args: "[JOB] [--limit N]", json: true, maxArgs: 1,
 		summary: "list the latest refresh jobs, or show one job's tasks, errors and warnings",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			limit := fs.Int("limit", 20, "show the latest `N` jobs (0 for all)")
 			return func(ctx context.Context, s *segSession) int { return s.jobs(ctx, *limit) }
 		}},
-	{name: "history", args: "NAME [--from TIME] [--to TIME]", json: true, minArgs: 1, maxArgs: 1,
+	{name: "history", readOnly: true, args: "NAME [--from TIME] [--to TIME]", json: true, minArgs: 1, maxArgs: 1,
 		summary: "show a segment's member count trend: every successful refresh with entered and left counts",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			from := fs.String("from", "", "start at `TIME` (YYYY-MM-DD or RFC 3339)")
 			to := fs.String("to", "", "end at `TIME` (YYYY-MM-DD or RFC 3339; a day means its end)")
 			return func(ctx context.Context, s *segSession) int { return s.history(ctx, *from, *to) }
 		}},
-	{name: "changes", args: "NAME [--from TIME] [--to TIME]", json: true, minArgs: 1, maxArgs: 1,
+	{name: "changes", readOnly: true, args: "NAME [--from TIME] [--to TIME]", json: true, minArgs: 1, maxArgs: 1,
 		summary: "show who entered and left a segment at every successful refresh, by customer key",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			from := fs.String("from", "", "start at `TIME` (YYYY-MM-DD or RFC 3339)")
 			to := fs.String("to", "", "end at `TIME` (YYYY-MM-DD or RFC 3339; a day means its end)")
 			return func(ctx context.Context, s *segSession) int { return s.changes(ctx, *from, *to) }
 		}},
-	{name: "member", args: "KEY", json: true, minArgs: 1, maxArgs: 1,
+	{name: "member", readOnly: true, args: "KEY", json: true, minArgs: 1, maxArgs: 1,
 		summary: "show the segments a customer is in, and those they left at the latest refresh, with since when",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			return func(ctx context.Context, s *segSession) int { return s.member(ctx) }
 		}},
-	{name: "preview", asOf: true, args: "NAME [--rows N] --data DIR [--as-of DATE]", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
+	{name: "preview", readOnly: true, asOf: true, args: "NAME [--rows N] --data DIR [--as-of DATE]", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
 		summary: "show the first members with the attributes the definition uses",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			rows := fs.Int("rows", catalog.DefaultPreviewRows, "show `N` members")
 			return func(ctx context.Context, s *segSession) int { return s.preview(ctx, *rows) }
 		}},
-	{name: "download", asOf: true, args: "NAME [--fields A,B] [--out FILE] --data DIR [--as-of DATE]", data: dataRequired, minArgs: 1, maxArgs: 1,
+	{name: "download", readOnly: true, asOf: true, args: "NAME [--fields A,B] [--out FILE] --data DIR [--as-of DATE]", data: dataRequired, minArgs: 1, maxArgs: 1,
 		summary: "write every member as CSV, with the chosen fields",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			fields := fs.String("fields", "", "write the comma-separated `FIELDS`: customer attributes and Measures.X (default every customer attribute)")
 			out := fs.String("out", "", "write to `FILE` instead of standard output")
 			return func(ctx context.Context, s *segSession) int { return s.download(ctx, *fields, *out) }
+		}},
+	{name: "verify", readOnly: true, fileOnly: true, json: true,
+		summary: "check the catalog file for damage: its pages, every record's checksum, and that its records agree",
+		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
+			return func(ctx context.Context, s *segSession) int { return s.verify(ctx) }
+		}},
+	{name: "salvage", args: "--to NEW", fileOnly: true, raw: true, json: true,
+		summary: "copy every readable segment, member list, history entry and job of a damaged catalog file to a new one",
+		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
+			to := fs.String("to", "", "write the new catalog file `NEW`, which must not exist")
+			return func(ctx context.Context, s *segSession) int { return s.salvage(ctx, *to) }
 		}},
 }

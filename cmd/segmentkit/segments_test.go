@@ -36,6 +36,13 @@ const segTestSchema = `{
 func segData(t *testing.T, n int) string {
 	t.Helper()
 	dir := t.TempDir()
+	writeSegData(t, dir, n)
+	return dir
+}
+
+// writeSegData writes the files of segData into dir.
+func writeSegData(t *testing.T, dir string, n int) {
+	t.Helper()
 	var c, o strings.Builder
 	c.WriteString("CustomerId,Age,Country\n")
 	o.WriteString("OrderId,CustomerId,Amount\n")
@@ -46,7 +53,6 @@ func segData(t *testing.T, n int) string {
 	for name, data := range map[string]string{"schema.json": segTestSchema, "Customer.csv": c.String(), "Order.csv": o.String()} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
 	}
-	return dir
 }
 
 func segDef(t *testing.T, name, cond string) string {
