@@ -68,6 +68,8 @@ var sentinels = map[string]error{
 	"internal/exact.ErrNotDatetime":    exact.ErrNotDatetime,
 	"internal/exact.ErrBetweenOrder":   exact.ErrBetweenOrder,
 	"internal/exact.ErrDays":           exact.ErrDays,
+	"internal/exact.ErrLeapSecond":     exact.ErrLeapSecond,
+	"internal/exact.ErrDatetimeRange":  exact.ErrDatetimeRange,
 	"internal/regular.ErrNotRegular":   regular.ErrNotRegular,
 	"internal/regular.ErrTooLong":      regular.ErrTooLong,
 	"internal/sqlsyntax.ErrDialect":    sqlsyntax.ErrDialect,
