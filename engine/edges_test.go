@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +82,73 @@ func TestRelativeDaysAtTheEdges(t *testing.T) {
 		}
 	}
 	require.Equal(t, 3*2, farEnds)
+}
+
+// TestAvgNearFloatMax: the mean of values near the float64 maximum is
+// finite although their sum overflows, and the engine (every kernel:
+// by customer, by row, with candidates) computes it exactly as the
+// reference evaluator does; a sum that overflows is +Inf or -Inf, greater
+// or less than every number.
+func TestAvgNearFloatMax(t *testing.T) {
+	dir := t.TempDir()
+	cust := "Id,I,N,S,D,T,B\n"
+	for i := range 6 {
+		cust += fmt.Sprintf("c%d,1,1,x,2026-01-01,2026-01-01T00:00:00Z,true\n", i)
+	}
+	orders := "OrderId,CustomerId,Amount,Qty,Day,Channel\n" +
+		// c0: [1e308, 1e308], mean 1e308, sum +Inf.
+		"1,c0,1e308,1,2026-01-01,a\n2,c0,1e308,1,2026-01-01,a\n" +
+		// c1: three times the largest float, mean it.
+		"3,c1,1.7976931348623157e308,1,2026-01-01,a\n4,c1,1.7976931348623157e308,1,2026-01-01,b\n5,c1,1.7976931348623157e308,1,2026-01-01,a\n" +
+		// c2: the sum overflows at the second value and stays +Inf in
+		// row order, though the exact sum is 1e308: mean 1e308/3.
+		"6,c2,1e308,1,2026-01-01,a\n7,c2,1e308,1,2026-01-01,a\n8,c2,-1e308,1,2026-01-01,a\n" +
+		// c3: negative, mean -1e308, sum -Inf.
+		"9,c3,-1e308,1,2026-01-01,a\n10,c3,-1e308,1,2026-01-01,a\n" +
+		// c4: an ordinary mean, added in row order: (0.1+0.2)/2.
+		"11,c4,0.1,1,2026-01-01,a\n12,c4,0.2,1,2026-01-01,a\n"
+	for name, body := range map[string]string{"schema.json": testSchema, "Customer.csv": cust, "Order.csv": orders, "Line.csv": "LineId,OrderId,Sku\n"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	avg := func(where, op, value string) string {
+		return rel(where, `, "aggregate": {"function": "avg", "attribute": "Order.Amount"}, "operator": "`+op+`", "value": `+value)
+	}
+	sum := func(op, value string) string {
+		return rel("", `, "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "`+op+`", "value": `+value)
+	}
+	chA := `{"attribute": "Order.Channel", "operator": "equals", "value": "a"}`
+	for _, tc := range []struct {
+		cond string
+		want []uint32
+	}{
+		{avg("", "equals", "1e308"), []uint32{0}},
+		{avg("", "equals", "1.7976931348623157e308"), []uint32{1}},
+		{avg("", "equals", "3.333333333333333e307"), []uint32{2}},
+		{avg("", "equals", "-1e308"), []uint32{3}},
+		{avg("", "equals", "0.15000000000000002"), []uint32{4}},
+		{avg("", "isNull", ""), []uint32{5}},
+		{avg(chA, "greaterThanOrEqual", "1e308"), []uint32{0, 1}},
+		{sum("greaterThan", "1.7976931348623157e308"), []uint32{0, 1, 2}},
+		{sum("lessThan", "-1.7976931348623157e308"), []uint32{3}},
+	} {
+		cond := strings.Replace(tc.cond, `, "value": }`, `}`, 1)
+		def := `{"name": "X", "groups": [{"condition": ` + cond + `}]}`
+		d, err := segment.Parse([]byte(def))
+		require.NoError(t, err, def)
+		snap, err := storage.Load(context.Background(), dir, storage.Options{})
+		require.NoError(t, err)
+		for _, opts := range []engine.Options{{}, {CandidateShare: -1, Parallelism: 1}, {CandidateShare: 1, Parallelism: 3}} {
+			plan, err := engine.Compile(d, snap, opts)
+			require.NoError(t, err, def)
+			bm, err := plan.Eval(context.Background(), asOf)
+			require.NoError(t, err, def)
+			got := bm.ToArray()
+			if got == nil {
+				got = []uint32{}
+			}
+			require.Equal(t, tc.want, got, "%s %+v", def, opts)
+		}
+		snap.Release()
+		requireReferenceMembers(t, dir, []string{cond})
+	}
 }
