@@ -115,6 +115,7 @@ var sentinels = map[string]error{
 	"storage.ErrTooManyCustomers":      storage.ErrTooManyCustomers,
 	"storage.ErrSnapshotFile":          storage.ErrSnapshotFile,
 	"storage.ErrAppendNeedsLoad":       storage.ErrAppendNeedsLoad,
+	"storage.ErrLimit":                 storage.ErrLimit,
 }
 
 // exportedErrVars parses the module's non-test Go files and returns the
