@@ -69,6 +69,8 @@ var sentinels = map[string]error{
 	"internal/exact.ErrNotDatetime":    exact.ErrNotDatetime,
 	"internal/exact.ErrBetweenOrder":   exact.ErrBetweenOrder,
 	"internal/exact.ErrDays":           exact.ErrDays,
+	"internal/exact.ErrLeapSecond":     exact.ErrLeapSecond,
+	"internal/exact.ErrDatetimeRange":  exact.ErrDatetimeRange,
 	"internal/regular.ErrNotRegular":   regular.ErrNotRegular,
 	"internal/regular.ErrTooLong":      regular.ErrTooLong,
 	"internal/sqlsyntax.ErrDialect":    sqlsyntax.ErrDialect,
@@ -114,6 +116,7 @@ var sentinels = map[string]error{
 	"storage.ErrTooManyCustomers":      storage.ErrTooManyCustomers,
 	"storage.ErrSnapshotFile":          storage.ErrSnapshotFile,
 	"storage.ErrAppendNeedsLoad":       storage.ErrAppendNeedsLoad,
+	"storage.ErrLimit":                 storage.ErrLimit,
 }
 
 // exportedErrVars parses the module's non-test Go files and returns the

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/segmentkit/segmentkit/internal/column"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -217,17 +218,43 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask column.Bitset, a *agg
 	if a.attrType == schema.Number {
 		sum := make([]float64, n)
 		err = ec.sumFloats(l, rows, mask, v, sum, cnt)
+		if err != nil {
+			return nil, err
+		}
 		if a.fn == segment.Avg {
+			// A sum that overflowed (values near 1e308) has a finite mean:
+			// those customers' values are added again, exactly.
+			var exactMeans map[int32]*exact.Mean
+			for c, s := range sum {
+				if math.IsInf(s, 0) && cnt[c] > 0 {
+					if exactMeans == nil {
+						exactMeans = map[int32]*exact.Mean{}
+					}
+					exactMeans[int32(c)] = new(exact.Mean)
+				}
+			}
+			if exactMeans != nil {
+				err = ec.eachBatchRange(l, 0, rows, mask, func(b []uint32) {
+					for _, r := range b {
+						if m, ok := exactMeans[cust[r]]; ok && v.IsValid(int(r)) {
+							m.Add(v.F64[r])
+						}
+					}
+				})
+				if err != nil {
+					return nil, err
+				}
+			}
 			out.Valid = column.NewBitset(n)
 			for c := range sum {
 				if cnt[c] > 0 {
-					sum[c] /= float64(cnt[c])
+					sum[c] = exact.AvgOfSum(sum[c], cnt[c], func() float64 { return exactMeans[int32(c)].Float64() })
 					out.Valid.Set(c)
 				}
 			}
 		}
 		out.F64 = sum
-		return out, err
+		return out, nil
 	}
 	// Integer sums are added exactly (int64 while they fit, big integers
 	// for the customers whose sum overflows) and rounded to a number once:

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 
 	"github.com/segmentkit/segmentkit/internal/column"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -193,11 +194,13 @@ func (ec *evalCtx) aggregateByCandidate(a *aggSpec, ids []uint32, starts []uint3
 			switch {
 			case a.fn == segment.Count:
 				cnts[i] = countRows(where, lo, hi)
-			case a.fn == segment.Sum || a.fn == segment.Avg:
-				var cnt int64
-				out.F64[i], cnt = sumRows(where, attr, lo, hi)
-				if cnts != nil {
-					cnts[i] = cnt
+			case a.fn == segment.Sum:
+				out.F64[i], _ = sumRows(where, attr, lo, hi)
+			case a.fn == segment.Avg:
+				var sum float64
+				sum, cnts[i] = sumRows(where, attr, lo, hi)
+				if cnts[i] > 0 {
+					out.F64[i] = exact.AvgOfSum(sum, cnts[i], func() float64 { return exactMeanRows(where, attr, lo, hi) })
 				}
 			case out.F64 != nil:
 				out.F64[i], cnts[i] = bestFloats(where, attr, attr.F64, lo, hi, isMax)
@@ -219,9 +222,6 @@ func (ec *evalCtx) aggregateByCandidate(a *aggSpec, ids []uint32, starts []uint3
 	for i, c := range cnts {
 		if c > 0 {
 			out.Valid.Set(i)
-			if a.fn == segment.Avg {
-				out.F64[i] /= float64(c)
-			}
 		}
 	}
 	return out, nil
@@ -264,6 +264,18 @@ func sumRows(where wordTest, attr *column.Vec, lo, hi int) (float64, int64) {
 		}
 	}
 	return sum, cnt
+}
+
+// exactMeanRows returns the exact mean, rounded once, of the values of the
+// selected rows of [lo, hi), for an average whose float64 sum overflowed.
+func exactMeanRows(where wordTest, attr *column.Vec, lo, hi int) float64 {
+	var m exact.Mean
+	for p := lo; p < hi; p += 64 {
+		for w := selected(where, attr, p, min(64, hi-p)); w != 0; w &= w - 1 {
+			m.Add(attr.F64[p+bits.TrailingZeros64(w)])
+		}
+	}
+	return m.Float64()
 }
 
 // bestInts returns the greatest (isMax) or least of the values of the

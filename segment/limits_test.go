@@ -10,6 +10,7 @@ import (
 	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
+	"github.com/segmentkit/segmentkit/storage"
 )
 
 // TestLimitsDocumented: docs/limits.md gives each limit's value as the
@@ -27,6 +28,8 @@ func TestLimitsDocumented(t *testing.T) {
 		"schema.MaxSchemaBytes":       schema.MaxSchemaBytes,
 		"schema.MaxAttributes":        schema.MaxAttributes,
 		"schema.MaxPaths":             schema.MaxPaths,
+		"storage.MaxFieldBytes":       storage.MaxFieldBytes,
+		"storage.MaxRecordBytes":      storage.MaxRecordBytes,
 	} {
 		require.Contains(t, string(doc), "| `"+name+"` | "+exact.FormatCount(v), name)
 	}

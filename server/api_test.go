@@ -140,6 +140,12 @@ func TestRefreshJobsHistory(t *testing.T) {
 	recent := e.ok(200, "GET", "/api/segments/HighValueEscalated/history?from="+url.QueryEscape(testNow.Add(-15*24*time.Hour).Format(time.RFC3339)), nil)
 	require.Len(t, recent["history"], 3)
 	e.problem(400, "server.bad_request", "GET", "/api/segments/HighValueEscalated/history?from=yesterday", nil)
+	// The datetime rules of data files and definitions: a leap second and
+	// an offset of 24 hours are refused with why (and were once taken).
+	for v, why := range map[string]string{"2016-12-31T23:59:60Z": "leap second", "2026-01-01T00:00:00+24:00": "an offset runs from -23:59 to +23:59"} {
+		p := e.problem(400, "server.bad_request", "GET", "/api/segments/HighValueEscalated/history?from="+url.QueryEscape(v), nil)
+		require.Contains(t, fmt.Sprint(p["detail"]), why)
+	}
 
 	j := e.ok(202, "POST", "/api/refresh", map[string]any{"segments": []string{"HighValueEscalated", "VipCustomers"}})
 	require.NotZero(t, j["id"])

@@ -16,6 +16,7 @@ import (
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/export"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -78,11 +79,14 @@ func queryRange(r *http.Request) (from, to time.Time, err error) {
 
 // parseTime parses an RFC 3339 instant.
 func parseTime(v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, v)
+	sec, nsec, err := exact.ParseRFC3339(v)
+	if exact.Specific(err) {
+		return time.Time{}, err
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 date-time such as 2026-06-30T00:00:00Z", v)
 	}
-	return t.UTC(), nil
+	return time.Unix(sec, nsec).UTC(), nil
 }
 
 // optTime is an optional RFC 3339 instant in a request body.

@@ -147,6 +147,9 @@ func TestFromRecordsConversions(t *testing.T) {
 		{name: "timestamp ns", typ: "datetime", dt: arrow.FixedWidthTypes.Timestamp_ns, json: `[1000, null, -2000]`, want: []string{"1970-01-01T00:00:00.000001Z", "", "1969-12-31T23:59:59.999998Z"}},
 		{name: "timestamp ns sub-microsecond", typ: "datetime", dt: arrow.FixedWidthTypes.Timestamp_ns, json: `[1000, 1001, null]`, wantErr: "P: row 1: column X: timestamp 1001 (ns) has sub-microsecond precision"},
 		{name: "timestamp s overflow", typ: "datetime", dt: arrow.FixedWidthTypes.Timestamp_s, json: `[0, null, 9223372036854775807]`, wantErr: "row 2: column X: timestamp 9223372036854775807 (s) is out of the range"},
+		{name: "timestamp us after year 9999", typ: "datetime", dt: arrow.FixedWidthTypes.Timestamp_us, json: `[0, null, 253402300800000000]`, wantErr: "P: row 2: column X: timestamp 253402300800000000 (us) is outside years 0000 to 9999 in UTC"},
+		{name: "timestamp us last instant", typ: "datetime", dt: arrow.FixedWidthTypes.Timestamp_us, json: `[253402300799999999, null, -62167219200000000]`, want: []string{"9999-12-31T23:59:59.999999Z", "", "0000-01-01T00:00:00Z"}},
+		{name: "timestamp s before year 0000", typ: "datetime", dt: arrow.FixedWidthTypes.Timestamp_s, json: `[-62167219201, null, 0]`, wantErr: "P: row 0: column X: timestamp -62167219201 (s) is outside years 0000 to 9999 in UTC"},
 		{name: "timestamp naive", typ: "datetime", dt: &arrow.TimestampType{Unit: arrow.Microsecond}, json: `[1, null, 2]`, want: []string{"1970-01-01T00:00:00.000001Z", "", "1970-01-01T00:00:00.000002Z"}},
 		{name: "bool from int", typ: "boolean", dt: arrow.PrimitiveTypes.Int64, json: `[1, 0, 1]`, wantErr: "has Arrow type int64, want bool (boolean)"},
 	}

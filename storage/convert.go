@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -19,6 +20,7 @@ var (
 	errNotFinite    = errors.New("is NaN or infinite, not a number")
 	errTSSubMicro   = errors.New("has sub-microsecond precision")
 	errTSRange      = errors.New("is out of the range of microsecond timestamps")
+	errTSYears      = exact.ErrDatetimeRange
 	errNotWholeDay  = errors.New("is not a whole day")
 	errDateRange    = errors.New("is out of the range of 32-bit day counts")
 	errDictIndex    = errors.New("is outside the dictionary")
@@ -198,6 +200,9 @@ func share(mem memory.Allocator, a arrow.Array) (_ arrow.Array, ok bool, _ error
 		tt := a.DataType().(*arrow.TimestampType)
 		if tt.Unit != arrow.Microsecond {
 			return nil, false, nil
+		}
+		if err := checkMicros(a, a.TimestampValues(), 0); err != nil {
+			return nil, false, err
 		}
 		if tt.TimeZone == timestampType.TimeZone {
 			a.Retain()

@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -24,6 +27,57 @@ const maxProblems = 20
 const maxRows = 1<<31 - 1
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// The sizes a CSV file's fields and records may have (docs/limits.md). A
+// record, the text of one row with its separators and quotes, may span
+// lines (a quoted field holds line breaks). Beyond them the load stops with
+// ErrLimit, naming the line (and for a field its column), having read no
+// more than a record's limit and a read buffer past the record's start, so
+// that an endless line (a device that never ends, a file of zeros) fails
+// at once in bounded memory.
+const (
+	// MaxFieldBytes is the longest field of a CSV record, in bytes.
+	MaxFieldBytes = 1 << 20
+	// MaxRecordBytes is the longest record of a CSV file, in bytes.
+	MaxRecordBytes = 16 << 20
+)
+
+// csvReadAhead is the read buffer of a CSV file, which the reader may
+// have read past where the CSV parser is.
+const csvReadAhead = 1 << 16
+
+// csvReserveBytes bounds what the columns of a CSV file reserve for a
+// batch of rows before they hold any.
+const csvReserveBytes = 64 << 20
+
+// errRecordLimit is what csvGuard returns past a record's limit.
+var errRecordLimit = errors.New("record too long")
+
+// csvGuard reads a CSV file for the CSV parser, and lets it read no
+// further than limit bytes (which the caller moves on after each record)
+// and no more after ctx is cancelled: every read of the file, a buffer of
+// csvReadAhead bytes, checks both.
+type csvGuard struct {
+	ctx   context.Context
+	r     io.Reader
+	read  int64 // bytes read from r
+	limit int64 // read may not pass it
+}
+
+func (g *csvGuard) Read(p []byte) (int, error) {
+	if err := g.ctx.Err(); err != nil {
+		return 0, err
+	}
+	if g.read >= g.limit {
+		return 0, errRecordLimit
+	}
+	if rest := g.limit - g.read; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := g.r.Read(p)
+	g.read += int64(n)
+	return n, err
+}
 
 // csvColumn is a schema attribute read from a CSV column.
 type csvColumn struct {
@@ -86,7 +140,8 @@ func (s *csvSource) close() {
 // source; progress, if not nil, is called after every batch of rows. On
 // error nothing stays allocated.
 func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift int, ent *schema.Entity, tooMany error, mem memory.Allocator, progress func(rows, bytesRead, bytesTotal int64)) (_ *csvSource, _ *origin, err error) {
-	br := bufio.NewReaderSize(r, 1<<16)
+	guard := &csvGuard{ctx: ctx, r: r, limit: MaxRecordBytes + csvReadAhead}
+	br := bufio.NewReaderSize(guard, csvReadAhead)
 	var skipped int64
 	if head, _ := br.Peek(len(utf8BOM)); string(head) == string(utf8BOM) {
 		_, _ = br.Discard(len(utf8BOM))
@@ -98,10 +153,30 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift in
 	cr.FieldsPerRecord = 0 // the header fixes the count
 
 	var problems diag.List
+	// tooLong records a record beyond MaxRecordBytes starting at line (the
+	// first after the record before it).
+	tooLong := func(line int) {
+		if line > 1 {
+			line += shift // a record after the header
+		}
+		problems.Add(fmt.Sprintf("%s:%d", name, line), ErrLimit,
+			"a record longer than %s bytes (storage.MaxRecordBytes) starts here; reading stopped", exact.FormatCount(MaxRecordBytes))
+	}
+	// done moves the guard's limit past the record just read, which began
+	// at start (an offset of the parser), and reports false for a record
+	// beyond MaxRecordBytes.
+	done := func(start int64) bool {
+		end := cr.InputOffset()
+		guard.limit = skipped + end + MaxRecordBytes + csvReadAhead
+		return end-start <= MaxRecordBytes
+	}
 	header, err := cr.Read()
 	switch {
 	case err == io.EOF:
 		problems.Add(name, ErrData, "empty file: no header row")
+		return nil, nil, problems
+	case errors.Is(err, errRecordLimit) || err == nil && !done(0):
+		tooLong(1)
 		return nil, nil, problems
 	case err != nil:
 		if !addCSVError(&problems, name, 0, err) {
@@ -110,10 +185,17 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift in
 		return nil, nil, problems
 	}
 
+	// The reader reuses its record's slice: the header's names are kept.
+	header = slices.Clone(header)
 	cols, err := mapHeader(name, ent, header)
 	if err != nil {
 		return nil, nil, err
 	}
+	// Each column reserves a batch of rows, but no more than a share of
+	// csvReserveBytes between them: a wide entity's thousands of columns
+	// would otherwise reserve gigabytes for a file of a few rows (10,000
+	// columns of 8-byte values, 5 GiB). A column that needs more grows.
+	reserve := min(batchRows, max(256, csvReserveBytes/8/max(1, len(cols))))
 	src := &csvSource{chunks: make([][]arrow.Array, len(ent.Attributes)), headerEnd: skipped + cr.InputOffset()}
 	for i := range cols {
 		cols[i].b, err = newColumnBuilder(mem, cols[i].attr.Type)
@@ -121,7 +203,7 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift in
 			releaseBuilders(cols)
 			return nil, nil, err
 		}
-		cols[i].b.reserve(batchRows)
+		cols[i].b.reserve(reserve)
 	}
 	defer func() {
 		releaseBuilders(cols)
@@ -135,21 +217,29 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift in
 			c := &cols[i]
 			at := ent.AttributeIndex(c.attr.Name)
 			src.chunks[at] = append(src.chunks[at], c.b.finish())
-			c.b.reserve(batchRows)
+			c.b.reserve(reserve)
 		}
 	}
 
 	org := &origin{name: name, csv: true}
 	rows := 0
 	stopped := false
+	next := 2 // the line the next record starts on, or after
 	for {
+		start := cr.InputOffset()
 		rec, rerr := cr.Read()
 		if rerr == io.EOF {
 			break
 		}
+		var pe *csv.ParseError
+		fieldCount := errors.As(rerr, &pe) && errors.Is(pe.Err, csv.ErrFieldCount)
+		if errors.Is(rerr, errRecordLimit) || (rerr == nil || fieldCount) && !done(start) {
+			tooLong(next)
+			break
+		}
 		if rerr != nil {
-			var pe *csv.ParseError
-			if errors.As(rerr, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
+			if fieldCount {
+				next = pe.Line + 1
 				problems.Add(fmt.Sprintf("%s:%d", name, pe.StartLine+shift), ErrData,
 					"wrong number of fields: %d, the header has %d", len(rec), len(header))
 				if len(problems) >= maxProblems {
@@ -170,8 +260,16 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift in
 			break
 		}
 		line, _ := cr.FieldPos(0)
+		last, _ := cr.FieldPos(len(rec) - 1)
+		next = last + strings.Count(rec[len(rec)-1], "\n") + 1
 		line += shift
 		org.addLine(rows, line)
+		for i, f := range rec {
+			if len(f) > MaxFieldBytes {
+				problems.Add(fmt.Sprintf("%s:%d: column %s", name, line, fieldName(header, i)), ErrLimit,
+					"a field of %s bytes is longer than %s (storage.MaxFieldBytes)", exact.FormatCount(len(f)), exact.FormatCount(MaxFieldBytes))
+			}
+		}
 		for i := range cols {
 			c := &cols[i]
 			s := rec[c.field]
@@ -221,6 +319,15 @@ func readCSV(ctx context.Context, r io.Reader, size int64, name string, shift in
 	}
 	src.rows = rows
 	return src, org, nil
+}
+
+// fieldName names field i of a record for a message: its header name, or
+// its position when the header leaves it unnamed.
+func fieldName(header []string, i int) string {
+	if i < len(header) && header[i] != "" {
+		return header[i]
+	}
+	return fmt.Sprintf("%d", i+1)
 }
 
 // mapHeader finds the CSV field of every attribute of ent.

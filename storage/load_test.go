@@ -14,7 +14,10 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/schema"
@@ -582,6 +585,42 @@ func TestParquetRepro(t *testing.T) {
 			if err == nil {
 				snap.Release()
 			}
+		})
+	}
+}
+
+// TestParquetDatetimeRange loads Parquet timestamps (microseconds, and
+// seconds, which Parquet keeps as milliseconds) outside years 0000-9999 in UTC: refused with the
+// row and column, since they would print in a form no reader takes back.
+func TestParquetDatetimeRange(t *testing.T) {
+	const sch = `{"customerEntity": "P", "entities": [{"name": "P", "key": "K", "source": "P.parquet",
+	  "attributes": [{"name": "K", "type": "integer"}, {"name": "T", "type": "datetime"}]}]}`
+	for _, tc := range []struct {
+		dt     arrow.DataType
+		values string
+		want   string
+	}{
+		{arrow.FixedWidthTypes.Timestamp_us, `[0, null, 253402300799999999, 253402300800000000]`, "P.parquet: row 3: column T: timestamp 253402300800000000 (us) is outside years 0000 to 9999 in UTC"},
+		{arrow.FixedWidthTypes.Timestamp_s, `[0, null, -62167219200, -62167219201]`, "P.parquet: row 3: column T: timestamp -62167219201000 (ms) is outside years 0000 to 9999 in UTC"},
+	} {
+		t.Run(tc.dt.String(), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			k := fromJSON(t, mem, arrow.PrimitiveTypes.Int64, `[1, 2, 3, 4]`)
+			defer k.Release()
+			ts := fromJSON(t, mem, tc.dt, tc.values)
+			defer ts.Release()
+			rec := recordOf([]string{"K", "T"}, []arrow.Array{k, ts})
+			defer rec.Release()
+			at := array.NewTableFromRecords(rec.Schema(), []arrow.RecordBatch{rec})
+			defer at.Release()
+			var buf bytes.Buffer
+			// Row groups of two rows: the bad value is in the second.
+			require.NoError(t, pqarrow.WriteTable(at, &buf, 2, parquet.NewWriterProperties(), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema())))
+			dir := writeDir(t, sch, map[string]string{"P.parquet": buf.String()})
+			_, err := Load(t.Context(), dir, Options{Allocator: mem})
+			require.ErrorIs(t, err, ErrData)
+			require.Contains(t, err.Error(), tc.want)
 		})
 	}
 }

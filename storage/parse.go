@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
 // The value parsers below implement the text forms of FORMAT.md section 1.
@@ -14,16 +16,15 @@ import (
 // on failure, which the caller places after the quoted value.
 
 var (
-	errNotInteger  = errors.New("is not an integer")
-	errIntRange    = errors.New("is not an integer (out of the 64-bit range)")
-	errNotNumber   = errors.New("is not a number")
-	errNumRange    = errors.New("is not a number (out of the 64-bit float range)")
-	errNotDate     = errors.New("is not a date (YYYY-MM-DD)")
-	errNoSuchDay   = errors.New("is not a date (no such day)")
-	errNotDatetime = errors.New("is not a datetime (RFC 3339)")
-	errSubMicro    = errors.New("is not a datetime with microsecond precision (finer digits are not zero)")
-	errNotBoolean  = errors.New("is not a boolean (true or false)")
-	errNotUTF8     = errors.New("is not valid UTF-8")
+	errNotInteger = errors.New("is not an integer")
+	errIntRange   = errors.New("is not an integer (out of the 64-bit range)")
+	errNotNumber  = errors.New("is not a number")
+	errNumRange   = errors.New("is not a number (out of the 64-bit float range)")
+	errNotDate    = errors.New("is not a date (YYYY-MM-DD)")
+	errNoSuchDay  = errors.New("is not a date (no such day)")
+	errSubMicro   = errors.New("is not a datetime with microsecond precision (finer digits are not zero)")
+	errNotBoolean = errors.New("is not a boolean (true or false)")
+	errNotUTF8    = errors.New("is not valid UTF-8")
 )
 
 // parseInteger parses a base-10 64-bit signed integer: an optional sign and
@@ -121,40 +122,10 @@ func parseDate(s string) (int32, error) {
 	if y < 0 || m < 0 || d < 0 {
 		return 0, errNotDate
 	}
-	if m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if m < 1 || m > 12 || d < 1 || d > exact.DaysIn(y, m) {
 		return 0, errNoSuchDay
 	}
-	return int32(daysFromCivil(y, m, d)), nil
-}
-
-func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
-}
-
-// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
-// date (H. Hinnant's algorithm), exact for any year this package accepts.
-func daysFromCivil(y, m, d int) int64 {
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	if y < 0 && y%400 != 0 {
-		era--
-	}
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + d - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	return int64(era)*146097 + int64(doe) - 719468
+	return int32(exact.CivilDay(y, m, d)), nil
 }
 
 const (
@@ -162,68 +133,27 @@ const (
 	secondsPerDay   = 86_400
 )
 
-// parseDatetime parses an RFC 3339 date-time,
-// YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), and returns microseconds
-// since the Unix epoch in UTC. Digits of the fraction beyond the sixth must
-// be zero. It accepts a subset of what time.Parse(time.RFC3339Nano, s)
-// accepts: no comma before the fraction and no offsets of 24 hours or more.
+// parseDatetime parses an RFC 3339 date-time by the rules of
+// exact.ParseRFC3339 (which every reader of datetimes shares) and returns
+// microseconds since the Unix epoch in UTC. Digits of the fraction beyond
+// the sixth must be zero.
 func parseDatetime(s string) (int64, error) {
-	if len(s) < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
-		return 0, errNotDatetime
-	}
-	days, err := parseDate(s[:10])
+	sec, nsec, err := exact.ParseRFC3339(s)
 	if err != nil {
-		if err == errNoSuchDay {
-			return 0, err
-		}
-		return 0, errNotDatetime
+		return 0, reasonError{err}
 	}
-	hh, mm, ss := digits(s, 11, 13), digits(s, 14, 16), digits(s, 17, 19)
-	if hh < 0 || mm < 0 || ss < 0 || hh > 23 || mm > 59 || ss > 59 {
-		return 0, errNotDatetime
+	if nsec%1000 != 0 {
+		return 0, errSubMicro
 	}
-	i := 19
-	var micros int64
-	if s[i] == '.' {
-		i++
-		start := i
-		for i < len(s) && isDigit(s[i]) {
-			d := int64(s[i] - '0')
-			switch n := i - start; {
-			case n < 6:
-				micros = micros*10 + d
-			case d != 0:
-				return 0, errSubMicro
-			}
-			i++
-		}
-		n := i - start
-		if n == 0 {
-			return 0, errNotDatetime
-		}
-		for ; n < 6; n++ {
-			micros *= 10
-		}
-	}
-	var offset int64
-	switch {
-	case i == len(s)-1 && s[i] == 'Z':
-	case i == len(s)-6 && (s[i] == '+' || s[i] == '-') && s[i+3] == ':':
-		oh, om := digits(s, i+1, i+3), digits(s, i+4, i+6)
-		if oh < 0 || om < 0 || oh > 23 || om > 59 {
-			return 0, errNotDatetime
-		}
-		offset = int64(oh*3600 + om*60)
-		if s[i] == '-' {
-			offset = -offset
-		}
-	default:
-		return 0, errNotDatetime
-	}
-	// Years 0000-9999 keep every intermediate value far inside int64.
-	secs := int64(days)*secondsPerDay + int64(hh*3600+mm*60+ss) - offset
-	return secs*microsPerSecond + micros, nil
+	return sec*microsPerSecond + nsec/1000, nil
 }
+
+// reasonError is an error of package exact that reads after the value it
+// is about, which the caller quotes.
+type reasonError struct{ err error }
+
+func (e reasonError) Error() string { return exact.Reason(e.err) }
+func (e reasonError) Unwrap() error { return e.err }
 
 // parseBoolean accepts exactly "true" or "false".
 func parseBoolean(s string) (bool, error) {

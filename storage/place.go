@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 
+	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
 )
 
@@ -352,6 +353,9 @@ func (p *fixedPlacer[T]) convert(c arrow.Array, first int) error {
 		unit := c.DataType().(*arrow.TimestampType).Unit
 		src := arrow.GetValues[int64](d, 1)
 		if unit == arrow.Microsecond {
+			if err := checkMicros(c, src, first); err != nil {
+				return err
+			}
 			placeValues(src, dst, first, p.place)
 			return nil
 		}
@@ -361,6 +365,9 @@ func (p *fixedPlacer[T]) convert(c arrow.Array, first int) error {
 				continue
 			}
 			us, err := toMicros(v, unit)
+			if err == nil && !exact.InRange(us) {
+				err = errTSYears
+			}
 			if err != nil {
 				return &valueError{row: first + i, value: fmt.Sprintf("timestamp %d (%s)", v, unit), err: err}
 			}
@@ -404,6 +411,20 @@ func (p *fixedPlacer[T]) release() {
 
 // checkFiniteValues rejects a valid NaN or infinity among vals, the values
 // of c, the rows from first on.
+// checkMicros returns an error for the first valid value of vals (a
+// microsecond timestamp column c, whose row 0 is row first of the data)
+// outside the years a datetime holds (exact.InRange), which would print
+// in a form no reader takes back.
+func checkMicros[T ~int64](c arrow.Array, vals []T, first int) error {
+	noNulls := c.NullN() == 0
+	for i, v := range vals {
+		if !exact.InRange(int64(v)) && (noNulls || c.IsValid(i)) {
+			return &valueError{row: first + i, value: fmt.Sprintf("timestamp %d (us)", int64(v)), err: errTSYears}
+		}
+	}
+	return nil
+}
+
 func checkFiniteValues[F float32 | float64](c arrow.Array, vals []F, first int) error {
 	noNulls := c.NullN() == 0
 	for i, v := range vals {

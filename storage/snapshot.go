@@ -26,6 +26,10 @@ var (
 	// ErrTooManyCustomers: the customer entity has more rows than customer
 	// ids: 2^31-1, since Links holds ids as int32 beside NoCustomer.
 	ErrTooManyCustomers = diag.NewSentinel("storage.too_many_customers", "too many customers")
+	// ErrLimit: a data file beyond a limit of docs/limits.md, such as a CSV
+	// field longer than MaxFieldBytes or a record longer than
+	// MaxRecordBytes.
+	ErrLimit = diag.NewSentinel("storage.limit", "beyond a limit")
 )
 
 // NoCustomer marks a related row that links to no customer: its foreign key

@@ -73,9 +73,26 @@ func jsonFlag(fs *flag.FlagSet) *bool {
 	return fs.Bool("json", false, "print JSON instead of text")
 }
 
-// asOfFlag declares --as-of with what it sets.
+// asOfFlag declares --as-of with what it sets. Left out, it means now;
+// given empty (--as-of "", often a shell variable that is not set), it is
+// a command-line mistake rather than a silent now.
 func asOfFlag(fs *flag.FlagSet, what string) *string {
-	return fs.String("as-of", "", what+" as of `DATE`: YYYY-MM-DD (the day's start, UTC) or an RFC 3339 instant; default now")
+	v := new(string)
+	fs.Var((*asOfValue)(v), "as-of", what+" as of `DATE`: YYYY-MM-DD (the day's start, UTC) or an RFC 3339 instant; default now")
+	return v
+}
+
+// asOfValue is the value of --as-of, which must not be empty.
+type asOfValue string
+
+func (v *asOfValue) String() string { return string(*v) }
+
+func (v *asOfValue) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("it is empty: give a date (2026-06-30) or an RFC 3339 instant (2026-06-30T12:00:00Z), or leave --as-of out for now")
+	}
+	*v = asOfValue(s)
+	return nil
 }
 
 // catalogFlag declares --catalog FILE, whose default is the same in every
@@ -234,8 +251,12 @@ func parseTime(name, v string, endOfDay bool) (time.Time, error) {
 		}
 		return exact.DayTime(d), nil
 	}
-	if t, err := exact.ParseDatetime(v); err == nil {
-		return t.UTC(), nil
+	t, err := exact.ParseDatetime(v)
+	if err == nil {
+		return t, nil
+	}
+	if exact.Specific(err) {
+		return time.Time{}, fmt.Errorf("%s %w", name, err)
 	}
 	return time.Time{}, fmt.Errorf("%s %q: want a date (2026-06-30) or an RFC 3339 instant (2026-06-30T12:00:00Z)", name, v)
 }

@@ -538,3 +538,29 @@ func TestBrokenMeasuresFailLoading(t *testing.T) {
 		})
 	}
 }
+
+// TestAsOfMistakes: --as-of given empty is a command-line mistake (it
+// once meant now, silently), on every command that takes it; an instant
+// the datetime rules refuse (a leap second, an offset of 24 hours, a year
+// past 9999 in UTC) is one too, with the reason, as in a data file.
+func TestAsOfMistakes(t *testing.T) {
+	data := testData.dir
+	seg := segmentFile()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"eval", "--data", data, "--segment", seg, "--as-of", ""}, "as-of: it is empty"},
+		{[]string{"eval", "--data", data, "--segment", seg, "--as-of="}, "as-of: it is empty"},
+		{[]string{"sql", "--data", data, "--segment", seg, "--dialect", "sqlite", "--as-of", " "}, "as-of: it is empty"},
+		{[]string{"quick", "fields", "--data", data, "--as-of", ""}, "as-of: it is empty"},
+		{[]string{"segments", "refresh", "--all", "--catalog", filepath.Join(t.TempDir(), "c.db"), "--data", data, "--as-of", ""}, "as-of: it is empty"},
+		{[]string{"eval", "--data", data, "--segment", seg, "--as-of", "2016-12-31T23:59:60Z"}, `--as-of "2016-12-31T23:59:60Z" is a leap second`},
+		{[]string{"eval", "--data", data, "--segment", seg, "--as-of", "2026-01-01T00:00:00+24:00"}, "an offset runs from -23:59 to +23:59"},
+		{[]string{"eval", "--data", data, "--segment", seg, "--as-of", "9999-12-31T23:30:00-01:00"}, "outside years 0000 to 9999 in UTC"},
+	} {
+		r := runCLI(t, c.args...)
+		require.Equal(t, exitUsage, r.code, "%v: stdout %q stderr %q", c.args, r.stdout, r.stderr)
+		require.Contains(t, r.stderr, c.want, c.args)
+	}
+}

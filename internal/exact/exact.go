@@ -81,3 +81,42 @@ func FloorDiv(a, b int64) int64 {
 	}
 	return q
 }
+
+// Mean adds float64 values exactly, for the mean of values whose float64
+// sum overflows. The mean of numbers is their sum in row order divided by
+// their count (FORMAT.md section 6), which is what SQL's SUM(x) / COUNT(x)
+// gives; only when that sum leaves the float64 range, which values near
+// 1e308 make it do although their mean is finite, is the mean instead the
+// exact one, rounded once. The engine and the reference evaluator both
+// use this rule (AvgOfSum).
+type Mean struct {
+	sum big.Rat
+	n   int64
+}
+
+// Add adds x, a finite float64, exactly.
+func (m *Mean) Add(x float64) {
+	var r big.Rat
+	m.sum.Add(&m.sum, r.SetFloat64(x))
+	m.n++
+}
+
+// Float64 returns the mean of the values added, correctly rounded; 0 for
+// none.
+func (m *Mean) Float64() float64 {
+	if m.n == 0 {
+		return 0
+	}
+	f, _ := new(big.Rat).Quo(&m.sum, new(big.Rat).SetInt64(m.n)).Float64()
+	return f
+}
+
+// AvgOfSum returns the mean of n > 0 finite values whose float64 sum in
+// row order is sum: sum/n, or, when sum overflowed to an infinity, the
+// exact mean that exactMean computes (with a Mean).
+func AvgOfSum(sum float64, n int64, exactMean func() float64) float64 {
+	if math.IsInf(sum, 0) {
+		return exactMean()
+	}
+	return sum / float64(n)
+}

@@ -56,3 +56,21 @@ func TestFloorDiv(t *testing.T) {
 	require.Equal(t, int64(-1), FloorDiv(-86400, 86400))
 	require.Equal(t, int64(-2), FloorDiv(-86401, 86400))
 }
+
+// TestAvgOfSum: the row-order sum divided by the count while that sum is
+// finite, the exact mean once it overflows.
+func TestAvgOfSum(t *testing.T) {
+	var m Mean
+	for _, x := range []float64{1e308, 1e308, -1e308} {
+		m.Add(x)
+	}
+	x := 1e308 // a variable: constant arithmetic would be exact
+	s := x + x - x
+	require.True(t, math.IsInf(s, 1))
+	require.Equal(t, 1e308/3, AvgOfSum(s, 3, m.Float64))
+	called := false
+	require.Equal(t, (0.1+0.2)/2, AvgOfSum(0.1+0.2, 2, func() float64 { called = true; return 0 }))
+	require.False(t, called)
+	var none Mean
+	require.Equal(t, 0.0, none.Float64())
+}

@@ -147,6 +147,12 @@ var (
 	// ErrNotDatetime: the text is neither an RFC 3339 datetime nor a
 	// YYYY-MM-DD date.
 	ErrNotDatetime = diag.NewSentinel("exact.not_datetime", "is not an RFC 3339 datetime or a YYYY-MM-DD date")
+	// ErrLeapSecond: a datetime whose seconds are 60, which segmentkit
+	// does not count (see ParseRFC3339).
+	ErrLeapSecond = diag.NewSentinel("exact.leap_second", "is a leap second, which segmentkit does not count")
+	// ErrDatetimeRange: an instant outside years 0000 to 9999 in UTC
+	// (MinMicros to MaxMicros).
+	ErrDatetimeRange = diag.NewSentinel("exact.datetime_range", "is outside years 0000 to 9999 in UTC")
 	// ErrBetweenOrder: a between whose low bound is above its high bound
 	// (see Key).
 	ErrBetweenOrder = diag.NewSentinel("exact.between_order", "between low is greater than high")

@@ -175,3 +175,68 @@ func TestBetweenOrder(t *testing.T) {
 	require.ErrorIs(t, err, ErrBetweenOrder)
 	require.NotErrorIs(t, err, ErrNotNumber)
 }
+
+// TestParseRFC3339 checks the one set of datetime rules every reader
+// shares: the form, the offsets RFC 3339 writes, leap seconds refused
+// with why, and instants of years 0000-9999 in UTC only.
+func TestParseRFC3339(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // the instant in UTC, or the error's sentinel below
+		err  error
+		msg  string
+	}{
+		{in: "2026-06-30T16:05:00+02:00", want: "2026-06-30T14:05:00Z"},
+		{in: "2026-06-30T14:05:00.123456789Z", want: "2026-06-30T14:05:00.123456789Z"},
+		{in: "2026-06-30T14:05:00.1234567890000Z", want: "2026-06-30T14:05:00.123456789Z"},
+		{in: "2026-06-30T14:05:00.1234567891Z", err: ErrNotDatetime, msg: "digits below the nanosecond must be zero"},
+		{in: "9999-12-31T23:59:59.999999999Z", want: "9999-12-31T23:59:59.999999999Z"},
+		{in: "0000-01-01T00:00:00Z", want: "0000-01-01T00:00:00Z"},
+		{in: "0000-01-01T00:59:59+00:59", want: "0000-01-01T00:00:59Z"},
+		{in: "9999-12-31T23:30:00-01:00", err: ErrDatetimeRange, msg: `"9999-12-31T23:30:00-01:00" is outside years 0000 to 9999 in UTC: it is 10000-01-01T00:30:00Z in UTC`},
+		{in: "0000-01-01T00:00:00+00:01", err: ErrDatetimeRange, msg: "it is -0001-12-31T23:59:00Z in UTC"},
+		{in: "2016-12-31T23:59:60Z", err: ErrLeapSecond, msg: `"2016-12-31T23:59:60Z" is a leap second, which segmentkit does not count: segmentkit counts time as Unix time does`},
+		{in: "2016-12-31T23:59:61Z", err: ErrNotDatetime},
+		{in: "2026-01-01T00:00:00+24:00", err: ErrNotDatetime, msg: "an offset runs from -23:59 to +23:59"},
+		{in: "2026-01-01T00:00:00-24:00", err: ErrNotDatetime, msg: "an offset runs from -23:59 to +23:59"},
+		{in: "2026-01-01T00:00:00+23:60", err: ErrNotDatetime, msg: "an offset runs"},
+		{in: "2026-02-29T00:00:00Z", err: ErrNotDatetime, msg: "no such day"},
+		{in: "2026-01-01t00:00:00z", err: ErrNotDatetime},
+		{in: "2026-01-01T24:00:00Z", err: ErrNotDatetime},
+		{in: "2026-01-01T00:00:00", err: ErrNotDatetime},
+		{in: "2026-01-01 00:00:00Z", err: ErrNotDatetime},
+	} {
+		sec, nsec, err := ParseRFC3339(tc.in)
+		if tc.err != nil {
+			require.ErrorIs(t, err, tc.err, tc.in)
+			require.Contains(t, err.Error(), tc.msg, tc.in)
+			require.Equal(t, tc.msg != "", Specific(err), tc.in)
+			// Every reader refuses it alike.
+			_, err = ParseDatetime(tc.in)
+			require.ErrorIs(t, err, tc.err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		got := time.Unix(sec, nsec).UTC()
+		require.Equal(t, tc.want, got.Format(time.RFC3339Nano), tc.in)
+		// What prints reads back.
+		sec2, nsec2, err := ParseRFC3339(got.Format(time.RFC3339Nano))
+		require.NoError(t, err)
+		require.Equal(t, [2]int64{sec, nsec}, [2]int64{sec2, nsec2})
+		d, err := ParseDatetime(tc.in)
+		require.NoError(t, err)
+		require.True(t, d.Equal(got))
+	}
+	// The first and last instants, and just outside them.
+	require.True(t, InRange(MinMicros) && InRange(MaxMicros) && !InRange(MinMicros-1) && !InRange(MaxMicros+1))
+	require.Equal(t, "0000-01-01T00:00:00Z", FormatMicros(MinMicros))
+	require.Equal(t, "9999-12-31T23:59:59.999999Z", FormatMicros(MaxMicros))
+	// A date as a datetime: its start in UTC.
+	d, err := ParseDatetime("9999-12-31")
+	require.NoError(t, err)
+	require.Equal(t, "9999-12-31T00:00:00Z", d.Format(time.RFC3339))
+	_, err = ParseDatetime("2026-02-30")
+	require.ErrorIs(t, err, ErrNotDatetime)
+	_, err = ParseDatetime("soon")
+	require.EqualError(t, err, `"soon" is not an RFC 3339 datetime or a YYYY-MM-DD date`)
+}

@@ -3,6 +3,7 @@ package refeval
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strings"
@@ -356,6 +357,16 @@ func aggregate(e *entity, agg map[string]any, rows []int) (string, any, error) {
 			if exact != nil {
 				q := new(big.Rat).Quo(exact, new(big.Rat).SetInt64(int64(len(values))))
 				f, _ := q.Float64()
+				return "number", f, nil
+			}
+			if math.IsInf(fsum, 0) {
+				// The sum in row order overflowed; the mean of finite
+				// values is finite: the exact mean, rounded once.
+				q := new(big.Rat)
+				for _, v := range values {
+					q.Add(q, new(big.Rat).SetFloat64(v.(float64)))
+				}
+				f, _ := q.Quo(q, new(big.Rat).SetInt64(int64(len(values)))).Float64()
 				return "number", f, nil
 			}
 			return "number", fsum / float64(len(values)), nil

@@ -105,27 +105,36 @@ func (ev *evaluator) predicate(typ string, v any, node map[string]any) (bool, er
 		if !ok {
 			return false, fmt.Errorf("%s needs a number", op)
 		}
-		days, err := n.Int64()
-		if err != nil || days <= 0 {
+		// The day count and the distances are exact integers: a count of
+		// days (as long as the JSON writes it) or of nanoseconds between
+		// two instants of years 0000-9999 need not fit 64 bits, and
+		// arithmetic that wrapped would lose the window's far end.
+		days, ok := new(big.Int).SetString(string(n), 10)
+		if !ok || days.Sign() <= 0 {
 			return false, fmt.Errorf("%s needs a positive integer, not %s", op, n)
 		}
+		var dist, span *big.Int // from the as-of instant to v, and the window's length
 		switch typ {
 		case "date":
-			d, today := v.(day), dayOf(ev.asOf)
-			if op == "inLastDays" {
-				return today-day(days) <= d && d <= today, nil
-			}
-			return today <= d && d <= today+day(days), nil
+			dist, span = big.NewInt(int64(v.(day)-dayOf(ev.asOf))), days
 		case "datetime":
-			t, span := v.(time.Time), time.Duration(days)*24*time.Hour
-			if op == "inLastDays" {
-				return !t.Before(ev.asOf.Add(-span)) && !t.After(ev.asOf), nil
-			}
-			return !t.Before(ev.asOf) && !t.After(ev.asOf.Add(span)), nil
+			dist = new(big.Int).Sub(unixNanos(v.(time.Time)), unixNanos(ev.asOf))
+			span = new(big.Int).Mul(days, big.NewInt(int64(24*time.Hour)))
+		default:
+			return false, fmt.Errorf("%s on %s", op, typ)
 		}
-		return false, fmt.Errorf("%s on %s", op, typ)
+		if op == "inLastDays" {
+			dist.Neg(dist)
+		}
+		return dist.Sign() >= 0 && dist.Cmp(span) <= 0, nil
 	}
 	return false, fmt.Errorf("unknown operator %q", op)
+}
+
+// unixNanos returns t as nanoseconds since the epoch, exactly.
+func unixNanos(t time.Time) *big.Int {
+	ns := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(1e9))
+	return ns.Add(ns, big.NewInt(int64(t.Nanosecond())))
 }
 
 // equal reports whether the non-null value v of type typ equals the JSON
