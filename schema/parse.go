@@ -226,8 +226,13 @@ func (s *Schema) Validate() error {
 		return l
 	}
 	s.paths = make(map[string][]Path, len(s.Entities))
-	for _, e := range s.Entities {
+	for i := range s.Entities {
+		e := &s.Entities[i]
 		s.paths[e.Name] = s.computePaths(e.Name)
+		e.index = make(map[string]int, len(e.Attributes))
+		for j, a := range e.Attributes {
+			e.index[a.Name] = j
+		}
 	}
 	return nil
 }

@@ -163,6 +163,12 @@ type Entity struct {
 	// keyed one-to-one by customer, listed as an Intelligence source by
 	// quick segments.
 	Prediction bool `json:"prediction,omitempty"`
+
+	// index is each attribute's position by name, built once by Validate
+	// (nil for an entity not validated): the loader, the engine and
+	// validation look attributes up by name once per column or condition,
+	// which a linear search made quadratic in wide entities.
+	index map[string]int
 }
 
 // Attribute returns the attribute named name.
@@ -174,7 +180,16 @@ func (e *Entity) Attribute(name string) (Attribute, bool) {
 }
 
 // AttributeIndex returns the position of the attribute named name, or -1.
+// In an entity of a validated schema it takes constant time (a Schema is
+// not modified after Validate); otherwise it searches.
 func (e *Entity) AttributeIndex(name string) int {
+	if e.index != nil {
+		if i, ok := e.index[name]; !ok {
+			return -1
+		} else if i < len(e.Attributes) && e.Attributes[i].Name == name {
+			return i
+		}
+	}
 	for i, a := range e.Attributes {
 		if a.Name == name {
 			return i
