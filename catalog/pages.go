@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -73,7 +74,7 @@ func checkPages(f *os.File, m boltMeta) error {
 
 func (w *pageWalker) walk(m boltMeta) error {
 	w.seen[0], w.seen[1] = true, true
-	if err := w.page(m.root, "the root bucket", 0); err != nil {
+	if err := w.page(m.root, "the root bucket", 0, keyRange{}); err != nil {
 		return err
 	}
 	if m.freelist != noFreelist {
@@ -110,12 +111,33 @@ func (w *pageWalker) read(id, off, n uint64) ([]byte, error) {
 	return b, nil
 }
 
-// page checks the branch or leaf page id and every page below it.
-func (w *pageWalker) page(id uint64, what string, depth int) error {
-	return w.fail(w.pageIn(id, what, depth))
+// keyRange is the range of keys a page may hold: from lo, inclusive, to
+// hi, exclusive; nil is no bound. A branch element's key is the first
+// key of its child, so the child's range runs from it to the next
+// element's key. bbolt finds a key by binary search: a key out of order
+// is not found, and deleting it does nothing (a loop that deletes the
+// first key until none is left would never end).
+type keyRange struct{ lo, hi []byte }
+
+// check returns an error when key is not after prev (nil for the first
+// key of a page) or outside r.
+func (r keyRange) check(prev, key []byte, what string, i uint64) error {
+	if prev != nil && bytes.Compare(key, prev) <= 0 {
+		return corrupt("%s: the key of element %d is not after the one before it", what, i)
+	}
+	if r.lo != nil && bytes.Compare(key, r.lo) < 0 || r.hi != nil && bytes.Compare(key, r.hi) >= 0 {
+		return corrupt("%s: the key of element %d lies outside the range its parent page gives", what, i)
+	}
+	return nil
 }
 
-func (w *pageWalker) pageIn(id uint64, what string, depth int) error {
+// page checks the branch or leaf page id, whose keys lie in r, and every
+// page below it.
+func (w *pageWalker) page(id uint64, what string, depth int, r keyRange) error {
+	return w.fail(w.pageIn(id, what, depth, r))
+}
+
+func (w *pageWalker) pageIn(id uint64, what string, depth int, r keyRange) error {
 	if depth > maxTreeDepth {
 		return corrupt("the tree of %s is deeper than %d pages", what, maxTreeDepth)
 	}
@@ -147,28 +169,52 @@ func (w *pageWalker) pageIn(id uint64, what string, depth int) error {
 		if count == 0 {
 			return corrupt("branch page %d of %s is empty", id, what)
 		}
+		keys := make([][]byte, count)
 		for i := range count {
 			el := elems[i*elemSize:]
-			pos, ksize, child := uint64(e.Uint32(el)), uint64(e.Uint32(el[4:])), e.Uint64(el[8:])
+			pos, ksize := uint64(e.Uint32(el)), uint64(e.Uint32(el[4:]))
 			if 16+i*elemSize+pos+ksize > extent {
 				return corrupt("page %d of %s: element %d lies outside the page", id, what, i)
 			}
-			if err := w.page(child, what, depth+1); err != nil {
+			if keys[i], err = w.read(id, 16+i*elemSize+pos, ksize); err != nil {
+				return err
+			}
+			var prev []byte
+			if i > 0 {
+				prev = keys[i-1]
+			}
+			if err := r.check(prev, keys[i], fmt.Sprintf("branch page %d of %s", id, what), i); err != nil {
+				return err
+			}
+		}
+		for i := range count {
+			child := keyRange{lo: keys[i], hi: r.hi}
+			if i+1 < count {
+				child.hi = keys[i+1]
+			}
+			if err := w.page(e.Uint64(elems[i*elemSize+8:]), what, depth+1, child); err != nil {
 				return err
 			}
 		}
 		return nil
 	case pageLeaf:
-		return w.leaf(elems, count, extent, func(off, n uint64) ([]byte, error) { return w.read(id, off, n) },
-			fmt.Sprintf("page %d of %s", id, what), depth, true)
+		// The whole page in one read (its keys are compared, and the
+		// buckets it holds walked, while it is in use: a buffer of its own).
+		pg := make([]byte, extent)
+		if _, err := w.f.ReadAt(pg, int64(id*w.psize)); err != nil {
+			return corrupt("page %d: %v", id, err)
+		}
+		return w.leaf(elems, count, extent, func(off, n uint64) ([]byte, error) { return pg[off : off+n], nil },
+			fmt.Sprintf("page %d of %s", id, what), depth, true, r)
 	}
 	return corrupt("page %d of %s has type %#x, not a branch or leaf page", id, what, flags)
 }
 
-// leaf checks the elements of a leaf page, and the buckets they hold when
-// subBuckets; value reads the page's bytes.
-func (w *pageWalker) leaf(elems []byte, count, extent uint64, value func(off, n uint64) ([]byte, error), what string, depth int, subBuckets bool) error {
+// leaf checks the elements of a leaf page, whose keys lie in r, and the
+// buckets they hold when subBuckets; value reads the page's bytes.
+func (w *pageWalker) leaf(elems []byte, count, extent uint64, value func(off, n uint64) ([]byte, error), what string, depth int, subBuckets bool, r keyRange) error {
 	e := binary.NativeEndian
+	var prev []byte
 	for i := range count {
 		el := elems[i*elemSize:]
 		flags, pos, ksize, vsize := e.Uint32(el), uint64(e.Uint32(el[4:])), uint64(e.Uint32(el[8:])), uint64(e.Uint32(el[12:]))
@@ -179,12 +225,19 @@ func (w *pageWalker) leaf(elems []byte, count, extent uint64, value func(off, n 
 			}
 			continue
 		}
+		k, err := value(at, ksize)
+		if err != nil {
+			return err
+		}
+		if err := r.check(prev, k, what, i); err != nil {
+			// A tolerant walk reads on: the keys are still there to copy.
+			if err := w.fail(err); err != nil {
+				return err
+			}
+		}
+		prev = k
 		if flags&leafBucket == 0 {
 			if w.visit != nil {
-				k, err := value(at, ksize)
-				if err != nil {
-					return err
-				}
 				v, err := value(at+ksize, vsize)
 				if err != nil {
 					return err
@@ -203,11 +256,7 @@ func (w *pageWalker) leaf(elems []byte, count, extent uint64, value func(off, n 
 		if err != nil {
 			return err
 		}
-		key, err := value(at, ksize)
-		if err != nil {
-			return err
-		}
-		key = append([]byte(nil), key...)
+		key := append([]byte(nil), k...)
 		name := fmt.Sprintf("bucket %q", excerpt(string(key)))
 		if w.visit != nil {
 			w.visit(w.path, key, nil, e.Uint64(v[8:]))
@@ -227,7 +276,7 @@ func (w *pageWalker) bucket(v []byte, name string, depth int, i uint64, what str
 	e := binary.NativeEndian
 	{
 		if root := e.Uint64(v); root != 0 {
-			return w.page(root, name, depth+1)
+			return w.page(root, name, depth+1, keyRange{})
 		}
 		// An inline bucket: its leaf page follows the header, in the value.
 		in := v[bucketHeader:]
@@ -244,7 +293,7 @@ func (w *pageWalker) bucket(v []byte, name string, depth int, i uint64, what str
 			}
 			return in[off : off+n], nil
 		}
-		return w.fail(w.leaf(in[16:], n, uint64(len(in)), inline, name, depth+1, false))
+		return w.fail(w.leaf(in[16:], n, uint64(len(in)), inline, name, depth+1, false, keyRange{}))
 	}
 }
 

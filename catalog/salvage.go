@@ -188,18 +188,14 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	// Segments: names come from the records.
 	segs := map[uint64]*record{}
 	for _, e := range sv.in(bucketSegments) {
-		var r record
-		switch err := decodeRecord(e.k, e.v, &r); {
-		case len(e.k) != 8:
-			lose("a segment record under the key %x", excerpt(string(e.k)))
+		r, err := decodeSegment(e.k, e.v)
+		switch {
 		case err != nil:
-			lose("segment %d: %s", beUint64(e.k), unwrapCorrupt(err))
-		case r.ID != beUint64(e.k):
-			lose("segment %d: the record says id %d", beUint64(e.k), r.ID)
-		case tx.Bucket(bucketNames).Get([]byte(r.Name)) != nil || segment.ValidateName(r.Name) != nil:
-			lose("segment %d: its name %q is taken or not valid", r.ID, excerpt(r.Name))
+			lose("%s", unwrapCorrupt(err))
+		case tx.Bucket(bucketNames).Get([]byte(r.Name)) != nil:
+			lose("segment %d: its name %q is taken", r.ID, excerpt(r.Name))
 		default:
-			segs[r.ID] = &r
+			segs[r.ID] = r
 			if err := put(tx.Bucket(bucketSegments), "segments", e.k, e.v); err != nil {
 				return err
 			}

@@ -365,12 +365,27 @@ func getRecord(tx *bolt.Tx, id uint64) (*record, error) {
 	if v == nil {
 		return nil, nil
 	}
+	return decodeSegment(u64(id), v)
+}
+
+// decodeSegment decodes the segment record v stored under the key k and
+// checks what every caller relies on: the key is the record's id and
+// the name is a valid one (a version 1 record has no checksum, so a
+// damaged byte can rename a field away). An error wraps ErrCorrupt.
+func decodeSegment(k, v []byte) (*record, error) {
+	if len(k) != 8 {
+		return nil, corrupt("a segment record under the key %x: the key is not an id", excerpt(string(k)))
+	}
+	id := beUint64(k)
 	r := new(record)
-	if err := decodeRecord(u64(id), v, r); err != nil {
+	if err := decodeRecord(k, v, r); err != nil {
 		return nil, corrupt("segment %d: %s", id, unwrapCorrupt(err))
 	}
 	if r.ID != id {
 		return nil, corrupt("segment %d: the record says id %d", id, r.ID)
+	}
+	if err := segment.ValidateName(r.Name); err != nil {
+		return nil, corrupt("segment %d: the record's name %q is not valid", id, excerpt(r.Name))
 	}
 	return r, nil
 }
@@ -413,9 +428,13 @@ func putRecord(tx *bolt.Tx, r *record) error {
 func allRecords(tx *bolt.Tx) ([]*record, error) {
 	var out []*record
 	err := tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
-		r := new(record)
-		if err := decodeRecord(k, v, r); err != nil {
-			return corrupt("segment %x: %s", k, unwrapCorrupt(err))
+		r, err := decodeSegment(k, v)
+		if err != nil {
+			return err
+		}
+		// What is listed can be looked up by its name.
+		if id, ok := lookup(tx, r.Name); !ok || id != r.ID {
+			return corrupt("segment %d: the index of names does not give it under its name %q", r.ID, r.Name)
 		}
 		out = append(out, r)
 		return nil

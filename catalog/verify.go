@@ -67,18 +67,15 @@ func (c *Catalog) Verify() error {
 		// no segment.
 		broken := map[uint64]bool{}
 		tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
-			r := new(record)
 			if len(k) != 8 {
-				l.Add("segments", ErrCorrupt, "key %x is not an id", k)
+				l.Add("segments", ErrCorrupt, "key %x is not an id", excerpt(string(k)))
 				return nil
 			}
-			if err := decodeRecord(k, v, r); err != nil {
-				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %s", unwrapCorrupt(err))
+			r, err := decodeSegment(k, v)
+			if err != nil {
+				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "%s", unwrapCorrupt(err))
 				broken[beUint64(k)] = true
 				return nil
-			}
-			if r.ID != beUint64(k) {
-				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record says id %d", r.ID)
 			}
 			recs[r.ID], byName[r.Name] = r, r
 			return nil
