@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/internal/demo"
@@ -105,19 +106,35 @@ func TestCancelWithin(t *testing.T) {
 			return storage.Save(ctx, snap, path)
 		})
 	})
+	// Every order's lines, related twice over, in a disjunction the engine
+	// cannot narrow: seconds of work at this size.
+	var ors []string
+	for i := range 400 {
+		ors = append(ors, `{"related": "Order", "where": {"attribute": "Order.Amount", "operator": "greaterThan", "value": `+strconv.Itoa(i)+`}, "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "greaterThan", "value": `+strconv.Itoa(1000+i)+`}`)
+	}
+	heavy := []byte(`{"name": "Heavy", "groups": [{"condition": {"or": [` + strings.Join(ors, ",") + `]}}]}`)
 	t.Run("engine.Plan.Eval", func(t *testing.T) {
-		// Every order's lines, related twice over, in a disjunction the
-		// engine cannot narrow: seconds of work at this size.
-		var ors []string
-		for i := range 400 {
-			ors = append(ors, `{"related": "Order", "where": {"attribute": "Order.Amount", "operator": "greaterThan", "value": `+strconv.Itoa(i)+`}, "aggregate": {"function": "sum", "attribute": "Order.Amount"}, "operator": "greaterThan", "value": `+strconv.Itoa(1000+i)+`}`)
-		}
-		def, err := segment.Parse([]byte(`{"name": "Heavy", "groups": [{"condition": {"or": [` + strings.Join(ors, ",") + `]}}]}`))
+		def, err := segment.Parse(heavy)
 		require.NoError(t, err)
 		plan, err := engine.Compile(def, snap, engine.Options{})
 		require.NoError(t, err)
 		requireCancels(t, 15*time.Millisecond, cancelBound, func(ctx context.Context) error {
 			_, err := plan.Eval(ctx, asOf)
+			return err
+		})
+	})
+	t.Run("catalog.Catalog.RefreshAll", func(t *testing.T) {
+		cat, err := catalog.Open(filepath.Join(t.TempDir(), "catalog.db"), catalog.Options{Source: catalog.SnapshotSource{Snap: snap}})
+		require.NoError(t, err)
+		defer cat.Close()
+		// Saved active; its first refresh, cancelled at once, is not the
+		// one measured.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err = cat.Create(ctx, heavy, catalog.CreateOptions{Active: true})
+		require.ErrorIs(t, err, context.Canceled)
+		requireCancels(t, 20*time.Millisecond, cancelBound, func(ctx context.Context) error {
+			_, err := cat.RefreshAllWith(ctx, catalog.RefreshOptions{AsOf: asOf})
 			return err
 		})
 	})

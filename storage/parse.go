@@ -99,33 +99,17 @@ func isDecimal(s string) bool {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// digits returns the value of the decimal digits s[i:j], or -1 if one of
-// them is not a digit.
-func digits(s string, i, j int) int {
-	v := 0
-	for ; i < j; i++ {
-		if !isDigit(s[i]) {
-			return -1
-		}
-		v = v*10 + int(s[i]-'0')
-	}
-	return v
-}
-
-// parseDate parses exactly YYYY-MM-DD naming a real day, and returns days
-// since 1970-01-01.
+// parseDate parses exactly YYYY-MM-DD naming a real day by the rules of
+// exact.ParseDate, and returns days since 1970-01-01.
 func parseDate(s string) (int32, error) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return 0, errNotDate
-	}
-	y, m, d := digits(s, 0, 4), digits(s, 5, 7), digits(s, 8, 10)
-	if y < 0 || m < 0 || d < 0 {
-		return 0, errNotDate
-	}
-	if m < 1 || m > 12 || d < 1 || d > exact.DaysIn(y, m) {
+	d, err := exact.ParseDate(s)
+	switch {
+	case err == nil:
+		return int32(d), nil
+	case errors.Is(err, exact.ErrNoSuchDay):
 		return 0, errNoSuchDay
 	}
-	return int32(exact.CivilDay(y, m, d)), nil
+	return 0, errNotDate
 }
 
 const (
