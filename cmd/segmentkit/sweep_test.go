@@ -154,4 +154,3 @@ func TestEveryVerbHostile(t *testing.T) {
 		}
 	}
 }
-
