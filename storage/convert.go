@@ -22,7 +22,7 @@ var (
 	errTSRange      = errors.New("is out of the range of microsecond timestamps")
 	errTSYears      = exact.ErrDatetimeRange
 	errNotWholeDay  = errors.New("is not a whole day")
-	errDateRange    = errors.New("is out of the range of 32-bit day counts")
+	errDateRange    = exact.ErrDateRange
 	errDictIndex    = errors.New("is outside the dictionary")
 	errDictNotPlain = errors.New("dictionary values are not strings")
 )
@@ -172,11 +172,18 @@ func convertible(t schema.Type, dt arrow.DataType) bool {
 
 // share returns a as the column when it already has the normalized type
 // (ok true), retained: the snapshot then shares the caller's buffers. Its
-// values are still checked: numbers must be finite, strings valid UTF-8,
-// dictionary indexes inside the dictionary.
+// values are still checked: numbers must be finite, dates and datetimes
+// within years 0000 to 9999, strings valid UTF-8, dictionary indexes
+// inside the dictionary.
 func share(mem memory.Allocator, a arrow.Array) (_ arrow.Array, ok bool, _ error) {
 	switch a := a.(type) {
-	case *array.Int64, *array.Date32, *array.Boolean:
+	case *array.Date32:
+		if err := checkDays(a, a.Date32Values(), 0); err != nil {
+			return nil, false, err
+		}
+		a.Retain()
+		return a, true, nil
+	case *array.Int64, *array.Boolean:
 		a.Retain()
 		return a, true, nil
 	case *array.Float64:

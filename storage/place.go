@@ -330,7 +330,11 @@ func (p *fixedPlacer[T]) convert(c arrow.Array, first int) error {
 	case schema.Date:
 		dst := any(p.vals).([]int32)
 		if id == arrow.DATE32 {
-			placeValues(arrow.GetValues[int32](d, 1), dst, first, p.place)
+			src := arrow.GetValues[int32](d, 1)
+			if err := checkDays(c, src, first); err != nil {
+				return err
+			}
+			placeValues(src, dst, first, p.place)
 			return nil
 		}
 		const msPerDay = secondsPerDay * 1000
@@ -343,7 +347,7 @@ func (p *fixedPlacer[T]) convert(c arrow.Array, first int) error {
 				return &valueError{row: first + i, value: fmt.Sprintf("date64 %d", v), err: errNotWholeDay}
 			}
 			day := v / msPerDay
-			if day < math.MinInt32 || day > math.MaxInt32 {
+			if !exact.DayInRange(day) {
 				return &valueError{row: first + i, value: fmt.Sprintf("date64 %d", v), err: errDateRange}
 			}
 			dst[p.at(first+i)] = int32(day)
@@ -409,8 +413,6 @@ func (p *fixedPlacer[T]) release() {
 	p.valid.release()
 }
 
-// checkFiniteValues rejects a valid NaN or infinity among vals, the values
-// of c, the rows from first on.
 // checkMicros returns an error for the first valid value of vals (a
 // microsecond timestamp column c, whose row 0 is row first of the data)
 // outside the years a datetime holds (exact.InRange), which would print
@@ -425,6 +427,22 @@ func checkMicros[T ~int64](c arrow.Array, vals []T, first int) error {
 	return nil
 }
 
+// checkDays returns an error for the first valid value of vals (a date32
+// column c, whose row 0 is row first of the data) outside the years a
+// date holds (exact.DayInRange), which would print in a form no reader
+// takes back.
+func checkDays[T ~int32](c arrow.Array, vals []T, first int) error {
+	noNulls := c.NullN() == 0
+	for i, v := range vals {
+		if !exact.DayInRange(int64(v)) && (noNulls || c.IsValid(i)) {
+			return &valueError{row: first + i, value: fmt.Sprintf("date32 %d", v), err: errDateRange}
+		}
+	}
+	return nil
+}
+
+// checkFiniteValues rejects a valid NaN or infinity among vals, the values
+// of c, the rows from first on.
 func checkFiniteValues[F float32 | float64](c arrow.Array, vals []F, first int) error {
 	noNulls := c.NullN() == 0
 	for i, v := range vals {

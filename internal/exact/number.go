@@ -153,6 +153,9 @@ var (
 	// ErrDatetimeRange: an instant outside years 0000 to 9999 in UTC
 	// (MinMicros to MaxMicros).
 	ErrDatetimeRange = diag.NewSentinel("exact.datetime_range", "is outside years 0000 to 9999 in UTC")
+	// ErrDateRange: a day outside years 0000 to 9999 (MinDay to MaxDay),
+	// which no date of YYYY-MM-DD writes.
+	ErrDateRange = diag.NewSentinel("exact.date_range", "is outside years 0000 to 9999")
 	// ErrBetweenOrder: a between whose low bound is above its high bound
 	// (see Key).
 	ErrBetweenOrder = diag.NewSentinel("exact.between_order", "between low is greater than high")

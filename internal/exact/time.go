@@ -56,6 +56,17 @@ const (
 	maxSeconds int64 = 253402300799 // 9999-12-31T23:59:59Z
 )
 
+// The days a date can hold, as days since 1970-01-01: 0000-01-01 to
+// 9999-12-31, the days YYYY-MM-DD writes.
+const (
+	MinDay int64 = minSeconds / daySeconds
+	MaxDay int64 = maxSeconds / daySeconds
+)
+
+// DayInRange reports whether the day d (days since 1970-01-01) lies
+// within MinDay and MaxDay.
+func DayInRange(d int64) bool { return MinDay <= d && d <= MaxDay }
+
 // InRange reports whether the instant us (microseconds since the epoch)
 // lies within MinMicros and MaxMicros.
 func InRange(us int64) bool { return MinMicros <= us && us <= MaxMicros }
