@@ -190,8 +190,10 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 	for _, e := range sv.in(bucketSegments) {
 		r, err := decodeSegment(e.k, e.v)
 		switch {
+		case err != nil && len(e.k) != 8:
+			lose("a segment record under the key %x", excerpt(string(e.k)))
 		case err != nil:
-			lose("%s", unwrapCorrupt(err))
+			lose("segment %d: %s", beUint64(e.k), unwrapCorrupt(err))
 		case tx.Bucket(bucketNames).Get([]byte(r.Name)) != nil:
 			lose("segment %d: its name %q is taken", r.ID, excerpt(r.Name))
 		default:

@@ -70,6 +70,7 @@ var sentinels = map[string]error{
 	"internal/exact.ErrBetweenOrder":   exact.ErrBetweenOrder,
 	"internal/exact.ErrDays":           exact.ErrDays,
 	"internal/exact.ErrLeapSecond":     exact.ErrLeapSecond,
+	"internal/exact.ErrDateRange":      exact.ErrDateRange,
 	"internal/exact.ErrDatetimeRange":  exact.ErrDatetimeRange,
 	"internal/regular.ErrNotRegular":   regular.ErrNotRegular,
 	"internal/regular.ErrTooLong":      regular.ErrTooLong,

@@ -365,27 +365,31 @@ func getRecord(tx *bolt.Tx, id uint64) (*record, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return decodeSegment(u64(id), v)
+	r, err := decodeSegment(u64(id), v)
+	if err != nil {
+		return nil, corrupt("segment %d: %s", id, unwrapCorrupt(err))
+	}
+	return r, nil
 }
 
 // decodeSegment decodes the segment record v stored under the key k and
 // checks what every caller relies on: the key is the record's id and
 // the name is a valid one (a version 1 record has no checksum, so a
-// damaged byte can rename a field away). An error wraps ErrCorrupt.
+// damaged byte can rename a field away). An error wraps ErrCorrupt and
+// says what is wrong, for the caller to say which record.
 func decodeSegment(k, v []byte) (*record, error) {
 	if len(k) != 8 {
-		return nil, corrupt("a segment record under the key %x: the key is not an id", excerpt(string(k)))
+		return nil, corrupt("the key %x is not an id", excerpt(string(k)))
 	}
-	id := beUint64(k)
 	r := new(record)
 	if err := decodeRecord(k, v, r); err != nil {
-		return nil, corrupt("segment %d: %s", id, unwrapCorrupt(err))
+		return nil, err
 	}
-	if r.ID != id {
-		return nil, corrupt("segment %d: the record says id %d", id, r.ID)
+	if id := beUint64(k); r.ID != id {
+		return nil, corrupt("the record says id %d", r.ID)
 	}
 	if err := segment.ValidateName(r.Name); err != nil {
-		return nil, corrupt("segment %d: the record's name %q is not valid", id, excerpt(r.Name))
+		return nil, corrupt("the record's name %q is not valid", excerpt(r.Name))
 	}
 	return r, nil
 }
@@ -430,7 +434,7 @@ func allRecords(tx *bolt.Tx) ([]*record, error) {
 	err := tx.Bucket(bucketSegments).ForEach(func(k, v []byte) error {
 		r, err := decodeSegment(k, v)
 		if err != nil {
-			return err
+			return corrupt("segment %x: %s", k, unwrapCorrupt(err))
 		}
 		// What is listed can be looked up by its name.
 		if id, ok := lookup(tx, r.Name); !ok || id != r.ID {

@@ -71,6 +71,11 @@ func (c *Catalog) Verify() error {
 				l.Add("segments", ErrCorrupt, "key %x is not an id", excerpt(string(k)))
 				return nil
 			}
+			if err := decodeRecord(k, v, new(record)); err != nil {
+				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "the record does not decode: %s", unwrapCorrupt(err))
+				broken[beUint64(k)] = true
+				return nil
+			}
 			r, err := decodeSegment(k, v)
 			if err != nil {
 				l.Add(fmt.Sprintf("segments[%d]", beUint64(k)), ErrCorrupt, "%s", unwrapCorrupt(err))
