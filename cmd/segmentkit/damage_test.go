@@ -213,9 +213,8 @@ func TestZeroByteCatalog(t *testing.T) {
 }
 
 // damageCopies is how many damaged copies TestDamagedCatalogVerbs makes:
-// SEGMENTKIT_DAMAGE_COPIES, or 200 (the acceptance asks for
-// 1,000: SEGMENTKIT_DAMAGE_COPIES=1000, about 100 s on a busy machine of
-// two cores); 20 with -short.
+// SEGMENTKIT_DAMAGE_COPIES, or 200; 20 with -short. .ci/run's plain test
+// step sets 1,000 (about 10 s).
 func damageCopies(t *testing.T) int {
 	n := 200
 	if v := os.Getenv("SEGMENTKIT_DAMAGE_COPIES"); v != "" {
