@@ -160,6 +160,11 @@ func (tc *translationCache) put(from, to [32]byte, ids []int32) {
 // of them are not in it. The bitmap is new and the caller's.
 func (c *Catalog) mapMembers(tx *bolt.Tx, blob memberBlob, d *loadedData) (*roaring.Bitmap, uint64, error) {
 	if blob.keys == d.keys {
+		// The snapshot's own ids; a damaged blob (version 1 has no
+		// checksum) may name one past its customers.
+		if n := d.snap.NumCustomers(); !blob.members.IsEmpty() && uint64(blob.members.Maximum()) >= uint64(n) {
+			return nil, 0, corrupt("a stored member id %d is beyond the snapshot's %d customers", blob.members.Maximum(), n)
+		}
 		return blob.members.Clone(), 0, nil
 	}
 	ids, err := c.translation(tx, blob.keys, d)
