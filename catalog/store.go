@@ -539,6 +539,12 @@ func decodeBitmap(b []byte) (bm *roaring.Bitmap, err error) {
 	if err := bm.UnmarshalBinary(b); err != nil {
 		return nil, err
 	}
+	// Bytes that decode may still break the format's rules (containers
+	// out of order, values unsorted), which make Maximum and Contains
+	// wrong; roaring checks them.
+	if err := bm.Validate(); err != nil {
+		return nil, fmt.Errorf("the bitmap is not valid (%s)", excerpt(err.Error()))
+	}
 	return bm, nil
 }
 
