@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/segmentkit/segmentkit/internal/fuzzedit"
 )
 
 // fuzzData is the data directory the fuzz target refreshes on, written
@@ -89,10 +91,8 @@ func exercise(t testing.TB, path, data string) {
 // run it.
 //
 // The fuzzer mutates a list of edits, not the file: base picks the file
-// (the current format's fixture or a version 1 file), each 4 bytes of
-// edits XOR one byte (3 bytes of offset, modulo the file's length, and
-// the value), and cut, when not 0, truncates the file to cut modulo its
-// length. Inputs stay a few bytes long, so the fuzzer's minimizing stays
+// (the current format's fixture or a version 1 file), and
+// fuzzedit.Apply applies edits and cut to it. Inputs stay a few bytes long, so the fuzzer's minimizing stays
 // quick; a whole file of half a megabyte as the input took it minutes per
 // interesting input.
 func FuzzCatalogFile(f *testing.F) {
@@ -109,14 +109,7 @@ func FuzzCatalogFile(f *testing.F) {
 	}
 	f.Add(uint8(0), []byte{}, uint32(4096*3+17))
 	f.Fuzz(func(t *testing.T, base uint8, edits []byte, cut uint32) {
-		b := append([]byte(nil), bases[int(base)%len(bases)]...)
-		for i := 0; i+4 <= len(edits); i += 4 {
-			off := int(edits[i])<<16 | int(edits[i+1])<<8 | int(edits[i+2])
-			b[off%len(b)] ^= edits[i+3]
-		}
-		if cut != 0 {
-			b = b[:int(cut)%len(b)]
-		}
+		b := fuzzedit.Apply(bases[int(base)%len(bases)], edits, cut)
 		path := filepath.Join(t.TempDir(), "catalog.db")
 		require.NoError(t, os.WriteFile(path, b, 0o600))
 		exercise(t, path, fuzzData())

@@ -21,6 +21,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
+
+	"github.com/segmentkit/segmentkit/internal/fuzzedit"
 )
 
 // requireSameSnapshot checks that got holds what want holds: the schema,
@@ -607,11 +609,10 @@ func snapFileChild(t *testing.T, path string) {
 	}
 }
 
-// FuzzSnapshotFile opens arbitrary bytes as a snapshot file: never a
-// panic; what opens reads without failing. The seeds are files of 10 kB,
-// which the fuzzer minimizes slowly:
-//
-//	go test ./storage -run '^$' -fuzz '^FuzzSnapshotFile$' -fuzzminimizetime 2s
+// FuzzSnapshotFile damages a snapshot file and opens it: never a panic;
+// what opens reads without failing, and what fails is ErrSnapshotFile.
+// Like the catalog's FuzzCatalogFile, the fuzzer mutates a list of edits
+// (fuzzedit.Apply), not the file's 10 kB, so its minimizing stays quick.
 func FuzzSnapshotFile(f *testing.F) {
 	snap, err := Load(context.Background(), writeDir(f, shopSchema, shopFiles()), Options{})
 	if err != nil {
@@ -626,12 +627,20 @@ func FuzzSnapshotFile(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(data)
-	f.Add(data[:len(data)-1])
-	f.Add(data[:snapHeaderSize])
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add([]byte{}, uint32(0))
+	f.Add([]byte{}, uint32(len(data)-1))
+	f.Add([]byte{}, uint32(snapHeaderSize))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 8 {
+		edit := make([]byte, 4)
+		for i := range edit {
+			edit[i] = byte(rng.Uint32())
+		}
+		f.Add(edit, uint32(0))
+	}
+	f.Fuzz(func(t *testing.T, edits []byte, cut uint32) {
 		p := filepath.Join(t.TempDir(), "snapshot")
-		require.NoError(t, os.WriteFile(p, data, 0o644))
+		require.NoError(t, os.WriteFile(p, fuzzedit.Apply(data, edits, cut), 0o644))
 		got, err := openAndRead(t, p)
 		if err != nil {
 			require.ErrorIs(t, err, ErrSnapshotFile)
