@@ -10,12 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/internal/demo"
+	"github.com/segmentkit/segmentkit/quick"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
@@ -26,12 +31,14 @@ import (
 var cancelBound = 100 * time.Millisecond * time.Duration(raceFactor)
 
 // requireCancels runs call three times, with its context cancelled
-// after delay, 2*delay and 3*delay, and checks that each returns an error
-// wrapping context.Canceled: the median within bound of the
-// cancellation (bound), and every one within ten times that (a machine shared
-// with other tests stalls a goroutine now and then). The call must still
-// be working when the context is cancelled: one that finished first
-// fails the test, as it would check nothing.
+// after delay, 2*delay and 3*delay. The first must still be working when
+// cancelled (one that finished first fails the test, as it would check
+// nothing) and must return an error wrapping context.Canceled. The later
+// ones may finish first (they are then not counted) or, cancelled in a
+// last step that no longer looks at the context, succeed; any other
+// error fails. The median time to return after cancellation must be
+// within bound, and every one within ten times that (a machine shared
+// with other tests stalls a goroutine now and then).
 func requireCancels(t *testing.T, delay, bound time.Duration, call func(ctx context.Context) error) {
 	t.Helper()
 	var took []time.Duration
@@ -42,7 +49,11 @@ func requireCancels(t *testing.T, delay, bound time.Duration, call func(ctx cont
 		select {
 		case err := <-done:
 			cancel()
-			t.Fatalf("the call finished before it was cancelled, after less than %v (err: %v)", time.Duration(k)*delay, err)
+			if k == 1 {
+				t.Fatalf("the call finished before it was cancelled, after less than %v (err: %v)", delay, err)
+			}
+			require.NoError(t, err)
+			continue
 		case <-time.After(time.Duration(k) * delay):
 		}
 		cancel()
@@ -50,15 +61,17 @@ func requireCancels(t *testing.T, delay, bound time.Duration, call func(ctx cont
 		select {
 		case err := <-done:
 			took = append(took, time.Since(cancelled))
-			require.ErrorIs(t, err, context.Canceled)
+			if k == 1 || err != nil {
+				require.ErrorIs(t, err, context.Canceled)
+			}
 		case <-time.After(30 * time.Second):
 			t.Fatal("the call did not return within 30 s of its context's cancellation")
 		}
 	}
 	slices.Sort(took)
 	t.Logf("returned %v after cancellation", took)
-	require.LessOrEqual(t, took[1], bound, "the median time to return after cancellation")
-	require.LessOrEqual(t, took[2], 10*bound, "the longest time to return after cancellation")
+	require.LessOrEqual(t, took[(len(took)-1)/2], bound, "the median time to return after cancellation")
+	require.LessOrEqual(t, took[len(took)-1], 10*bound, "the longest time to return after cancellation")
 }
 
 // TestCancelWithin checks every entry point of the library that does
@@ -102,7 +115,7 @@ func TestCancelWithin(t *testing.T) {
 	})
 	t.Run("storage.Save", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "snapshot")
-		requireCancels(t, 20*time.Millisecond, cancelBound, func(ctx context.Context) error {
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
 			return storage.Save(ctx, snap, path)
 		})
 	})
@@ -148,11 +161,144 @@ func TestCancelWithin(t *testing.T) {
 		members.AddRange(0, uint64(snap.NumCustomers()))
 		p, err := export.NewPlan(context.Background(), snap, export.Fields{}, asOf, members)
 		require.NoError(t, err)
-		requireCancels(t, 20*time.Millisecond, cancelBound, func(ctx context.Context) error {
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
 			_, err := export.Run(ctx, export.NewCSVTo(slowWriter{}, "members.csv"), p, export.FullSet(members), export.RunOptions{})
 			return err
 		})
 	})
+	t.Run("storage.Snapshot.Append", func(t *testing.T) {
+		rec := newOrders(snap, 1_000_000)
+		defer rec.Release()
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
+			next, err := snap.Append(ctx, map[string]arrow.RecordBatch{"Order": rec}, storage.Options{})
+			if err == nil {
+				next.Release()
+			}
+			return err
+		})
+	})
+	// The demo's snapshot with 3M more orders: large enough that a
+	// verification or a measure over orders takes tens of milliseconds.
+	rec := newOrders(snap, 3_000_000)
+	big, err := snap.Append(context.Background(), map[string]arrow.RecordBatch{"Order": rec}, storage.Options{})
+	rec.Release()
+	require.NoError(t, err)
+	defer big.Release()
+	t.Run("storage.Open and Snapshot.Verify", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "snapshot")
+		require.NoError(t, storage.Save(context.Background(), big, path))
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
+			s, err := storage.Open(ctx, path, storage.Options{})
+			if err != nil {
+				return err
+			}
+			defer s.Release()
+			return s.Verify(ctx)
+		})
+	})
+	t.Run("engine.EvalMeasure", func(t *testing.T) {
+		m, err := segment.ParseMeasure([]byte(`{"name": "Heavy", "related": "Order", "aggregate": {"function": "countDistinct", "attribute": "Order.OrderId"}}`))
+		require.NoError(t, err)
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
+			_, err := engine.EvalMeasure(ctx, big, m, asOf)
+			return err
+		})
+	})
+	t.Run("quick.View.Insights", func(t *testing.T) {
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
+			// A new Stats each time: the first call on a field scans it.
+			_, err := quick.New(big, quick.Options{}).At(asOf).Insights(ctx, "Measures.LastChannel")
+			return err
+		})
+	})
+	t.Run("export.Diff", func(t *testing.T) {
+		p, err := export.NewPlan(context.Background(), snap, export.Fields{}, asOf, roaring.New())
+		require.NoError(t, err)
+		members := roaring.New()
+		members.AddRange(0, uint64(snap.NumCustomers()/2))
+		// A destination sent every customer, and millions more no longer
+		// in the data.
+		sent := keysSent{snap: snap, extra: 5_000_000}
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
+			_, err := export.Diff(ctx, p, sent, members, true)
+			return err
+		})
+	})
+	t.Run("catalog.Catalog.DownloadWith", func(t *testing.T) {
+		cat, err := catalog.Open(filepath.Join(t.TempDir(), "catalog.db"), catalog.Options{Source: catalog.SnapshotSource{Snap: snap}})
+		require.NoError(t, err)
+		defer cat.Close()
+		_, err = cat.Create(context.Background(), []byte(`{"name": "Everyone", "groups": [{"condition": {"attribute": "Customer.Age", "operator": "isNotNull"}}, {"setOperator": "union", "condition": {"attribute": "Customer.Age", "operator": "isNull"}}]}`), catalog.CreateOptions{Active: true})
+		require.NoError(t, err)
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
+			return cat.DownloadWith(ctx, "Everyone", slowWriter{}, nil, catalog.PreviewOptions{AsOf: asOf})
+		})
+	})
+}
+
+// requireCancelsMeasured runs call twice to completion, then checks with
+// requireCancels that it returns within bound of a cancellation at a
+// sixth, a third and a half of the shorter time. The call must take at least
+// 10 ms (ten times that under the race detector), or its input is too
+// small to show anything.
+func requireCancelsMeasured(t *testing.T, bound time.Duration, call func(ctx context.Context) error) {
+	t.Helper()
+	var took time.Duration
+	for i := range 2 { // the first run may be slower: caches are cold
+		start := time.Now()
+		require.NoError(t, call(context.Background()))
+		if d := time.Since(start); i == 0 || d < took {
+			took = d
+		}
+	}
+	t.Logf("uncancelled: %v", took)
+	require.GreaterOrEqual(t, took, 10*time.Millisecond*time.Duration(raceFactor), "the input must be large enough to cancel in the middle")
+	requireCancels(t, took/6, bound, call)
+}
+
+// newOrders returns n orders of snap's customers, in turn, with keys no
+// order of the demo has.
+func newOrders(snap *storage.Snapshot, n int) arrow.RecordBatch {
+	mem := memory.DefaultAllocator
+	ids, custs, chans := array.NewStringBuilder(mem), array.NewStringBuilder(mem), array.NewStringBuilder(mem)
+	amounts, dates := array.NewFloat64Builder(mem), array.NewDate32Builder(mem)
+	day := arrow.Date32FromTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for i := range n {
+		ids.Append("appended-" + strconv.Itoa(i))
+		custs.Append(snap.CustomerKey(uint32(i % snap.NumCustomers())))
+		amounts.Append(float64(i % 1000))
+		dates.Append(day + arrow.Date32(i%365))
+		chans.Append([]string{"web", "store", "phone"}[i%3])
+	}
+	cols := []arrow.Array{ids.NewArray(), custs.NewArray(), amounts.NewArray(), dates.NewArray(), chans.NewArray()}
+	names := []string{"OrderId", "CustomerId", "Amount", "OrderDate", "Channel"}
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: names[i], Type: c.DataType(), Nullable: true}
+		defer c.Release()
+	}
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, int64(n))
+}
+
+// keysSent is a destination's record of every customer of snap and extra
+// keys of customers no longer in the data, produced as ranged over.
+type keysSent struct {
+	snap  *storage.Snapshot
+	extra int
+}
+
+func (k keysSent) Range(fn func(key string, hash uint64) error) error {
+	for id := range k.snap.NumCustomers() {
+		if err := fn(k.snap.CustomerKey(uint32(id)), 1); err != nil {
+			return err
+		}
+	}
+	for i := range k.extra {
+		if err := fn("gone-"+strconv.Itoa(i), 1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // slowWriter takes a millisecond per write and discards it, as a slow

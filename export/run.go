@@ -128,7 +128,9 @@ func Diff(ctx context.Context, p *Plan, sent Sent, members *roaring.Bitmap, chan
 	if err != nil {
 		return Set{}, err
 	}
-	slices.Sort(s.Gone)
+	if err := sortKeys(ctx, s.Gone); err != nil {
+		return Set{}, err
+	}
 	s.Entered = roaring.AndNot(members, seen)
 	return s, nil
 }

@@ -202,6 +202,9 @@ func saveFile(ctx context.Context, snap *Snapshot, path string, sources *dirSign
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
 	if err := f.Close(); err != nil {
 		f = nil
 		return fmt.Errorf("save %s: %w", path, err)
@@ -253,11 +256,16 @@ func encodeHeader(size, metaOff int64, metaJSON []byte) []byte {
 	return h
 }
 
+// syncEvery is how many bytes Save writes between calls of writeBehind,
+// so that a cancelled Save waits for the sync of little more than this.
+const syncEvery = 8 << 20
+
 // snapWriter writes the sections of a snapshot file.
 type snapWriter struct {
 	ctx      context.Context
 	f        *os.File
 	off      int64
+	unsynced int64 // bytes written since the last sync
 	sections []fileSection
 	// shared maps the first element of a link slice written already to its
 	// section, so that links sharing a slice share a section.
@@ -289,6 +297,12 @@ func (w *snapWriter) section(name string, b []byte, eager bool) (int, error) {
 		w.off += int64(n)
 		if err != nil {
 			return 0, err
+		}
+		// Written back as it goes: a sync cannot be interrupted, and one
+		// of the whole file at the end kept a cancelled Save waiting.
+		if w.unsynced += int64(n); w.unsynced >= syncEvery {
+			writeBehind(w.f, w.off-w.unsynced, w.unsynced)
+			w.unsynced = 0
 		}
 		b = b[len(chunk):]
 	}
