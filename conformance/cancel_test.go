@@ -101,11 +101,7 @@ func TestCancelWithin(t *testing.T) {
 		})
 	})
 	t.Run("storage.Load Parquet", func(t *testing.T) {
-		// A Parquet row group's dictionary codes are placed as one task,
-		// which does not look at the context: a cancelled load waits for
-		// the row groups being placed (up to a few hundred milliseconds on
-		// a busy machine), hence the longer bound.
-		requireCancels(t, 100*time.Millisecond, 3*cancelBound, func(ctx context.Context) error {
+		requireCancels(t, 100*time.Millisecond, cancelBound, func(ctx context.Context) error {
 			s, err := storage.Load(ctx, pqDir, storage.Options{})
 			if err == nil {
 				s.Release()

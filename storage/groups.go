@@ -151,8 +151,11 @@ func (el *entityLoad) placeDictGroups(ps *parquetSource, i int, p *stringPlacer,
 			// Urgent: the row group's memory goes once it is placed.
 			pr.err = l.work(true, func() error {
 				var codes []int32
-				gPlain, err := p.internGroup(d, firsts[g], &codes)
+				gPlain, err := p.internGroup(l.ctx, d, firsts[g], &codes)
 				switch {
+				case err != nil && err == l.ctx.Err():
+					stop = true
+					return err
 				case err != nil:
 					pr.value, stop = err, true
 				case gPlain:

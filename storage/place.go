@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -840,8 +841,9 @@ func (p *stringPlacer) putBytes(vals []parquet.ByteArray, defs []int16, maxDef i
 // time, before their placeGroup. plain reports, with nothing taken, that
 // the column turns plain in these rows (at a multiple of batchRows more
 // than half of the rows so far hold distinct values): it is then placed
-// row by row (putBytes) from the start.
-func (p *stringPlacer) internGroup(d *dictRows, first int, codes *[]int32) (plain bool, err error) {
+// row by row (putBytes) from the start. A cancelled ctx stops it with
+// ctx's error, within 65536 rows.
+func (p *stringPlacer) internGroup(ctx context.Context, d *dictRows, first int, codes *[]int32) (plain bool, err error) {
 	rows := len(d.idx)
 	if first != p.rows || first+rows > p.n || p.codes == nil {
 		return false, fmt.Errorf("BUG: rows [%d, %d) of a column of %d, %d put", first, first+rows, p.n, p.rows)
@@ -857,6 +859,11 @@ func (p *stringPlacer) internGroup(d *dictRows, first int, codes *[]int32) (plai
 	var newAt []int
 	seen := 0
 	for r, j := range d.idx {
+		if r&(1<<16-1) == 0 && r > 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
 		if j < 0 || c[j] != notLooked {
 			continue
 		}
