@@ -35,6 +35,10 @@ var (
 	flagShrink = flag.Bool("conformance.shrink", true, "shrink a failing case's data and definition before keeping it")
 )
 
+// appendedSeeds counts the directories whose grown snapshot Reload built
+// by appending, and appendedRows the rows it appended.
+var appendedSeeds, appendedRows atomic.Int64
+
 // seedStream separates the random streams of this test from other users of
 // the same seeds.
 const seedStream = 0x5e9_6e47
@@ -50,8 +54,10 @@ func TestConformance(t *testing.T) {
 	}
 	var defs atomic.Int64
 	start := time.Now()
+	appendedSeeds.Store(0)
+	appendedRows.Store(0)
 	t.Cleanup(func() {
-		t.Logf("%d definitions compared in %v", defs.Load(), time.Since(start).Round(time.Millisecond))
+		t.Logf("%d definitions compared in %v; %d of %d directories appended to (%d rows in all)", defs.Load(), time.Since(start).Round(time.Millisecond), appendedSeeds.Load(), n, appendedRows.Load())
 	})
 	for i := range n {
 		seed := uint64(i) + 1
@@ -89,6 +95,19 @@ func checkSeed(t *testing.T, seed uint64, count int) int {
 	filed, err := reopenSnapshot(ctx, t.TempDir(), snap)
 	require.NoError(t, err, "snapshot file, seed %d, dir %s", seed, dir)
 	defer filed.Release()
+	// And on a snapshot built by appending: the files cut after random
+	// records, loaded, grown back and reloaded (storage.Reload).
+	grown, appended, why, err := appendedSnapshot(ctx, rand.New(rand.NewPCG(seed, seedStream+1)), dir, t.TempDir())
+	require.NoError(t, err, "appended snapshot, seed %d, dir %s", seed, dir)
+	defer grown.Release()
+	if appended {
+		appendedSeeds.Add(1)
+		for _, n := range grown.LoadInfo().Appended {
+			appendedRows.Add(int64(n))
+		}
+	} else {
+		t.Logf("seed %d: Reload loaded the grown files whole: %s", seed, why)
+	}
 
 	// Two segments to reference, with random members.
 	segments := map[string][]uint32{}
@@ -114,9 +133,13 @@ func checkSeed(t *testing.T, seed uint64, count int) int {
 		via := ""
 		if err == nil && slices.Equal(got, want) {
 			if got, err = engineEval(ctx, filed, defJSON, asOf, segments); err == nil && slices.Equal(got, want) {
-				continue
+				if got, err = engineEval(ctx, grown, defJSON, asOf, segments); err == nil && slices.Equal(got, want) {
+					continue
+				}
+				via = "through a snapshot grown by appending (storage.Reload)\n"
+			} else {
+				via = "through a snapshot file (storage.Save, storage.Open)\n"
 			}
-			via = "through a snapshot file (storage.Save, storage.Open)\n"
 		}
 		kept, small := keepCase(t, dir, defJSON, asOf, segments)
 		msg := fmt.Sprintf("seed %d, definition %d\n%sas-of: %s\ndefinition: %s\nshrunk: %s\ncase kept in: %s\n",

@@ -1,8 +1,11 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,4 +115,80 @@ func reopenSnapshot(ctx context.Context, dir string, snap *storage.Snapshot) (fi
 		return nil, err
 	}
 	return filed, nil
+}
+
+// appendedSnapshot returns the snapshot of dir built the way a data
+// directory that grows is: dir's files, each cut after a random number of
+// its records (r draws them), are copied to work and loaded, then the
+// rest of each file is written after its cut and storage.Reload appends
+// the new rows to that snapshot. It reports whether Reload appended, and
+// otherwise why (it then loaded the grown files whole). A panic is
+// returned as an error.
+func appendedSnapshot(ctx context.Context, r *rand.Rand, dir, work string) (snap *storage.Snapshot, appended bool, why string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			snap, err = nil, fmt.Errorf("storage panic: %v", p)
+		}
+	}()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, false, "", err
+	}
+	full := map[string][]byte{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, false, "", err
+		}
+		full[e.Name()] = b
+		if strings.HasSuffix(e.Name(), ".csv") {
+			b = b[:csvCut(r, b)]
+		}
+		if err := os.WriteFile(filepath.Join(work, e.Name()), b, 0o644); err != nil {
+			return nil, false, "", err
+		}
+	}
+	old, err := storage.Load(ctx, work, storage.Options{})
+	if err != nil {
+		return nil, false, "", fmt.Errorf("load of the cut files: %w", err)
+	}
+	defer old.Release()
+	for name, b := range full {
+		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
+			return nil, false, "", err
+		}
+	}
+	snap, err = storage.Reload(ctx, work, old, storage.Options{NoSnapshotCache: true})
+	if err != nil {
+		return nil, false, "", fmt.Errorf("reload of the grown files: %w", err)
+	}
+	info := snap.LoadInfo()
+	return snap, info.Method == storage.AppendedRows, info.Reason, nil
+}
+
+// csvCut returns the length of a prefix of the CSV file b that ends after
+// its header and a random number of whole records: the byte offset
+// encoding/csv reports after that record, so that a quoted field with a
+// line break is never cut. A file that ends without a line break is cut
+// before its last record at most.
+func csvCut(r *rand.Rand, b []byte) int {
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	var ends []int64
+	for {
+		if _, err := cr.Read(); err != nil {
+			break
+		}
+		if off := cr.InputOffset(); off > 0 && b[off-1] == '\n' {
+			ends = append(ends, off)
+		}
+	}
+	if len(ends) == 0 {
+		return len(b)
+	}
+	return int(ends[r.IntN(len(ends))])
 }
