@@ -363,8 +363,17 @@ func pruneChanges(tx *bolt.Tx, cutoff time.Time, all bool) (gc bool, err error) 
 	dropped := map[[32]byte]bool{}
 	for _, sk := range segs {
 		cur := root.Bucket(sk).Cursor()
+		var last []byte
 		k, v := cur.First()
 		for ; k != nil && (all || bytes.Compare(k, limit) < 0); k, v = cur.First() {
+			// Each first key is past the one deleted before it; one that is
+			// not is a page whose delete did nothing (keys out of order,
+			// which Open's page walk refuses): a second guard against
+			// looping for ever.
+			if last != nil && bytes.Compare(k, last) <= 0 {
+				return false, corrupt("the change entries of segment %x are out of order at key %x", sk, k)
+			}
+			last = append(last[:0], k...)
 			if en, lf, ok := changeHashes(v); ok {
 				dropped[en], dropped[lf] = true, true
 			}
