@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -167,6 +168,18 @@ func openParquetSource(path string, e *schema.Entity, tooMany error, scratch mem
 		}
 		s.groups[g] = n
 		sum += n
+		// A codec the reader does not know fails its column chunk after
+		// the reader allocated its buffers, which it then does not
+		// release (arrow-go 18.8): refused here, before any is read.
+		for i, leaf := range s.leaves {
+			cc, err := md.RowGroup(g).ColumnChunk(leaf)
+			if err != nil {
+				return nil, fail("row group %d, column %s: %v (is the file damaged?)", g, e.Attributes[i].Name, err)
+			}
+			if _, err := compress.GetCodec(cc.Compression()); err != nil {
+				return nil, fail("row group %d, column %s: compression codec %s, which the reader does not know (is the file damaged?)", g, e.Attributes[i].Name, cc.Compression())
+			}
+		}
 	}
 	if sum != md.NumRows {
 		return nil, fail("the row groups hold %d rows, the file's metadata %d (is the file damaged?)", sum, md.NumRows)
