@@ -132,16 +132,9 @@ func fuzzBases(tb testing.TB) [][]byte {
 // TestFuzzCatalogRepro runs the catalog files the fuzzer once failed on,
 // whole, kept under testdata/damaged/.
 func TestFuzzCatalogRepro(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join("testdata", "damaged", "*.db"))
-	require.NoError(t, err)
-	require.NotEmpty(t, paths)
-	for _, p := range paths {
-		t.Run(filepath.Base(p), func(t *testing.T) {
-			b, err := os.ReadFile(p)
-			require.NoError(t, err)
-			path := filepath.Join(t.TempDir(), "catalog.db")
-			require.NoError(t, os.WriteFile(path, b, 0o600))
-			exercise(t, path, fuzzData())
-		})
-	}
+	fuzzedit.EachFile(t, filepath.Join("testdata", "damaged", "*.db"), func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "catalog.db")
+		require.NoError(t, os.WriteFile(path, b, 0o600))
+		exercise(t, path, fuzzData())
+	})
 }

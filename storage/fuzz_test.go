@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -198,14 +197,5 @@ func checkParquetBytes(t *testing.T, data []byte) {
 // TestFuzzParquetRepro runs the Parquet files FuzzLoadParquet once failed
 // on, kept whole under testdata/parquet-fuzz/.
 func TestFuzzParquetRepro(t *testing.T) {
-	paths, err := filepath.Glob(filepath.Join("testdata", "parquet-fuzz", "*.parquet"))
-	require.NoError(t, err)
-	require.NotEmpty(t, paths)
-	for _, p := range paths {
-		t.Run(filepath.Base(p), func(t *testing.T) {
-			data, err := os.ReadFile(p)
-			require.NoError(t, err)
-			checkParquetBytes(t, data)
-		})
-	}
+	fuzzedit.EachFile(t, filepath.Join("testdata", "parquet-fuzz", "*.parquet"), checkParquetBytes)
 }
