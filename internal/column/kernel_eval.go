@@ -40,7 +40,7 @@ func (k *Kernel) Eval(v *Vec, out Bitset) {
 		case v.I64 != nil:
 			evalInts(v.I64, k.IR, out)
 		default:
-			evalInts(v.I32, k.IR, out)
+			evalInt32s(v.I32, k.IR, out)
 		}
 	case KindFloats:
 		evalFloats(v.F64, k.FR, out)
@@ -65,6 +65,49 @@ func (k *Kernel) Eval(v *Vec, out Bitset) {
 // (uint8, uint16, uint32).
 type Integer interface {
 	~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32
+}
+
+// rangeInt32Blocks marks, for each block of 64 of vals (whose length is
+// a multiple of 64), the values with uint32(x-lo) <= width in a word of
+// out. On amd64 with AVX2 it compares eight values at a time (one
+// compare per value in Go ran at about 1 ns a value, 15 ms over 16M
+// dates); rangeInt32sGo elsewhere and under the purego build tag.
+var rangeInt32Blocks = rangeInt32sGo
+
+func rangeInt32sGo(vals []int32, lo int32, width uint32, out []uint64) {
+	for w := range len(vals) / 64 {
+		b := (*[64]int32)(vals[w*64:])
+		var word uint64
+		for j, x := range b {
+			word |= Bit(uint32(x-lo) <= width) << uint(j)
+		}
+		out[w] = word
+	}
+}
+
+// evalInt32s is evalInts for a column of int32 (dates): one range runs
+// through rangeInt32Blocks.
+func evalInt32s(vals []int32, rs []IRange, out Bitset) {
+	if len(rs) != 1 || len(vals) < 64 {
+		evalInts(vals, rs, out)
+		return
+	}
+	// The range within int32's: an int32 value is in [lo, hi] exactly
+	// when it is in the clamped range.
+	lo, hi := max(rs[0].Lo, math.MinInt32), min(rs[0].Hi, math.MaxInt32)
+	if lo > hi {
+		clear(out[:(len(vals)+63)/64])
+		return
+	}
+	full := len(vals) / 64 * 64
+	rangeInt32Blocks(vals[:full], int32(lo), uint32(hi-lo), out[:full/64])
+	if full < len(vals) {
+		var word uint64
+		for j, x := range vals[full:] {
+			word |= Bit(int64(x) >= lo && int64(x) <= hi) << uint(j)
+		}
+		out[full/64] = word
+	}
 }
 
 func evalInts[T Integer](vals []T, rs []IRange, out Bitset) {

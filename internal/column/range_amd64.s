@@ -1,0 +1,95 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func rangeInt32sAVX2(vals []int32, lo int32, width uint32, out []uint64)
+//
+// For each block of 64 values, out's word has bit j set when
+// uint32(vals[j]-lo) <= width. len(vals) is a multiple of 64 and out has
+// len(vals)/64 words. The unsigned compare is a signed one on values
+// biased by 1<<31: eight lanes per register, eight registers per word.
+TEXT ·rangeInt32sAVX2(SB), NOSPLIT, $0-56
+	MOVQ vals_base+0(FP), SI
+	MOVQ vals_len+8(FP), CX
+	MOVQ out_base+32(FP), DI
+	MOVL lo+24(FP), AX
+	MOVL AX, X0
+	VPBROADCASTD X0, Y0
+	MOVL width+28(FP), AX
+	XORL $0x80000000, AX
+	MOVL AX, X1
+	VPBROADCASTD X1, Y1
+	MOVL $0x80000000, AX
+	MOVL AX, X2
+	VPBROADCASTD X2, Y2
+	SHRQ $6, CX
+	JZ   done
+
+loop:
+	VMOVDQU  (SI), Y3
+	VMOVDQU  32(SI), Y4
+	VMOVDQU  64(SI), Y5
+	VMOVDQU  96(SI), Y6
+	VPSUBD   Y0, Y3, Y3
+	VPSUBD   Y0, Y4, Y4
+	VPSUBD   Y0, Y5, Y5
+	VPSUBD   Y0, Y6, Y6
+	VPXOR    Y2, Y3, Y3
+	VPXOR    Y2, Y4, Y4
+	VPXOR    Y2, Y5, Y5
+	VPXOR    Y2, Y6, Y6
+	VPCMPGTD Y1, Y3, Y3
+	VPCMPGTD Y1, Y4, Y4
+	VPCMPGTD Y1, Y5, Y5
+	VPCMPGTD Y1, Y6, Y6
+	VMOVMSKPS Y3, R8
+	VMOVMSKPS Y4, R9
+	VMOVMSKPS Y5, R10
+	VMOVMSKPS Y6, R11
+	SHLQ $8, R9
+	SHLQ $16, R10
+	SHLQ $24, R11
+	ORQ  R9, R8
+	ORQ  R11, R10
+	ORQ  R10, R8
+
+	VMOVDQU  128(SI), Y3
+	VMOVDQU  160(SI), Y4
+	VMOVDQU  192(SI), Y5
+	VMOVDQU  224(SI), Y6
+	VPSUBD   Y0, Y3, Y3
+	VPSUBD   Y0, Y4, Y4
+	VPSUBD   Y0, Y5, Y5
+	VPSUBD   Y0, Y6, Y6
+	VPXOR    Y2, Y3, Y3
+	VPXOR    Y2, Y4, Y4
+	VPXOR    Y2, Y5, Y5
+	VPXOR    Y2, Y6, Y6
+	VPCMPGTD Y1, Y3, Y3
+	VPCMPGTD Y1, Y4, Y4
+	VPCMPGTD Y1, Y5, Y5
+	VPCMPGTD Y1, Y6, Y6
+	VMOVMSKPS Y3, R9
+	VMOVMSKPS Y4, R10
+	VMOVMSKPS Y5, R11
+	VMOVMSKPS Y6, R12
+	SHLQ $32, R9
+	SHLQ $40, R10
+	SHLQ $48, R11
+	SHLQ $56, R12
+	ORQ  R9, R8
+	ORQ  R10, R8
+	ORQ  R11, R8
+	ORQ  R12, R8
+
+	// The masks mark the values outside the range.
+	NOTQ R8
+	MOVQ R8, (DI)
+	ADDQ $256, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
