@@ -97,16 +97,16 @@ func checkSeed(t *testing.T, seed uint64, count int) int {
 	defer filed.Release()
 	// And on a snapshot built by appending: the files cut after random
 	// records, loaded, grown back and reloaded (storage.Reload).
-	grown, appended, why, err := appendedSnapshot(ctx, rand.New(rand.NewPCG(seed, seedStream+1)), dir, t.TempDir())
+	grown, err := appendedSnapshot(ctx, rand.New(rand.NewPCG(seed, seedStream+1)), dir, t.TempDir())
 	require.NoError(t, err, "appended snapshot, seed %d, dir %s", seed, dir)
 	defer grown.Release()
-	if appended {
+	if info := grown.LoadInfo(); info.Method == storage.AppendedRows {
 		appendedSeeds.Add(1)
-		for _, n := range grown.LoadInfo().Appended {
+		for _, n := range info.Appended {
 			appendedRows.Add(int64(n))
 		}
 	} else {
-		t.Logf("seed %d: Reload loaded the grown files whole: %s", seed, why)
+		t.Logf("seed %d: Reload loaded the grown files whole: %s", seed, info.Reason)
 	}
 
 	// Two segments to reference, with random members.

@@ -121,10 +121,9 @@ func reopenSnapshot(ctx context.Context, dir string, snap *storage.Snapshot) (fi
 // directory that grows is: dir's files, each cut after a random number of
 // its records (r draws them), are copied to work and loaded, then the
 // rest of each file is written after its cut and storage.Reload appends
-// the new rows to that snapshot. It reports whether Reload appended, and
-// otherwise why (it then loaded the grown files whole). A panic is
-// returned as an error.
-func appendedSnapshot(ctx context.Context, r *rand.Rand, dir, work string) (snap *storage.Snapshot, appended bool, why string, err error) {
+// the new rows to that snapshot (its LoadInfo says whether it did, or
+// why it loaded the grown files whole). A panic is returned as an error.
+func appendedSnapshot(ctx context.Context, r *rand.Rand, dir, work string) (snap *storage.Snapshot, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			snap, err = nil, fmt.Errorf("storage panic: %v", p)
@@ -132,41 +131,40 @@ func appendedSnapshot(ctx context.Context, r *rand.Rand, dir, work string) (snap
 	}()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, false, "", err
+		return nil, err
 	}
-	full := map[string][]byte{}
+	grown := map[string][]byte{} // the cut files, whole
 	for _, e := range entries {
 		if !e.Type().IsRegular() {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
-			return nil, false, "", err
+			return nil, err
 		}
-		full[e.Name()] = b
 		if strings.HasSuffix(e.Name(), ".csv") {
+			grown[e.Name()] = b
 			b = b[:csvCut(r, b)]
 		}
 		if err := os.WriteFile(filepath.Join(work, e.Name()), b, 0o644); err != nil {
-			return nil, false, "", err
+			return nil, err
 		}
 	}
 	old, err := storage.Load(ctx, work, storage.Options{})
 	if err != nil {
-		return nil, false, "", fmt.Errorf("load of the cut files: %w", err)
+		return nil, fmt.Errorf("load of the cut files: %w", err)
 	}
 	defer old.Release()
-	for name, b := range full {
+	for name, b := range grown {
 		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
-			return nil, false, "", err
+			return nil, err
 		}
 	}
 	snap, err = storage.Reload(ctx, work, old, storage.Options{NoSnapshotCache: true})
 	if err != nil {
-		return nil, false, "", fmt.Errorf("reload of the grown files: %w", err)
+		return nil, fmt.Errorf("reload of the grown files: %w", err)
 	}
-	info := snap.LoadInfo()
-	return snap, info.Method == storage.AppendedRows, info.Reason, nil
+	return snap, nil
 }
 
 // csvCut returns the length of a prefix of the CSV file b that ends after

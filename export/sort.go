@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"slices"
-	"strings"
 )
 
 // sortRun is how many keys sortKeys sorts between looks at its context:
@@ -45,7 +44,7 @@ func sortKeys(ctx context.Context, keys []string) error {
 // merge writes the sorted a and b, in order, to out (len(a)+len(b)
 // long); a key of a comes before an equal key of b.
 func merge(ctx context.Context, out, a, b []string) error {
-	if len(b) == 0 || len(a) == 0 || strings.Compare(a[len(a)-1], b[0]) <= 0 {
+	if len(b) == 0 || len(a) == 0 || a[len(a)-1] <= b[0] {
 		copy(out, a)
 		copy(out[len(a):], b)
 		return nil

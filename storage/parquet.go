@@ -162,7 +162,8 @@ func openParquetSource(path string, e *schema.Entity, tooMany error, scratch mem
 	s.groups = make([]int64, rdr.NumRowGroups())
 	var sum int64
 	for g := range s.groups {
-		n := md.RowGroup(g).NumRows()
+		rg := md.RowGroup(g)
+		n := rg.NumRows()
 		if n < 0 || n > md.NumRows-sum {
 			return nil, fail("row group %d gives %d rows, beyond the file's %d (is the file damaged?)", g, n, md.NumRows)
 		}
@@ -172,7 +173,7 @@ func openParquetSource(path string, e *schema.Entity, tooMany error, scratch mem
 		// the reader allocated its buffers, which it then does not
 		// release (arrow-go 18.8): refused here, before any is read.
 		for i, leaf := range s.leaves {
-			cc, err := md.RowGroup(g).ColumnChunk(leaf)
+			cc, err := rg.ColumnChunk(leaf)
 			if err != nil {
 				return nil, fail("row group %d, column %s: %v (is the file damaged?)", g, e.Attributes[i].Name, err)
 			}

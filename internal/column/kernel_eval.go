@@ -76,38 +76,23 @@ var rangeInt32Blocks = rangeInt32sGo
 
 func rangeInt32sGo(vals []int32, lo int32, width uint32, out []uint64) {
 	for w := range len(vals) / 64 {
-		b := (*[64]int32)(vals[w*64:])
-		var word uint64
-		for j, x := range b {
-			word |= Bit(uint32(x-lo) <= width) << uint(j)
-		}
-		out[w] = word
+		out[w] = rangeWord((*[64]int32)(vals[w*64:]), uint64(int64(lo)), uint64(width))
 	}
 }
 
-// evalInt32s is evalInts for a column of int32 (dates): one range runs
-// through rangeInt32Blocks.
+// evalInt32s is evalInts for a column of int32 (dates): one range that
+// meets int32's runs through rangeInt32Blocks, clamped to it (an int32
+// value is in [lo, hi] exactly when it is in the clamped range), and the
+// values after the last whole block through evalInts.
 func evalInt32s(vals []int32, rs []IRange, out Bitset) {
-	if len(rs) != 1 || len(vals) < 64 {
+	full := len(vals) / 64 * 64
+	if len(rs) != 1 || full == 0 || rs[0].Lo > math.MaxInt32 || rs[0].Hi < math.MinInt32 {
 		evalInts(vals, rs, out)
 		return
 	}
-	// The range within int32's: an int32 value is in [lo, hi] exactly
-	// when it is in the clamped range.
 	lo, hi := max(rs[0].Lo, math.MinInt32), min(rs[0].Hi, math.MaxInt32)
-	if lo > hi {
-		clear(out[:(len(vals)+63)/64])
-		return
-	}
-	full := len(vals) / 64 * 64
 	rangeInt32Blocks(vals[:full], int32(lo), uint32(hi-lo), out[:full/64])
-	if full < len(vals) {
-		var word uint64
-		for j, x := range vals[full:] {
-			word |= Bit(int64(x) >= lo && int64(x) <= hi) << uint(j)
-		}
-		out[full/64] = word
-	}
+	evalInts(vals[full:], rs, out[full/64:])
 }
 
 func evalInts[T Integer](vals []T, rs []IRange, out Bitset) {

@@ -12,8 +12,8 @@ import (
 // byte, a datetime column spanning a few weeks of microseconds in four,
 // so that a scan reads an eighth or a half of the bytes. Dates (four
 // bytes) are narrowed only to one byte (a span of 256 days): a two-byte
-// view was slower to scan than the four-byte column. A small dictionary's codes are read as
-// bytes too. The kernels translate their ranges into offsets (narrowRanges)
+// view was slower to scan than the four-byte column. A small
+// dictionary's codes are read as bytes too. The kernels translate their ranges into offsets (narrowRanges)
 // and test the offsets; a value's offset is exact, so the results are those
 // of the wide column. Null slots hold offset 0 (their values, which may be
 // anything, take no part in the range), and the kernels mask them as

@@ -2,6 +2,31 @@
 
 #include "textflag.h"
 
+// RANGE4 tests the 32 values at off(SI), eight to a register: m0..m3
+// get a bit per value, set when it is outside the range (Y0 lo, Y1 the
+// biased width, Y2 the bias).
+#define RANGE4(off, m0, m1, m2, m3) \
+	VMOVDQU   off(SI), Y3 \
+	VMOVDQU   off+32(SI), Y4 \
+	VMOVDQU   off+64(SI), Y5 \
+	VMOVDQU   off+96(SI), Y6 \
+	VPSUBD    Y0, Y3, Y3 \
+	VPSUBD    Y0, Y4, Y4 \
+	VPSUBD    Y0, Y5, Y5 \
+	VPSUBD    Y0, Y6, Y6 \
+	VPXOR     Y2, Y3, Y3 \
+	VPXOR     Y2, Y4, Y4 \
+	VPXOR     Y2, Y5, Y5 \
+	VPXOR     Y2, Y6, Y6 \
+	VPCMPGTD  Y1, Y3, Y3 \
+	VPCMPGTD  Y1, Y4, Y4 \
+	VPCMPGTD  Y1, Y5, Y5 \
+	VPCMPGTD  Y1, Y6, Y6 \
+	VMOVMSKPS Y3, m0 \
+	VMOVMSKPS Y4, m1 \
+	VMOVMSKPS Y5, m2 \
+	VMOVMSKPS Y6, m3
+
 // func rangeInt32sAVX2(vals []int32, lo int32, width uint32, out []uint64)
 //
 // For each block of 64 values, out's word has bit j set when
@@ -26,53 +51,14 @@ TEXT ·rangeInt32sAVX2(SB), NOSPLIT, $0-56
 	JZ   done
 
 loop:
-	VMOVDQU  (SI), Y3
-	VMOVDQU  32(SI), Y4
-	VMOVDQU  64(SI), Y5
-	VMOVDQU  96(SI), Y6
-	VPSUBD   Y0, Y3, Y3
-	VPSUBD   Y0, Y4, Y4
-	VPSUBD   Y0, Y5, Y5
-	VPSUBD   Y0, Y6, Y6
-	VPXOR    Y2, Y3, Y3
-	VPXOR    Y2, Y4, Y4
-	VPXOR    Y2, Y5, Y5
-	VPXOR    Y2, Y6, Y6
-	VPCMPGTD Y1, Y3, Y3
-	VPCMPGTD Y1, Y4, Y4
-	VPCMPGTD Y1, Y5, Y5
-	VPCMPGTD Y1, Y6, Y6
-	VMOVMSKPS Y3, R8
-	VMOVMSKPS Y4, R9
-	VMOVMSKPS Y5, R10
-	VMOVMSKPS Y6, R11
+	RANGE4(0, R8, R9, R10, R11)
 	SHLQ $8, R9
 	SHLQ $16, R10
 	SHLQ $24, R11
 	ORQ  R9, R8
-	ORQ  R11, R10
 	ORQ  R10, R8
-
-	VMOVDQU  128(SI), Y3
-	VMOVDQU  160(SI), Y4
-	VMOVDQU  192(SI), Y5
-	VMOVDQU  224(SI), Y6
-	VPSUBD   Y0, Y3, Y3
-	VPSUBD   Y0, Y4, Y4
-	VPSUBD   Y0, Y5, Y5
-	VPSUBD   Y0, Y6, Y6
-	VPXOR    Y2, Y3, Y3
-	VPXOR    Y2, Y4, Y4
-	VPXOR    Y2, Y5, Y5
-	VPXOR    Y2, Y6, Y6
-	VPCMPGTD Y1, Y3, Y3
-	VPCMPGTD Y1, Y4, Y4
-	VPCMPGTD Y1, Y5, Y5
-	VPCMPGTD Y1, Y6, Y6
-	VMOVMSKPS Y3, R9
-	VMOVMSKPS Y4, R10
-	VMOVMSKPS Y5, R11
-	VMOVMSKPS Y6, R12
+	ORQ  R11, R8
+	RANGE4(128, R9, R10, R11, R12)
 	SHLQ $32, R9
 	SHLQ $40, R10
 	SHLQ $48, R11
