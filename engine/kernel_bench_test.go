@@ -145,6 +145,7 @@ func BenchmarkKernelCandidates(b *testing.B) {
 		ignoreCase bool
 	}{
 		{"endsWith", segment.EndsWith, "gmail.com", false},
+		{"endsWithShort", segment.EndsWith, ".org", false},
 		{"containsFold", segment.Contains, "and", true},
 		{"contains", segment.Contains, "and", false},
 		{"startsWithFold", segment.StartsWith, "user1", true},

@@ -67,36 +67,110 @@ func (a *Affix) scan(v *Vec, out Bitset) {
 	base := int(v.Str.ValueOffsets()[0])
 	data := v.Str.ValueBytes()
 	n := len(a.s)
-	if n < 8 || n > 16 || len(data) < n {
+	switch {
+	case n == 0 || n > 16 || len(data) < max(n, 8):
 		a.scanEach(offs, base, data, out)
+		return
+	case n < 8:
+		a.scanShort(offs, base, data, out)
 		return
 	}
 	// Branch free: whether a value has the affix is unpredictable. A value
 	// shorter than the affix is tested at a position clamped into the
 	// buffer, and its result dropped.
-	or0, eq0, or1, eq1 := a.or0, a.eq0, a.or1, a.eq1
-	for w := 0; w*64 < len(offs)-1; w++ {
+	if a.end {
+		affixEnds(offs, base, data, n, a.or0, a.eq0, a.or1, a.eq1, out)
+	} else {
+		affixStarts(offs, base, data, n, a.or0, a.eq0, a.or1, a.eq1, out)
+	}
+}
+
+// affixEnds marks in out the values of offs (from base in data) whose
+// last n bytes, 8 <= n <= 16 <= len(data), read as two words x (the
+// first eight) and y (the last eight), have (x|or0)^eq0 and (y|or1)^eq1
+// zero. Its loop keeps its few values in registers: one offset load and
+// two data loads per value.
+func affixEnds(offs []int32, base int, data []byte, n int, or0, eq0, or1, eq1 uint64, out Bitset) {
+	last := len(data) - n
+	data = data[:last+n]
+	prev := int(offs[0])
+	rows := offs[1:]
+	for w := 0; w*64 < len(rows); w++ {
 		var word uint64
-		o := offs[w*64 : w*64+min(64, len(offs)-1-w*64)+1]
-		for j := 0; j+1 < len(o); j++ {
-			lo, hi := int(o[j])-base, int(o[j+1])-base
-			long := Bit(hi-lo >= n)
-			at := lo
-			if a.end {
-				at = hi - n
-			}
-			at = min(max(at, 0), len(data)-n)
-			x := binary.LittleEndian.Uint64(data[at:])
-			y := binary.LittleEndian.Uint64(data[at+n-8:])
-			diff := ((x | or0) ^ eq0) | ((y | or1) ^ eq1)
-			word |= long & Bit(diff == 0) << uint(j)
+		for j, o := range rows[w*64 : w*64+min(64, len(rows)-w*64)] {
+			hi := int(o)
+			long := Bit(hi-prev >= n)
+			prev = hi
+			at := min(max(hi-base-n, 0), last)
+			tail := data[at : at+n]
+			x := binary.LittleEndian.Uint64(tail)
+			y := binary.LittleEndian.Uint64(tail[len(tail)-8:])
+			word |= long & Bit(((x|or0)^eq0)|((y|or1)^eq1) == 0) << (uint(j) & 63)
 		}
 		out[w] = word
 	}
 }
 
-// scanEach is scan for affixes shorter than eight bytes or longer than 16,
-// a value at a time.
+// affixStarts is affixEnds for the first n bytes of each value.
+func affixStarts(offs []int32, base int, data []byte, n int, or0, eq0, or1, eq1 uint64, out Bitset) {
+	last := len(data) - n
+	lo := int(offs[0])
+	rows := offs[1:]
+	for w := 0; w*64 < len(rows); w++ {
+		var word uint64
+		for j, o := range rows[w*64 : w*64+min(64, len(rows)-w*64)] {
+			hi := int(o)
+			long := Bit(hi-lo >= n)
+			at := min(max(lo-base, 0), last)
+			lo = hi
+			head := data[at : at+n]
+			x := binary.LittleEndian.Uint64(head)
+			y := binary.LittleEndian.Uint64(head[len(head)-8:])
+			word |= long & Bit(((x|or0)^eq0)|((y|or1)^eq1) == 0) << (uint(j) & 63)
+		}
+		out[w] = word
+	}
+}
+
+// scanShort is scan for affixes of one to seven bytes in a buffer of at
+// least eight: each value's region is read as the eight bytes that end
+// (endsWith) or start (startsWith) with it, and a window that would leave
+// the buffer, at its ends only, is tested by at.
+func (a *Affix) scanShort(offs []int32, base int, data []byte, out Bitset) {
+	n := len(a.s)
+	or0, eq0, mask0 := a.or0, a.eq0, a.mask0
+	shift := 0 // from the region's first byte to the window's
+	if a.end {
+		shift = n - 8
+	}
+	last := len(data) - 8
+	lo := int(offs[0]) - base
+	rows := offs[1:]
+	for w := 0; w*64 < len(rows); w++ {
+		var word uint64
+		for j, o := range rows[w*64 : w*64+min(64, len(rows)-w*64)] {
+			hi := int(o) - base
+			from := lo
+			if a.end {
+				from = hi - n
+			}
+			long := hi-lo >= n
+			lo = hi
+			at := from + shift
+			var hit bool
+			if uint(at) <= uint(last) {
+				hit = ((binary.LittleEndian.Uint64(data[at:at+8])|or0)^eq0)&mask0 == 0
+			} else if long {
+				hit = a.at(data, from)
+			}
+			word |= Bit(long && hit) << (uint(j) & 63)
+		}
+		out[w] = word
+	}
+}
+
+// scanEach is scan for the empty affix, affixes longer than 16 bytes, and
+// buffers shorter than the affix or eight bytes, a value at a time.
 func (a *Affix) scanEach(offs []int32, base int, data []byte, out Bitset) {
 	n := len(a.s)
 	for w := 0; w*64 < len(offs)-1; w++ {

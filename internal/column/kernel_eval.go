@@ -250,7 +250,7 @@ func (k *Kernel) evalStrings(v *Vec, out Bitset) {
 		if hit == nil {
 			hit = k.DictHits(v, nil)
 		}
-		codeBytes(v.U8, hit, out)
+		codeBytes(v.U8, hit, v.Dict.Len(), out)
 		return
 	}
 	if v.Codes != nil {

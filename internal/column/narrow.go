@@ -173,14 +173,31 @@ const (
 // subBytes returns x-y byte by byte, each byte modulo 256.
 func subBytes(x, y uint64) uint64 { return ((x | highs) - (y &^ highs)) ^ ((x ^ ^y) & highs) }
 
-// rangeBytes marks the bytes b with b-lo (modulo 256) <= width, eight at a
-// time: the differences byte by byte, then whether width-d borrows (d >
-// width) read off the high bit of each byte.
+// rangeBytes marks the bytes b with b-lo (modulo 256) <= width: the
+// blocks of 64 through rangeByteBlocks, the rest one by one.
 func rangeBytes(vals []uint8, lo, width uint8, out Bitset) {
-	n := len(vals)
+	full := len(vals) / 64
+	rangeByteBlocks(vals[:full*64], lo, width, out[:full])
+	if full*64 < len(vals) {
+		var word uint64
+		for j, x := range vals[full*64:] {
+			word |= Bit(x-lo <= width) << uint(j)
+		}
+		out[full] = word
+	}
+}
+
+// rangeByteBlocks is rangeBytes for a multiple of 64 bytes, a word of out
+// per block: with AVX2 on amd64, 32 bytes to a register; elsewhere and
+// under the purego build tag, rangeBytesGo.
+var rangeByteBlocks = rangeBytesGo
+
+// rangeBytesGo tests eight bytes at a time: the differences byte by
+// byte, then whether width-d borrows (d > width) read off the high bit of
+// each byte.
+func rangeBytesGo(vals []uint8, lo, width uint8, out []uint64) {
 	l, w := uint64(lo)*lowBits, uint64(width)*lowBits
-	full := n / 64
-	for wi := 0; wi < full; wi++ {
+	for wi := range len(vals) / 64 {
 		b := (*[64]uint8)(vals[wi*64:])
 		var word uint64
 		for j := 0; j < 64; j += 8 {
@@ -193,25 +210,47 @@ func rangeBytes(vals []uint8, lo, width uint8, out Bitset) {
 		}
 		out[wi] = word
 	}
-	if full*64 < n {
-		var word uint64
-		for j, x := range vals[full*64:] {
-			word |= Bit(x-lo <= width) << uint(j)
-		}
-		out[full] = word
-	}
 }
 
 // codeBytes maps a narrow view's byte codes to their entries' results
-// (hit, at most NoCode entries), through a table of 256 bits.
-func codeBytes(codes []uint8, hit Bitset, out Bitset) {
+// (hit, at most NoCode entries), through a table of 256 bits. The codes of
+// a dictionary of at most 16 entries (below 16, or NoCode) are looked up
+// by codeBlocks16 where the machine has it (AVX2: a byte shuffle, 32 codes
+// to a register).
+func codeBytes(codes []uint8, hit Bitset, entries int, out Bitset) {
 	var tbl [256]uint8
 	for c := range min(len(hit)*64, NoCode) {
 		tbl[c] = uint8(Bit(hit.Has(c)))
 	}
 	n := len(codes)
 	full := n / 64
-	for wi := 0; wi < full; wi++ {
+	if codeBlocks16 != nil && entries <= 16 {
+		var t16 [16]uint8
+		for c := range t16 {
+			t16[c] = tbl[c] << 7
+		}
+		codeBlocks16(codes[:full*64], &t16, out[:full])
+	} else {
+		codeBytesGo(codes[:full*64], &tbl, out[:full])
+	}
+	if full*64 < n {
+		var word uint64
+		for j, c := range codes[full*64:] {
+			word |= uint64(tbl[c]) << uint(j)
+		}
+		out[full] = word
+	}
+}
+
+// codeBlocks16, where the machine has it, is codeBytes for a multiple of
+// 64 codes of a dictionary of at most 16 entries, a word of out per block,
+// with table[c] 0x80 for a code c that hits, else 0.
+var codeBlocks16 func(codes []uint8, table *[16]uint8, out []uint64)
+
+// codeBytesGo is codeBytes for a multiple of 64 codes, through tbl (1 for
+// a code that hits, else 0), eight codes to a byte of out.
+func codeBytesGo(codes []uint8, tbl *[256]uint8, out []uint64) {
+	for wi := range len(codes) / 64 {
 		b := (*[64]uint8)(codes[wi*64:])
 		var word uint64
 		for j := 0; j < 64; j += 8 {
@@ -226,12 +265,5 @@ func codeBytes(codes []uint8, hit Bitset, out Bitset) {
 			word |= (c0 | c1<<1 | c2<<2 | c3<<3 | c4<<4 | c5<<5 | c6<<6 | c7<<7) << uint(j)
 		}
 		out[wi] = word
-	}
-	if full*64 < n {
-		var word uint64
-		for j, c := range codes[full*64:] {
-			word |= uint64(tbl[c]) << uint(j)
-		}
-		out[full] = word
 	}
 }

@@ -134,22 +134,62 @@ func TestNarrowCodesAgree(t *testing.T) {
 	})
 }
 
-// TestRangeBytes checks the eight-at-a-time byte range test against the
+// TestRangeBytes checks the byte range test (rangeByteBlocks: AVX2 where
+// the machine has it, and the eight-at-a-time Go loop) against the
 // comparison one byte at a time, for every lower end and width.
 func TestRangeBytes(t *testing.T) {
+	native := rangeByteBlocks
+	defer func() { rangeByteBlocks = native }()
 	vals := make([]uint8, 256*3+5)
 	for i := range vals {
 		vals[i] = uint8(i * 7)
 	}
 	out := NewBitset(len(vals))
-	for lo := range 256 {
-		for _, width := range []int{0, 1, 2, 63, 127, 128, 200, 254, 255, lo} {
-			rangeBytes(vals, uint8(lo), uint8(width), out)
-			for i, x := range vals {
-				if x-uint8(lo) <= uint8(width) != out.Has(i) {
-					require.Failf(t, "rangeBytes", "value %d, lo %d, width %d", x, lo, width)
+	for _, impl := range []func([]uint8, uint8, uint8, []uint64){native, rangeBytesGo} {
+		rangeByteBlocks = impl
+		for lo := range 256 {
+			for _, width := range []int{0, 1, 2, 63, 127, 128, 200, 254, 255, lo} {
+				rangeBytes(vals, uint8(lo), uint8(width), out)
+				for i, x := range vals {
+					if x-uint8(lo) <= uint8(width) != out.Has(i) {
+						require.Failf(t, "rangeBytes", "value %d, lo %d, width %d", x, lo, width)
+					}
 				}
 			}
 		}
 	}
+}
+
+// TestCodeBytes checks the byte codes' lookup (codeBlocks16 where the
+// machine has it, for dictionaries of at most 16 entries, and the table
+// of codeBytesGo) against Bitset.Has code by code: random dictionaries of
+// 1 to 40 entries, random hits, NoCode among the codes, at lengths around
+// the 64-code blocks.
+func TestCodeBytes(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		entries := rapid.IntRange(1, 40).Draw(t, "entries")
+		n := rapid.IntRange(0, 300).Draw(t, "n")
+		codes := make([]uint8, n)
+		for i := range codes {
+			if rapid.IntRange(0, 9).Draw(t, "null") == 0 {
+				codes[i] = NoCode
+			} else {
+				codes[i] = uint8(rapid.IntRange(0, entries-1).Draw(t, "code"))
+			}
+		}
+		hit := NewBitset(entries)
+		for c := range entries {
+			if rapid.Bool().Draw(t, "hit") {
+				hit.Set(c)
+			}
+		}
+		got := NewBitset(n)
+		for i := range got {
+			got[i] = ^uint64(0) // overwritten
+		}
+		codeBytes(codes, hit, entries, got)
+		for i, c := range codes {
+			require.Equal(t, c != NoCode && hit.Has(int(c)), got.Has(i), "code %d of %d entries at %d", c, entries, i)
+		}
+	})
 }

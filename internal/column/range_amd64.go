@@ -7,6 +7,8 @@ import "golang.org/x/sys/cpu"
 func init() {
 	if cpu.X86.HasAVX2 {
 		rangeInt32Blocks = rangeInt32sAVX2
+		rangeByteBlocks = rangeBytesAVX2
+		codeBlocks16 = codeBytes16AVX2
 	}
 }
 
@@ -15,3 +17,14 @@ func init() {
 //
 //go:noescape
 func rangeInt32sAVX2(vals []int32, lo int32, width uint32, out []uint64)
+
+// rangeBytesAVX2 is rangeByteBlocks with AVX2, 32 bytes to a register.
+//
+//go:noescape
+func rangeBytesAVX2(vals []uint8, lo, width uint8, out []uint64)
+
+// codeBytes16AVX2 is codeBlocks16 with AVX2: a byte shuffle looks up 32
+// codes at a time in table.
+//
+//go:noescape
+func codeBytes16AVX2(codes []uint8, table *[16]uint8, out []uint64)

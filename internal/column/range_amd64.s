@@ -79,3 +79,84 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// BYTES2 loads the 64 bytes at off(SI) into Y3 and Y4.
+#define BYTES2(off) \
+	VMOVDQU off(SI), Y3 \
+	VMOVDQU off+32(SI), Y4
+
+// WORD64 stores the high bits of the bytes of Y3 (the low half) and Y4
+// as one word at (DI).
+#define WORD64 \
+	VPMOVMSKB Y3, R8 \
+	VPMOVMSKB Y4, R9 \
+	SHLQ      $32, R9 \
+	ORQ       R9, R8 \
+	MOVQ      R8, (DI)
+
+// func rangeBytesAVX2(vals []uint8, lo, width uint8, out []uint64)
+//
+// For each block of 64 bytes, out's word has bit j set when
+// vals[j]-lo (modulo 256) <= width: the difference d is at most width
+// exactly when min(d, width) == d. len(vals) is a multiple of 64 and out
+// has len(vals)/64 words.
+TEXT ·rangeBytesAVX2(SB), NOSPLIT, $0-56
+	MOVQ vals_base+0(FP), SI
+	MOVQ vals_len+8(FP), CX
+	MOVQ out_base+32(FP), DI
+	MOVBLZX lo+24(FP), AX
+	MOVL AX, X0
+	VPBROADCASTB X0, Y0
+	MOVBLZX width+25(FP), AX
+	MOVL AX, X1
+	VPBROADCASTB X1, Y1
+	SHRQ $6, CX
+	JZ   rbdone
+
+rbloop:
+	BYTES2(0)
+	VPSUBB  Y0, Y3, Y3
+	VPSUBB  Y0, Y4, Y4
+	VPMINUB Y1, Y3, Y5
+	VPMINUB Y1, Y4, Y6
+	VPCMPEQB Y5, Y3, Y3
+	VPCMPEQB Y6, Y4, Y4
+	WORD64
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ  rbloop
+
+rbdone:
+	VZEROUPPER
+	RET
+
+// func codeBytes16AVX2(codes []uint8, table *[16]uint8, out []uint64)
+//
+// For each block of 64 codes, out's word has bit j set when codes[j] is
+// below 16 and table[codes[j]] has its high bit: a byte shuffle looks the
+// codes up, and gives 0 for a code with its high bit set (NoCode). The
+// caller ensures that no code from 16 to 127 occurs. len(codes) is a
+// multiple of 64 and out has len(codes)/64 words.
+TEXT ·codeBytes16AVX2(SB), NOSPLIT, $0-56
+	MOVQ codes_base+0(FP), SI
+	MOVQ codes_len+8(FP), CX
+	MOVQ table+24(FP), AX
+	MOVQ out_base+32(FP), DI
+	VBROADCASTI128 (AX), Y0
+	SHRQ $6, CX
+	JZ   cbdone
+
+cbloop:
+	BYTES2(0)
+	VPSHUFB Y3, Y0, Y3
+	VPSHUFB Y4, Y0, Y4
+	WORD64
+	ADDQ $64, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ  cbloop
+
+cbdone:
+	VZEROUPPER
+	RET
