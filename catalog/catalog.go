@@ -26,6 +26,10 @@ var (
 	// ErrNotFound: no segment (or running job) has that name or id. The
 	// message suggests the nearest existing name when one is close.
 	ErrNotFound = diag.NewSentinel("catalog.not_found", "not found")
+	// ErrNoMembers is wrapped by the error for a segment that has never
+	// been refreshed where its members are needed (an overlap): having no
+	// members yet is not having none.
+	ErrNoMembers = diag.NewSentinel("catalog.no_members", "has no members yet")
 	// ErrExists: a segment of that name already exists.
 	ErrExists = diag.NewSentinel("catalog.exists", "already exists")
 	// ErrInvalidName: a segment name is not 1 to 128 letters, digits, '_'

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/export"
@@ -48,6 +49,9 @@ var sentinels = map[string]error{
 	"catalog.ErrLocked":                ErrLocked,
 	"catalog.ErrClosed":                ErrClosed,
 	"catalog.ErrNoSource":              ErrNoSource,
+	"catalog.ErrNoMembers":             ErrNoMembers,
+	"analysis.ErrSets":                 analysis.ErrSets,
+	"analysis.ErrUnknownField":         analysis.ErrUnknownField,
 	"catalog.ErrCancelled":             ErrCancelled,
 	"catalog.ErrSchedule":              ErrSchedule,
 	"catalog.ErrUnknownField":          ErrUnknownField,
@@ -55,6 +59,7 @@ var sentinels = map[string]error{
 	"catalog.ErrUnauthorized":          ErrUnauthorized,
 	"catalog.ErrRole":                  ErrRole,
 	"engine.ErrCompile":                engine.ErrCompile,
+	"engine.ErrUnknownCustomer":        engine.ErrUnknownCustomer,
 	"export.ErrUnknownField":           export.ErrUnknownField,
 	"export.ErrDestination":            export.ErrDestination,
 	"export.ErrDelivery":               export.ErrDelivery,

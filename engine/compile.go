@@ -17,6 +17,10 @@ import (
 // that does not fit the snapshot beyond what Validate reports.
 var ErrCompile = diag.NewSentinel("engine.compile", "compile")
 
+// ErrUnknownCustomer is returned by Explain for a customer id that is not
+// one of the snapshot's.
+var ErrUnknownCustomer = diag.NewSentinel("engine.unknown_customer", "unknown customer")
+
 // Options configures Compile. The zero value is ready to use: no segment
 // references can be resolved, evaluation uses every core.
 type Options struct {

@@ -321,3 +321,42 @@ func TestPanicIsAProblem(t *testing.T) {
 	require.NotContains(t, rec.Body.String(), "kaboom")
 	require.Contains(t, rec.Body.String(), "server.internal")
 }
+
+// TestOverlap asks how demo segments overlap: the regions' counts add up
+// to the customers, the sets' sizes are the segments' member counts, a
+// breakdown by country adds up to each region, and wrong requests get
+// their problems.
+func TestOverlap(t *testing.T) {
+	e := newEnv(t, Options{})
+	ov := e.ok(200, "GET", "/api/overlap?segments=VipCustomers,RecentBuyers,HighValueEscalated&by=Customer.Country", nil)
+	require.Equal(t, []any{"VipCustomers", "RecentBuyers", "HighValueEscalated"}, ov["sets"])
+	regions := ov["regions"].([]any)
+	require.Len(t, regions, 8)
+	var total float64
+	for _, x := range regions {
+		r := x.(map[string]any)
+		total += r["count"].(float64)
+		var by float64
+		for _, c := range r["byValue"].([]any) {
+			by += c.(float64)
+		}
+		if o, ok := r["other"]; ok {
+			by += o.(float64)
+		}
+		if n, ok := r["null"]; ok {
+			by += n.(float64)
+		}
+		require.Equal(t, r["count"], by, "region %v", r["in"])
+	}
+	require.Equal(t, ov["customers"], total)
+	for i, name := range []string{"VipCustomers", "RecentBuyers", "HighValueEscalated"} {
+		seg := e.ok(200, "GET", "/api/segments/"+name, nil)
+		require.Equal(t, seg["members"], ov["sizes"].([]any)[i], name)
+	}
+	e.problem(400, "server.bad_request", "GET", "/api/overlap", nil)
+	e.problem(422, "analysis.sets", "GET", "/api/overlap?segments=VipCustomers", nil)
+	e.problem(404, "catalog.not_found", "GET", "/api/overlap?segments=VipCustomers,Nope", nil)
+	e.problem(409, "catalog.no_members", "GET", "/api/overlap?segments=VipCustomers,YoungShoppers", nil)
+	p := e.problem(422, "analysis.unknown_field", "GET", "/api/overlap?segments=VipCustomers,RecentBuyers&by=Customer.Countri", nil)
+	require.Contains(t, p["detail"], "Customer.Country")
+}

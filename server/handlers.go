@@ -12,6 +12,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
@@ -491,6 +492,22 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) segmentOverlap(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query().Get("segments")
+	if q == "" {
+		return badRequest("query parameter segments is required: the names of 2 to 8 segments, comma-separated")
+	}
+	names := strings.Split(q, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	ov, err := s.cat.Overlap(r.Context(), names, analysis.OverlapOptions{By: r.URL.Query().Get("by")})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ov)
 }
 
 // lazyCSV sets the CSV headers on the first write, so that an error

@@ -117,6 +117,15 @@ func components() schemaMap {
 			"segment": str(), "total": integer(), "columns": arrayOf(obj([]string{"name", "type"}, schemaMap{"name": str(), "type": str()})),
 			"rows": arrayOf(arrayOf(schemaMap{"type": []string{"string", "null"}})), "asOf": dateTime(), "warnings": arrayOf(str()),
 		}),
+		"Overlap": obj([]string{"sets", "sizes", "customers", "regions"}, schemaMap{
+			"sets": arrayOf(str()), "sizes": arrayOf(integer()), "customers": integer(),
+			"regions": arrayOf(obj([]string{"mask", "in", "count"}, schemaMap{
+				"mask": withDoc(integer(), "bit i set for the i-th of sets"), "in": arrayOf(str()), "count": integer(),
+				"byValue": withDoc(arrayOf(integer()), "the region's customers with each of values, in order"),
+				"other":   withDoc(integer(), "with a value not in values"), "null": withDoc(integer(), "without a value"),
+			})),
+			"by": str(), "values": withDoc(arrayOf(str()), "by's values, the most frequent first (at most 100)"),
+		}),
 		"Changes": obj([]string{"segment", "changes"}, schemaMap{"segment": str(), "changes": arrayOf(obj([]string{"time", "job", "entered", "left"}, schemaMap{
 			"time": dateTime(), "job": integer(), "asOf": dateTime(), "enteredCount": integer(), "leftCount": integer(),
 			"entered": arrayOf(str()), "left": arrayOf(str()),

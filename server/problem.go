@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/export"
@@ -78,6 +79,7 @@ var statuses = []struct {
 	{catalog.ErrNotFound, http.StatusNotFound},
 	{catalog.ErrExists, http.StatusConflict},
 	{catalog.ErrDraft, http.StatusConflict},
+	{catalog.ErrNoMembers, http.StatusConflict},
 	{catalog.ErrReferenced, http.StatusConflict},
 	{catalog.ErrCancelled, http.StatusConflict},
 	{catalog.ErrInvalid, http.StatusUnprocessableEntity},
@@ -85,6 +87,8 @@ var statuses = []struct {
 	{catalog.ErrSchedule, http.StatusUnprocessableEntity},
 	{catalog.ErrRole, http.StatusUnprocessableEntity},
 	{catalog.ErrUnknownField, http.StatusUnprocessableEntity},
+	{analysis.ErrSets, http.StatusUnprocessableEntity},
+	{analysis.ErrUnknownField, http.StatusUnprocessableEntity},
 	{export.ErrDestination, http.StatusUnprocessableEntity},
 	{export.ErrMode, http.StatusUnprocessableEntity},
 	{export.ErrDelivery, http.StatusBadGateway},

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/export"
@@ -623,6 +624,19 @@ func (c *client) PreviewWith(ctx context.Context, name string, n int, opts catal
 		return nil, err
 	}
 	return &p, nil
+}
+
+// Overlap asks the server for the overlap of the named segments.
+func (c *client) Overlap(ctx context.Context, names []string, opts analysis.OverlapOptions) (*analysis.OverlapResult, error) {
+	q := url.Values{"segments": {strings.Join(names, ",")}}
+	if opts.By != "" {
+		q.Set("by", opts.By)
+	}
+	var ov analysis.OverlapResult
+	if err := c.do(ctx, http.MethodGet, "/api/overlap", q, nil, &ov); err != nil {
+		return nil, err
+	}
+	return &ov, nil
 }
 
 // DownloadWith copies the server's CSV to w as it streams in.

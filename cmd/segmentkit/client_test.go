@@ -95,7 +95,7 @@ func newTwoWays(t *testing.T, data string) *twoWays {
 }
 
 // dataVerbs are the verbs that take --data.
-var dataVerbs = []string{"create", "edit", "activate", "refresh", "preview", "download", "export", "add"}
+var dataVerbs = []string{"create", "edit", "activate", "refresh", "preview", "download", "export", "add", "overlap"}
 
 // args returns the command lines of the verb for the file and for the
 // server: the file's with --catalog (and --data, when the verb takes it),
@@ -226,9 +226,17 @@ func TestClientSameAsFile(t *testing.T) {
 		{"changes", "Germans"}, {"changes", "Germans", "--json"}, {"changes", "Germans", "--from", "2000-01-01"},
 		{"member", "C01"}, {"member", "C01", "--json"}, {"member", "C02"},
 		{"download", "Germans"}, {"download", "Germans", "--fields", "CustomerId,Age"},
+		{"overlap", "Germans", "Young"}, {"overlap", "Germans", "Young", "--by", "Customer.Country", "--json"},
 	} {
 		w.same(exitOK, args...)
 	}
+	r = w.same(exitOK, "overlap", "Germans", "Young", "--by", "Customer.Country")
+	require.Contains(t, r.stdout, "Germans & Young")
+	r = w.same(exitFailed, "overlap", "Germans", "Older")
+	require.Contains(t, r.stderr, "never been refreshed")
+	r = w.same(exitFailed, "overlap", "Germans", "Young", "--by", "Customer.Contry")
+	require.Contains(t, r.stderr, "did you mean Customer.Country?")
+	w.same(exitUsage, "overlap", "Germans")
 	r = w.same(exitUsage, "list", "--sort", "membres")
 	require.Contains(t, r.stderr, "did you mean members?")
 	r = w.same(exitFailed, "show", "Germns")

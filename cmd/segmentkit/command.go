@@ -37,7 +37,7 @@ var rootCommand = &command{
 }
 
 func init() {
-	rootCommand.verbs = []*command{evalCommand, validateCommand, sqlCommand, demoCommand, segmentsCommand, quickCommand,
+	rootCommand.verbs = []*command{evalCommand, validateCommand, inspectCommand, explainCommand, sqlCommand, demoCommand, segmentsCommand, quickCommand,
 		serveCommand, serveScheduleCommand, versionCommand}
 }
 

@@ -81,67 +81,16 @@ func (c *cli) eval(ctx context.Context, a evalArgs) int {
 	if err := checkFormat(a.format); err != nil {
 		return c.usage(err)
 	}
-	def, err := c.readSegment("--segment", a.segment)
-	if err != nil {
-		return c.failAt(a.segment, err)
-	}
-	// Check the definition against schema.json before loading the data, so
-	// that a mistake is reported at once, however large the data.
-	sch, err := readSchema(a.data)
-	if err != nil {
-		return c.fail(err)
-	}
-	refs := definitionRefs(def)
-	known := func(string) bool { return true }
-	if len(refs) == 0 {
-		known = nil
-	}
-	if err := def.ValidateWith(sch, segment.ValidateOptions{Segments: known}); err != nil {
-		return c.failAt(a.segment, err)
-	}
-	// A snapshot from the data directory's snapshot file has its values
-	// checked in the background while the segment evaluates; members
-	// computed from a file found damaged are dropped, and the data files
-	// loaded instead.
-	lopts := c.storageOptions(nil)
-	lopts.VerifySnapshotFile = false
-	var snap *storage.Snapshot
-	defer func() {
-		if snap != nil {
-			snap.Release()
-		}
-	}()
 	var members *roaring.Bitmap
-	for {
-		if snap, _, err = c.loadWith(ctx, a.data, lopts); err != nil {
-			snap = nil
-			return c.fail(err)
-		}
-		opts := engine.Options{}
-		if len(refs) > 0 {
-			if opts.Segments, err = catalogMembers(ctx, a.catalog, snap, refs); err != nil {
-				return c.fail(err)
-			}
-		}
-		plan, err := engine.Compile(def, snap, opts)
-		if err != nil {
-			return c.failAt(a.segment, err)
-		}
-		if members, err = plan.Eval(ctx, asOf); err != nil {
-			return c.fail(err)
-		}
-		err = snap.Verify(ctx)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, storage.ErrSnapshotFile) || lopts.NoSnapshotCache {
-			return c.fail(err)
-		}
-		fmt.Fprintf(c.stderr, "%s%s; loading the data files\n", c.prefix(), oneLine(err.Error()))
-		snap.Release()
-		snap = nil
-		lopts.NoSnapshotCache = true
+	plan, code := c.withPlan(ctx, a.data, a.segment, a.catalog, func(plan *engine.Plan) (err error) {
+		members, err = plan.Eval(ctx, asOf)
+		return err
+	})
+	if code >= 0 {
+		return code
 	}
+	snap, def := plan.Snapshot(), plan.Definition()
+	defer snap.Release()
 	switch a.format {
 	case "count":
 		fmt.Fprintln(c.out, members.GetCardinality())
@@ -156,6 +105,72 @@ func (c *cli) eval(ctx context.Context, a evalArgs) int {
 		return c.fail(fmt.Errorf("write output: %w", err))
 	}
 	return exitOK
+}
+
+// withPlan reads the definition in segFile, checks it against the data
+// directory's schema (before loading the data, so that a mistake is
+// reported at once, however large the data), loads the data, compiles the
+// definition (references resolved through the catalog file) and calls run
+// with the plan. A snapshot from the data directory's snapshot file has
+// its values checked in the background while run works; what run computed
+// from a file found damaged is dropped, and run called again on the data
+// files. It returns the plan run was last called with and -1, the plan's
+// snapshot for the caller to release, or an exit code.
+func (c *cli) withPlan(ctx context.Context, data, segFile, catalogFile string, run func(*engine.Plan) error) (*engine.Plan, int) {
+	def, err := c.readSegment("--segment", segFile)
+	if err != nil {
+		return nil, c.failAt(segFile, err)
+	}
+	sch, err := readSchema(data)
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	refs := definitionRefs(def)
+	known := func(string) bool { return true }
+	if len(refs) == 0 {
+		known = nil
+	}
+	if err := def.ValidateWith(sch, segment.ValidateOptions{Segments: known}); err != nil {
+		return nil, c.failAt(segFile, err)
+	}
+	lopts := c.storageOptions(nil)
+	lopts.VerifySnapshotFile = false
+	for {
+		snap, _, err := c.loadWith(ctx, data, lopts)
+		if err != nil {
+			return nil, c.fail(err)
+		}
+		var plan *engine.Plan
+		code := func() int {
+			opts := engine.Options{}
+			if len(refs) > 0 {
+				if opts.Segments, err = catalogMembers(ctx, catalogFile, snap, refs); err != nil {
+					return c.fail(err)
+				}
+			}
+			if plan, err = engine.Compile(def, snap, opts); err != nil {
+				return c.failAt(segFile, err)
+			}
+			if err := run(plan); err != nil {
+				return c.fail(err)
+			}
+			return -1
+		}()
+		if code >= 0 {
+			snap.Release()
+			return nil, code
+		}
+		err = snap.Verify(ctx)
+		if err == nil {
+			return plan, -1
+		}
+		snap.Release()
+		if !errors.Is(err, storage.ErrSnapshotFile) || lopts.NoSnapshotCache {
+			return nil, c.fail(err)
+		}
+		fmt.Fprintf(c.stderr, "%s%s; loading the data files\n", c.prefix(), oneLine(err.Error()))
+		lopts.NoSnapshotCache = true
+	}
 }
 
 // definitionRefs returns the names of the segments def references, each

@@ -124,7 +124,7 @@ func TestUnknownCommand(t *testing.T) {
 		{"evl", `segmentkit: unknown command "evl" (did you mean eval?)`},
 		{"valdate", `segmentkit: unknown command "valdate" (did you mean validate?)`},
 		{"Demo", `segmentkit: unknown command "Demo" (did you mean demo?)`},
-		{"frobnicate", `segmentkit: unknown command "frobnicate"; commands are eval, validate, sql, demo,`},
+		{"frobnicate", `segmentkit: unknown command "frobnicate"; commands are eval, validate, inspect, explain, sql, demo,`},
 		{"--data", `segmentkit: unknown command "--data"`},
 	} {
 		t.Run(c.verb, func(t *testing.T) {

@@ -372,6 +372,12 @@ var segVerbs = []*segVerb{
 			rows := fs.Int("rows", catalog.DefaultPreviewRows, "show `N` members")
 			return func(ctx context.Context, s *segSession) int { return s.preview(ctx, *rows) }
 		}},
+	{name: "overlap", readOnly: true, args: "NAME NAME... [--by Entity.Attribute] --data DIR", data: dataRequired, json: true, minArgs: 2, maxArgs: 8,
+		summary: "count the customers in every region of 2 to 8 segments' Venn diagram (their latest members), optionally by a customer attribute's values",
+		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
+			by := fs.String("by", "", "break every region down by the customer attribute `Entity.Attribute` (its 100 most frequent values)")
+			return func(ctx context.Context, s *segSession) int { return s.overlap(ctx, *by) }
+		}},
 	{name: "download", readOnly: true, asOf: true, args: "NAME [--fields A,B] [--out FILE] --data DIR [--as-of DATE]", data: dataRequired, minArgs: 1, maxArgs: 1,
 		summary: "write every member as CSV, with the chosen fields",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/internal/exact"
 	"github.com/segmentkit/segmentkit/schema"
@@ -660,4 +661,61 @@ func (s *segSession) refreshHint(name string) string {
 		return "segmentkit segments refresh " + name + " --server URL"
 	}
 	return "segmentkit segments refresh " + name + " --data DIR"
+}
+
+// overlapColumns is how many of --by's values the text of overlap shows
+// as columns; the others are added up in one.
+const overlapColumns = 8
+
+func (s *segSession) overlap(ctx context.Context, by string) int {
+	ov, err := s.cat.Overlap(ctx, s.args, analysis.OverlapOptions{By: by})
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		return s.emit(ov)
+	}
+	fmt.Fprintf(s.out, "%s customers in %d segments:", exact.FormatCount(ov.Customers), len(ov.Sets))
+	for i, name := range ov.Sets {
+		fmt.Fprintf(s.out, " %s (%s)", name, exact.FormatCount(ov.Sizes[i]))
+	}
+	fmt.Fprintln(s.out)
+	shown := ov.Values[:min(len(ov.Values), overlapColumns)]
+	tw := newTable(s.out)
+	io.WriteString(tw, "IN\tCUSTOMERS\tSHARE")
+	for _, v := range shown {
+		io.WriteString(tw, "\t"+cell(v))
+	}
+	if by != "" {
+		io.WriteString(tw, "\tOTHER\tNO VALUE")
+	}
+	io.WriteString(tw, "\n")
+	for _, r := range ov.Regions {
+		in := "(none of them)"
+		if len(r.In) > 0 {
+			in = strings.Join(r.In, " & ")
+			if len(r.In) < len(ov.Sets) {
+				in += " only"
+			}
+		}
+		share := "0%"
+		if ov.Customers > 0 {
+			share = fmt.Sprintf("%.1f%%", 100*float64(r.Count)/float64(ov.Customers))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s", cell(in), exact.FormatCount(r.Count), share)
+		if by != "" {
+			other := r.Other
+			for j, c := range r.ByValue {
+				if j < len(shown) {
+					fmt.Fprintf(tw, "\t%s", exact.FormatCount(c))
+				} else {
+					other += c
+				}
+			}
+			fmt.Fprintf(tw, "\t%s\t%s", exact.FormatCount(other), exact.FormatCount(r.Null))
+		}
+		io.WriteString(tw, "\n")
+	}
+	tw.Flush()
+	return exitOK
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 )
 
@@ -38,6 +39,7 @@ type store interface {
 	SegmentsOf(ctx context.Context, customerKey string) ([]catalog.Membership, error)
 	PreviewWith(ctx context.Context, name string, n int, opts catalog.PreviewOptions) (*catalog.Preview, error)
 	DownloadWith(ctx context.Context, name string, w io.Writer, fields []string, opts catalog.PreviewOptions) error
+	Overlap(ctx context.Context, names []string, opts analysis.OverlapOptions) (*analysis.OverlapResult, error)
 
 	Export(ctx context.Context, name, destination string) (*catalog.ExportJob, error)
 	ExportTo(ctx context.Context, name string, opts catalog.DestinationOptions) (*catalog.ExportJob, error)
@@ -124,6 +126,10 @@ func (f fileStore) SegmentsOf(ctx context.Context, customerKey string) ([]catalo
 
 func (f fileStore) PreviewWith(ctx context.Context, name string, n int, opts catalog.PreviewOptions) (*catalog.Preview, error) {
 	return f.cat.PreviewWith(ctx, name, n, opts)
+}
+
+func (f fileStore) Overlap(ctx context.Context, names []string, opts analysis.OverlapOptions) (*analysis.OverlapResult, error) {
+	return f.cat.Overlap(ctx, names, opts)
 }
 
 func (f fileStore) DownloadWith(ctx context.Context, name string, w io.Writer, fields []string, opts catalog.PreviewOptions) error {

@@ -128,6 +128,13 @@ func (b Bitset) ToRoaring() *roaring.Bitmap {
 // past n are dropped.
 func FromRoaring(rb *roaring.Bitmap, n int) Bitset {
 	b := NewBitset(n)
+	if rb.IsEmpty() {
+		return b
+	}
+	if int64(rb.Maximum()) < int64(n) {
+		rb.WriteDenseTo(b) // container by container: a copy per full one
+		return b
+	}
 	it := rb.Iterator()
 	for it.HasNext() {
 		v := it.Next()
