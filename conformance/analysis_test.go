@@ -122,23 +122,39 @@ func checkAnalyses(t *testing.T, seed uint64, count int) {
 		}
 
 		// Explain every customer: the nodes' reference results first.
+		// And each aggregate's value from the same aggregate as a
+		// measure (engine.EvalMeasure, another path through the engine).
 		truth := map[string][]uint32{}
-		var walk func(e *engine.NodeExplanation, c segment.Condition)
-		walk = func(e *engine.NodeExplanation, c segment.Condition) {
+		aggs := map[string]*engine.Values{}
+		var walk func(e *engine.NodeExplanation, c segment.Condition, id uint32)
+		walk = func(e *engine.NodeExplanation, c segment.Condition, id uint32) {
 			if _, ok := truth[e.Path]; !ok {
 				truth[e.Path] = alone(c)
 			}
 			switch n := c.(type) {
 			case *segment.And:
 				for i, x := range n.Conditions {
-					walk(e.Children[i], x)
+					walk(e.Children[i], x, id)
 				}
 			case *segment.Or:
 				for i, x := range n.Conditions {
-					walk(e.Children[i], x)
+					walk(e.Children[i], x, id)
 				}
 			case *segment.Not:
-				walk(e.Children[0], n.Condition)
+				walk(e.Children[0], n.Condition, id)
+			case *segment.Related:
+				if n.Aggregate == nil {
+					break
+				}
+				vs, ok := aggs[e.Path]
+				if !ok {
+					m := &segment.Measure{Name: "Agg", Entity: n.Entity, Path: n.Path, Where: n.Where, Aggregate: *n.Aggregate}
+					vs, err = engine.EvalMeasure(ctx, snap, m, asOf)
+					require.NoError(t, err, "%s: %s", where, m)
+					aggs[e.Path] = vs
+				}
+				require.Equal(t, vs.Format(id), e.Rows.Aggregate, "%s: %s", where, e.Path)
+				require.Equal(t, !vs.Valid(id), e.Rows.AggregateNull, "%s: %s", where, e.Path)
 			}
 		}
 		for id := range nCust {
@@ -148,7 +164,7 @@ func checkAnalyses(t *testing.T, seed uint64, count int) {
 			_, in := slices.BinarySearch(want, id)
 			require.Equal(t, in, ex.Member, "%s: customer %s", where, ex.Customer)
 			for i, g := range ex.Groups {
-				walk(g.Condition, def.Groups[i].Condition)
+				walk(g.Condition, def.Groups[i].Condition, id)
 				checkNode(t, g.Condition, truth, id, where+" customer "+ex.Customer)
 			}
 		}

@@ -321,3 +321,49 @@ func BenchmarkRelatedKernel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAnalyses inspects and explains the benchmark segments, each
+// call with a cache of its own (as the CLI's inspect and explain run), next
+// to a plain evaluation of the same plan: the cost of evaluating every
+// condition alone.
+func BenchmarkAnalyses(b *testing.B) {
+	snap := benchSnapshot(b)
+	ctx := context.Background()
+	for _, s := range benchSegments {
+		def, err := segment.Parse([]byte(s.def))
+		if err != nil {
+			b.Fatal(err)
+		}
+		plan, err := engine.Compile(def, snap, engine.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		// A member to explain, as a user would pick one.
+		bm, err := plan.Eval(ctx, asOf)
+		if err != nil || bm.IsEmpty() {
+			b.Fatal(err, "no member")
+		}
+		member := bm.Minimum()
+		b.Run(s.name+"/eval", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := plan.EvalCardinality(ctx, asOf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(s.name+"/inspect", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := plan.Inspect(ctx, asOf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(s.name+"/explain", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := plan.Explain(ctx, asOf, member); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

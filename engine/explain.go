@@ -219,7 +219,7 @@ func (s *subEvaluator) relatedRows(path string, n *segment.Related, c int) (*Rel
 			return nil, err
 		}
 	}
-	out := &RelatedRows{Entity: n.Entity, Listed: "matching", Attributes: readAttributes(t.Entity, n)}
+	out := &RelatedRows{Entity: n.Entity, Listed: "matching", Attributes: readAttributes(t.Entity, n), Rows: [][]string{}}
 	if r.agg == nil {
 		out.Match = n.Match.String()
 		if n.Match == segment.MatchAll {
@@ -247,12 +247,25 @@ func (s *subEvaluator) relatedRows(path string, n *segment.Related, c int) (*Rel
 		out.Rows = append(out.Rows, vals)
 	}
 	if r.agg != nil {
-		v, err := s.ec.aggregate(r.links, r.rows, mask, r.agg)
+		var v *column.Vec
+		var err error
+		id := uint32(c)
+		if starts := r.links.Starts(); starts != nil && r.agg.aggregatesByCandidate() {
+			// The customer's rows alone; the value is at index 0.
+			var where wordTest
+			if mask != nil {
+				where = mask.BitsAt
+			}
+			v, err = s.ec.aggregateByCandidate(r.agg, []uint32{id}, starts, where)
+			id = 0
+		} else {
+			v, err = s.ec.aggregate(r.links, r.rows, mask, r.agg)
+		}
 		if err != nil {
 			return nil, err
 		}
 		vs := &Values{v: v, typ: r.agg.storageType}
-		out.Aggregate, out.AggregateNull = vs.Format(uint32(c)), !vs.Valid(uint32(c))
+		out.Aggregate, out.AggregateNull = vs.Format(id), !vs.Valid(id)
 	}
 	return out, nil
 }

@@ -360,3 +360,26 @@ func TestOverlap(t *testing.T) {
 	p := e.problem(422, "analysis.unknown_field", "GET", "/api/overlap?segments=VipCustomers,RecentBuyers&by=Customer.Countri", nil)
 	require.Contains(t, p["detail"], "Customer.Country")
 }
+
+// TestInspectExplain inspects and explains the demo's example segment
+// through the API: the inspection's members are /api/evaluate's, a
+// member's explanation says it is one, and wrong requests get their
+// problems.
+func TestInspectExplain(t *testing.T) {
+	e := newEnv(t, Options{})
+	def := json.RawMessage(demo.ExampleSegment())
+	asOf := demo.DefaultAsOf.Format(time.RFC3339)
+	ev := e.ok(200, "POST", "/api/evaluate", map[string]any{"definition": def, "first": 1, "asOf": asOf})
+	require.Positive(t, ev["members"])
+	ins := e.ok(200, "POST", "/api/inspect", map[string]any{"definition": def, "asOf": asOf})
+	require.Equal(t, ev["members"], ins["members"])
+	groups := ins["groups"].([]any)
+	require.Equal(t, ins["members"], groups[len(groups)-1].(map[string]any)["running"])
+	key := ev["first"].([]any)[0].(string)
+	ex := e.ok(200, "POST", "/api/explain", map[string]any{"definition": def, "customer": key, "asOf": asOf})
+	require.Equal(t, true, ex["member"])
+	require.Equal(t, key, ex["customer"])
+	e.problem(404, "engine.unknown_customer", "POST", "/api/explain", map[string]any{"definition": def, "customer": "nobody"})
+	e.problem(400, "server.bad_request", "POST", "/api/explain", map[string]any{"definition": def})
+	e.problem(422, "catalog.invalid", "POST", "/api/inspect", map[string]any{"definition": map[string]any{"name": "X", "groups": []any{}}})
+}

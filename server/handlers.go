@@ -788,37 +788,12 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request) error {
 	if first < 0 || first > maxFirst {
 		return badRequest("\"first\" must be from 0 to %d", maxFirst)
 	}
-	def, problems, err := s.cat.Check(r.Context(), raw, "")
-	if err != nil {
-		return err
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: %w", catalog.ErrInvalid, problems)
-	}
-	ref, err := s.acquire()
+	plan, ref, err := s.compile(r, raw)
 	if err != nil {
 		return err
 	}
 	defer ref.done()
-	refs := map[string]*roaring.Bitmap{}
-	for _, rf := range def.Refs() {
-		if _, ok := refs[rf.Name]; ok {
-			continue
-		}
-		bm, err := s.cat.MembersIn(r.Context(), rf.Name, ref.snap)
-		if err != nil {
-			return err
-		}
-		refs[rf.Name] = bm
-	}
-	plan, err := engine.Compile(def, ref.snap, engine.Options{Segments: refs})
-	if err != nil {
-		return err
-	}
-	asOf := body.AsOf.Time
-	if asOf.IsZero() {
-		asOf = s.clock.Now().UTC()
-	}
+	asOf := s.asOfOr(body.AsOf)
 	bm, err := plan.Eval(r.Context(), asOf)
 	if err != nil {
 		return err
@@ -830,4 +805,98 @@ func (s *Server) evaluate(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"members": bm.GetCardinality(), "customers": ref.snap.NumCustomers(),
 		"asOf": asOf.Format(time.RFC3339Nano), "first": keys})
+}
+
+// compile checks a request's definition and compiles it against the
+// current snapshot, its segment references resolved to their stored
+// members. The caller calls the reference's done when it is through with
+// the plan.
+func (s *Server) compile(r *http.Request, raw []byte) (*engine.Plan, *snapshotRef, error) {
+	def, problems, err := s.cat.Check(r.Context(), raw, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(problems) > 0 {
+		return nil, nil, fmt.Errorf("%w: %w", catalog.ErrInvalid, problems)
+	}
+	ref, err := s.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	refs := map[string]*roaring.Bitmap{}
+	for _, rf := range def.Refs() {
+		if _, ok := refs[rf.Name]; ok {
+			continue
+		}
+		bm, err := s.cat.MembersIn(r.Context(), rf.Name, ref.snap)
+		if err != nil {
+			ref.done()
+			return nil, nil, err
+		}
+		refs[rf.Name] = bm
+	}
+	plan, err := engine.Compile(def, ref.snap, engine.Options{Segments: refs})
+	if err != nil {
+		ref.done()
+		return nil, nil, err
+	}
+	return plan, ref, nil
+}
+
+// asOfOr returns t, or now when it was not given.
+func (s *Server) asOfOr(t optTime) time.Time {
+	if t.Time.IsZero() {
+		return s.clock.Now().UTC()
+	}
+	return t.Time
+}
+
+func (s *Server) inspect(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		defBody
+		AsOf optTime `json:"asOf"`
+	}
+	raw, err := decodeDefinition(r, &body)
+	if err != nil {
+		return err
+	}
+	plan, ref, err := s.compile(r, raw)
+	if err != nil {
+		return err
+	}
+	defer ref.done()
+	ins, err := plan.Inspect(r.Context(), s.asOfOr(body.AsOf))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ins)
+}
+
+func (s *Server) explain(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		defBody
+		AsOf     optTime `json:"asOf"`
+		Customer string  `json:"customer"`
+	}
+	raw, err := decodeDefinition(r, &body)
+	if err != nil {
+		return err
+	}
+	if body.Customer == "" {
+		return badRequest("\"customer\" is required: the key of the customer to explain")
+	}
+	plan, ref, err := s.compile(r, raw)
+	if err != nil {
+		return err
+	}
+	defer ref.done()
+	id, ok := ref.snap.CustomerID(body.Customer)
+	if !ok {
+		return fmt.Errorf("%w: no customer has the key %q", engine.ErrUnknownCustomer, body.Customer)
+	}
+	ex, err := plan.Explain(r.Context(), s.asOfOr(body.AsOf), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ex)
 }

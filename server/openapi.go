@@ -146,9 +146,37 @@ func components() schemaMap {
 		"Definition":       obj([]string{"definition"}, schemaMap{"definition": definitionSchema()}),
 		"Validation":       obj([]string{"valid", "problems"}, schemaMap{"valid": boolean(), "problems": arrayOf(ref("DefinitionProblem"))}),
 		"Evaluate":         obj([]string{"definition"}, schemaMap{"definition": definitionSchema(), "asOf": dateTime(), "first": withDoc(integer(), "how many member keys to return (default 10, at most 1000)")}),
-		"Evaluation":       obj([]string{"members", "customers", "asOf", "first"}, schemaMap{"members": integer(), "customers": integer(), "asOf": dateTime(), "first": arrayOf(str())}),
-		"QuickField":       quickField,
-		"QuickFields":      obj([]string{"fields"}, schemaMap{"fields": arrayOf(ref("QuickField"))}),
+		"Inspect":          obj([]string{"definition"}, schemaMap{"definition": definitionSchema(), "asOf": dateTime()}),
+		"Inspection": obj([]string{"members", "customers", "groups"}, schemaMap{
+			"members": integer(), "customers": integer(),
+			"groups": arrayOf(obj([]string{"path", "condition", "size", "running", "conditions"}, schemaMap{
+				"path": str(), "setOp": enum("union", "intersect", "except"), "condition": str(),
+				"size":       withDoc(integer(), "the customers the group's condition holds for, alone"),
+				"running":    withDoc(integer(), "the members after this group's set operation"),
+				"conditions": arrayOf(obj([]string{"path", "condition", "size"}, schemaMap{"path": str(), "condition": str(), "size": integer()})),
+			})),
+		}),
+		"Explain": obj([]string{"definition", "customer"}, schemaMap{"definition": definitionSchema(), "asOf": dateTime(), "customer": strDoc("the customer's key")}),
+		"Explanation": obj([]string{"customer", "member", "groups"}, schemaMap{
+			"customer": str(), "member": boolean(),
+			"groups": arrayOf(obj([]string{"running", "condition"}, schemaMap{
+				"setOp": enum("union", "intersect", "except"), "running": boolean(), "condition": ref("ExplainNode"),
+			})),
+		}),
+		"ExplainNode": obj([]string{"path", "kind", "condition", "holds"}, schemaMap{
+			"path": str(), "kind": enum("and", "or", "not", "predicate", "related", "segment"), "condition": str(), "holds": boolean(),
+			"children": arrayOf(ref("ExplainNode")),
+			"value":    withDoc(str(), "the customer's value of the predicate's attribute or measure"), "null": boolean(),
+			"rows": obj([]string{"entity", "total", "matched", "listed", "attributes", "rows"}, schemaMap{
+				"entity": str(), "total": integer(), "matched": integer(), "match": enum("any", "all", "none"),
+				"listed": enum("matching", "failing"), "attributes": arrayOf(str()),
+				"rows":      withDoc(arrayOf(arrayOf(str())), "up to 20 of the listed rows, each with the values of attributes"),
+				"aggregate": str(), "aggregateNull": boolean(),
+			}),
+		}),
+		"Evaluation":  obj([]string{"members", "customers", "asOf", "first"}, schemaMap{"members": integer(), "customers": integer(), "asOf": dateTime(), "first": arrayOf(str())}),
+		"QuickField":  quickField,
+		"QuickFields": obj([]string{"fields"}, schemaMap{"fields": arrayOf(ref("QuickField"))}),
 		"QuickInsights": obj([]string{"name", "source", "type", "kind", "asOf", "customers", "nulls", "distinct"}, schemaMap{
 			"name": str(), "source": str(), "type": str(), "kind": str(), "displayName": str(), "asOf": dateTime(),
 			"customers": integer(), "nulls": integer(), "distinct": integer(),

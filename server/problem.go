@@ -11,6 +11,7 @@ import (
 	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/segment"
 )
@@ -77,6 +78,7 @@ var statuses = []struct {
 	{ErrNoRoute, http.StatusNotFound},
 	{ErrTimeout, http.StatusGatewayTimeout},
 	{catalog.ErrNotFound, http.StatusNotFound},
+	{engine.ErrUnknownCustomer, http.StatusNotFound},
 	{catalog.ErrExists, http.StatusConflict},
 	{catalog.ErrDraft, http.StatusConflict},
 	{catalog.ErrNoMembers, http.StatusConflict},
