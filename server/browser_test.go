@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/segment"
@@ -835,4 +836,62 @@ func TestBrowserManage(t *testing.T) {
 	defer p.mu.Unlock()
 	require.Empty(t, p.errors, "the page logged errors")
 	require.Empty(t, p.external, "the page made requests outside the server")
+}
+
+// TestBrowserAnalyses uses the page's analyses as a person would: a
+// segment's inspection, whose last running size is its members; the
+// explanation of a member and of a customer who is not one; and the
+// overlap of two segments selected in the list, equal to the catalog's.
+func TestBrowserAnalyses(t *testing.T) {
+	ctx := t.Context()
+	e := newBrowserEnv(t)
+	p := newPage(t, e.url)
+	cat := e.cat
+	const example = "HighValueEscalated"
+	seg, err := cat.Get(example)
+	require.NoError(t, err)
+	require.Positive(t, seg.MemberCount)
+
+	p.run(chromedp.Navigate(e.url + "/#/segments/" + example))
+	p.waitFor("the inspection", `document.querySelector('#inspect-table')`)
+	running := evalAs[[]string](p, `[...document.querySelectorAll('#inspect-table td[data-testid="running"]')].map(td => td.textContent)`)
+	require.NotEmpty(t, running)
+	require.Equal(t, thousands(uint64(seg.MemberCount)), running[len(running)-1], "the last running size is the segment's members")
+	p.view("21-inspection", "#inspect-title")
+
+	prev, err := cat.PreviewWith(ctx, example, 1, catalog.PreviewOptions{})
+	require.NoError(t, err)
+	member := prev.Rows[0][0]
+	p.typeIn("#explain-key", member)
+	p.click(`#explain-form button[type="submit"]`)
+	p.waitFor("the member's explanation", `document.querySelector('#explain-out [data-testid="verdict"]')`)
+	require.Equal(t, "Customer "+member+" is a member.", p.text(`#explain-out [data-testid="verdict"]`))
+	require.Contains(t, p.text("#explain-out"), "rows match")
+	p.view("22-explain", "#explain-title")
+	p.typeIn("#explain-key", "nobody-at-all")
+	p.click(`#explain-form button[type="submit"]`)
+	p.waitFor("the unknown key's problem", `document.getElementById('explain-out').textContent.includes('nobody-at-all')`)
+
+	// The overlap of two segments selected in the list.
+	names := []string{example, "VipCustomers"}
+	p.run(chromedp.Navigate(e.url + "/#/"))
+	p.waitFor("the list", `document.body.dataset.view === 'list' && document.querySelector('#segments-body tr[data-name="VipCustomers"]')`)
+	for _, n := range names {
+		p.click(fmt.Sprintf(`#segments-body tr[data-name=%q] input.row-select`, n))
+	}
+	p.waitFor("the overlap button", `!document.getElementById('bulk-overlap').disabled`)
+	p.click("#bulk-overlap")
+	p.waitFor("the overlap", `document.querySelectorAll('#overlap-table tbody tr').length === 4`)
+	ov, err := cat.Overlap(ctx, names, analysis.OverlapOptions{})
+	require.NoError(t, err)
+	// The page asks for the segments in the order they were selected.
+	counts := evalAs[[]string](p, `[...document.querySelectorAll('#overlap-table tbody tr')].map(tr => tr.children[1].textContent)`)
+	want := make([]string, len(ov.Regions))
+	for i, r := range ov.Regions {
+		want[i] = thousands(r.Count)
+	}
+	require.Equal(t, want, counts)
+	p.choose("#overlap-by", "Customer.Country")
+	p.waitFor("the breakdown", `document.querySelectorAll('#overlap-table thead th').length > 5`)
+	p.view("23-overlap", "#overlap-title")
 }

@@ -6,6 +6,7 @@ import { $, h, time, num, badge, duration, problemBox, problemList, showError, s
 import { renderTrend, destroyTrend } from './trend.js';
 import { openBuilder, leaveBuilder } from './builder.js';
 import { openQuick } from './quick.js';
+import { loadInspection, setExplained, openOverlap } from './analyses.js';
 
 const roles = { viewer: 0, editor: 1, admin: 2 };
 
@@ -224,6 +225,7 @@ function toggleSelect(name, on) {
 function updateSelection() {
   const n = list.selected.size;
   for (const id of ['bulk-refresh', 'bulk-activate', 'bulk-deactivate', 'bulk-delete']) $(id).disabled = n === 0;
+  $('bulk-overlap').disabled = n < 2 || n > 8;
   $('selection-count').textContent = n ? `${n} selected` : '';
   const onPage = list.rows.map((s) => s.name);
   const all = $('select-all');
@@ -288,6 +290,15 @@ async function eachSelected(what, fn) {
   if (failed.length) showError(new ProblemError(0, { title: `${what}: ${failed.length} of ${names.length} failed`, problems: failed }));
   return results;
 }
+
+$('bulk-overlap').addEventListener('click', async () => {
+  showError(null);
+  try {
+    await openOverlap([...list.selected], await app.schemaData());
+  } catch (err) {
+    showError(err);
+  }
+});
 
 $('bulk-refresh').addEventListener('click', async () => {
   showError(null);
@@ -363,6 +374,9 @@ async function loadDetails(name) {
   $('dest-add').open = false;
   renderDetails(s);
   await Promise.all([loadTrend(), loadPreview(), loadDestinations(), loadExports(), loadJobs()]);
+  // Inspected and explained as of the members shown (the preview's).
+  setExplained(s, details.asOf);
+  await loadInspection(s, details.asOf);
 }
 
 function renderDetails(s) {
@@ -442,10 +456,12 @@ async function loadPreview() {
     const shown = (p.rows || []).length;
     info.textContent = `Showing the first ${num(shown)} of ${num(p.total)} members${p.asOf ? `, as of ${fmtTime(p.asOf)}` : ''}. Download the CSV for all of them.${p.warnings && p.warnings.length ? ' ' + p.warnings.join(' ') : ''}`;
     info.dataset.total = String(p.total);
+    details.asOf = p.asOf && !p.asOf.startsWith('0001-') ? p.asOf : '';
   } catch (err) {
     table.tHead.replaceChildren();
     table.tBodies[0].replaceChildren();
     info.textContent = `No preview: ${err.detail || err.message}`;
+    details.asOf = '';
   }
 }
 
