@@ -383,3 +383,22 @@ func TestInspectExplain(t *testing.T) {
 	e.problem(400, "server.bad_request", "POST", "/api/explain", map[string]any{"definition": def})
 	e.problem(422, "catalog.invalid", "POST", "/api/inspect", map[string]any{"definition": map[string]any{"name": "X", "groups": []any{}}})
 }
+
+// TestPreviewEdit previews an edit of a demo segment through the API: the
+// counts match the members, nothing is saved, and wrong requests get their
+// problems.
+func TestPreviewEdit(t *testing.T) {
+	e := newEnv(t, Options{})
+	seg := e.ok(200, "GET", "/api/segments/VipCustomers", nil)
+	def := map[string]any{"name": "VipCustomers", "groups": []any{map[string]any{"condition": map[string]any{"attribute": "Customer.IsVip", "operator": "isFalse"}}}}
+	p := e.ok(200, "POST", "/api/segments/VipCustomers/edit-preview", map[string]any{"definition": def, "samples": 3})
+	require.Equal(t, seg["members"], p["current"])
+	require.Equal(t, p["current"], p["removed"], "no VIP is a non-VIP")
+	require.Len(t, p["addedKeys"], 3)
+	require.Equal(t, p["members"], p["added"])
+	after := e.ok(200, "GET", "/api/segments/VipCustomers", nil)
+	require.Equal(t, seg["definition"], after["definition"], "a preview saves nothing")
+	e.problem(404, "catalog.not_found", "POST", "/api/segments/Nope/edit-preview", map[string]any{"definition": def})
+	e.problem(400, "server.bad_request", "POST", "/api/segments/VipCustomers/edit-preview", map[string]any{"definition": def, "samples": -1})
+	e.problem(422, "catalog.invalid_name", "POST", "/api/segments/RecentBuyers/edit-preview", map[string]any{"definition": def})
+}

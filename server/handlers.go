@@ -494,6 +494,26 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, p)
 }
 
+func (s *Server) previewEdit(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		defBody
+		AsOf    optTime `json:"asOf"`
+		Samples int     `json:"samples"`
+	}
+	raw, err := decodeDefinition(r, &body)
+	if err != nil {
+		return err
+	}
+	if body.Samples < 0 || body.Samples > catalog.MaxEditSamples {
+		return badRequest("\"samples\" must be from 0 to %d", catalog.MaxEditSamples)
+	}
+	p, err := s.cat.PreviewEdit(r.Context(), r.PathValue("name"), raw, catalog.EditPreviewOptions{AsOf: body.AsOf.Time, Samples: body.Samples})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
 func (s *Server) segmentOverlap(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query().Get("segments")
 	if q == "" {

@@ -117,6 +117,12 @@ func components() schemaMap {
 			"segment": str(), "total": integer(), "columns": arrayOf(obj([]string{"name", "type"}, schemaMap{"name": str(), "type": str()})),
 			"rows": arrayOf(arrayOf(schemaMap{"type": []string{"string", "null"}})), "asOf": dateTime(), "warnings": arrayOf(str()),
 		}),
+		"EditPreviewRequest": obj([]string{"definition"}, schemaMap{"definition": definitionSchema(), "asOf": withDoc(dateTime(), "default: the instant the current members were computed at"),
+			"samples": withDoc(integer(), "how many keys to list of those added and of those removed (default 10, at most 1000)")}),
+		"EditPreview": obj([]string{"segment", "asOf", "refreshed", "current", "members", "added", "removed", "addedKeys", "removedKeys"}, schemaMap{
+			"segment": str(), "asOf": dateTime(), "refreshed": boolean(), "current": integer(), "members": integer(),
+			"added": integer(), "removed": integer(), "addedKeys": arrayOf(str()), "removedKeys": arrayOf(str()),
+		}),
 		"Overlap": obj([]string{"sets", "sizes", "customers", "regions"}, schemaMap{
 			"sets": arrayOf(str()), "sizes": arrayOf(integer()), "customers": integer(),
 			"regions": arrayOf(obj([]string{"mask", "in", "count"}, schemaMap{

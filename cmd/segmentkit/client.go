@@ -306,6 +306,22 @@ func (c *client) Edit(ctx context.Context, name string, definition []byte) (*cat
 	return &seg, nil
 }
 
+// PreviewEdit asks the server what an edit would change.
+func (c *client) PreviewEdit(ctx context.Context, name string, definition []byte, opts catalog.EditPreviewOptions) (*catalog.EditPreview, error) {
+	body := map[string]any{"definition": string(definition)}
+	if !opts.AsOf.IsZero() {
+		body["asOf"] = apiTime(opts.AsOf)
+	}
+	if opts.Samples != 0 {
+		body["samples"] = opts.Samples
+	}
+	var p catalog.EditPreview
+	if err := c.do(ctx, http.MethodPost, segPath(name, "edit-preview"), nil, body, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 func (c *client) Rename(ctx context.Context, oldName, newName string) error {
 	return c.do(ctx, http.MethodPost, segPath(oldName, "rename"), nil, map[string]any{"name": newName}, nil)
 }

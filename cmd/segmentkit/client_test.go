@@ -199,6 +199,16 @@ func TestClientSameAsFile(t *testing.T) {
 	require.Contains(t, r.stdout, "activated Germans\njob 1 successful: Germans (activation)")
 	w.same(exitOK, "activate", "Germans")
 	w.same(exitOK, "activate", "Germans", "--json")
+	// An edit's dry run: what it would change, nothing saved.
+	wider := compactDef(t, "Germans", "The Germans", `{"or":[{"attribute":"Customer.Country","operator":"equals","value":"DE"},{"attribute":"Customer.Age","operator":"greaterThan","value":25}]}`)
+	r = w.same(exitOK, "edit", "Germans", "--segment", wider, "--dry-run")
+	require.Regexp(t, `Germans, not saved: \d+ members as of .* against its \d+ current members\n  added: [1-9]`, r.stdout)
+	require.Contains(t, r.stdout, "removed: 0\n")
+	r = w.same(exitFailed, "edit", "Germans", "--segment", older, "--dry-run")
+	require.Contains(t, r.stderr, "edits segment")
+	w.same(exitOK, "edit", "Germans", "--segment", good, "--dry-run", "--samples", "2", "--json")
+	w.same(exitUsage, "edit", "Germans", "--segment", good, "--samples", "2")
+	w.same(exitUsage, "edit", "Germans", "--segment", good, "--dry-run", "--samples", "0")
 	w.same(exitOK, "create", "--segment", young, "--active", "--as-of", "2026-01-01")
 	w.same(exitFailed, "create", "--segment", bad, "--active", "--name", "Other")
 

@@ -286,11 +286,21 @@ var segVerbs = []*segVerb{
 			name := fs.String("name", "", "name the segment `NAME` when the definition has no readable name (a draft)")
 			return func(ctx context.Context, s *segSession) int { return s.create(ctx, *name, *active) }
 		}},
-	{name: "edit", args: "NAME --segment FILE --data DIR", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
-		summary: "replace a segment's definition (and its display name, description and type); it is validated again",
+	{name: "edit", asOf: true, args: "NAME --segment FILE [--dry-run [--samples N] [--as-of DATE]] --data DIR", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
+		summary: "replace a segment's definition (and its display name, description and type); it is validated again; --dry-run shows who it would add and remove, without saving",
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			segmentFlag(fs, "segment", "the new definition", "file") // read by segmentsVerb
-			return func(ctx context.Context, s *segSession) int { return s.edit(ctx) }
+			dry := fs.Bool("dry-run", false, "do not save: print the customers the new definition would add to and remove from the current members")
+			samples := fs.Int("samples", catalog.DefaultEditSamples, "with --dry-run, list `N` keys of the customers added and of those removed")
+			return func(ctx context.Context, s *segSession) int {
+				if !*dry {
+					if flagGiven(fs, "samples") || flagGiven(fs, "as-of") {
+						return s.usage(errors.New("--samples and --as-of go with --dry-run; an edit saves the definition and leaves the members as they are"))
+					}
+					return s.edit(ctx)
+				}
+				return s.previewEdit(ctx, *samples)
+			}
 		}},
 	{name: "rename", args: "OLD NEW", json: true, minArgs: 2, maxArgs: 2,
 		summary: "rename a segment; references to it in other segments are rewritten",

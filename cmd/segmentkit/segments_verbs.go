@@ -59,6 +59,40 @@ func (s *segSession) edit(ctx context.Context) int {
 	return s.saved(seg, nil, "saved")
 }
 
+func (s *segSession) previewEdit(ctx context.Context, samples int) int {
+	if samples < 1 || samples > catalog.MaxEditSamples {
+		return s.usage(fmt.Errorf("--samples must be from 1 to %d, not %d", catalog.MaxEditSamples, samples))
+	}
+	p, err := s.cat.PreviewEdit(ctx, s.args[0], s.def, catalog.EditPreviewOptions{AsOf: s.asOf, Samples: samples})
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		return s.emit(p)
+	}
+	current := fmt.Sprintf("its %s current %s", exact.FormatCount(p.Current), plural(p.Current, "member"))
+	if !p.Refreshed {
+		current = "no current members (it was never refreshed)"
+	}
+	fmt.Fprintf(s.out, "%s, not saved: %s %s as of %s against %s\n", p.Segment, exact.FormatCount(p.Members), plural(p.Members, "member"), formatTime(p.AsOf), current)
+	for _, side := range []struct {
+		what string
+		n    uint64
+		keys []string
+	}{{"added", p.Added, p.AddedKeys}, {"removed", p.Removed, p.RemovedKeys}} {
+		fmt.Fprintf(s.out, "  %s: %s", side.what, exact.FormatCount(side.n))
+		if len(side.keys) > 0 {
+			fmt.Fprintf(s.out, " (%s", strings.Join(side.keys, ", "))
+			if uint64(len(side.keys)) < side.n {
+				fmt.Fprint(s.out, ", ...")
+			}
+			fmt.Fprint(s.out, ")")
+		}
+		fmt.Fprintln(s.out)
+	}
+	return exitOK
+}
+
 // saved reports a created or edited segment. err is the error that came
 // with it (a draft saved when activation was asked for).
 func (s *segSession) saved(seg *catalog.Segment, err error, verb string) int {

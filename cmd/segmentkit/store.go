@@ -17,6 +17,7 @@ import (
 type store interface {
 	Create(ctx context.Context, definition []byte, opts catalog.CreateOptions) (*catalog.Segment, error)
 	Edit(ctx context.Context, name string, definition []byte) (*catalog.Segment, error)
+	PreviewEdit(ctx context.Context, name string, definition []byte, opts catalog.EditPreviewOptions) (*catalog.EditPreview, error)
 	Rename(ctx context.Context, oldName, newName string) error
 	Delete(ctx context.Context, name string) error
 	Get(ctx context.Context, name string) (*catalog.Segment, error)
@@ -126,6 +127,10 @@ func (f fileStore) SegmentsOf(ctx context.Context, customerKey string) ([]catalo
 
 func (f fileStore) PreviewWith(ctx context.Context, name string, n int, opts catalog.PreviewOptions) (*catalog.Preview, error) {
 	return f.cat.PreviewWith(ctx, name, n, opts)
+}
+
+func (f fileStore) PreviewEdit(ctx context.Context, name string, definition []byte, opts catalog.EditPreviewOptions) (*catalog.EditPreview, error) {
+	return f.cat.PreviewEdit(ctx, name, definition, opts)
 }
 
 func (f fileStore) Overlap(ctx context.Context, names []string, opts analysis.OverlapOptions) (*analysis.OverlapResult, error) {
