@@ -76,18 +76,27 @@ func (p *Plan) evalDense(ctx context.Context, asOf time.Time) (column.Bitset, er
 			acc = b
 			continue
 		}
-		switch g.op {
-		case segment.Union:
-			acc.Or(b)
-		case segment.Intersect:
-			acc.And(b)
-		case segment.Except:
-			acc.AndNot(b)
-		default:
-			return nil, fmt.Errorf("%w: group %d has set operator %s", ErrCompile, i, g.op)
+		if err := applySetOp(acc, b, i, g.op); err != nil {
+			return nil, err
 		}
 	}
 	return acc, nil
+}
+
+// applySetOp applies group i's set operator op to acc, the members of the
+// groups before it, and b, the group's own.
+func applySetOp(acc, b column.Bitset, i int, op segment.SetOp) error {
+	switch op {
+	case segment.Union:
+		acc.Or(b)
+	case segment.Intersect:
+		acc.And(b)
+	case segment.Except:
+		acc.AndNot(b)
+	default:
+		return fmt.Errorf("%w: group %d has set operator %s", ErrCompile, i, op)
+	}
+	return nil
 }
 
 // evalCtx is the state of one evaluation.

@@ -90,17 +90,8 @@ func (p *Plan) Inspect(ctx context.Context, asOf time.Time) (*Inspection, error)
 		gs.Size = uint64(b.Count())
 		if i == 0 {
 			acc = b
-		} else {
-			switch g.SetOp {
-			case segment.Union:
-				acc.Or(b)
-			case segment.Intersect:
-				acc.And(b)
-			case segment.Except:
-				acc.AndNot(b)
-			default:
-				return nil, fmt.Errorf("%w: group %d has set operator %s", ErrCompile, i, g.SetOp)
-			}
+		} else if err := applySetOp(acc, b, i, g.SetOp); err != nil {
+			return nil, err
 		}
 		gs.Running = uint64(acc.Count())
 		out.Groups = append(out.Groups, gs)
