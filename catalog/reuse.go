@@ -123,11 +123,14 @@ func readsOf(def *segment.Definition, sch *schema.Schema) reads {
 		a, ok := e.Attribute(name)
 		return a.Type, ok
 	}
+	// A day in a time zone other than UTC is not the UTC day asOfDay
+	// compares.
+	utc := def.TimeZone == "" || def.TimeZone == "UTC"
 	relative := func(op segment.Op, attr string) {
-		if op != segment.InLastDays && op != segment.InNextDays {
+		if !op.Relative() {
 			return
 		}
-		if t, ok := typeOf(attr); ok && t == schema.Date {
+		if t, ok := typeOf(attr); ok && t == schema.Date && utc {
 			r.use(asOfDay)
 			return
 		}
@@ -141,6 +144,10 @@ func readsOf(def *segment.Definition, sch *schema.Schema) reads {
 				related(n.Entity, n.Path)
 				if n.Aggregate != nil {
 					relative(n.Op, n.Aggregate.Attribute)
+				}
+				if n.Change != nil {
+					// Its windows count back from the as-of instant.
+					relative(segment.InLastDays, n.Change.Attribute)
 				}
 			case *segment.Predicate:
 				ent, name, ok := strings.Cut(n.Attribute, ".")
@@ -158,7 +165,7 @@ func readsOf(def *segment.Definition, sch *schema.Schema) reads {
 					// What a measure's value is (a date, say) is not
 					// told here: a relative date on one counts from the
 					// instant.
-					if n.Op == segment.InLastDays || n.Op == segment.InNextDays {
+					if n.Op.Relative() {
 						r.use(asOfInstant)
 					}
 				case ent == sch.CustomerEntity:

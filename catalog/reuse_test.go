@@ -186,6 +186,9 @@ func TestReadsOf(t *testing.T) {
 		{`{"related": "Order", "aggregate": {"function": "max", "attribute": "Order.OrderDate"}, "operator": "inLastDays", "value": 30}`, []string{"Order", "Customer"}, asOfDay},
 		{`{"attribute": "Measures.Spend", "operator": "greaterThan", "value": 1}`, []string{"Order", "Customer"}, asOfUnused},
 		{`{"not": {"and": [` + ageOver(3) + `, {"related": "Order", "where": {"attribute": "Order.OrderDate", "operator": "inNextDays", "value": 3}}]}}`, []string{"Customer", "Order"}, asOfDay},
+		{`{"attribute": "Order.OrderDate", "operator": "anniversaryInNextDays", "value": 3}`, []string{"Order", "Customer"}, asOfDay},
+		{`{"related": "Order", "stopped": {"attribute": "Order.OrderDate", "lastDays": 3, "priorDays": 30}}`, []string{"Order", "Customer"}, asOfDay},
+		{`{"related": "Order", "sequence": {"attribute": "Order.OrderDate", "first": {"attribute": "Order.Channel", "operator": "equals", "value": "web"}, "then": {"attribute": "Order.Channel", "operator": "equals", "value": "store"}, "withinDays": 3}}`, []string{"Order", "Customer"}, asOfUnused},
 	} {
 		d, err := segment.Parse(def("X", c.cond))
 		require.NoError(t, err, c.cond)
@@ -194,6 +197,10 @@ func TestReadsOf(t *testing.T) {
 		require.ElementsMatch(t, c.entities, r.entities, c.cond)
 		require.Equal(t, c.asOf, r.asOf, c.cond)
 	}
+	// A day in another time zone than UTC moves at another instant.
+	d, err := segment.Parse([]byte(`{"name": "X", "timeZone": "Asia/Tokyo", "groups": [{"condition": {"attribute": "Order.OrderDate", "operator": "inLastDays", "value": 3}}]}`))
+	require.NoError(t, err)
+	require.Equal(t, asOfInstant, readsOf(d, sch).asOf)
 	require.True(t, sameDay(t0, t0.Add(14*time.Hour)))
 	require.False(t, sameDay(t0, t0.Add(15*time.Hour)))
 }

@@ -146,10 +146,23 @@ func (cn cachedNode) eval(ec *evalCtx) (column.Bitset, error) {
 	return b, nil
 }
 
+// usesPeriod reports whether c counts calendar periods.
+func usesPeriod(c segment.Condition) bool {
+	found := false
+	segment.Inspect(c, func(n segment.Condition) bool {
+		if r, ok := n.(*segment.Related); ok && r.Aggregate != nil && r.Aggregate.Period != segment.NoPeriod {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
 // conditionKey returns a key for a condition that is equal for conditions
 // with equal meaning as written (their JSON), and whether the condition
-// depends on the as-of instant: it uses inLastDays or inNextDays, or a
-// measure, whose where may.
+// depends on the as-of instant: it uses a relative operator (inLastDays,
+// inNextDays, an anniversary), stopped or started, or a measure, whose
+// where may.
 //
 // Conditions that reference other segments are not cached (ok false): the
 // referenced members are an input that may change between evaluations.
@@ -163,13 +176,13 @@ func conditionKey(c segment.Condition) (key string, relative, ok bool) {
 		switch n := n.(type) {
 		case *segment.Predicate:
 			entity, _, isAttr := splitAttr(n.Attribute)
-			if n.Op == segment.InLastDays || n.Op == segment.InNextDays || isAttr && entity == schema.MeasuresEntity {
+			if n.Op.Relative() || isAttr && entity == schema.MeasuresEntity {
 				relative = true
 			}
 		case *segment.SegmentRef:
 			ok = false
 		case *segment.Related:
-			if n.Op == segment.InLastDays || n.Op == segment.InNextDays {
+			if n.Op.Relative() || n.Change != nil {
 				relative = true
 			}
 		}
@@ -179,10 +192,15 @@ func conditionKey(c segment.Condition) (key string, relative, ok bool) {
 }
 
 // cached wraps n so that its results go through the evaluation's cache.
-func cached(n node, c segment.Condition) node {
+// The key of a condition whose result depends on the calendar (a relative
+// operator, a calendar period) holds the definition's time zone.
+func (cc *compiler) cached(n node, c segment.Condition) node {
 	key, relative, ok := conditionKey(c)
 	if !ok {
 		return n
+	}
+	if cc.tz != "" && (relative || usesPeriod(c)) {
+		key = "timeZone " + cc.tz + "\x00" + key
 	}
 	return cachedNode{node: n, key: key, relative: relative}
 }

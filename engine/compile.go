@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -79,6 +80,19 @@ type compiler struct {
 	// mdef finds the definition of the measure "Measures.name".
 	mdef     func(name string) (*segment.Measure, bool)
 	problems diag.List
+	// loc is the definition's time zone; tz its name, "" for UTC.
+	loc *time.Location
+	tz  string
+}
+
+// newCompiler returns a compiler for def over snap; def validated.
+func newCompiler(def *segment.Definition, snap *storage.Snapshot, opts Options) *compiler {
+	loc, err := segment.Location(def.TimeZone)
+	if err != nil {
+		loc = time.UTC // Validate reported it
+	}
+	return &compiler{snap: snap, sch: snap.Schema(), opts: opts, vecs: map[*storage.Column]*column.Vec{},
+		measures: map[string]*measureNode{}, mdef: Measures(snap).Lookup, loc: loc, tz: def.TimeZone}
 }
 
 // Compile checks def against the snapshot's schema (every problem at once,
@@ -97,11 +111,12 @@ func Compile(def *segment.Definition, snap *storage.Snapshot, opts Options) (*Pl
 	if err := def.ValidateWith(sch, vo); err != nil {
 		return nil, err
 	}
-	c := &compiler{snap: snap, sch: sch, opts: opts, vecs: map[*storage.Column]*column.Vec{}, measures: map[string]*measureNode{}, mdef: ms.Lookup}
+	c := newCompiler(def, snap, opts)
+	c.mdef = ms.Lookup
 	p := &Plan{def: def, snap: snap, opts: opts, n: snap.NumCustomers()}
 	for i, g := range def.Groups {
 		n := c.customer(fmt.Sprintf("groups[%d].condition", i), g.Condition)
-		p.groups = append(p.groups, group{op: g.SetOp, node: cached(n, g.Condition)})
+		p.groups = append(p.groups, group{op: g.SetOp, node: c.cached(n, g.Condition)})
 	}
 	if err := c.problems.Err(); err != nil {
 		return nil, err
@@ -176,27 +191,27 @@ func (c *compiler) customer(path string, cond segment.Condition) node {
 			if !ok {
 				return c.fail(path+".attribute", "unknown attribute %q", n.Attribute)
 			}
-			pr, err := newPredicate(col.Attr.Type, n.Op, n.Value, n.IgnoreCase)
+			pr, err := newPredicateIn(col.Attr.Type, n.Op, n.Value, n.IgnoreCase, c.loc)
 			if err != nil {
 				return c.fail(path, "%v", err)
 			}
-			return cached(predNode{v: v, narrow: column.Narrow(col, v), p: pr}, n)
+			return c.cached(predNode{v: v, narrow: column.Narrow(col, v), p: pr}, n)
 		case schema.MeasuresEntity:
 			m := c.measure(path+".attribute", attr)
 			if m == nil {
 				return constNode{}
 			}
-			pr, err := newPredicate(m.agg.storageType, n.Op, n.Value, n.IgnoreCase)
+			pr, err := newPredicateIn(m.agg.storageType, n.Op, n.Value, n.IgnoreCase, c.loc)
 			if err != nil {
 				return c.fail(path, "%v", err)
 			}
-			return cached(measurePredNode{m: m, p: pr}, n)
+			return c.cached(measurePredNode{m: m, p: pr}, n)
 		default:
 			// Shorthand for a related condition, match any.
-			return cached(c.related(path, &segment.Related{Entity: entity, Where: n}), n)
+			return c.cached(c.related(path, &segment.Related{Entity: entity, Where: n}), n)
 		}
 	case *segment.Related:
-		return cached(c.related(path, n), n)
+		return c.cached(c.related(path, n), n)
 	case nil:
 		return c.fail(path, "missing condition")
 	}
@@ -232,6 +247,12 @@ func (c *compiler) related(path string, n *segment.Related) node {
 	if !ok {
 		return constNode{}
 	}
+	switch {
+	case n.Sequence != nil:
+		return c.sequence(path, n, t, l)
+	case n.Change != nil:
+		return c.change(path, n, t, l)
+	}
 	r := &relatedNode{links: l, rows: t.NumRows, match: n.Match}
 	if n.Where != nil {
 		r.where = c.rows(path+".where", t, n.Where)
@@ -242,7 +263,7 @@ func (c *compiler) related(path string, n *segment.Related) node {
 			return constNode{}
 		}
 		r.agg = a
-		pr, err := newPredicate(a.storageType, n.Op, n.Value, false)
+		pr, err := newPredicateIn(a.storageType, n.Op, n.Value, false, c.loc)
 		if err != nil {
 			return c.fail(path, "%v", err)
 		}
@@ -279,7 +300,7 @@ func (c *compiler) rows(path string, t *storage.Table, cond segment.Condition) r
 			c.fail(path+".attribute", "unknown attribute %q", n.Attribute)
 			return rowConst{}
 		}
-		pr, err := newPredicate(col.Attr.Type, n.Op, n.Value, n.IgnoreCase)
+		pr, err := newPredicateIn(col.Attr.Type, n.Op, n.Value, n.IgnoreCase, c.loc)
 		if err != nil {
 			c.fail(path, "%v", err)
 			return rowConst{}
@@ -312,6 +333,14 @@ func (c *compiler) aggregate(path string, t *storage.Table, entity string, a seg
 			return nil, false
 		}
 		spec.attr, spec.attrType, spec.col = v, col.Attr.Type, col
+		if a.Period != segment.NoPeriod {
+			if a.Func != segment.CountDistinct || !col.Attr.Type.Temporal() {
+				c.fail(path+".period", "period applies to countDistinct of a date or datetime")
+				return nil, false
+			}
+			spec.attr = periodVec(v, col.Attr.Type, a.Period, c.loc)
+			spec.attrType = schema.Integer
+		}
 	}
 	if a.Func == segment.First || a.Func == segment.Last {
 		_, v, ok := attrVec("orderBy", a.OrderBy)

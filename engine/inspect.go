@@ -8,7 +8,6 @@ import (
 
 	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/segment"
-	"github.com/segmentkit/segmentkit/storage"
 )
 
 // Inspection is the size of every part of a definition at one instant
@@ -144,8 +143,7 @@ func (p *Plan) subEval(ctx context.Context, asOf time.Time) *subEvaluator {
 	if cache == nil || cache.snap != p.snap {
 		cache = NewCache(p.snap, 0)
 	}
-	c := &compiler{snap: p.snap, sch: p.snap.Schema(), opts: p.opts, vecs: map[*storage.Column]*column.Vec{},
-		measures: map[string]*measureNode{}, mdef: Measures(p.snap).Lookup}
+	c := newCompiler(p.def, p.snap, p.opts)
 	ec := &evalCtx{ctx: ctx, asOf: asOf, n: p.n, par: par, measures: map[*measureNode]*column.Vec{},
 		candidateShare: p.opts.CandidateShare, cache: cache}
 	return &subEvaluator{p: p, c: c, ec: ec}
@@ -157,7 +155,7 @@ func (p *Plan) subEval(ctx context.Context, asOf time.Time) *subEvaluator {
 func (s *subEvaluator) eval(path string, cond segment.Condition) (column.Bitset, error) {
 	n := s.c.customer(path, cond)
 	if _, ok := n.(cachedNode); !ok {
-		n = cached(n, cond) // an and, or, not: its result is kept too
+		n = s.c.cached(n, cond) // an and, or, not: its result is kept too
 	}
 	if err := s.c.problems.Err(); err != nil {
 		return nil, err

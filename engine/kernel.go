@@ -14,25 +14,47 @@ import (
 )
 
 // predicate is a compiled attribute predicate: its kernel depends on the
-// as-of instant only for inLastDays and inNextDays.
+// as-of instant only for the relative operators (inLastDays, inNextDays,
+// the anniversaries) and windows.
 type predicate struct {
 	typ        schema.Type
 	op         segment.Op
 	value      segment.Value
 	ignoreCase bool
+	loc        *time.Location // the definition's time zone
+	win        *window        // instead of op and value: a window of days before the as-of instant
 	fixed      *column.Kernel // nil when the kernel depends on the as-of instant
 }
 
+// window is the rows of a stopped or started condition's window, by a
+// date or datetime: from far days before the as-of instant to near days
+// before it, without the near end itself when nearOpen.
+type window struct {
+	far, near int64
+	nearOpen  bool
+}
+
 func newPredicate(typ schema.Type, op segment.Op, value segment.Value, ignoreCase bool) (*predicate, error) {
-	p := &predicate{typ: typ, op: op, value: value, ignoreCase: ignoreCase}
+	return newPredicateIn(typ, op, value, ignoreCase, time.UTC)
+}
+
+// newPredicateIn is newPredicate for a definition whose relative days
+// and calendar count in the time zone loc.
+func newPredicateIn(typ schema.Type, op segment.Op, value segment.Value, ignoreCase bool, loc *time.Location) (*predicate, error) {
+	p := &predicate{typ: typ, op: op, value: value, ignoreCase: ignoreCase, loc: loc}
 	k, err := p.kernel(time.Unix(0, 0).UTC())
 	if err != nil {
 		return nil, err
 	}
-	if op != segment.InLastDays && op != segment.InNextDays {
+	if !op.Relative() {
 		p.fixed = k
 	}
 	return p, nil
+}
+
+// newWindow returns the predicate of a window over a date or datetime.
+func newWindow(typ schema.Type, w window, loc *time.Location) *predicate {
+	return &predicate{typ: typ, win: &w, loc: loc}
 }
 
 func (p *predicate) bind(asOf time.Time) *column.Kernel {
@@ -47,6 +69,9 @@ func (p *predicate) bind(asOf time.Time) *column.Kernel {
 }
 
 func (p *predicate) kernel(asOf time.Time) (*column.Kernel, error) {
+	if p.win != nil {
+		return p.windowKernel(asOf)
+	}
 	switch p.op {
 	case segment.IsNull:
 		return &column.Kernel{Kind: column.KindNull}, nil
@@ -160,6 +185,15 @@ func (p *predicate) intKernel(asOf time.Time) (*column.Kernel, error) {
 			return nil, err
 		}
 		add(ops[0].r, false, ops[1].r, false)
+	case segment.AnniversaryInLastDays, segment.AnniversaryInNextDays:
+		n, err := p.days()
+		if err != nil {
+			return nil, err
+		}
+		if p.typ != schema.Date && p.typ != schema.Datetime {
+			return nil, p.errType()
+		}
+		k.IR = anniversaryRanges(p.typ, exact.LocalDay(asOf, p.loc), n, p.op == segment.AnniversaryInLastDays, p.loc)
 	case segment.InLastDays, segment.InNextDays:
 		n, err := p.days()
 		if err != nil {
@@ -168,7 +202,7 @@ func (p *predicate) intKernel(asOf time.Time) (*column.Kernel, error) {
 		var lo, hi *big.Rat
 		switch p.typ {
 		case schema.Date:
-			d := exact.Day(asOf)
+			d := exact.LocalDay(asOf, p.loc)
 			lo, hi = big.NewRat(d, 1), big.NewRat(d, 1)
 			if p.op == segment.InLastDays {
 				lo = addRat(lo, -n)
@@ -351,6 +385,14 @@ func (p *predicate) stringKernel() (*column.Kernel, error) {
 			k.Match = func(x string) bool { return column.HasSuffixFold(x, s) }
 		}
 		k.Affix = p.affix(s, true)
+	case segment.Matches:
+		// The expression as written: ignoreCase is its (?i) flag, not a
+		// folded operand.
+		re, err := segment.CompilePattern(p.value.Str, p.ignoreCase)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", segment.ErrValue, err)
+		}
+		k.Match = re.MatchString
 	default:
 		return nil, p.errType()
 	}

@@ -145,7 +145,7 @@ func evalMeasure(ctx context.Context, snap *storage.Snapshot, m *segment.Measure
 		return nil, err
 	}
 	only := func(name string) (*segment.Measure, bool) { return m, name == m.Name }
-	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*column.Vec{},
+	c := &compiler{snap: snap, sch: snap.Schema(), vecs: map[*storage.Column]*column.Vec{}, loc: time.UTC,
 		measures: map[string]*measureNode{}, mdef: only}
 	mn := c.measure("measure", m.Name)
 	if err := c.problems.Err(); err != nil {

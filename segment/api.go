@@ -84,6 +84,9 @@ const (
 	MaxInValues = 10_000
 	// MaxGroups is the most groups of one definition.
 	MaxGroups = 1_000
+	// MaxPatternLength is the most bytes of a matches operator's regular
+	// expression.
+	MaxPatternLength = 1_000
 )
 
 // ValidateOptions adjusts Validate. The zero value validates a definition

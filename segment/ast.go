@@ -127,11 +127,18 @@ const (
 	IsNotNull
 	InLastDays
 	InNextDays
+	// Matches tests a string against an RE2 regular expression.
+	Matches
+	// AnniversaryInLastDays and AnniversaryInNextDays test whether a
+	// date's month and day, in any year, fall in the last or next N days.
+	AnniversaryInLastDays
+	AnniversaryInNextDays
 )
 
 var opNames = [...]string{"", "equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual",
 	"lessThan", "lessThanOrEqual", "between", "contains", "notContains", "startsWith", "endsWith",
-	"isTrue", "isFalse", "isNull", "isNotNull", "inLastDays", "inNextDays"}
+	"isTrue", "isFalse", "isNull", "isNotNull", "inLastDays", "inNextDays", "matches",
+	"anniversaryInLastDays", "anniversaryInNextDays"}
 
 // String returns the operator's JSON name or "Op(N)".
 func (o Op) String() string {
@@ -139,6 +146,16 @@ func (o Op) String() string {
 		return opNames[o]
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
+}
+
+// Relative reports whether the operator counts from the evaluation's as-of
+// instant: inLastDays, inNextDays and the anniversaries.
+func (o Op) Relative() bool {
+	switch o {
+	case InLastDays, InNextDays, AnniversaryInLastDays, AnniversaryInNextDays:
+		return true
+	}
+	return false
 }
 
 // TakesValue reports whether the operator needs a value.
@@ -226,6 +243,11 @@ type Definition struct {
 	Description string
 	// Membership is Dynamic (the default) or Static; JSON "type".
 	Membership Membership
+	// TimeZone, when not empty, is the IANA name of the time zone
+	// ("Europe/Paris") whose calendar the definition's relative days and
+	// calendar periods use; empty means UTC. Comparisons with written dates
+	// do not depend on it.
+	TimeZone string
 	// Groups combine left to right by each group's SetOp.
 	Groups []Group
 }
@@ -286,6 +308,57 @@ type Related struct {
 	// Op and Value compare the aggregate.
 	Op    Op
 	Value Value
+	// Sequence, when not nil, decides instead of Match or Aggregate: the
+	// customer has a row of First followed by a row of Then.
+	Sequence *Sequence
+	// Change, when not nil, decides instead of Match or Aggregate: the
+	// customer's rows stopped or started between two windows.
+	Change *Change
+}
+
+// Sequence is a related condition's "sequence": a related row that
+// satisfies First, then a later one that satisfies Then, at most
+// WithinDays after it by Attribute, both satisfying the condition's Where.
+type Sequence struct {
+	// Attribute is the rows' date or datetime, "Entity.Attribute".
+	Attribute string
+	// First and Then are conditions over the related rows, like Where.
+	First, Then Condition
+	// WithinDays is a positive whole number of days.
+	WithinDays Value
+}
+
+// Trend is the kind of a Change: the rows stopped or started.
+type Trend uint8
+
+const (
+	// NoTrend is the zero Trend, which no Change has.
+	NoTrend Trend = iota
+	// Stopped: rows in the prior window and none in the last days.
+	Stopped
+	// Started: no rows in the prior window and rows in the last days.
+	Started
+)
+
+var trendNames = [...]string{"", "stopped", "started"}
+
+// String returns "stopped", "started" or "Trend(N)".
+func (t Trend) String() string {
+	if int(t) < len(trendNames) {
+		return trendNames[t]
+	}
+	return fmt.Sprintf("Trend(%d)", uint8(t))
+}
+
+// Change is a related condition's "stopped" or "started": whether the
+// customer had rows satisfying Where in the PriorDays before the last
+// LastDays, and in the last LastDays, by Attribute.
+type Change struct {
+	Trend Trend
+	// Attribute is the rows' date or datetime, "Entity.Attribute".
+	Attribute string
+	// LastDays and PriorDays are positive whole numbers of days.
+	LastDays, PriorDays Value
 }
 
 // Aggregate is a function over related rows.
@@ -295,6 +368,33 @@ type Aggregate struct {
 	Attribute string
 	// OrderBy is "Entity.Attribute" for First and Last.
 	OrderBy string
+	// Period, for CountDistinct of a date or datetime, counts distinct
+	// calendar days, weeks or months instead of distinct values.
+	Period Period
+}
+
+// Period is a calendar period that countDistinct counts.
+type Period uint8
+
+const (
+	// NoPeriod: countDistinct counts distinct values.
+	NoPeriod Period = iota
+	// Day counts distinct calendar days.
+	Day
+	// Week counts distinct ISO weeks, Monday to Sunday.
+	Week
+	// Month counts distinct calendar months.
+	Month
+)
+
+var periodNames = [...]string{"", "day", "week", "month"}
+
+// String returns "day", "week", "month" ("" for NoPeriod) or "Period(N)".
+func (p Period) String() string {
+	if int(p) < len(periodNames) {
+		return periodNames[p]
+	}
+	return fmt.Sprintf("Period(%d)", uint8(p))
 }
 
 // SegmentRef holds for the members of another segment.
@@ -321,7 +421,8 @@ func (*SegmentRef) condition() {}
 
 // Inspect traverses c depth-first, calling f for each node. If f returns
 // false, Inspect does not descend into that node's children. A Related
-// node's Where is its child. Nil nodes, typed or not, are skipped.
+// node's Where is its child, and so are its Sequence's First and Then.
+// Nil nodes, typed or not, are skipped.
 func Inspect(c Condition, f func(Condition) bool) {
 	if isNil(c) || !f(c) {
 		return
@@ -339,5 +440,9 @@ func Inspect(c Condition, f func(Condition) bool) {
 		Inspect(n.Condition, f)
 	case *Related:
 		Inspect(n.Where, f)
+		if n.Sequence != nil {
+			Inspect(n.Sequence.First, f)
+			Inspect(n.Sequence.Then, f)
+		}
 	}
 }

@@ -146,6 +146,9 @@ func (e *encoder) definition(d *Definition) {
 	if d.Membership != Dynamic {
 		e.strMember("type", d.Membership.String())
 	}
+	if d.TimeZone != "" {
+		e.strMember("timeZone", d.TimeZone)
+	}
 	e.key("groups")
 	e.open('[')
 	for _, g := range d.Groups {
@@ -264,7 +267,37 @@ func (e *encoder) related(n *Related) {
 		e.key("value")
 		e.value(n.Value)
 	}
+	if s := n.Sequence; s != nil {
+		e.key("sequence")
+		e.open('{')
+		e.strMember("attribute", s.Attribute)
+		e.key("first")
+		e.condition(s.First)
+		e.key("then")
+		e.condition(s.Then)
+		e.days("withinDays", s.WithinDays)
+		e.close('}')
+	}
+	if c := n.Change; c != nil {
+		e.key(c.Trend.String())
+		if c.Trend != Stopped && c.Trend != Started {
+			e.fail(fmt.Errorf("segment: a Change needs the Trend Stopped or Started, not %s", c.Trend))
+		}
+		e.open('{')
+		e.strMember("attribute", c.Attribute)
+		e.days("lastDays", c.LastDays)
+		e.days("priorDays", c.PriorDays)
+		e.close('}')
+	}
 	e.close('}')
+}
+
+// days writes a member that counts days, when present.
+func (e *encoder) days(k string, v Value) {
+	if v.Kind != NoValue {
+		e.key(k)
+		e.value(v)
+	}
 }
 
 func (e *encoder) path(p []string) {
@@ -287,6 +320,9 @@ func (e *encoder) aggregate(a *Aggregate) {
 	}
 	if a.Attribute != "" {
 		e.strMember("attribute", a.Attribute)
+	}
+	if a.Period != NoPeriod {
+		e.strMember("period", a.Period.String())
 	}
 	if a.OrderBy != "" {
 		e.strMember("orderBy", a.OrderBy)

@@ -119,18 +119,20 @@ func valueOf(j *jval) Value {
 
 // The JSON keys of each object, in the order MarshalJSON writes them.
 var (
-	definitionKeys = []string{"name", "displayName", "description", "type", "groups"}
+	definitionKeys = []string{"name", "displayName", "description", "type", "timeZone", "groups"}
 	groupKeys      = []string{"setOperator", "condition"}
 	predicateKeys  = []string{"attribute", "operator", "value", "ignoreCase"}
-	relatedKeys    = []string{"related", "path", "where", "match", "aggregate", "operator", "value"}
-	aggregateKeys  = []string{"function", "attribute", "orderBy"}
+	relatedKeys    = []string{"related", "path", "where", "match", "aggregate", "operator", "value", "sequence", "stopped", "started"}
+	aggregateKeys  = []string{"function", "attribute", "period", "orderBy"}
+	sequenceKeys   = []string{"attribute", "first", "then", "withinDays"}
+	changeKeys     = []string{"attribute", "lastDays", "priorDays"}
 	measureKeys    = []string{"name", "displayName", "related", "path", "where", "aggregate"}
 
 	// formKeys are the keys that say which form a condition object has.
 	formKeys = []string{"and", "or", "not", "attribute", "related", "segment"}
 	// conditionKeys are the keys of every condition form.
 	conditionKeys = []string{"and", "or", "not", "attribute", "operator", "value", "ignoreCase",
-		"related", "path", "where", "match", "aggregate", "segment"}
+		"related", "path", "where", "match", "aggregate", "sequence", "stopped", "started", "segment"}
 )
 
 // formOf describes each condition form for messages, with its keys.
@@ -277,6 +279,9 @@ func (p *parser) definition(v *jval) *Definition {
 	if j := m["type"]; j != nil {
 		k, _ := p.enum("type", "type", j, membershipNames[:], ErrSyntax)
 		d.Membership = Membership(k)
+	}
+	if j := m["timeZone"]; j != nil {
+		d.TimeZone, _ = p.str("timeZone", "timeZone", j)
 	}
 	j := m["groups"]
 	switch {
@@ -457,7 +462,86 @@ func (p *parser) related(path string, m map[string]*jval) *Related {
 	if j := m["value"]; j != nil {
 		n.Value = valueOf(j)
 	}
+	if j := m["sequence"]; j != nil {
+		n.Sequence = p.sequence(at(path, "sequence"), j)
+	}
+	for _, t := range []Trend{Stopped, Started} {
+		if j := m[t.String()]; j != nil {
+			if n.Change != nil {
+				p.l.Add(at(path, t.String()), ErrAggregate, "a related condition takes stopped or started, not both")
+				continue
+			}
+			n.Change = p.change(at(path, t.String()), t, j)
+		}
+	}
+	// The ways a related condition decides exclude each other.
+	var ways []string
+	for _, k := range []string{"match", "aggregate", "sequence", "stopped", "started"} {
+		if m[k] != nil {
+			ways = append(ways, k)
+		}
+	}
+	if len(ways) > 1 && !(len(ways) == 2 && ways[0] == "match" && ways[1] == "aggregate") &&
+		!(len(ways) == 2 && ways[0] == "stopped" && ways[1] == "started") {
+		p.l.Add(path, ErrAggregate, "a related condition decides by one of match, aggregate, sequence, stopped or started; this one has %s", strings.Join(ways, " and "))
+	}
 	return n
+}
+
+func (p *parser) sequence(path string, v *jval) *Sequence {
+	m, ok := p.object(path, "a sequence", v, sequenceKeys)
+	if !ok {
+		return nil
+	}
+	s := &Sequence{}
+	if j := m["attribute"]; j != nil {
+		s.Attribute, _ = p.str(at(path, "attribute"), "attribute", j)
+	} else {
+		p.l.Add(at(path, "attribute"), ErrSyntax, "a sequence needs attribute: the date or datetime that orders the rows")
+	}
+	for _, k := range []string{"first", "then"} {
+		j := m[k]
+		if j == nil {
+			p.l.Add(at(path, k), ErrSyntax, "a sequence needs %s: a condition over the related rows", k)
+			continue
+		}
+		c := p.condition(at(path, k), j)
+		if k == "first" {
+			s.First = c
+		} else {
+			s.Then = c
+		}
+	}
+	if j := m["withinDays"]; j != nil {
+		s.WithinDays = valueOf(j)
+	} else {
+		p.l.Add(at(path, "withinDays"), ErrSyntax, "a sequence needs withinDays: the most days from the first row to the next")
+	}
+	return s
+}
+
+func (p *parser) change(path string, t Trend, v *jval) *Change {
+	m, ok := p.object(path, "a "+t.String()+" window", v, changeKeys)
+	if !ok {
+		return nil
+	}
+	c := &Change{Trend: t}
+	if j := m["attribute"]; j != nil {
+		c.Attribute, _ = p.str(at(path, "attribute"), "attribute", j)
+	} else {
+		p.l.Add(at(path, "attribute"), ErrSyntax, "%s needs attribute: the date or datetime of the rows", t)
+	}
+	if j := m["lastDays"]; j != nil {
+		c.LastDays = valueOf(j)
+	} else {
+		p.l.Add(at(path, "lastDays"), ErrSyntax, "%s needs lastDays: the days of the recent window", t)
+	}
+	if j := m["priorDays"]; j != nil {
+		c.PriorDays = valueOf(j)
+	} else {
+		p.l.Add(at(path, "priorDays"), ErrSyntax, "%s needs priorDays: the days of the window before it", t)
+	}
+	return c
 }
 
 // path reads a relationship path; an empty array means no path.
@@ -490,6 +574,10 @@ func (p *parser) aggregate(path string, v *jval) *Aggregate {
 	}
 	if j := m["attribute"]; j != nil {
 		a.Attribute, _ = p.str(at(path, "attribute"), "attribute", j)
+	}
+	if j := m["period"]; j != nil {
+		k, _ := p.enum(at(path, "period"), "period", j, periodNames[:], ErrAggregate)
+		a.Period = Period(k)
 	}
 	if j := m["orderBy"]; j != nil {
 		a.OrderBy, _ = p.str(at(path, "orderBy"), "orderBy", j)

@@ -246,6 +246,35 @@ func writeName(b *strings.Builder, name string) {
 }
 
 func writeRelated(b *strings.Builder, n *Related) {
+	switch {
+	case n.Sequence != nil:
+		// "sequence of Order where c: first a then b within 14 days by Order.OrderDate"
+		s := n.Sequence
+		b.WriteString("sequence of ")
+		writeSource(b, n.Entity, n.Path, n.Where)
+		b.WriteString(": ")
+		writeParen(b, s.First)
+		b.WriteString(" then ")
+		writeParen(b, s.Then)
+		b.WriteString(" within ")
+		writeValue(b, s.WithinDays)
+		b.WriteString(" days by ")
+		writeName(b, s.Attribute)
+		return
+	case n.Change != nil:
+		// "stopped Order where c: in 90 days before the last 30 by Order.OrderDate"
+		c := n.Change
+		b.WriteString(c.Trend.String())
+		b.WriteByte(' ')
+		writeSource(b, n.Entity, n.Path, n.Where)
+		b.WriteString(": ")
+		writeValue(b, c.PriorDays)
+		b.WriteString(" days, then the last ")
+		writeValue(b, c.LastDays)
+		b.WriteString(" by ")
+		writeName(b, c.Attribute)
+		return
+	}
 	if n.Aggregate == nil {
 		b.WriteString(n.Match.String())
 		b.WriteByte(' ')
@@ -294,6 +323,10 @@ func writeAggregate(b *strings.Builder, a *Aggregate) {
 	b.WriteByte('(')
 	if a.Attribute != "" {
 		writeName(b, a.Attribute)
+	}
+	if a.Period != NoPeriod {
+		b.WriteString(" by ")
+		b.WriteString(a.Period.String())
 	}
 	if a.OrderBy != "" {
 		b.WriteString(" by ")

@@ -2,9 +2,12 @@ package segment
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // IANA time zones on every machine, whatever it has installed
 
 	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/internal/exact"
@@ -44,6 +47,9 @@ func (d *Definition) ValidateWith(s *schema.Schema, opts ValidateOptions) error 
 	}
 	if int(d.Membership) >= len(membershipNames) {
 		c.l.Add("type", ErrSyntax, "unknown type %s; use dynamic or static", d.Membership)
+	}
+	if _, err := Location(d.TimeZone); err != nil {
+		c.l.Add("timeZone", ErrValue, "%v", err)
 	}
 	if len(d.Groups) > MaxGroups {
 		c.l.Add("groups", ErrLimit, "the definition has %s groups; at most %s are allowed",
@@ -351,7 +357,7 @@ func (c *checker) predicate(path string, n *Predicate, sc scope) {
 		ip := at(path, "ignoreCase")
 		switch {
 		case !ignoreCaseOp(n.Op):
-			c.l.Add(ip, ErrOperatorType, "ignoreCase does not apply to operator %s; use it with equals, notEquals, in, notIn, contains, notContains, startsWith or endsWith", n.Op)
+			c.l.Add(ip, ErrOperatorType, "ignoreCase does not apply to operator %s; use it with equals, notEquals, in, notIn, contains, notContains, startsWith, endsWith or matches", n.Op)
 		case typ != schema.Invalid && typ != schema.String:
 			c.l.Add(ip, ErrOperatorType, "ignoreCase applies to string attributes only; %s is %s", n.Attribute, typ)
 		}
@@ -451,6 +457,10 @@ func (c *checker) related(path string, n *Related) {
 	if n.Where != nil {
 		c.cond(at(path, "where"), n.Where, scope{where: true, entity: ent})
 	}
+	if n.Sequence != nil || n.Change != nil {
+		c.behaviour(path, n, ent, known)
+		return
+	}
 	if n.Aggregate == nil {
 		if int(n.Match) >= len(matchNames) {
 			c.l.Add(at(path, "match"), ErrAggregate, "unknown match %s; use any, all or none", n.Match)
@@ -478,6 +488,76 @@ func (c *checker) related(path string, n *Related) {
 		return
 	}
 	c.compare(path, subject, rt, n.Op, n.Value, "")
+}
+
+// behaviour checks a related condition's sequence or change, which decide
+// instead of match and aggregate.
+func (c *checker) behaviour(path string, n *Related, ent string, known bool) {
+	way := "sequence"
+	if n.Sequence == nil {
+		way = n.Change.Trend.String()
+	}
+	switch {
+	case n.Sequence != nil && n.Change != nil:
+		c.l.Add(path, ErrAggregate, "a related condition takes sequence or %s, not both", n.Change.Trend)
+	case n.Aggregate != nil || n.Match != MatchAny:
+		c.l.Add(path, ErrAggregate, "a related condition with %s takes no match or aggregate", way)
+	case n.Op != NoOp || n.Value.Kind != NoValue:
+		c.l.Add(path, ErrAggregate, "a related condition with %s takes no operator or value", way)
+	}
+	wp := at(path, way)
+	timeAttr := func(ref string) {
+		ap := at(wp, "attribute")
+		t := c.rowAttribute(ap, ref, way, ent, known)
+		if t != schema.Invalid && !t.Temporal() {
+			c.l.Add(ap, ErrOperatorType, "%s orders rows by a date or datetime attribute; %s is %s", way, ref, t)
+		}
+	}
+	days := func(key string, v Value) {
+		p := at(wp, key)
+		switch {
+		case v.Kind == NoValue:
+			c.l.Add(p, ErrValue, "%s needs %s, a positive whole number of days", way, key)
+		case v.Kind != NumberValue:
+			c.l.Add(p, ErrValue, "%s needs a positive whole number of days, not %s", key, describeValue(v))
+		default:
+			if _, err := exact.Days(string(v.Num)); err != nil {
+				c.l.Add(p, ErrValue, "%s needs a positive whole number of days, not %s", key, clip(string(v.Num)))
+			}
+		}
+	}
+	sc := scope{where: true, entity: ent}
+	if s := n.Sequence; s != nil {
+		timeAttr(s.Attribute)
+		c.cond(at(wp, "first"), s.First, sc)
+		c.cond(at(wp, "then"), s.Then, sc)
+		days("withinDays", s.WithinDays)
+		return
+	}
+	ch := n.Change
+	if ch.Trend != Stopped && ch.Trend != Started {
+		c.l.Add(path, ErrAggregate, "unknown trend %s; use stopped or started", ch.Trend)
+	}
+	timeAttr(ch.Attribute)
+	days("lastDays", ch.LastDays)
+	days("priorDays", ch.PriorDays)
+}
+
+// Location returns the time zone of a definition's TimeZone: UTC for "",
+// else the IANA time zone of that name. Local, which means a different zone
+// on every machine, is not one.
+func Location(name string) (*time.Location, error) {
+	switch name {
+	case "":
+		return time.UTC, nil
+	case "Local":
+		return nil, fmt.Errorf("timeZone Local depends on the machine; name an IANA time zone such as Europe/Paris, or UTC")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
+		return nil, fmt.Errorf("timeZone %s is not an IANA time zone name such as Europe/Paris, America/New_York or UTC", clip(quoteJSON(name)))
+	}
+	return loc, nil
 }
 
 // aggregate checks an aggregate over the rows of ent (known when it
@@ -513,6 +593,17 @@ func (c *checker) aggregate(path string, a *Aggregate, ent string, known, measur
 		if typ != schema.Invalid && !typ.Numeric() && !typ.Temporal() {
 			c.l.Add(ap, ErrAggregate, "aggregate %s needs a numeric, date or datetime attribute, %s is %s", a.Func, a.Attribute, typ)
 			typ = schema.Invalid
+		}
+	}
+	if a.Period != NoPeriod {
+		pp := at(path, "period")
+		switch {
+		case int(a.Period) >= len(periodNames):
+			c.l.Add(pp, ErrAggregate, "unknown period %s; use day, week or month", a.Period)
+		case a.Func != CountDistinct:
+			c.l.Add(pp, ErrAggregate, "period applies to countDistinct only, not %s", a.Func)
+		case typ != schema.Invalid && !typ.Temporal():
+			c.l.Add(pp, ErrAggregate, "period counts the calendar periods of a date or datetime; %s is %s", a.Attribute, typ)
 		}
 	}
 	op := at(path, "orderBy")
@@ -610,8 +701,10 @@ func (o Op) Allows(t schema.Type) bool {
 		return t == schema.String
 	case IsTrue, IsFalse:
 		return t == schema.Boolean
-	case InLastDays, InNextDays:
+	case InLastDays, InNextDays, AnniversaryInLastDays, AnniversaryInNextDays:
 		return t.Temporal()
+	case Matches:
+		return t == schema.String
 	}
 	return false
 }
@@ -627,9 +720,28 @@ func opsFor(t schema.Type) []string {
 	return out
 }
 
+// CompilePattern compiles the regular expression of a matches operator:
+// RE2 syntax as Go's regexp reads it, at most MaxPatternLength bytes,
+// unanchored (a match anywhere in the value), and with ignoreCase the (?i)
+// flag, which folds case as ignoreCase does elsewhere.
+func CompilePattern(pattern string, ignoreCase bool) (*regexp.Regexp, error) {
+	if len(pattern) > MaxPatternLength {
+		return nil, fmt.Errorf("the regular expression has %s bytes; at most %s are allowed",
+			exact.FormatCount(len(pattern)), exact.FormatCount(MaxPatternLength))
+	}
+	if ignoreCase {
+		pattern = "(?i)" + pattern
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("matches needs an RE2 regular expression: %v", err)
+	}
+	return re, nil
+}
+
 func ignoreCaseOp(op Op) bool {
 	switch op {
-	case Equals, NotEquals, In, NotIn, Contains, NotContains, StartsWith, EndsWith:
+	case Equals, NotEquals, In, NotIn, Contains, NotContains, StartsWith, EndsWith, Matches:
 		return true
 	}
 	return false
@@ -677,7 +789,15 @@ func (c *checker) value(path, subject string, typ schema.Type, op Op, v Value) {
 		if okLo && okHi && typ != schema.Invalid && lo.Above(hi) {
 			c.l.Add(path, ErrValue, "%v", exact.BetweenOrderError(v.List[0].String(), v.List[1].String()))
 		}
-	case InLastDays, InNextDays:
+	case Matches:
+		if v.Kind != StringValue {
+			c.l.Add(path, ErrValue, "matches needs a regular expression string, not %s", describeValue(v))
+			return
+		}
+		if _, err := CompilePattern(v.Str, false); err != nil {
+			c.l.Add(path, ErrValue, "%v", err)
+		}
+	case InLastDays, InNextDays, AnniversaryInLastDays, AnniversaryInNextDays:
 		if v.Kind != NumberValue {
 			c.l.Add(path, ErrValue, "%s needs a positive whole number of days, not %s", op, describeValue(v))
 			return

@@ -9,7 +9,8 @@ type Visitor interface {
 
 // Walk traverses c depth-first, like go/ast.Walk: it calls v.Visit(c), and
 // if that returns a non-nil w, walks each child of c with w and then calls
-// w.Visit(nil). A Related node's Where is its child. Nil conditions,
+// w.Visit(nil). A Related node's Where is its child, and so are its
+// Sequence's First and Then. Nil conditions,
 // including nil node pointers, are not visited.
 func Walk(v Visitor, c Condition) {
 	if isNil(c) {
@@ -31,6 +32,10 @@ func Walk(v Visitor, c Condition) {
 		Walk(v, n.Condition)
 	case *Related:
 		Walk(v, n.Where)
+		if n.Sequence != nil {
+			Walk(v, n.Sequence.First)
+			Walk(v, n.Sequence.Then)
+		}
 	}
 	v.Visit(nil)
 }

@@ -38,6 +38,9 @@ type compiler struct {
 	// compiling marks the references being compiled, to find cycles.
 	refs      map[string]string
 	compiling map[string]bool
+	// loc is the time zone of the definition being compiled, whose
+	// calendar its relative days count in.
+	loc *time.Location
 }
 
 // part is one named part of the query: a CTE, or a nested subquery where
@@ -64,7 +67,7 @@ func newCompiler(sch *schema.Schema, opts Options) (*compiler, error) {
 		ms: segment.MeasuresOf(sch), cust: sch.Customer(),
 		inline: opts.Inline || !opts.Dialect.Features().Params,
 		used:   map[string]bool{}, idents: map[string]string{},
-		refs: map[string]string{}, compiling: map[string]bool{},
+		refs: map[string]string{}, compiling: map[string]bool{}, loc: time.UTC,
 	}
 	for ent, table := range opts.Tables {
 		if _, ok := sch.Entity(ent); !ok {
@@ -284,6 +287,13 @@ func (c *compiler) memberQuery(p part) string {
 // final SELECT; for a referenced segment, prefix is its name and the query
 // is the body of its part. root is the path of def's problems.
 func (c *compiler) members(def *segment.Definition, root, prefix string) (string, []part) {
+	outer := c.loc
+	defer func() { c.loc = outer }()
+	var err error
+	if c.loc, err = segment.Location(def.TimeZone); err != nil {
+		c.fail(joinPath(root, "timeZone"), err) // Validate reported it
+		c.loc = time.UTC
+	}
 	groupPath := func(i int) string { return joinPath(root, fmt.Sprintf("groups[%d]", i)) }
 	var groups []part
 	for i, g := range def.Groups {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	_ "modernc.org/sqlite"
 
+	"github.com/segmentkit/segmentkit/diag"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/internal/sqlload"
 	"github.com/segmentkit/segmentkit/schema"
@@ -258,4 +260,25 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// behaviourOnly reports whether err is the compiler's report that SQL
+// does not express the behavioural conditions (FORMAT.md section 6) of a
+// definition or of the measures it reads, and nothing else.
+func behaviourOnly(err error) bool {
+	var l diag.List
+	if !errors.Is(err, sqlgen.ErrUnsupported) || !errors.As(err, &l) || len(l) == 0 {
+		return false
+	}
+	for _, p := range l {
+		named := false
+		for _, mark := range []string{"operator matches ", "operator anniversaryIn", "a sequence of related rows",
+			"stopped (rows", "started (rows", "countDistinct by calendar"} {
+			named = named || strings.Contains(p.Message, mark)
+		}
+		if !named {
+			return false
+		}
+	}
+	return true
 }

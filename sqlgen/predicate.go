@@ -215,7 +215,7 @@ func (c *compiler) relative(path string, t schema.Type, op segment.Op, v segment
 	}
 	var now, span *big.Rat
 	if t == schema.Date {
-		now, span = new(big.Rat).SetInt64(exact.Day(c.opts.AsOf)), n.Rat
+		now, span = new(big.Rat).SetInt64(exact.LocalDay(c.opts.AsOf, c.loc)), n.Rat
 	} else {
 		now = exact.Micros(c.opts.AsOf)
 		span = new(big.Rat).Mul(n.Rat, new(big.Rat).SetInt64(exact.DayMicros))

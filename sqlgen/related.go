@@ -153,6 +153,14 @@ func (c *compiler) related(path, wherePath string, n *segment.Related) expr {
 	if !ok {
 		return c.constant(false)
 	}
+	switch {
+	case n.Sequence != nil:
+		c.unsupported(path+".sequence", "a sequence of related rows")
+		return c.constant(false)
+	case n.Change != nil:
+		c.unsupported(path+"."+n.Change.Trend.String(), "%s (rows in one window and none in another)", n.Change.Trend)
+		return c.constant(false)
+	}
 	w := c.where(wherePath, n.Where, ch)
 	c.path = path
 	key := c.keyCol(c.ident("c"))
@@ -246,6 +254,10 @@ func (c *compiler) aggValue(path string, ch *chain, w []expr, agg *segment.Aggre
 			query: c.rows(ch, sel("COUNT(*)"), w, group), empty: c.rows(ch, ch.cust.val, w, ""),
 			t: schema.Integer, emptyValue: int64(0),
 		}, true
+	}
+	if agg.Period != segment.NoPeriod {
+		c.unsupported(path+".period", "countDistinct by calendar %s", agg.Period)
+		return aggValue{}, false
 	}
 	_, attr, _ := strings.Cut(agg.Attribute, ".")
 	x := c.column(ch.alias, ch.entity, attr)

@@ -341,3 +341,18 @@ func Days(s string) (int64, error) {
 	}
 	return MostDays, nil
 }
+
+// LocalDay returns the calendar day of t in the time zone loc, in days
+// since 1970-01-01: Day(t) when loc is UTC.
+func LocalDay(t time.Time, loc *time.Location) int64 {
+	y, m, d := t.In(loc).Date()
+	return CivilDay(y, int(m), d)
+}
+
+// DateOf returns the year, month and day of the day d, in days since
+// 1970-01-01: the inverse of CivilDay.
+func DateOf(d int64) (y, m, day int) {
+	t := time.Unix(d*daySeconds, 0).UTC()
+	y, mm, day := t.Date()
+	return y, int(mm), day
+}

@@ -36,6 +36,10 @@ type Info struct {
 	Entities []*Entity
 	// Measures lists the measures written to schema.json.
 	Measures []*Measure
+	// NoBehaviour keeps Definition from writing the behavioural conditions
+	// (sequences, stopped and started, calendar periods, anniversaries,
+	// matches), which SQL compilers cannot express.
+	NoBehaviour bool
 	// Segments names the segments a definition may reference. Dir leaves
 	// it empty; a caller that can resolve references sets it.
 	Segments []string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,12 @@ import (
 )
 
 const maxDepth = 4
+
+// timeZones are the time zones definitions may name: far from UTC on
+// either side, with half and quarter hours, with and without daylight
+// saving time, and with a day skipped (Pacific/Apia, 2011-12-30).
+var timeZones = []string{"UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Kiritimati",
+	"Pacific/Apia", "America/St_Johns", "Australia/Lord_Howe", "Europe/London", "Pacific/Pago_Pago"}
 
 type defGen struct {
 	r    *rand.Rand
@@ -36,6 +43,9 @@ func Definition(r *rand.Rand, info *Info) []byte {
 		"name":   "Random" + strconv.Itoa(r.IntN(1000000)),
 		"type":   "dynamic",
 		"groups": groups,
+	}
+	if r.IntN(8) == 0 {
+		def["timeZone"] = pick(r, timeZones...)
 	}
 	return marshal(def)
 }
@@ -129,6 +139,22 @@ func (g *defGen) related(e *Entity) map[string]any {
 	if r.IntN(5) > 0 {
 		node["where"] = g.rowCond(e, 1)
 	}
+	if times := temporalAttrs(e); len(times) > 0 && !g.info.NoBehaviour && r.IntN(6) == 0 {
+		at := e.Name + "." + pick(r, times...).Name
+		days := func() json.Number {
+			if r.IntN(2) == 0 {
+				return json.Number(strconv.Itoa(pick(r, relativeDays...)))
+			}
+			return json.Number(strconv.Itoa(1 + r.IntN(120)))
+		}
+		switch r.IntN(3) {
+		case 0:
+			node["sequence"] = map[string]any{"attribute": at, "first": g.rowCond(e, 2), "then": g.rowCond(e, 2), "withinDays": days()}
+		default:
+			node[pick(r, "stopped", "started")] = map[string]any{"attribute": at, "lastDays": days(), "priorDays": days()}
+		}
+		return node
+	}
 	if r.IntN(2) == 0 {
 		if m := r.IntN(4); m > 0 {
 			node["match"] = []string{"", "any", "all", "none"}[m]
@@ -139,6 +165,9 @@ func (g *defGen) related(e *Entity) map[string]any {
 	agg := map[string]any{"function": fn}
 	if src != nil {
 		agg["attribute"] = e.Name + "." + src.Name
+	}
+	if fn == "countDistinct" && (src.Type == "date" || src.Type == "datetime") && !g.info.NoBehaviour && r.IntN(2) == 0 {
+		agg["period"] = pick(r, "day", "week", "month")
 	}
 	node["aggregate"] = agg
 	op, value := g.operatorValue(aggregateAttr(fn, src))
@@ -243,7 +272,7 @@ func (g *defGen) fillPredicate(p map[string]any, a *Attr) {
 	}
 	if a.Type == "string" && g.r.IntN(2) == 0 {
 		switch op {
-		case "equals", "notEquals", "in", "notIn", "contains", "notContains", "startsWith", "endsWith":
+		case "equals", "notEquals", "in", "notIn", "contains", "notContains", "startsWith", "endsWith", "matches":
 			p["ignoreCase"] = true
 		}
 	}
@@ -252,9 +281,9 @@ func (g *defGen) fillPredicate(p map[string]any, a *Attr) {
 var operatorsByType = map[string][]string{
 	"integer":  {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "between", "isNull", "isNotNull"},
 	"number":   {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "between", "isNull", "isNotNull"},
-	"string":   {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "contains", "notContains", "startsWith", "endsWith", "isNull", "isNotNull"},
-	"date":     {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "between", "inLastDays", "inNextDays", "isNull", "isNotNull"},
-	"datetime": {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "between", "inLastDays", "inNextDays", "isNull", "isNotNull"},
+	"string":   {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "contains", "notContains", "startsWith", "endsWith", "matches", "isNull", "isNotNull"},
+	"date":     {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "between", "inLastDays", "inNextDays", "anniversaryInLastDays", "anniversaryInNextDays", "isNull", "isNotNull"},
+	"datetime": {"equals", "notEquals", "in", "notIn", "greaterThan", "greaterThanOrEqual", "lessThan", "lessThanOrEqual", "between", "inLastDays", "inNextDays", "anniversaryInLastDays", "anniversaryInNextDays", "isNull", "isNotNull"},
 	"boolean":  {"equals", "notEquals", "isTrue", "isFalse", "isNull", "isNotNull"},
 }
 
@@ -263,6 +292,9 @@ var operatorsByType = map[string][]string{
 func (g *defGen) operatorValue(a *Attr) (string, any) {
 	r := g.r
 	op := pick(r, operatorsByType[a.Type]...)
+	for g.info.NoBehaviour && (op == "matches" || strings.HasPrefix(op, "anniversary")) {
+		op = pick(r, operatorsByType[a.Type]...)
+	}
 	switch op {
 	case "isNull", "isNotNull", "isTrue", "isFalse":
 		return op, nil
@@ -288,6 +320,10 @@ func (g *defGen) operatorValue(a *Attr) (string, any) {
 		return op, []any{v1, v2}
 	case "contains", "notContains", "startsWith", "endsWith":
 		return op, g.substring(a)
+	case "matches":
+		return op, g.pattern(a)
+	case "anniversaryInLastDays", "anniversaryInNextDays":
+		return op, json.Number(strconv.Itoa(pick(r, 1, 7, 30, 59, 365, 366, 400, 1+r.IntN(60))))
 	case "inLastDays", "inNextDays":
 		if r.IntN(3) > 0 {
 			return op, json.Number(strconv.Itoa(pick(r, relativeDays...)))
@@ -462,6 +498,37 @@ func (g *defGen) substring(a *Attr) string {
 	out := g.recase(string(s[i:j]))
 	if out == "" || !utf8.ValidString(out) {
 		return string(s)
+	}
+	return out
+}
+
+// pattern returns a regular expression for matches: a part of a present
+// value anchored or not, an alternation of values, or a class.
+func (g *defGen) pattern(a *Attr) string {
+	r := g.r
+	sub := regexp.QuoteMeta(g.substring(a))
+	switch r.IntN(7) {
+	case 0:
+		return "^" + sub
+	case 1:
+		return sub + "$"
+	case 2:
+		if len(a.Values) > 1 {
+			return "^(" + regexp.QuoteMeta(pick(r, a.Values...)) + "|" + regexp.QuoteMeta(pick(r, a.Values...)) + ")$"
+		}
+	case 3:
+		return pick(r, "[0-9]", `\p{Lu}`, "^$", ".", "^.{0,3}$", "[^a-z]", `\s`, "(?i)straße")
+	}
+	return sub
+}
+
+// temporalAttrs returns e's date and datetime attributes.
+func temporalAttrs(e *Entity) []*Attr {
+	var out []*Attr
+	for _, a := range e.Attrs {
+		if a.Type == "date" || a.Type == "datetime" {
+			out = append(out, a)
+		}
 	}
 	return out
 }

@@ -26,7 +26,12 @@ func (d *Data) Eval(defJSON []byte, asOf time.Time, segments map[string][]uint32
 	if err != nil {
 		return nil, err
 	}
-	ev := &evaluator{d: d, asOf: asOf, segments: segments, measureValues: map[string][]any{}}
+	ev := &evaluator{d: d, asOf: asOf, segments: segments, measureValues: map[string][]any{}, loc: time.UTC}
+	if tz, given := def["timeZone"].(string); given && tz != "" {
+		if ev.loc, err = time.LoadLocation(tz); err != nil {
+			return nil, err
+		}
+	}
 	groups, ok := def["groups"].([]any)
 	if !ok || len(groups) == 0 {
 		return nil, errors.New("definition has no groups")
@@ -80,6 +85,8 @@ type evaluator struct {
 	asOf          time.Time
 	segments      map[string][]uint32
 	measureValues map[string][]any
+	// loc is the definition's time zone, UTC unless it names one.
+	loc *time.Location
 }
 
 // logical evaluates cond when it is an and, an or or a not, with eval for
@@ -215,8 +222,16 @@ func (ev *evaluator) related(node map[string]any, c int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	switch {
+	case node["sequence"] != nil:
+		return ev.sequence(e, node["sequence"].(map[string]any), matching)
+	case node["stopped"] != nil:
+		return ev.change(e, node["stopped"].(map[string]any), matching, true)
+	case node["started"] != nil:
+		return ev.change(e, node["started"].(map[string]any), matching, false)
+	}
 	if agg, ok := node["aggregate"].(map[string]any); ok {
-		typ, v, err := aggregate(e, agg, matching)
+		typ, v, err := ev.aggregate(e, agg, matching)
 		if err != nil {
 			return false, err
 		}
@@ -266,7 +281,7 @@ func (ev *evaluator) measure(name string) (string, []any, error) {
 		return "", nil, fmt.Errorf("measure %s has no aggregate", name)
 	}
 	if values, done := ev.measureValues[name]; done {
-		typ, _, err := aggregate(ev.d.entities[m["related"].(string)], agg, nil)
+		typ, _, err := ev.aggregate(ev.d.entities[m["related"].(string)], agg, nil)
 		return typ, values, err
 	}
 	n := len(ev.d.entities[ev.d.customer].rows)
@@ -281,14 +296,14 @@ func (ev *evaluator) measure(name string) (string, []any, error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("measure %s: %w", name, err)
 		}
-		typ, values[c], err = aggregate(e, agg, matching)
+		typ, values[c], err = ev.aggregate(e, agg, matching)
 		if err != nil {
 			return "", nil, fmt.Errorf("measure %s: %w", name, err)
 		}
 	}
 	if n == 0 {
 		var err error
-		if typ, _, err = aggregate(ev.d.entities[m["related"].(string)], agg, nil); err != nil {
+		if typ, _, err = ev.aggregate(ev.d.entities[m["related"].(string)], agg, nil); err != nil {
 			return "", nil, err
 		}
 	}
@@ -300,7 +315,7 @@ func (ev *evaluator) measure(name string) (string, []any, error) {
 // value (nil for null). sum and avg are numbers (float64), as FORMAT.md
 // section 3 types them; an integer sum is added exactly and then rounded
 // once to the nearest float64.
-func aggregate(e *entity, agg map[string]any, rows []int) (string, any, error) {
+func (ev *evaluator) aggregate(e *entity, agg map[string]any, rows []int) (string, any, error) {
 	fn, _ := agg["function"].(string)
 	if fn == "count" {
 		return "integer", int64(len(rows)), nil
@@ -322,6 +337,16 @@ func aggregate(e *entity, agg map[string]any, rows []int) (string, any, error) {
 	switch fn {
 	case "countDistinct":
 		seen := map[any]bool{}
+		if period, ok := agg["period"].(string); ok {
+			for _, v := range values {
+				p, err := ev.periodOf(typ, v, period)
+				if err != nil {
+					return "", nil, err
+				}
+				seen[p] = true
+			}
+			return "integer", int64(len(seen)), nil
+		}
 		for _, v := range values {
 			if t, isTime := v.(time.Time); isTime {
 				v = t.UnixNano()

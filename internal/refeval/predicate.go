@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -100,6 +101,30 @@ func (ev *evaluator) predicate(typ string, v any, node map[string]any) (bool, er
 			return false, fmt.Errorf("%s on %s", op, typ)
 		}
 		return b == (op == "isTrue"), nil
+	case "matches":
+		s, ok1 := v.(string)
+		pattern, ok2 := value.(string)
+		if typ != "string" || !ok1 || !ok2 {
+			return false, fmt.Errorf("matches needs a string attribute and value")
+		}
+		if ignoreCase {
+			pattern = "(?i)" + pattern
+		}
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return false, err
+		}
+		return re.MatchString(s), nil
+	case "anniversaryInLastDays", "anniversaryInNextDays":
+		n, ok := value.(json.Number)
+		if !ok {
+			return false, fmt.Errorf("%s needs a number", op)
+		}
+		days, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil || days <= 0 {
+			return false, fmt.Errorf("%s needs a positive integer, not %s", op, n)
+		}
+		return ev.anniversary(typ, v, days, op == "anniversaryInLastDays")
 	case "inLastDays", "inNextDays":
 		n, ok := value.(json.Number)
 		if !ok {
@@ -116,7 +141,7 @@ func (ev *evaluator) predicate(typ string, v any, node map[string]any) (bool, er
 		var dist, span *big.Int // from the as-of instant to v, and the window's length
 		switch typ {
 		case "date":
-			dist, span = big.NewInt(int64(v.(day)-dayOf(ev.asOf))), days
+			dist, span = big.NewInt(int64(v.(day)-ev.today())), days
 		case "datetime":
 			dist = new(big.Int).Sub(unixNanos(v.(time.Time)), unixNanos(ev.asOf))
 			span = new(big.Int).Mul(days, big.NewInt(int64(24*time.Hour)))

@@ -10,9 +10,9 @@ import { app, go, runJob } from './app.js';
 
 const noValueOps = new Set(['isTrue', 'isFalse', 'isNull', 'isNotNull']);
 const listOps = new Set(['in', 'notIn']);
-const dayOps = new Set(['inLastDays', 'inNextDays']);
-const caseOps = new Set(['equals', 'notEquals', 'in', 'notIn', 'contains', 'notContains', 'startsWith', 'endsWith']);
-const allOps = ['equals', 'notEquals', 'in', 'notIn', 'greaterThan', 'greaterThanOrEqual', 'lessThan', 'lessThanOrEqual', 'between', 'contains', 'notContains', 'startsWith', 'endsWith', 'isTrue', 'isFalse', 'isNull', 'isNotNull', 'inLastDays', 'inNextDays'];
+const dayOps = new Set(['inLastDays', 'inNextDays', 'anniversaryInLastDays', 'anniversaryInNextDays']);
+const caseOps = new Set(['equals', 'notEquals', 'in', 'notIn', 'contains', 'notContains', 'startsWith', 'endsWith', 'matches']);
+const allOps = ['equals', 'notEquals', 'in', 'notIn', 'greaterThan', 'greaterThanOrEqual', 'lessThan', 'lessThanOrEqual', 'between', 'contains', 'notContains', 'startsWith', 'endsWith', 'isTrue', 'isFalse', 'isNull', 'isNotNull', 'inLastDays', 'inNextDays', 'matches', 'anniversaryInLastDays', 'anniversaryInNextDays'];
 const opLabels = {
   equals: 'equals',
   notEquals: 'does not equal',
@@ -33,6 +33,9 @@ const opLabels = {
   isNotNull: 'is not empty',
   inLastDays: 'in the last N days',
   inNextDays: 'in the next N days',
+  matches: 'matches the regular expression',
+  anniversaryInLastDays: 'anniversary in the last N days',
+  anniversaryInNextDays: 'anniversary in the next N days',
 };
 const aggFuncs = ['count', 'countDistinct', 'sum', 'avg', 'min', 'max'];
 const matchLabels = { any: 'at least one matching record', all: 'all records matching (and at least one)', none: 'no matching record', aggregate: 'an aggregate of the matching records' };
@@ -126,7 +129,7 @@ function newRelated(entity) {
 }
 
 function newModel() {
-  return { name: '', displayName: '', description: '', type: 'dynamic', groups: [{ uid: uid(), setOperator: '', block: newBlock('and', [newPred()]) }] };
+  return { name: '', displayName: '', description: '', type: 'dynamic', timeZone: '', groups: [{ uid: uid(), setOperator: '', block: newBlock('and', [newPred()]) }] };
 }
 
 // Values: the inputs hold text; JSON values are typed by the attribute.
@@ -176,6 +179,7 @@ function toJSON(model, index) {
   if (model.displayName) def.displayName = model.displayName;
   if (model.description) def.description = model.description;
   def.type = model.type;
+  if (model.timeZone) def.timeZone = model.timeZone;
   def.groups = model.groups.map((g, i) => {
     const p = `groups[${i}]`;
     if (index) index.set(p, `g${g.uid}`);
@@ -259,6 +263,7 @@ function fromJSON(def) {
   m.displayName = def.displayName || '';
   m.description = def.description || '';
   m.type = def.type || 'dynamic';
+  m.timeZone = def.timeZone || '';
   const groups = Array.isArray(def.groups) ? def.groups : [];
   m.groups = groups.map((g) => {
     let block = parseCond(g && g.condition, null);
@@ -311,6 +316,9 @@ function parseCond(c, whereEntity) {
       if (w.kind === 'raw') return raw(c);
     }
     if (c.aggregate && typeof c.aggregate === 'object') {
+      // An aggregate the builder does not show (a countDistinct by calendar
+      // period, say) stays raw JSON.
+      if (Object.keys(c.aggregate).some((k) => k !== 'function' && k !== 'attribute')) return raw(c);
       r.match = 'aggregate';
       r.fn = c.aggregate.function || 'count';
       const a = c.aggregate.attribute || '';
@@ -727,6 +735,7 @@ function readHeader() {
   m.displayName = $('b-display').value;
   m.description = $('b-description').value;
   m.type = document.querySelector('input[name="b-type"]:checked').value;
+  m.timeZone = $('b-timezone').value.trim();
 }
 
 function writeHeader() {
@@ -734,10 +743,11 @@ function writeHeader() {
   $('b-name').value = m.name;
   $('b-display').value = m.displayName;
   $('b-description').value = m.description;
+  $('b-timezone').value = m.timeZone || '';
   for (const r of document.querySelectorAll('input[name="b-type"]')) r.checked = r.value === (m.type === 'static' ? 'static' : 'dynamic');
 }
 
-for (const id of ['b-name', 'b-display', 'b-description']) {
+for (const id of ['b-name', 'b-display', 'b-description', 'b-timezone']) {
   $(id).addEventListener('input', () => {
     if (!b.model) return;
     readHeader();
@@ -764,6 +774,8 @@ function syncHeaderToJSON() {
     if (m.description) def.description = m.description;
     else delete def.description;
     def.type = m.type;
+    if (m.timeZone) def.timeZone = m.timeZone;
+    else delete def.timeZone;
     $('json-text').value = JSON.stringify(def, null, 2);
   } catch {
     // Leave text that does not parse as it is.
@@ -822,6 +834,7 @@ $('json-text').addEventListener('input', () => {
       b.model.displayName = def.displayName || '';
       b.model.description = def.description || '';
       b.model.type = def.type || 'dynamic';
+      b.model.timeZone = def.timeZone || '';
       writeHeader();
     }
   } catch {
