@@ -201,6 +201,11 @@ func checkNode(t *testing.T, e *engine.NodeExplanation, truth map[string][]uint3
 			require.Equal(t, e.Holds, rows.Matched == 0, "%s: %s", where, e.Path)
 		case "any":
 			require.Equal(t, e.Holds, rows.Matched > 0, "%s: %s", where, e.Path)
+		case "sequence":
+			// Two rows in order, both of the where.
+			require.True(t, !e.Holds || rows.Matched >= 2, "%s: %s", where, e.Path)
+		case "stopped", "started":
+			require.True(t, !e.Holds || rows.Matched >= 1, "%s: %s", where, e.Path)
 		default:
 			require.Equal(t, "", rows.Match, "%s: %s", where, e.Path)
 		}

@@ -79,8 +79,9 @@ type RelatedRows struct {
 	// where (Total without one).
 	Matched int `json:"matched"`
 	// Match is the related condition's match ("any", "all" or "none"),
-	// which decides it from Matched and Total; "" for one with an
-	// aggregate, which Aggregate decides.
+	// which decides it from Matched and Total; "sequence", "stopped" or
+	// "started" for those, which the listed rows' attributes decide; ""
+	// for one with an aggregate, which Aggregate decides.
 	Match string `json:"match,omitempty"`
 	// Listed says which rows Rows lists: "matching" (those that satisfy
 	// where: for match any and none, and the rows an aggregate is computed
@@ -207,6 +208,9 @@ func (s *subEvaluator) explain(path string, cond segment.Condition, c int) (*Nod
 
 // relatedRows returns customer c's rows of a related condition.
 func (s *subEvaluator) relatedRows(path string, n *segment.Related, c int) (*RelatedRows, error) {
+	if n.Sequence != nil || n.Change != nil {
+		return s.behaviourRows(path, n, c)
+	}
 	r, ok := s.c.related(path, n).(*relatedNode)
 	if !ok {
 		return nil, s.c.problems.Err()
@@ -270,6 +274,49 @@ func (s *subEvaluator) relatedRows(path string, n *segment.Related, c int) (*Rel
 	return out, nil
 }
 
+// behaviourRows returns customer c's rows of a sequence, stopped or
+// started: those that satisfy the where, with the attributes that decide.
+func (s *subEvaluator) behaviourRows(path string, n *segment.Related, c int) (*RelatedRows, error) {
+	t, l, ok := s.c.link(path, n.Entity, n.Path)
+	if !ok {
+		return nil, s.c.problems.Err()
+	}
+	var mask column.Bitset
+	if n.Where != nil {
+		w := s.c.rows(path+".where", t, n.Where)
+		if err := s.c.problems.Err(); err != nil {
+			return nil, err
+		}
+		var err error
+		if mask, err = w.eval(s.ec, t.NumRows); err != nil {
+			return nil, err
+		}
+	}
+	out := &RelatedRows{Entity: n.Entity, Listed: "matching", Attributes: readAttributes(t.Entity, n), Rows: [][]string{}}
+	if n.Sequence != nil {
+		out.Match = "sequence"
+	} else {
+		out.Match = n.Change.Trend.String()
+	}
+	rows := customerRows(l, c)
+	out.Total = len(rows)
+	for _, row := range rows {
+		if mask != nil && !mask.Has(int(row)) {
+			continue
+		}
+		out.Matched++
+		if len(out.Rows) == MaxExplainRows {
+			continue
+		}
+		vals := make([]string, len(out.Attributes))
+		for i, a := range out.Attributes {
+			vals[i] = t.Column(a).Format(int(row))
+		}
+		out.Rows = append(out.Rows, vals)
+	}
+	return out, nil
+}
+
 // customerRows returns customer c's rows along links, in the order of the
 // data file.
 func customerRows(l *storage.Links, c int) []uint32 {
@@ -294,15 +341,26 @@ func readAttributes(e *schema.Entity, n *segment.Related) []string {
 			read[attr] = true
 		}
 	}
-	segment.Inspect(n.Where, func(x segment.Condition) bool {
-		if p, ok := x.(*segment.Predicate); ok {
-			mark(p.Attribute)
-		}
-		return true
-	})
+	inspect := func(c segment.Condition) {
+		segment.Inspect(c, func(x segment.Condition) bool {
+			if p, ok := x.(*segment.Predicate); ok {
+				mark(p.Attribute)
+			}
+			return true
+		})
+	}
+	inspect(n.Where)
 	if a := n.Aggregate; a != nil {
 		mark(a.Attribute)
 		mark(a.OrderBy)
+	}
+	if q := n.Sequence; q != nil {
+		mark(q.Attribute)
+		inspect(q.First)
+		inspect(q.Then)
+	}
+	if ch := n.Change; ch != nil {
+		mark(ch.Attribute)
 	}
 	var out []string
 	for _, a := range e.AttributeNames() {
