@@ -269,58 +269,93 @@ func (s *sequenceNode) eval(ec *evalCtx) (column.Bitset, error) {
 		first.And(w)
 		then.And(w)
 	}
-	// The rows of first or then with a time, by customer and time.
-	type event struct {
-		c           int32
-		t           int64
-		first, then bool
-	}
-	var events []event
 	either := first.Clone()
 	either.Or(then)
+	out := column.NewBitset(ec.n)
+	var events []event
+	if starts := s.links.Starts(); starts != nil {
+		// Rows clustered by customer: each customer's events sorted
+		// alone, in a reused buffer.
+		for c := 0; c < ec.n; c++ {
+			lo, hi := int(starts[c]), int(starts[c+1])
+			if lo == hi || !either.AnyIn(lo, hi) {
+				continue
+			}
+			events = events[:0]
+			for r := lo; r < hi; r++ {
+				if either.Has(r) && s.at.IsValid(r) {
+					events = append(events, event{int32(c), s.time(r), first.Has(r), then.Has(r)})
+				}
+			}
+			if s.pairs(events) {
+				out.Set(c)
+			}
+			if c&4095 == 4095 {
+				if err := ec.err(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return out, ec.err()
+	}
 	cust := s.links.Customer
 	either.ForEach(func(r int) {
-		if r >= s.rows || !s.at.IsValid(r) || cust[r] < 0 {
-			return
+		if r < s.rows && s.at.IsValid(r) && cust[r] >= 0 {
+			events = append(events, event{cust[r], s.time(r), first.Has(r), then.Has(r)})
 		}
-		var t int64
-		if s.at.I32 != nil {
-			t = int64(s.at.I32[r])
-		} else {
-			t = s.at.I64[r]
-		}
-		events = append(events, event{cust[r], t, first.Has(r), then.Has(r)})
 	})
 	if err := ec.err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(events, func(a, b event) int {
-		if x := cmp.Compare(a.c, b.c); x != 0 {
-			return x
-		}
-		return cmp.Compare(a.t, b.t)
-	})
-	out := column.NewBitset(ec.n)
+	slices.SortFunc(events, func(a, b event) int { return cmp.Compare(a.c, b.c) })
 	for i := 0; i < len(events); {
-		c := events[i].c
-		seen, latest := false, int64(0) // the latest time of a first row so far
-		for i < len(events) && events[i].c == c {
-			// The rows at one time: a then row pairs with a first row
-			// strictly earlier, never with one at the same time.
-			j, firstHere := i, false
-			for ; j < len(events) && events[j].c == c && events[j].t == events[i].t; j++ {
-				if events[j].then && seen && events[j].t-latest <= s.within {
-					out.Set(int(c))
-				}
-				firstHere = firstHere || events[j].first
-			}
-			if firstHere {
-				seen, latest = true, events[i].t
-			}
-			i = j
+		j := i
+		for j < len(events) && events[j].c == events[i].c {
+			j++
 		}
+		if s.pairs(events[i:j]) {
+			out.Set(int(events[i].c))
+		}
+		i = j
 	}
 	return out, nil
+}
+
+// event is a row of a sequence's first or then, with its time.
+type event struct {
+	c           int32
+	t           int64
+	first, then bool
+}
+
+func (s *sequenceNode) time(r int) int64 {
+	if s.at.I32 != nil {
+		return int64(s.at.I32[r])
+	}
+	return s.at.I64[r]
+}
+
+// pairs reports whether one customer's events hold a first row and a then
+// row strictly later, at most within after it. It sorts events by time.
+func (s *sequenceNode) pairs(events []event) bool {
+	slices.SortFunc(events, func(a, b event) int { return cmp.Compare(a.t, b.t) })
+	seen, latest := false, int64(0) // the latest time of a first row so far
+	for i := 0; i < len(events); {
+		// The rows at one time: a then row pairs with a first row
+		// strictly earlier, never with one at the same time.
+		j, firstHere := i, false
+		for ; j < len(events) && events[j].t == events[i].t; j++ {
+			if events[j].then && seen && events[j].t-latest <= s.within {
+				return true
+			}
+			firstHere = firstHere || events[j].first
+		}
+		if firstHere {
+			seen, latest = true, events[i].t
+		}
+		i = j
+	}
+	return false
 }
 
 // periodVec returns the calendar period of every value of a date or
@@ -333,6 +368,7 @@ func periodVec(v *column.Vec, typ schema.Type, period segment.Period, loc *time.
 		off        int64 // in seconds
 	}
 	zone.start, zone.end = 1, 0
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64) // the days (or weeks) of the values
 	for i := range v.N {
 		if !v.IsValid(i) {
 			continue
@@ -356,14 +392,34 @@ func periodVec(v *column.Vec, typ schema.Type, period segment.Period, loc *time.
 			}
 			d = exact.FloorDiv(exact.FloorDiv(us, 1_000_000)+zone.off, 86400)
 		}
-		switch period {
-		case segment.Week:
+		if period == segment.Week {
 			d = exact.FloorDiv(d+3, 7) // 1970-01-01 is a Thursday
-		case segment.Month:
-			y, m, _ := exact.DateOf(d)
-			d = int64(y)*12 + int64(m) - 1
 		}
 		out.I32[i] = int32(d)
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if period == segment.Month && lo <= hi {
+		// Days to months through a table of the days the values span,
+		// when it is small (a few years of dates), else day by day.
+		var table []int32
+		if hi-lo < 1<<20 {
+			table = make([]int32, hi-lo+1)
+			for d := lo; d <= hi; d++ {
+				y, m, _ := exact.DateOf(d)
+				table[d-lo] = int32(y*12 + m - 1)
+			}
+		}
+		for i, d := range out.I32 {
+			if !v.IsValid(i) {
+				continue
+			}
+			if table != nil {
+				out.I32[i] = table[int64(d)-lo]
+			} else {
+				y, m, _ := exact.DateOf(int64(d))
+				out.I32[i] = int32(y*12 + m - 1)
+			}
+		}
 	}
 	return out
 }

@@ -367,3 +367,44 @@ func BenchmarkAnalyses(b *testing.B) {
 		})
 	}
 }
+
+// behaviourSegments are the behavioural conditions of FORMAT.md section 6
+// over the retail dataset, one per construct; the compile is measured with
+// the evaluation, as the period column and the anniversary ranges are
+// built there.
+var behaviourSegments = []struct{ name, def string }{
+	{"Matches", `{"name": "M", "groups": [{"condition": {"attribute": "Customer.Email", "operator": "matches", "value": "^USER[0-9]*7\\.[0-9a-f]+@", "ignoreCase": true}}]}`},
+	{"AnniversaryDate", `{"name": "A", "groups": [{"condition": {"attribute": "Customer.SignupDate", "operator": "anniversaryInNextDays", "value": 7}}]}`},
+	{"AnniversaryInZone", `{"name": "Z", "timeZone": "America/New_York", "groups": [{"condition": {"attribute": "Customer.SignupDate", "operator": "anniversaryInNextDays", "value": 7}}]}`},
+	{"DistinctMonths", `{"name": "P", "groups": [{"condition": {"related": "Order", "where": {"attribute": "Order.OrderDate", "operator": "inLastDays", "value": 183},
+		"aggregate": {"function": "countDistinct", "attribute": "Order.OrderDate", "period": "month"}, "operator": "greaterThanOrEqual", "value": 3}}]}`},
+	{"Sequence", `{"name": "S", "groups": [{"condition": {"related": "Order", "sequence": {"attribute": "Order.OrderDate",
+		"first": {"attribute": "Order.Channel", "operator": "equals", "value": "web"},
+		"then": {"attribute": "Order.Channel", "operator": "equals", "value": "store"}, "withinDays": 14}}}]}`},
+	{"Stopped", `{"name": "T", "groups": [{"condition": {"related": "Order", "stopped": {"attribute": "Order.OrderDate", "lastDays": 30, "priorDays": 90}}}]}`},
+}
+
+// BenchmarkBehaviour compiles and evaluates each behavioural condition.
+func BenchmarkBehaviour(b *testing.B) {
+	snap := benchSnapshot(b)
+	ctx := context.Background()
+	for _, s := range behaviourSegments {
+		def, err := segment.Parse([]byte(s.def))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(s.name, func(b *testing.B) {
+			var n uint64
+			for b.Loop() {
+				plan, err := engine.Compile(def, snap, engine.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err = plan.EvalCardinality(ctx, asOf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "members")
+		})
+	}
+}

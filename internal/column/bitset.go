@@ -163,3 +163,15 @@ func (b Bitset) BitsAt(lo, n int) uint64 {
 	}
 	return x & LenMask(n)
 }
+
+// AnyIn reports whether b has a bit set in [lo, hi).
+func (b Bitset) AnyIn(lo, hi int) bool {
+	for lo < hi {
+		n := min(64, hi-lo)
+		if b.BitsAt(lo, n) != 0 {
+			return true
+		}
+		lo += n
+	}
+	return false
+}

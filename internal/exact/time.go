@@ -352,7 +352,21 @@ func LocalDay(t time.Time, loc *time.Location) int64 {
 // DateOf returns the year, month and day of the day d, in days since
 // 1970-01-01: the inverse of CivilDay.
 func DateOf(d int64) (y, m, day int) {
-	t := time.Unix(d*daySeconds, 0).UTC()
-	y, mm, day := t.Date()
-	return y, int(mm), day
+	// Howard Hinnant's civil_from_days, in whole numbers only.
+	z := d + 719468
+	era := FloorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day = int(doy - (153*mp+2)/5 + 1)
+	m = int(mp + 3)
+	if m > 12 {
+		m -= 12
+	}
+	y = int(yoe + era*400)
+	if m <= 2 {
+		y++
+	}
+	return y, m, day
 }
