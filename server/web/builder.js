@@ -880,6 +880,7 @@ function renderTopProblems(problems) {
 function placeFor(path) {
   if (!path || b.mode === 'json') return null;
   if (path === 'name' || path.startsWith('name.')) return document.querySelector('#view-builder .row-problems[data-path="name"]');
+  if (path === 'timeZone') return document.querySelector('#view-builder .row-problems[data-path="timeZone"]');
   let best = '';
   for (const k of b.pathIndex.keys()) {
     if ((path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`)) && k.length > best.length) best = k;
