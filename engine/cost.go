@@ -27,6 +27,8 @@ func cost(n node) int {
 		return n.m.rows
 	case *relatedNode:
 		return n.rows
+	case *sequenceNode:
+		return 2 * n.rows // two row conditions, then each customer's rows sorted
 	case notNode:
 		return cost(n.kid)
 	case andNode:
