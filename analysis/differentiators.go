@@ -29,6 +29,10 @@ var (
 	ErrOptions = diag.NewSentinel("analysis.options", "invalid options")
 )
 
+// MinIdentifying is the fewest values of an attribute in the base for
+// Differentiator.Identifying to mark it.
+const MinIdentifying = 100
+
 // DefaultTop is how many values of a categorical attribute a
 // differentiator lists when DifferentiatorsOptions.Top is zero.
 const DefaultTop = 5
@@ -86,7 +90,7 @@ type DifferentiatorsResult struct {
 	AsOf *time.Time `json:"asOf,omitempty"`
 	// Attributes are the compared attributes by Score, largest first
 	// (ties in the order compared: customer attributes in schema order,
-	// then measures).
+	// then measures), identifying attributes last.
 	Attributes []Differentiator `json:"attributes"`
 }
 
@@ -109,6 +113,12 @@ type Differentiator struct {
 	// Segment and Base summarize each side.
 	Segment Side `json:"segment"`
 	Base    Side `json:"base"`
+	// Identifying marks a categorical attribute that identifies customers
+	// more than it describes them (an email address): the base has at
+	// least MinIdentifying values and more than half of them are
+	// distinct. Its total variation is near 1 for any small segment, so
+	// it is ranked after every other attribute.
+	Identifying bool `json:"identifying,omitempty"`
 	// Values are a categorical attribute's values with the largest
 	// absolute share difference, at most Top of them (ties: the more
 	// frequent in the segment, then in value order); nil for numeric
@@ -126,8 +136,8 @@ type Differentiator struct {
 	// shares differ by Score: SegmentBelow and BaseBelow are the shares
 	// of each side's values at or below it.
 	KSAt         string  `json:"ksAt,omitempty"`
-	SegmentBelow float64 `json:"segmentBelow,omitempty"`
-	BaseBelow    float64 `json:"baseBelow,omitempty"`
+	SegmentBelow float64 `json:"segmentBelow"`
+	BaseBelow    float64 `json:"baseBelow"`
 }
 
 // Side is one side's summary of an attribute: counts, and a numeric
@@ -232,7 +242,15 @@ func Differentiators(ctx context.Context, snap *storage.Snapshot, seg Set, opts 
 		}
 		out.Attributes = append(out.Attributes, d)
 	}
-	slices.SortStableFunc(out.Attributes, func(a, b Differentiator) int { return cmp.Compare(b.Score, a.Score) })
+	slices.SortStableFunc(out.Attributes, func(a, b Differentiator) int {
+		switch {
+		case a.Identifying && !b.Identifying:
+			return 1
+		case b.Identifying && !a.Identifying:
+			return -1
+		}
+		return cmp.Compare(b.Score, a.Score)
+	})
 	return out, nil
 }
 
@@ -574,7 +592,11 @@ func (s sets) categorical(ctx context.Context, v *values, top int, d *Differenti
 	ns, nb := float64(d.Segment.Values), float64(d.Base.Values)
 	var shares []ValueShare
 	var tv float64
+	var inBase uint64
 	for c, text := range v.text {
+		if base[c] > 0 {
+			inBase++
+		}
 		if seg[c] == 0 && base[c] == 0 {
 			continue
 		}
@@ -597,6 +619,7 @@ func (s sets) categorical(ctx context.Context, v *values, top int, d *Differenti
 		d.Score = min(tv/2, 1)
 	}
 	d.Distinct = len(shares)
+	d.Identifying = d.Base.Values >= MinIdentifying && 2*inBase > d.Base.Values
 	slices.SortFunc(shares, func(a, b ValueShare) int {
 		if c := cmp.Compare(math.Abs(b.Difference), math.Abs(a.Difference)); c != 0 {
 			return c

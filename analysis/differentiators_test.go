@@ -165,6 +165,13 @@ func checkDifferentiator(t *testing.T, want naiveDiff, got analysis.Differentiat
 	if want.Counts != nil {
 		require.Equal(t, analysis.TotalVariation, got.Statistic)
 		require.Equal(t, len(want.Counts), got.Distinct, where)
+		var inBase uint64
+		for _, c := range want.Counts {
+			if c[1] > 0 {
+				inBase++
+			}
+		}
+		require.Equal(t, want.BaseValues >= analysis.MinIdentifying && 2*inBase > want.BaseValues, got.Identifying, where)
 		require.Len(t, got.Values, min(top, len(want.Counts)), where)
 		prev := math.Inf(1)
 		for _, v := range got.Values {
@@ -265,8 +272,11 @@ func TestDifferentiators(t *testing.T) {
 			top = analysis.DefaultTop
 		}
 		for i, d := range got.Attributes {
-			if i > 0 {
+			if i > 0 && d.Identifying == got.Attributes[i-1].Identifying {
 				require.LessOrEqual(t, d.Score, got.Attributes[i-1].Score)
+			}
+			if i > 0 {
+				require.False(t, got.Attributes[i-1].Identifying && !d.Identifying, "identifying attributes last")
 			}
 			col := tab.Column(d.Attribute[len("Customer."):])
 			var want naiveDiff
