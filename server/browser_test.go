@@ -895,3 +895,45 @@ func TestBrowserAnalyses(t *testing.T) {
 	p.waitFor("the breakdown", `document.querySelectorAll('#overlap-table thead th').length > 5`)
 	p.view("23-overlap", "#overlap-title")
 }
+
+// TestBrowserDifferentiators asks the page what sets a segment apart, as a
+// person would: against all customers and against another segment chosen
+// in the list, the attributes ranked and scored as the catalog ranks and
+// scores them, with the values that drive them.
+func TestBrowserDifferentiators(t *testing.T) {
+	ctx := t.Context()
+	e := newBrowserEnv(t)
+	p := newPage(t, e.url)
+	cat := e.cat
+	const example = "HighValueEscalated"
+	p.run(chromedp.Navigate(e.url + "/#/segments/" + example))
+	p.waitFor("the comparison form", `!document.getElementById('apart-form').hidden && document.querySelector('#apart-against option[value="VipCustomers"]')`)
+	for _, against := range []string{"", "VipCustomers"} {
+		p.choose("#apart-against", against)
+		p.click(`#apart-form button[type="submit"]`)
+		want, err := cat.Differentiators(ctx, example, catalog.DifferentiatorsOptions{Against: against})
+		require.NoError(t, err)
+		p.waitFor("the differentiators", fmt.Sprintf(`document.querySelectorAll('#apart-table tbody tr').length === %d && document.getElementById('apart-out').textContent.includes(%q)`,
+			len(want.Attributes), map[string]string{"": "all ", "VipCustomers": "against VipCustomers"}[against]))
+		attrs := evalAs[[]string](p, `[...document.querySelectorAll('#apart-table tbody tr')].map(tr => tr.dataset.attribute)`)
+		scores := evalAs[[]string](p, `[...document.querySelectorAll('#apart-table td[data-testid="score"]')].map(td => td.textContent)`)
+		for i, a := range want.Attributes {
+			require.Equal(t, a.Attribute, attrs[i], "against %q", against)
+			require.Equal(t, fmt.Sprintf("%.3f", a.Score), scores[i], "%s against %q", a.Attribute, against)
+		}
+		top := want.Attributes[0]
+		row := p.text(fmt.Sprintf(`#apart-table tr[data-attribute=%q]`, top.Attribute))
+		if top.Statistic == analysis.TotalVariation {
+			require.Contains(t, row, top.Values[0].Value)
+		} else {
+			require.Contains(t, row, "Mean ")
+			require.Contains(t, row, "at or below "+top.KSAt)
+		}
+		if against == "" {
+			p.view("24-differentiators", "#apart-title")
+		}
+	}
+	// A segment never refreshed has nothing to compare yet.
+	p.run(chromedp.Navigate(e.url + "/#/segments/YoungShoppers"))
+	p.waitFor("the refresh hint", `document.getElementById('apart-form').hidden && document.getElementById('apart-out').textContent.includes('Refresh the segment')`)
+}
