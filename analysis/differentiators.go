@@ -764,21 +764,27 @@ type ordered[T int64 | int32 | float64] struct {
 // snapshot.
 func byValue[T int64 | int32 | float64](v *values, xs []T) (*ordered[T], error) {
 	d, err := v.col.Derived(orderKey, func() (any, error) {
-		o := &ordered[T]{ids: make([]uint32, 0, len(xs))}
-		for i := range xs {
+		// Pairs sort faster than ids compared through the values: each
+		// comparison reads one cache line, not two far apart.
+		type pair struct {
+			x  T
+			id uint32
+		}
+		ps := make([]pair, 0, len(xs))
+		for i, x := range xs {
 			if v.has(i) {
-				o.ids = append(o.ids, uint32(i))
+				ps = append(ps, pair{x, uint32(i)})
 			}
 		}
-		slices.SortFunc(o.ids, func(a, b uint32) int {
-			if c := cmp.Compare(xs[a], xs[b]); c != 0 {
+		slices.SortFunc(ps, func(a, b pair) int {
+			if c := cmp.Compare(a.x, b.x); c != 0 {
 				return c
 			}
-			return cmp.Compare(a, b)
+			return cmp.Compare(a.id, b.id)
 		})
-		o.vals = make([]T, len(o.ids))
-		for k, id := range o.ids {
-			o.vals[k] = xs[id]
+		o := &ordered[T]{ids: make([]uint32, len(ps)), vals: make([]T, len(ps))}
+		for k, p := range ps {
+			o.ids[k], o.vals[k] = p.id, p.x
 		}
 		return o, nil
 	})
