@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -438,6 +439,30 @@ func TestDifferentiatorsTypes(t *testing.T) {
 			})
 		}
 		checkDifferentiator(t, want, d, analysis.DefaultTop, d.Type)
+	}
+}
+
+// TestDifferentiatorsConcurrent compares from several goroutines at once
+// on a new snapshot, whose value codes and orders are built by the first:
+// every result is the same (run with -race).
+func TestDifferentiatorsConcurrent(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	snap := profiles(t, mem, 5000)
+	defer snap.Release()
+	seg := randomSet(rand.New(rand.NewPCG(15, 16)), "Seg", 5000, 0.3)
+	results := make([]*analysis.DifferentiatorsResult, 4)
+	errs := make([]error, len(results))
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() {
+			results[i], errs[i] = analysis.Differentiators(context.Background(), snap, seg, analysis.DifferentiatorsOptions{})
+		})
+	}
+	wg.Wait()
+	for i := range results {
+		require.NoError(t, errs[i])
+		require.Equal(t, results[0], results[i])
 	}
 }
 
