@@ -180,7 +180,12 @@ type ValueShare struct {
 // booleans compare their values' shares (TotalVariation), the others their
 // distributions (KolmogorovSmirnov, and means by SMD). Every count is
 // exact, from a dense copy of each bitmap and each attribute's column;
-// means and deviations are float64. The result is the caller's.
+// means and deviations are float64. The first call on a snapshot numbers
+// its string columns' values and orders its numeric columns by value, and
+// keeps both with the snapshot (storage.Column.Derived: 4 bytes a customer
+// for the codes, 12 for an order) for every later call. Differentiators
+// reads the bitmaps and the snapshot only, and is safe for concurrent use;
+// the result is the caller's.
 func Differentiators(ctx context.Context, snap *storage.Snapshot, seg Set, opts DifferentiatorsOptions) (*DifferentiatorsResult, error) {
 	n := snap.NumCustomers()
 	if err := checkSet(seg, n); err != nil {
