@@ -181,8 +181,8 @@ type ValueShare struct {
 // distributions (KolmogorovSmirnov, and means by SMD). Every count is
 // exact, from a dense copy of each bitmap and each attribute's column;
 // means and deviations are float64. The first call on a snapshot numbers
-// its string columns' values and orders its numeric columns by value, and
-// keeps both with the snapshot (storage.Column.Derived: 4 bytes a customer
+// its string and boolean columns' values and orders its numeric columns
+// of a wide range (those not counted in arrays) by value, and keeps both with the snapshot (storage.Column.Derived: 4 bytes a customer
 // for the codes, 12 for an order) for every later call. Differentiators
 // reads the bitmaps and the snapshot only, and is safe for concurrent use;
 // the result is the caller's.
