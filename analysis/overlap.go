@@ -1,6 +1,7 @@
 // Package analysis answers questions about segments' members that go past
-// who is in: how segments overlap (Overlap), exactly, from their member
-// bitmaps and the snapshot's columns.
+// who is in: how segments overlap (Overlap) and what sets a segment apart
+// from all customers or another segment (Differentiators), exactly, from
+// their member bitmaps and the snapshot's columns.
 //
 //	ov, err := analysis.Overlap(ctx, snap, []analysis.Set{
 //		{Name: "Vips", Members: vips},
@@ -8,6 +9,12 @@
 //	}, analysis.OverlapOptions{By: "Customer.Country"})
 //	for _, r := range ov.Regions {
 //		fmt.Println(r.In, r.Count) // [Vips] 120, [Lapsed] 300, [Vips Lapsed] 40, [] 9540
+//	}
+//
+//	diff, err := analysis.Differentiators(ctx, snap, analysis.Set{Name: "Vips", Members: vips},
+//		analysis.DifferentiatorsOptions{AsOf: asOf})
+//	for _, a := range diff.Attributes {
+//		fmt.Println(a.Attribute, a.Statistic, a.Score) // Customer.Country totalVariation 0.31, ...
 //	}
 package analysis
 

@@ -39,3 +39,60 @@ func (c *Catalog) Overlap(ctx context.Context, names []string, opts analysis.Ove
 	}
 	return analysis.Overlap(ctx, d.snap, sets, opts)
 }
+
+// DifferentiatorsOptions configures Catalog.Differentiators. The zero
+// value compares a segment with all customers, on every customer attribute
+// but the key and every measure.
+type DifferentiatorsOptions struct {
+	// Against names the segment to compare with; empty compares with all
+	// customers. Its members are taken as they are, those it shares with
+	// the segment included.
+	Against string
+	// Attributes and Top are analysis.DifferentiatorsOptions'.
+	Attributes []string
+	Top        int
+}
+
+// Differentiators ranks the attributes and measures by how much they set
+// the named segment's stored members (those of its latest refresh) apart
+// from all customers, or from the stored members of opts.Against
+// (analysis.Differentiators). Measures are computed at the instant the
+// segment's members were. A segment never refreshed has no members to
+// compare: it is an error (ErrNoMembers), as it is for an overlap.
+func (c *Catalog) Differentiators(ctx context.Context, name string, opts DifferentiatorsOptions) (*analysis.DifferentiatorsResult, error) {
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer c.leave()
+	d, err := c.loadData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer d.release()
+	set := func(name string) (*storedSegment, error) {
+		st, err := c.stored(name, d, true)
+		if err != nil {
+			return nil, err
+		}
+		if st.rec.LastRefreshed.IsZero() {
+			return nil, fmt.Errorf("%w: segment %q has never been refreshed, so it has no members to compare; refresh it first", ErrNoMembers, st.rec.Name)
+		}
+		return st, nil
+	}
+	st, err := set(name)
+	if err != nil {
+		return nil, err
+	}
+	aopts := analysis.DifferentiatorsOptions{Attributes: opts.Attributes, Top: opts.Top, AsOf: st.asOf}
+	if aopts.AsOf.IsZero() {
+		aopts.AsOf = c.now()
+	}
+	if opts.Against != "" {
+		base, err := set(opts.Against)
+		if err != nil {
+			return nil, err
+		}
+		aopts.Against = &analysis.Set{Name: base.rec.Name, Members: base.members}
+	}
+	return analysis.Differentiators(ctx, d.snap, analysis.Set{Name: st.rec.Name, Members: st.members}, aopts)
+}

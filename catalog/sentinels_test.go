@@ -52,6 +52,8 @@ var sentinels = map[string]error{
 	"catalog.ErrNoMembers":             ErrNoMembers,
 	"analysis.ErrSets":                 analysis.ErrSets,
 	"analysis.ErrUnknownField":         analysis.ErrUnknownField,
+	"analysis.ErrEmpty":                analysis.ErrEmpty,
+	"analysis.ErrOptions":              analysis.ErrOptions,
 	"catalog.ErrCancelled":             ErrCancelled,
 	"catalog.ErrSchedule":              ErrSchedule,
 	"catalog.ErrUnknownField":          ErrUnknownField,

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/engine"
 	"github.com/segmentkit/segmentkit/export"
@@ -197,6 +198,16 @@ func TestCancelWithin(t *testing.T) {
 		require.NoError(t, err)
 		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
 			_, err := engine.EvalMeasure(ctx, big, m, asOf)
+			return err
+		})
+	})
+	t.Run("analysis.Differentiators", func(t *testing.T) {
+		// Half the customers against all of them, measures included; a
+		// new snapshot's first call also orders its numeric columns.
+		half := roaring.New()
+		half.AddRange(0, uint64(big.NumCustomers()/2))
+		requireCancelsMeasured(t, cancelBound, func(ctx context.Context) error {
+			_, err := analysis.Differentiators(ctx, big, analysis.Set{Name: "Half", Members: half}, analysis.DifferentiatorsOptions{AsOf: asOf})
 			return err
 		})
 	})

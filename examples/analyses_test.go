@@ -146,3 +146,44 @@ func Example_overlap() {
 	// [Over30] 1 [0 0 0 1]
 	// [Buyers Over30] 2 [2 0 0 0]
 }
+
+// Rank what sets the customers who ordered apart from all customers: each
+// attribute's statistic, and the values that differ most.
+func Example_differentiators() {
+	ctx := context.Background()
+	snap := loadShop(ctx, memory.NewGoAllocator())
+	defer snap.Release()
+	d, err := segment.Parse([]byte(`{"name": "Buyers", "groups": [{"condition": {"related": "Order"}}]}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	plan, err := engine.Compile(d, snap, engine.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	buyers, err := plan.Eval(ctx, asOf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := analysis.Differentiators(ctx, snap, analysis.Set{Name: "Buyers", Members: buyers}, analysis.DifferentiatorsOptions{Top: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s: %d of %d customers\n", res.Segment, res.SegmentSize, res.BaseSize)
+	for _, a := range res.Attributes {
+		fmt.Printf("%s %s %.2f\n", a.Attribute, a.Statistic, a.Score)
+		for _, v := range a.Values {
+			fmt.Printf("  %s: %.0f%% against %.0f%%\n", v.Value, 100*v.SegmentShare, 100*v.BaseShare)
+		}
+		if a.Statistic == analysis.KolmogorovSmirnov {
+			fmt.Printf("  mean %.1f against %.1f, at most %s: %.0f%% against %.0f%%\n", *a.Segment.Mean, *a.Base.Mean, a.KSAt, 100*a.SegmentBelow, 100*a.BaseBelow)
+		}
+	}
+	// Output:
+	// Buyers: 3 of 6 customers
+	// Customer.Country totalVariation 0.33
+	//   FR: 33% against 17%
+	//   DE: 0% against 17%
+	// Customer.Age ks 0.20
+	//   mean 37.7 against 35.4, at most 19: 0% against 20%
+}

@@ -402,3 +402,50 @@ func TestPreviewEdit(t *testing.T) {
 	e.problem(400, "server.bad_request", "POST", "/api/segments/VipCustomers/edit-preview", map[string]any{"definition": def, "samples": -1})
 	e.problem(422, "catalog.invalid_name", "POST", "/api/segments/RecentBuyers/edit-preview", map[string]any{"definition": def})
 }
+
+// TestDifferentiators asks what sets a demo segment apart, from all
+// customers and from another segment: attributes ranked by score, each
+// with its statistic, the segment's size its member count, and wrong
+// requests get their problems.
+func TestDifferentiators(t *testing.T) {
+	e := newEnv(t, Options{})
+	d := e.ok(200, "GET", "/api/differentiators?segment=VipCustomers", nil)
+	seg := e.ok(200, "GET", "/api/segments/VipCustomers", nil)
+	require.Equal(t, seg["members"], d["segmentSize"])
+	require.Equal(t, d["customers"], d["baseSize"])
+	require.NotContains(t, d, "against")
+	attrs := d["attributes"].([]any)
+	require.NotEmpty(t, attrs)
+	prev := 2.0
+	measures := 0
+	for _, x := range attrs {
+		a := x.(map[string]any)
+		if a["identifying"] == true {
+			prev = -1 // identifying attributes (Customer.Email) come last
+		} else {
+			require.LessOrEqual(t, a["score"].(float64), prev)
+			prev = a["score"].(float64)
+		}
+		require.Contains(t, []any{"totalVariation", "ks"}, a["statistic"])
+		if a["statistic"] == "totalVariation" {
+			require.LessOrEqual(t, len(a["values"].([]any)), 5)
+		}
+		if strings.HasPrefix(a["attribute"].(string), "Measures.") {
+			measures++
+		}
+	}
+	require.Positive(t, measures, "the demo's measures are compared")
+	last := attrs[len(attrs)-1].(map[string]any)
+	require.Equal(t, "Customer.Email", last["attribute"])
+	require.Equal(t, true, last["identifying"])
+	vs := e.ok(200, "GET", "/api/differentiators?segment=VipCustomers&against=RecentBuyers&attributes=Customer.Country,Customer.Age&top=2", nil)
+	require.Equal(t, "RecentBuyers", vs["against"])
+	require.Len(t, vs["attributes"], 2)
+	e.problem(400, "server.bad_request", "GET", "/api/differentiators", nil)
+	e.problem(400, "server.bad_request", "GET", "/api/differentiators?segment=VipCustomers&top=0", nil)
+	e.problem(404, "catalog.not_found", "GET", "/api/differentiators?segment=Nope", nil)
+	e.problem(404, "catalog.not_found", "GET", "/api/differentiators?segment=VipCustomers&against=Nope", nil)
+	e.problem(409, "catalog.no_members", "GET", "/api/differentiators?segment=YoungShoppers", nil)
+	p := e.problem(422, "analysis.unknown_field", "GET", "/api/differentiators?segment=VipCustomers&attributes=Customer.Countri", nil)
+	require.Contains(t, p["detail"], "Customer.Country")
+}

@@ -895,3 +895,97 @@ func TestBrowserAnalyses(t *testing.T) {
 	p.waitFor("the breakdown", `document.querySelectorAll('#overlap-table thead th').length > 5`)
 	p.view("23-overlap", "#overlap-title")
 }
+
+// TestBrowserDifferentiators asks the page what sets a segment apart, as a
+// person would: against all customers and against another segment chosen
+// in the list, the attributes ranked and scored as the catalog ranks and
+// scores them, with the values that drive them.
+func TestBrowserDifferentiators(t *testing.T) {
+	ctx := t.Context()
+	e := newBrowserEnv(t)
+	p := newPage(t, e.url)
+	cat := e.cat
+	const example = "HighValueEscalated"
+	p.run(chromedp.Navigate(e.url + "/#/segments/" + example))
+	p.waitFor("the comparison form", `!document.getElementById('apart-form').hidden && document.querySelector('#apart-against option[value="VipCustomers"]')`)
+	for _, against := range []string{"", "VipCustomers"} {
+		p.choose("#apart-against", against)
+		p.click(`#apart-form button[type="submit"]`)
+		want, err := cat.Differentiators(ctx, example, catalog.DifferentiatorsOptions{Against: against})
+		require.NoError(t, err)
+		p.waitFor("the differentiators", fmt.Sprintf(`document.querySelectorAll('#apart-table tbody tr').length === %d && document.getElementById('apart-out').textContent.includes(%q)`,
+			len(want.Attributes), map[string]string{"": "all ", "VipCustomers": "against VipCustomers"}[against]))
+		attrs := evalAs[[]string](p, `[...document.querySelectorAll('#apart-table tbody tr')].map(tr => tr.dataset.attribute)`)
+		scores := evalAs[[]string](p, `[...document.querySelectorAll('#apart-table td[data-testid="score"]')].map(td => td.textContent)`)
+		for i, a := range want.Attributes {
+			require.Equal(t, a.Attribute, attrs[i], "against %q", against)
+			require.Equal(t, fmt.Sprintf("%.3f", a.Score), scores[i], "%s against %q", a.Attribute, against)
+		}
+		top := want.Attributes[0]
+		row := p.text(fmt.Sprintf(`#apart-table tr[data-attribute=%q]`, top.Attribute))
+		if top.Statistic == analysis.TotalVariation {
+			require.Contains(t, row, top.Values[0].Value)
+		} else {
+			require.Contains(t, row, "Mean ")
+			require.Contains(t, row, "at or below "+top.KSAt)
+		}
+		if against == "" {
+			p.view("24-differentiators", "#apart-title")
+		}
+	}
+	// A segment never refreshed has nothing to compare yet.
+	p.run(chromedp.Navigate(e.url + "/#/segments/YoungShoppers"))
+	p.waitFor("the refresh hint", `document.getElementById('apart-form').hidden && document.getElementById('apart-out').textContent.includes('Refresh the segment')`)
+}
+
+// TestBrowserEditPreview previews an edit in the segment editor before
+// saving it, as a person would: the counts and sample keys of the
+// customers it would add and remove are the catalog's PreviewEdit, nothing
+// is saved, an edit of the definition clears the stale preview, a
+// definition with a problem shows it, and a new segment has no preview.
+func TestBrowserEditPreview(t *testing.T) {
+	ctx := t.Context()
+	e := newBrowserEnv(t)
+	p := newPage(t, e.url)
+	cat := e.cat
+	before, err := cat.Get("VipCustomers")
+	require.NoError(t, err)
+
+	p.run(chromedp.Navigate(e.url + "/#/edit/VipCustomers"))
+	p.waitFor("the editor", `document.body.dataset.view === 'builder' && document.getElementById('b-name').value === 'VipCustomers' && document.getElementById('view-builder').dataset.pending === 'false' && !document.getElementById('b-preview-edit').hidden`)
+	p.click("#tab-json")
+	edited := `{"name": "VipCustomers", "groups": [{"condition": {"and": [{"attribute": "Customer.IsVip", "operator": "isTrue"}, {"attribute": "Customer.Country", "operator": "notEquals", "value": "US"}]}}, {"setOperator": "union", "condition": {"attribute": "Customer.Age", "operator": "greaterThan", "value": 75}}]}`
+	p.typeIn("#json-text", edited)
+	p.waitFor("the check", `document.getElementById('view-builder').dataset.pending === 'false' && document.getElementById('view-builder').dataset.valid === 'true'`)
+	p.click("#b-preview-edit")
+	p.waitFor("the preview", `document.querySelector('#b-edit-preview [data-testid="edit-summary"]')`)
+	want, err := cat.PreviewEdit(ctx, "VipCustomers", []byte(edited), catalog.EditPreviewOptions{Samples: 10})
+	require.NoError(t, err)
+	require.Positive(t, want.Added)
+	require.Positive(t, want.Removed)
+	require.Contains(t, p.text(`#b-edit-preview [data-testid="edit-summary"]`), fmt.Sprintf("Not saved: %s members", thousands(want.Members)))
+	require.Contains(t, p.text(`#b-edit-preview [data-testid="edit-summary"]`), fmt.Sprintf("against its %s current members", thousands(want.Current)))
+	added, removed := p.text(`#b-edit-preview [data-testid="edit-added"]`), p.text(`#b-edit-preview [data-testid="edit-removed"]`)
+	require.True(t, strings.HasPrefix(added, "Would add: "+thousands(want.Added)), added)
+	require.True(t, strings.HasPrefix(removed, "Would remove: "+thousands(want.Removed)), removed)
+	require.Contains(t, added, strings.Join(want.AddedKeys, ", "))
+	require.Contains(t, removed, strings.Join(want.RemovedKeys, ", "))
+	p.view("25-edit-preview", "#b-edit-preview")
+	after, err := cat.Get("VipCustomers")
+	require.NoError(t, err)
+	require.Equal(t, before.Definition, after.Definition, "a preview saves nothing")
+	require.Equal(t, before.MemberCount, after.MemberCount)
+
+	// An edit after the preview makes it stale: it is cleared.
+	p.typeIn("#json-text", `{"name": "VipCustomers", "groups": [{"condition": {"attribute": "Customer.Countr", "operator": "equals", "value": "US"}}]}`)
+	p.waitFor("the stale preview cleared", `document.getElementById('b-edit-preview').children.length === 0`)
+	// A definition with a problem: the preview shows it.
+	p.waitFor("the check", `document.getElementById('view-builder').dataset.pending === 'false' && document.getElementById('view-builder').dataset.valid === 'false'`)
+	p.click("#b-preview-edit")
+	p.waitFor("the problem", `document.getElementById('b-edit-preview').textContent.includes('Countr')`)
+
+	// A new segment has nothing to compare with.
+	p.run(chromedp.Navigate(e.url + "/#/new"))
+	p.waitFor("the new segment's builder", `document.body.dataset.view === 'builder' && document.getElementById('b-name').value === ''`)
+	require.True(t, evalAs[bool](p, `document.getElementById('b-preview-edit').hidden`))
+}

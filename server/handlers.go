@@ -530,6 +530,29 @@ func (s *Server) segmentOverlap(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, ov)
 }
 
+func (s *Server) segmentDifferentiators(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	name := q.Get("segment")
+	if name == "" {
+		return badRequest("query parameter segment is required: the name of the segment to compare")
+	}
+	top, err := queryInt(r, "top", analysis.DefaultTop, 1, analysis.MaxByValues)
+	if err != nil {
+		return err
+	}
+	opts := catalog.DifferentiatorsOptions{Against: q.Get("against"), Top: top}
+	if a := q.Get("attributes"); a != "" {
+		for _, name := range strings.Split(a, ",") {
+			opts.Attributes = append(opts.Attributes, strings.TrimSpace(name))
+		}
+	}
+	d, err := s.cat.Differentiators(r.Context(), name, opts)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
 // lazyCSV sets the CSV headers on the first write, so that an error
 // before it can still be a problem document.
 type lazyCSV struct {

@@ -132,6 +132,22 @@ func components() schemaMap {
 			})),
 			"by": str(), "values": withDoc(arrayOf(str()), "by's values, the most frequent first (at most 100)"),
 		}),
+		"Differentiators": obj([]string{"segment", "segmentSize", "baseSize", "customers", "attributes"}, schemaMap{
+			"segment": str(), "against": withDoc(str(), "absent: all customers"), "segmentSize": integer(), "baseSize": integer(), "customers": integer(),
+			"asOf": withDoc(dateTime(), "the instant measures were computed at"),
+			"attributes": withDoc(arrayOf(obj([]string{"attribute", "type", "statistic", "score", "segment", "base"}, schemaMap{
+				"attribute": str(), "type": str(),
+				"statistic": withDoc(schemaMap{"type": "string", "enum": []string{"totalVariation", "ks"}}, "totalVariation for strings and booleans, ks (two-sample Kolmogorov-Smirnov) for the others"),
+				"score":     withDoc(number(), "the statistic, 0 to 1"),
+				"segment":   obj([]string{"values", "null"}, schemaMap{"values": integer(), "null": integer(), "mean": withDoc(number(), "dates and datetimes in days since 1970-01-01"), "sd": number(), "median": str()}), "base": obj([]string{"values", "null"}, schemaMap{"values": integer(), "null": integer(), "mean": withDoc(number(), "dates and datetimes in days since 1970-01-01"), "sd": number(), "median": str()}),
+				"values": withDoc(arrayOf(obj([]string{"value", "segment", "base", "segmentShare", "baseShare", "difference"}, schemaMap{
+					"value": str(), "segment": integer(), "base": integer(), "segmentShare": number(), "baseShare": number(), "difference": number(),
+					"lift": withDoc(number(), "segmentShare / baseShare; absent when the base has none"),
+				})), "the values with the largest absolute share difference"),
+				"distinct": integer(), "identifying": withDoc(boolean(), "more than half of the base's values are distinct: ranked last"), "smd": withDoc(number(), "Cohen's d with the pooled standard deviation"),
+				"ksAt": str(), "segmentBelow": number(), "baseBelow": number(),
+			})), "by score, largest first"),
+		}),
 		"Changes": obj([]string{"segment", "changes"}, schemaMap{"segment": str(), "changes": arrayOf(obj([]string{"time", "job", "entered", "left"}, schemaMap{
 			"time": dateTime(), "job": integer(), "asOf": dateTime(), "enteredCount": integer(), "leftCount": integer(),
 			"entered": arrayOf(str()), "left": arrayOf(str()),

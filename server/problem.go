@@ -91,6 +91,8 @@ var statuses = []struct {
 	{catalog.ErrUnknownField, http.StatusUnprocessableEntity},
 	{analysis.ErrSets, http.StatusUnprocessableEntity},
 	{analysis.ErrUnknownField, http.StatusUnprocessableEntity},
+	{analysis.ErrEmpty, http.StatusUnprocessableEntity},
+	{analysis.ErrOptions, http.StatusUnprocessableEntity},
 	{export.ErrDestination, http.StatusUnprocessableEntity},
 	{export.ErrMode, http.StatusUnprocessableEntity},
 	{export.ErrDelivery, http.StatusBadGateway},

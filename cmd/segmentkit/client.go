@@ -655,6 +655,25 @@ func (c *client) Overlap(ctx context.Context, names []string, opts analysis.Over
 	return &ov, nil
 }
 
+// Differentiators asks the server what sets the named segment apart.
+func (c *client) Differentiators(ctx context.Context, name string, opts catalog.DifferentiatorsOptions) (*analysis.DifferentiatorsResult, error) {
+	q := url.Values{"segment": {name}}
+	if opts.Against != "" {
+		q.Set("against", opts.Against)
+	}
+	if len(opts.Attributes) > 0 {
+		q.Set("attributes", strings.Join(opts.Attributes, ","))
+	}
+	if opts.Top != 0 {
+		q.Set("top", strconv.Itoa(opts.Top))
+	}
+	var d analysis.DifferentiatorsResult
+	if err := c.do(ctx, http.MethodGet, "/api/differentiators", q, nil, &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
 // DownloadWith copies the server's CSV to w as it streams in.
 func (c *client) DownloadWith(ctx context.Context, name string, w io.Writer, fields []string, opts catalog.PreviewOptions) error {
 	q := url.Values{}

@@ -95,7 +95,7 @@ func newTwoWays(t *testing.T, data string) *twoWays {
 }
 
 // dataVerbs are the verbs that take --data.
-var dataVerbs = []string{"create", "edit", "activate", "refresh", "preview", "download", "export", "add", "overlap"}
+var dataVerbs = []string{"create", "edit", "activate", "refresh", "preview", "download", "export", "add", "overlap", "differentiators"}
 
 // args returns the command lines of the verb for the file and for the
 // server: the file's with --catalog (and --data, when the verb takes it),
@@ -247,6 +247,28 @@ func TestClientSameAsFile(t *testing.T) {
 	r = w.same(exitFailed, "overlap", "Germans", "Young", "--by", "Customer.Contry")
 	require.Contains(t, r.stderr, "did you mean Customer.Country?")
 	w.same(exitUsage, "overlap", "Germans")
+	for _, args := range [][]string{
+		{"differentiators", "Germans"}, {"differentiators", "Germans", "--json"},
+		{"differentiators", "Germans", "--against", "Young", "--top", "1"},
+		{"differentiators", "Germans", "--attributes", "Customer.Age,Customer.Country", "--json"},
+	} {
+		w.same(exitOK, args...)
+	}
+	r = w.same(exitOK, "differentiators", "Germans", "--against", "Young")
+	require.Contains(t, r.stdout, "Germans (")
+	require.Contains(t, r.stdout, ") against Young (")
+	require.Regexp(t, `Customer\.Country\s+total variation\s+[01]\.\d{3}`, r.stdout)
+	require.Regexp(t, `Customer\.Age\s+KS\s+[01]\.\d{3}\s+.*mean `, r.stdout)
+	r = w.same(exitFailed, "differentiators", "Older")
+	require.Contains(t, r.stderr, "never been refreshed")
+	r = w.same(exitFailed, "differentiators", "Germns")
+	require.Contains(t, r.stderr, "Germans")
+	r = w.same(exitFailed, "differentiators", "Germans", "--attributes", "Customer.Contry")
+	require.Contains(t, r.stderr, "did you mean Customer.Country?")
+	r = w.same(exitUsage, "differentiators", "Germans", "--top", "0")
+	require.Contains(t, r.stderr, "--top must be from 1 to 100, not 0")
+	w.same(exitUsage, "differentiators")
+	w.same(exitUsage, "differentiators", "Germans", "Young")
 	r = w.same(exitUsage, "list", "--sort", "membres")
 	require.Contains(t, r.stderr, "did you mean members?")
 	r = w.same(exitFailed, "show", "Germns")

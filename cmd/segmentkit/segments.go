@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/storage"
 )
@@ -387,6 +388,14 @@ var segVerbs = []*segVerb{
 		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 			by := fs.String("by", "", "break every region down by the customer attribute `Entity.Attribute` (its 100 most frequent values)")
 			return func(ctx context.Context, s *segSession) int { return s.overlap(ctx, *by) }
+		}},
+	{name: "differentiators", readOnly: true, args: "NAME [--against OTHER] [--attributes A,B] [--top N] --data DIR", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
+		summary: "rank the customer attributes and measures by how much they set a segment's latest members apart from all customers or another segment",
+		flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
+			against := fs.String("against", "", "compare with the latest members of segment `OTHER` instead of all customers")
+			attrs := fs.String("attributes", "", "compare only the attributes `A,B` (Entity.Attribute or Measures.Name)")
+			top := fs.Int("top", analysis.DefaultTop, "list each categorical attribute's `N` values that differ most (1 to 100)")
+			return func(ctx context.Context, s *segSession) int { return s.differentiators(ctx, *against, *attrs, *top) }
 		}},
 	{name: "download", readOnly: true, asOf: true, args: "NAME [--fields A,B] [--out FILE] --data DIR [--as-of DATE]", data: dataRequired, minArgs: 1, maxArgs: 1,
 		summary: "write every member as CSV, with the chosen fields",

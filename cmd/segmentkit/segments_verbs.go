@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -752,4 +753,93 @@ func (s *segSession) overlap(ctx context.Context, by string) int {
 	}
 	tw.Flush()
 	return exitOK
+}
+
+func (s *segSession) differentiators(ctx context.Context, against, attrs string, top int) int {
+	if top < 1 || top > analysis.MaxByValues {
+		return s.usage(fmt.Errorf("--top must be from 1 to %d, not %d", analysis.MaxByValues, top))
+	}
+	opts := catalog.DifferentiatorsOptions{Against: against, Top: top}
+	if attrs != "" {
+		for _, a := range strings.Split(attrs, ",") {
+			opts.Attributes = append(opts.Attributes, strings.TrimSpace(a))
+		}
+	}
+	d, err := s.cat.Differentiators(ctx, s.args[0], opts)
+	if err != nil {
+		return s.fail(err)
+	}
+	if s.json {
+		return s.emit(d)
+	}
+	base := fmt.Sprintf("all %s customers", exact.FormatCount(d.BaseSize))
+	if d.Against != "" {
+		base = fmt.Sprintf("%s (%s)", d.Against, exact.FormatCount(d.BaseSize))
+	}
+	fmt.Fprintf(s.out, "%s (%s) against %s", d.Segment, exact.FormatCount(d.SegmentSize), base)
+	if d.AsOf != nil {
+		fmt.Fprintf(s.out, "; measures as of %s", formatTime(*d.AsOf))
+	}
+	fmt.Fprintln(s.out)
+	tw := newTable(s.out)
+	io.WriteString(tw, "ATTRIBUTE\tSTATISTIC\tSCORE\tNO VALUE\tWHAT SETS IT APART (segment vs base)\n")
+	for _, a := range d.Attributes {
+		stat := "total variation"
+		if a.Statistic == analysis.KolmogorovSmirnov {
+			stat = "KS"
+		}
+		how := apart(a)
+		if a.Identifying {
+			how = fmt.Sprintf("identifies customers: %s distinct values", exact.FormatCount(a.Distinct))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%s vs %s\t%s\n", cell(a.Attribute), stat, a.Score,
+			percentOf(a.Segment.Null, a.Segment.Values+a.Segment.Null), percentOf(a.Base.Null, a.Base.Values+a.Base.Null), cell(how))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// percentOf prints c of n as a percentage.
+func percentOf(c, n uint64) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*float64(c)/float64(n))
+}
+
+// apart says in a line what drives a differentiator: a categorical
+// attribute's top values with their shares and lift, a numeric one's
+// means, Cohen's d and where the distributions differ most.
+func apart(a analysis.Differentiator) string {
+	if a.Statistic == analysis.TotalVariation {
+		var parts []string
+		for _, v := range a.Values {
+			p := fmt.Sprintf("%s %.1f%% vs %.1f%%", v.Value, 100*v.SegmentShare, 100*v.BaseShare)
+			if v.Lift != nil {
+				p += fmt.Sprintf(" (x%.2f)", *v.Lift)
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, "; ")
+	}
+	if a.Segment.Mean == nil || a.Base.Mean == nil {
+		return "no values to compare"
+	}
+	out := fmt.Sprintf("mean %s vs %s", meanText(a.Type, *a.Segment.Mean), meanText(a.Type, *a.Base.Mean))
+	if a.SMD != nil {
+		out += fmt.Sprintf(" (d %.2f)", *a.SMD)
+	}
+	out += fmt.Sprintf("; median %s vs %s", a.Segment.Median, a.Base.Median)
+	if a.Score > 0 {
+		out += fmt.Sprintf("; at or below %s: %.1f%% vs %.1f%%", a.KSAt, 100*a.SegmentBelow, 100*a.BaseBelow)
+	}
+	return out
+}
+
+// meanText prints a mean: dates (days since 1970-01-01) as the day.
+func meanText(typ string, mean float64) string {
+	if typ == "date" || typ == "datetime" {
+		return exact.FormatDay(int64(math.Round(mean)))
+	}
+	return strconv.FormatFloat(mean, 'g', 6, 64)
 }

@@ -41,6 +41,7 @@ type store interface {
 	PreviewWith(ctx context.Context, name string, n int, opts catalog.PreviewOptions) (*catalog.Preview, error)
 	DownloadWith(ctx context.Context, name string, w io.Writer, fields []string, opts catalog.PreviewOptions) error
 	Overlap(ctx context.Context, names []string, opts analysis.OverlapOptions) (*analysis.OverlapResult, error)
+	Differentiators(ctx context.Context, name string, opts catalog.DifferentiatorsOptions) (*analysis.DifferentiatorsResult, error)
 
 	Export(ctx context.Context, name, destination string) (*catalog.ExportJob, error)
 	ExportTo(ctx context.Context, name string, opts catalog.DestinationOptions) (*catalog.ExportJob, error)
@@ -135,6 +136,10 @@ func (f fileStore) PreviewEdit(ctx context.Context, name string, definition []by
 
 func (f fileStore) Overlap(ctx context.Context, names []string, opts analysis.OverlapOptions) (*analysis.OverlapResult, error) {
 	return f.cat.Overlap(ctx, names, opts)
+}
+
+func (f fileStore) Differentiators(ctx context.Context, name string, opts catalog.DifferentiatorsOptions) (*analysis.DifferentiatorsResult, error) {
+	return f.cat.Differentiators(ctx, name, opts)
 }
 
 func (f fileStore) DownloadWith(ctx context.Context, name string, w io.Writer, fields []string, opts catalog.PreviewOptions) error {

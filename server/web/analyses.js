@@ -1,9 +1,10 @@
 // Understanding segments on the page: a segment's inspection (where the
-// audience is lost), the explanation of one customer, and the overlap of
-// the segments selected in the list.
+// audience is lost), what sets it apart from all customers or another
+// segment, the explanation of one customer, and the overlap of the
+// segments selected in the list.
 
 import { get, post, query } from './api.js';
-import { $, h, num, problemBox } from './ui.js';
+import { $, h, num, fmtTime, problemBox } from './ui.js';
 
 // ---- inspection --------------------------------------------------------------
 
@@ -43,6 +44,85 @@ export async function loadInspection(segment, asOf) {
     box.replaceChildren(problemBox(err));
   }
 }
+
+// ---- what sets it apart ------------------------------------------------------
+
+let apartSegment = null;
+
+/** setApart sets the segment the differentiators are asked for. */
+export async function setApart(segment) {
+  apartSegment = segment;
+  const out = $('apart-out');
+  const form = $('apart-form');
+  out.replaceChildren();
+  if (!segment.lastRefreshed || segment.lastRefreshed.startsWith('0001-')) {
+    form.hidden = true;
+    out.replaceChildren(h('p', { class: 'muted' }, 'Refresh the segment to see what sets its members apart.'));
+    return;
+  }
+  form.hidden = false;
+  const sel = $('apart-against');
+  sel.replaceChildren(h('option', { value: '' }, 'all customers'));
+  try {
+    const res = await get(`/api/segments${query({ sort: 'name', limit: 1000 })}`);
+    for (const s of res.segments || []) {
+      if (s.name !== segment.name && s.lastRefreshed && !s.lastRefreshed.startsWith('0001-')) {
+        sel.append(h('option', { value: s.name }, s.displayName ? `${s.name} (${s.displayName})` : s.name));
+      }
+    }
+  } catch {
+    // The comparison with all customers still works.
+  }
+}
+
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+
+function meanText(type, x) {
+  if (x === undefined) return 'no value';
+  if (type === 'date' || type === 'datetime') return new Date(Math.round(x) * 86400000).toISOString().slice(0, 10);
+  return Number(x.toPrecision(6)).toString();
+}
+
+/** apartCell says what drives one attribute's score. */
+function apartCell(a) {
+  if (a.identifying) return h('span', { class: 'muted' }, `Identifies customers (${num(a.distinct)} distinct values) more than it describes them.`);
+  if (a.statistic === 'totalVariation') {
+    return h('ul', { class: 'apart-values' }, (a.values || []).map((v) =>
+      h('li', null, h('strong', null, v.value), `: ${pct(v.segmentShare)} of the segment vs ${pct(v.baseShare)}`,
+        v.lift !== undefined ? h('span', { class: v.lift >= 1 ? 'lift-up' : 'lift-down' }, ` (lift ×${v.lift.toFixed(2)})`) : ' (none in the base)')));
+  }
+  if (a.segment.mean === undefined || a.base.mean === undefined) return h('span', { class: 'muted' }, 'No values to compare.');
+  let text = `Mean ${meanText(a.type, a.segment.mean)} vs ${meanText(a.type, a.base.mean)}`;
+  if (a.smd !== undefined) text += ` (Cohen's d ${a.smd.toFixed(2)})`;
+  text += `; median ${a.segment.median} vs ${a.base.median}`;
+  if (a.score > 0) text += `; at or below ${a.ksAt}: ${pct(a.segmentBelow)} vs ${pct(a.baseBelow)}`;
+  return text;
+}
+
+$('apart-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  if (!apartSegment) return;
+  const out = $('apart-out');
+  out.replaceChildren(h('p', { class: 'muted' }, 'Comparing…'));
+  try {
+    const d = await get(`/api/differentiators${query({ segment: apartSegment.name, against: $('apart-against').value })}`);
+    const base = d.against ? `${d.against} (${num(d.baseSize)})` : `all ${num(d.baseSize)} customers`;
+    out.replaceChildren(
+      h('p', { class: 'muted' }, `${num(d.segmentSize)} members against ${base}${d.asOf ? `; measures as of ${fmtTime(d.asOf)}` : ''}. ` +
+        'Strings and booleans are scored by the total variation distance of their values\' shares, the others by the Kolmogorov-Smirnov statistic: 0 is no difference, 1 the most. Customers without a value are counted apart.'),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'apart-table' },
+        h('thead', null, h('tr', null, ['Attribute', 'Statistic', 'Score', 'No value (segment vs base)', 'What sets it apart'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', null, d.attributes.map((a) => h('tr', { dataset: { attribute: a.attribute } },
+          h('th', { scope: 'row' }, a.attribute),
+          h('td', null, a.statistic === 'ks' ? 'Kolmogorov-Smirnov' : 'total variation'),
+          h('td', { class: 'num', dataset: { testid: 'score' } }, a.score.toFixed(3)),
+          h('td', { class: 'num' }, `${pct(a.segment.null / Math.max(1, a.segment.values + a.segment.null))} vs ${pct(a.base.null / Math.max(1, a.base.values + a.base.null))}`),
+          h('td', null, apartCell(a))))))),
+    );
+  } catch (err) {
+    out.replaceChildren(problemBox(err));
+  }
+});
 
 // ---- explain -------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import { $, h, time, num, badge, duration, problemBox, problemList, showError, s
 import { renderTrend, destroyTrend } from './trend.js';
 import { openBuilder, leaveBuilder } from './builder.js';
 import { openQuick } from './quick.js';
-import { loadInspection, setExplained, openOverlap } from './analyses.js';
+import { loadInspection, setExplained, openOverlap, setApart } from './analyses.js';
 
 const roles = { viewer: 0, editor: 1, admin: 2 };
 
@@ -376,6 +376,7 @@ async function loadDetails(name) {
   await Promise.all([loadTrend(), loadPreview(), loadDestinations(), loadExports(), loadJobs()]);
   // Inspected and explained as of the members shown (the preview's).
   setExplained(s, details.asOf);
+  setApart(s);
   await loadInspection(s, details.asOf);
 }
 

@@ -5,7 +5,7 @@
 // validates as the user edits and estimates the size of valid definitions.
 
 import { get, post, put, seg, query, ProblemError } from './api.js';
-import { $, h, num, problemList, showError, say, debounce } from './ui.js';
+import { $, h, num, fmtTime, problemList, problemBox, showError, say, debounce } from './ui.js';
 import { app, go, runJob } from './app.js';
 
 const noValueOps = new Set(['isTrue', 'isFalse', 'isNull', 'isNotNull']);
@@ -53,6 +53,10 @@ const b = {
   seq: 0,
   lastDefinition: null,
 };
+
+// previewSeq numbers the edit's previews asked for; an edit of the
+// definition makes the one in flight stale.
+let previewSeq = 0;
 
 // ---- schema ---------------------------------------------------------------
 
@@ -338,6 +342,9 @@ function parseCond(c, whereEntity) {
 function changed() {
   pending(true);
   scheduleValidate();
+  // A preview of the edit is of the definition before this change.
+  previewSeq++;
+  $('b-edit-preview').replaceChildren();
 }
 
 /** pending marks the builder as waiting for the check of the latest edit. */
@@ -1079,6 +1086,44 @@ $('builder-form').addEventListener('submit', (ev) => {
 });
 $('b-save-activate').addEventListener('click', () => save(true));
 
+// ---- the edit's preview ---------------------------------------------------------
+
+/** previewEdit shows who the edited definition would add to and remove from
+ * the segment's current members, without saving it. */
+async function previewEdit() {
+  if (!b.editing) return;
+  readHeader();
+  const out = $('b-edit-preview');
+  let def;
+  try {
+    def = currentDefinition();
+  } catch (err) {
+    out.replaceChildren(problemBox(new ProblemError(0, { title: 'The JSON does not parse', detail: err.message })));
+    return;
+  }
+  out.replaceChildren(h('p', { class: 'muted' }, 'Comparing with the current members…'));
+  const seq = ++previewSeq;
+  try {
+    const p = await post(seg(b.editing, '/edit-preview'), { definition: def, samples: 10 });
+    if (seq !== previewSeq) return;
+    const keys = (label, count, list, testid) => h('div', { class: 'edit-change', dataset: { testid } },
+      h('strong', null, `${label}: ${num(count)}`),
+      list.length ? h('span', null, ` (${count > list.length ? `first ${list.length}: ` : ''}${list.join(', ')})`) : null);
+    const current = p.refreshed ? `its ${num(p.current)} current members` : 'no current members (it was never refreshed)';
+    out.replaceChildren(
+      h('p', { dataset: { testid: 'edit-summary' } }, `Not saved: ${num(p.members)} members as of ${fmtTime(p.asOf)}, against ${current}.`),
+      keys('Would add', p.added, p.addedKeys || [], 'edit-added'),
+      keys('Would remove', p.removed, p.removedKeys || [], 'edit-removed'),
+    );
+  } catch (err) {
+    if (seq !== previewSeq) return;
+    out.replaceChildren(problemBox(err));
+    if (err.problems && err.problems.length) renderProblems(err.problems);
+  }
+}
+
+$('b-preview-edit').addEventListener('click', previewEdit);
+
 // ---- entry points -----------------------------------------------------------
 
 /** openBuilder shows the builder for a new segment (name null) or an existing one. */
@@ -1091,6 +1136,8 @@ export async function openBuilder(name) {
   $('json-pane').hidden = true;
   $('add-group').hidden = false;
   $('b-saved').textContent = '';
+  $('b-edit-preview').replaceChildren();
+  $('b-preview-edit').hidden = !name;
   clearProblems();
   setEstimate(null, '—');
   $('validity').textContent = '';
