@@ -267,7 +267,7 @@ func checkSplit(opts SplitOptions) ([]int, error) {
 		return nil, l.Err()
 	}
 	shares := make([]int, len(opts.Groups))
-	sum, holdouts := 0, 0
+	sum, holdouts, badPercent := 0, 0, false
 	seen := map[string]int{}
 	for i, g := range opts.Groups {
 		path := fmt.Sprintf("groups[%d]", i)
@@ -284,8 +284,10 @@ func checkSplit(opts SplitOptions) ([]int, error) {
 		switch {
 		case math.IsNaN(g.Percent) || g.Percent <= 0 || g.Percent > 100:
 			l.Add(path+".percent", ErrSplit, "percent %v is not more than 0 and at most 100", g.Percent)
+			badPercent = true
 		case math.Abs(p-r) > 1e-6:
 			l.Add(path+".percent", ErrSplit, "percent %v is not a multiple of 0.01", g.Percent)
+			badPercent = true
 		default:
 			shares[i] = int(r)
 			sum += int(r)
@@ -297,7 +299,7 @@ func checkSplit(opts SplitOptions) ([]int, error) {
 			}
 		}
 	}
-	if len(l) == 0 && sum != SplitBuckets {
+	if !badPercent && len(opts.Groups) > 0 && sum != SplitBuckets {
 		l.Add("groups", ErrSplit, "the percentages add up to %s, not 100", formatShare(sum))
 	}
 	if err := l.Err(); err != nil {

@@ -611,11 +611,12 @@ type destinationBody struct {
 	Changes   bool        `json:"changes"`
 	BatchSize int         `json:"batchSize"`
 	OnDemand  bool        `json:"onDemand"`
+	Group     string      `json:"group"`
 }
 
 func (b destinationBody) options() catalog.DestinationOptions {
 	return catalog.DestinationOptions{Name: b.Name, To: b.To, Mode: b.Mode, Fields: export.Fields{Names: b.Fields, Hash: b.Hash},
-		Changes: b.Changes, BatchSize: b.BatchSize, OnDemand: b.OnDemand}
+		Changes: b.Changes, BatchSize: b.BatchSize, OnDemand: b.OnDemand, Group: b.Group}
 }
 
 func (s *Server) addDestination(w http.ResponseWriter, r *http.Request) error {
