@@ -50,6 +50,16 @@ type store interface {
 	Destinations(ctx context.Context, name string) ([]*catalog.Destination, error)
 	RemoveDestination(ctx context.Context, name, destination string) error
 
+	// Splits and priority lists (splits.go).
+	SetSplit(ctx context.Context, name string, opts catalog.SplitOptions) (*catalog.Split, error)
+	RemoveSplit(ctx context.Context, name string) error
+	GroupCounts(ctx context.Context, name string) (*catalog.SplitCounts, error)
+	CreatePriorityList(ctx context.Context, list catalog.PriorityList) (*catalog.PriorityList, error)
+	PriorityLists(ctx context.Context) ([]*catalog.PriorityList, error)
+	DeletePriorityList(ctx context.Context, name string) error
+	PriorityCounts(ctx context.Context, name string) (*catalog.PriorityCounts, error)
+	ExportPriorityList(ctx context.Context, name string, w io.Writer, fields []string) error
+
 	// Close ends the work with the catalog.
 	Close() error
 }
