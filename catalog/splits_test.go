@@ -529,3 +529,84 @@ func TestPriorityListProblems(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoMembers)
 	require.Error(t, e.cat.ExportPriorityList(ctx, "N", &bytes.Buffer{}, nil))
 }
+
+func TestDefinitionsReferenceSplitGroups(t *testing.T) {
+	e := splitEnv(t, 600)
+	ctx := context.Background()
+	gs := groups("Test", 30.0, "Control", 60.0, "Holdout", 10.0)
+	gs[2].Holdout = true
+	_, err := e.cat.SetSplit(ctx, "All", SplitOptions{Salt: "g", Groups: gs})
+	require.NoError(t, err)
+	testVips := []byte(`{"name": "TestVips", "groups": [{"condition": {"and": [{"segment": "All", "group": "Test"},
+		{"attribute": "Customer.IsVip", "operator": "isTrue"}]}}]}`)
+	_, err = e.cat.Create(ctx, testVips, CreateOptions{Active: true})
+	require.NoError(t, err)
+	want := func(lo, hi int) []string {
+		var out []string
+		for i, c := range people(600) {
+			if b := docBucket("g", c.id); c.vip && b >= lo && b < hi {
+				out = append(out, people(600)[i].id)
+			}
+		}
+		return out
+	}
+	require.Equal(t, want(0, 3000), memberKeys(t, e, "TestVips"))
+
+	// Unknown groups, a group of a segment not split, the holdout: drafts
+	// with their problems.
+	_, err = e.cat.Create(ctx, def("A", `{"segment": "All", "group": "Tst"}`), CreateOptions{})
+	require.NoError(t, err)
+	s, err := e.cat.Get("A")
+	require.NoError(t, err)
+	require.Equal(t, Draft, s.State)
+	require.Equal(t, "groups[0].condition.group: segment All has no group Tst; its groups are Test, Control, Holdout (did you mean Test?)", s.Problems.Error())
+	_, err = e.cat.Create(ctx, def("B", `{"segment": "All", "group": "Holdout"}`), CreateOptions{})
+	require.NoError(t, err)
+	s, err = e.cat.Get("B")
+	require.NoError(t, err)
+	require.ErrorIs(t, s.Problems, ErrHoldout)
+	_, err = e.cat.Create(ctx, def("C", `{"segment": "TestVips", "group": "Test"}`), CreateOptions{})
+	require.NoError(t, err)
+	s, err = e.cat.Get("C")
+	require.NoError(t, err)
+	require.ErrorContains(t, s.Problems, "segment TestVips is not split")
+
+	// The referenced group cannot go; a change of percentages is seen by
+	// the next refresh.
+	_, err = e.cat.SetSplit(ctx, "All", SplitOptions{Groups: groups("Control", 90.0, "Other", 10.0)})
+	require.ErrorIs(t, err, ErrReferenced)
+	require.ErrorIs(t, e.cat.RemoveSplit("All"), ErrReferenced)
+	gs = groups("Test", 50.0, "Control", 40.0, "Holdout", 10.0)
+	gs[2].Holdout = true
+	_, err = e.cat.SetSplit(ctx, "All", SplitOptions{Groups: gs})
+	require.NoError(t, err)
+	_, err = e.cat.RefreshAll(ctx)
+	require.NoError(t, err)
+	// Test kept its buckets and took Control's highest 2000 (Control
+	// kept its lowest 4000).
+	require.Equal(t, sortedKeys(append(want(0, 3000), want(7000, 9000)...), want(0, 10000)), sortedKeys(memberKeys(t, e, "TestVips"), want(0, 10000)))
+	require.NoError(t, e.cat.Rename("All", "Everyone"))
+	got, err := e.cat.Get("TestVips")
+	require.NoError(t, err)
+	require.Contains(t, string(got.Definition), `{"segment": "Everyone", "group": "Test"}`)
+}
+
+// sortedKeys returns got in the order of want's keys, for comparing sets
+// built in different orders.
+func sortedKeys(got, want []string) []string {
+	in := map[string]bool{}
+	for _, k := range got {
+		in[k] = true
+	}
+	var out []string
+	for _, k := range want {
+		if in[k] {
+			out = append(out, k)
+			delete(in, k)
+		}
+	}
+	for k := range in {
+		out = append(out, "extra:"+k)
+	}
+	return out
+}
