@@ -7,6 +7,7 @@ import { renderTrend, destroyTrend } from './trend.js';
 import { openBuilder, leaveBuilder } from './builder.js';
 import { openQuick } from './quick.js';
 import { loadInspection, setExplained, openOverlap } from './analyses.js';
+import { loadSplit } from './splits.js';
 
 const roles = { viewer: 0, editor: 1, admin: 2 };
 
@@ -373,7 +374,8 @@ async function loadDetails(name) {
   details.segment = s;
   $('dest-add').open = false;
   renderDetails(s);
-  await Promise.all([loadTrend(), loadPreview(), loadDestinations(), loadExports(), loadJobs()]);
+  $('split-edit').open = false;
+  await Promise.all([loadTrend(), loadPreview(), loadSplit(name), loadDestinations(), loadExports(), loadJobs()]);
   // Inspected and explained as of the members shown (the preview's).
   setExplained(s, details.asOf);
   await loadInspection(s, details.asOf);
@@ -477,7 +479,7 @@ async function loadDestinations() {
           'tr',
           { dataset: { name: d.name } },
           h('td', null, d.name),
-          h('td', null, h('code', null, d.where)),
+          h('td', null, h('code', null, d.where), d.group ? ` (group ${d.group})` : ''),
           h('td', null, d.mode, d.onDemand ? ' (on demand)' : ''),
           h('td', { class: 'num' }, num(d.sent)),
           h('td', null, d.lastExport ? [badge(d.lastStatus, 'status'), ' ', time(d.lastSuccess)] : '—', d.lastError ? h('div', { class: 'small error-text' }, d.lastError) : null),
@@ -530,6 +532,7 @@ $('dest-form').addEventListener('submit', async (ev) => {
     .filter(Boolean);
   const body = { name: $('dest-name').value.trim(), to: $('dest-to').value.trim(), mode: $('dest-mode').value, changes: $('dest-changes').checked, onDemand: $('dest-ondemand').checked };
   if (fields.length) body.fields = fields;
+  if ($('dest-group').value.trim()) body.group = $('dest-group').value.trim();
   try {
     const d = await post(seg(details.name, '/destinations'), body);
     say(`Added destination ${d.name}.`);
