@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/segmentkit/segmentkit/diag"
 )
@@ -609,4 +610,50 @@ func sortedKeys(got, want []string) []string {
 		out = append(out, "extra:"+k)
 	}
 	return out
+}
+
+func TestSplitsAndListsVerifiedAndSalvaged(t *testing.T) {
+	e := overlapEnv(t)
+	ctx := context.Background()
+	_, err := e.cat.SetSplit(ctx, "Everyone", SplitOptions{Salt: "v", Groups: groups("A", 50.0, "B", 50.0)})
+	require.NoError(t, err)
+	_, err = e.cat.CreatePriorityList(ctx, PriorityList{Name: "L", Entries: []PriorityEntry{{Segment: "Vips"}, {Segment: "Everyone", Group: "A"}}})
+	require.NoError(t, err)
+	require.NoError(t, e.cat.Verify())
+	require.NoError(t, e.cat.Close())
+
+	to := filepath.Join(t.TempDir(), "new.db")
+	rep, err := Salvage(e.path, to)
+	require.NoError(t, err)
+	require.Empty(t, rep.Lost)
+	require.Equal(t, 1, rep.Copied["splits"])
+	require.Equal(t, 1, rep.Copied["priority lists"])
+	c, err := Open(to, Options{Source: e.src, Clock: e.clock})
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Verify())
+	sp, err := c.Split("Everyone")
+	require.NoError(t, err)
+	require.Equal(t, "v", sp.Salt)
+	pl, err := c.GetPriorityList("L")
+	require.NoError(t, err)
+	require.Equal(t, []PriorityEntry{{Segment: "Vips"}, {Segment: "Everyone", Group: "A"}}, pl.Entries)
+
+	// A damaged split is reported by Verify, and by reads, as damage.
+	require.NoError(t, c.Close())
+	db, err := bolt.Open(to, 0o600, nil)
+	require.NoError(t, err)
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSplits)
+		k, v := b.Cursor().First()
+		v = append([]byte(nil), v...)
+		v[len(v)-3] ^= 0x01
+		return b.Put(k, v)
+	}))
+	require.NoError(t, db.Close())
+	c, err = Open(to, Options{Source: e.src, Clock: e.clock})
+	require.NoError(t, err)
+	require.ErrorIs(t, c.Verify(), ErrCorrupt)
+	_, err = c.Split("Everyone")
+	require.ErrorIs(t, err, ErrCorrupt)
 }
