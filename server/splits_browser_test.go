@@ -10,6 +10,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/segmentkit/segmentkit/catalog"
 )
 
 // TestBrowserSplit splits a segment on its details page as a person
@@ -86,4 +88,38 @@ func TestBrowserSplit(t *testing.T) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	require.Empty(t, p.external, "requests outside the server")
+}
+
+// TestBrowserPriorityLists creates a priority list on the list view,
+// shows each entry's customers as the catalog assigns them, refuses a
+// list with a misspelt segment, downloads the list's CSV and deletes it.
+func TestBrowserPriorityLists(t *testing.T) {
+	e := newBrowserEnv(t)
+	cat := e.cat
+	p := newPage(t, e.url)
+	p.run(chromedp.Navigate(e.url + "/"))
+	p.waitFor("the list", `document.body.dataset.ready === 'true' && document.querySelector('#priority-table tbody').textContent.includes('No priority list yet.')`)
+
+	p.click("#priority-add summary")
+	p.typeIn("#priority-name", "Offers")
+	p.typeIn("#priority-entries", "VipCustmers, RecentBuyers")
+	p.click(`#priority-form button[type="submit"]`)
+	p.waitFor("the problem", `!document.getElementById('error-box').hidden && document.getElementById('error-box').textContent.includes('did you mean VipCustomers?')`)
+	p.typeIn("#priority-entries", "VipCustomers, RecentBuyers")
+	p.click(`#priority-form button[type="submit"]`)
+	p.waitFor("the new list", `document.querySelector('#priority-table tbody tr[data-list="Offers"]')`)
+	counts, err := cat.PriorityCounts(t.Context(), "Offers")
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("VipCustomers (%s) › RecentBuyers (%s)", thousands(counts.Entries[0].Members), thousands(counts.Entries[1].Members)),
+		p.text(`#priority-table tbody tr[data-list="Offers"] td:nth-child(2)`))
+	require.Equal(t, thousands(counts.Customers), p.text(`#priority-table tbody tr[data-list="Offers"] td:nth-child(3)`))
+	require.Equal(t, "/api/priority-lists/Offers/export", attr(p, `#priority-table tbody tr[data-list="Offers"] a`, "href"))
+	p.view("23-priority-lists", "#priority-title")
+
+	p.click(`#priority-table tbody tr[data-list="Offers"] button.danger`)
+	p.waitFor("the confirmation", `document.getElementById('confirm-dialog').open`)
+	p.click("#confirm-ok")
+	p.waitFor("the deletion", `!document.querySelector('#priority-table tbody tr[data-list="Offers"]')`)
+	_, err = cat.GetPriorityList("Offers")
+	require.ErrorIs(t, err, catalog.ErrNotFound)
 }

@@ -7,7 +7,7 @@ import { renderTrend, destroyTrend } from './trend.js';
 import { openBuilder, leaveBuilder } from './builder.js';
 import { openQuick } from './quick.js';
 import { loadInspection, setExplained, openOverlap } from './analyses.js';
-import { loadSplit } from './splits.js';
+import { loadSplit, loadPriorityLists } from './splits.js';
 
 const roles = { viewer: 0, editor: 1, admin: 2 };
 
@@ -163,6 +163,7 @@ async function loadList() {
     const [res] = await Promise.all([
       get(`/api/segments${query({ sort: list.sort, desc: list.desc, search: list.search, offset: list.offset, limit: list.limit })}`),
       loadDataInfo(),
+      loadPriorityLists(),
     ]);
     list.rows = res.segments || [];
     list.total = res.total ?? list.rows.length;
