@@ -484,14 +484,10 @@ func (c *Catalog) ExportPriorityList(ctx context.Context, name string, w io.Writ
 		return err
 	}
 	all := roaring.New()
-	entryOf := map[uint32]int{}
+	sends := make([]*roaring.Bitmap, len(a.entries))
 	for i, m := range a.entries {
-		send := roaring.AndNot(m, a.held[i])
-		it := send.Iterator()
-		for it.HasNext() {
-			entryOf[it.Next()] = i
-		}
-		all.Or(send)
+		sends[i] = roaring.AndNot(m, a.held[i])
+		all.Or(sends[i])
 	}
 	plan, err := export.NewPlan(ctx, d.snap, export.Fields{Names: fields}, c.now(), all)
 	if err != nil {
@@ -501,7 +497,7 @@ func (c *Catalog) ExportPriorityList(ctx context.Context, name string, w io.Writ
 	for i, e := range a.list.Entries {
 		labels[i] = e.String()
 	}
-	dest := &entryCSV{w: w, labels: labels, entryOf: entryOf}
+	dest := &entryCSV{w: w, labels: labels, entries: sends}
 	if _, err := export.Run(ctx, dest, plan, export.FullSet(all), export.RunOptions{Segment: name}); err != nil {
 		return fmt.Errorf("export priority list %q: %w", name, err)
 	}
@@ -511,9 +507,12 @@ func (c *Catalog) ExportPriorityList(ctx context.Context, name string, w io.Writ
 // entryCSV is the CSV destination of ExportPriorityList: the columns of
 // a full export, after an entry column.
 type entryCSV struct {
-	w       io.Writer
-	labels  []string
-	entryOf map[uint32]int
+	w      io.Writer
+	labels []string
+	// entries are the disjoint customers of each entry: a row's entry is
+	// the one whose bitmap has it (a few Contains per row, where a map of
+	// every customer would cost tens of bytes each).
+	entries []*roaring.Bitmap
 	h       *export.Header
 	csv     *csv.Writer
 	stats   export.Stats
@@ -538,7 +537,14 @@ func (e *entryCSV) Open(_ context.Context, h *export.Header) (export.Writer, err
 func (e *entryCSV) Write(_ context.Context, b *export.Batch) error {
 	rec := make([]string, 1+int(b.Record.NumCols()))
 	for row := range int(b.Record.NumRows()) {
-		rec[0] = e.labels[e.entryOf[b.Rows[row].ID]]
+		id := b.Rows[row].ID
+		rec[0] = ""
+		for i, m := range e.entries {
+			if m.Contains(id) {
+				rec[0] = e.labels[i]
+				break
+			}
+		}
 		for col := range int(b.Record.NumCols()) {
 			rec[1+col], _ = e.h.Text(b.Record, col, row)
 		}
