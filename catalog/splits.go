@@ -387,10 +387,12 @@ func mergeRanges(rs []BucketRange) []BucketRange {
 // two groups, a bad or repeated group name, a percentage that is not a
 // multiple of 0.01, percentages that do not add up to 100, two holdouts)
 // are returned together, each with its path, wrapping ErrSplit; nothing
-// is stored then. A group that a destination of the segment exports may
-// not be removed, nor made the holdout (ErrReferenced, ErrHoldout), and
-// one that a priority list names may not be removed either. SetSplit does
-// not refresh the segment and needs no Source.
+// is stored then. A group that a destination of the segment exports or a
+// definition references ({"segment": NAME, "group": GROUP}) may not be
+// removed, nor made the holdout (ErrReferenced, ErrHoldout), and one that
+// a priority list names may not be removed either. SetSplit does not
+// refresh the segment (segments that reference its groups see the change
+// at their next refresh) and needs no Source.
 func (c *Catalog) SetSplit(ctx context.Context, segmentName string, opts SplitOptions) (*Split, error) {
 	if err := c.enter(); err != nil {
 		return nil, err
