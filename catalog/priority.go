@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
@@ -10,6 +9,9 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/segmentkit/segmentkit/diag"
@@ -470,18 +472,46 @@ func (c *Catalog) PriorityCounts(ctx context.Context, name string) (*PriorityCou
 // Customers of a holdout group are not sent. Measures are computed at
 // the catalog clock's now. It needs a Source (ErrNoSource).
 func (c *Catalog) ExportPriorityList(ctx context.Context, name string, w io.Writer, fields []string) error {
+	_, err := c.exportPriority(ctx, name, export.NewCSVTo(w, name), fields)
+	return err
+}
+
+// ExportPriorityListTo sends the list's customers to the target as
+// ExportPriorityList writes them, each once with its entry as the first
+// column ("entry"), in one full export: to a file (csv:, jsonl:,
+// parquet:, arrow:) or a webhook (webhook:, whose rows then carry
+// "entry"). A target that keeps no entry column (roaring:, postgres:) is
+// refused (export.ErrDestination). Unlike a segment's destinations, the
+// target is not kept and no delta state is: each export sends every
+// customer. It returns what the writer delivered.
+func (c *Catalog) ExportPriorityListTo(ctx context.Context, name, to string, fields []string) (export.Stats, error) {
+	kind, _, _ := strings.Cut(strings.TrimSpace(to), ":")
+	switch strings.ToLower(strings.TrimSpace(kind)) {
+	case "roaring", "postgres":
+		return export.Stats{}, fmt.Errorf("%w: a priority list's export needs a column for each customer's entry, which %s: does not keep; export to csv:, jsonl:, parquet:, arrow: or webhook:",
+			export.ErrDestination, strings.ToLower(strings.TrimSpace(kind)))
+	}
+	dest, err := c.openDestination(strings.TrimSpace(to))
+	if err != nil {
+		return export.Stats{}, err
+	}
+	return c.exportPriority(ctx, name, dest, fields)
+}
+
+// exportPriority sends the list's customers to dest, with their entry.
+func (c *Catalog) exportPriority(ctx context.Context, name string, dest export.Destination, fields []string) (export.Stats, error) {
 	if err := c.enter(); err != nil {
-		return err
+		return export.Stats{}, err
 	}
 	defer c.leave()
 	d, err := c.loadData(ctx)
 	if err != nil {
-		return err
+		return export.Stats{}, err
 	}
 	defer d.release()
 	a, err := c.assign(ctx, name, d)
 	if err != nil {
-		return err
+		return export.Stats{}, err
 	}
 	all := roaring.New()
 	sends := make([]*roaring.Bitmap, len(a.entries))
@@ -491,79 +521,79 @@ func (c *Catalog) ExportPriorityList(ctx context.Context, name string, w io.Writ
 	}
 	plan, err := export.NewPlan(ctx, d.snap, export.Fields{Names: fields}, c.now(), all)
 	if err != nil {
-		return err
+		return export.Stats{}, err
 	}
 	labels := make([]string, len(a.list.Entries))
 	for i, e := range a.list.Entries {
 		labels[i] = e.String()
 	}
-	dest := &entryCSV{w: w, labels: labels, entries: sends}
-	if _, err := export.Run(ctx, dest, plan, export.FullSet(all), export.RunOptions{Segment: name}); err != nil {
-		return fmt.Errorf("export priority list %q: %w", name, err)
+	stats, err := export.Run(ctx, &entryDest{inner: dest, labels: labels, entries: sends}, plan, export.FullSet(all), export.RunOptions{Segment: name})
+	if err != nil {
+		return stats, fmt.Errorf("export priority list %q: %w", name, err)
 	}
-	return nil
+	return stats, nil
 }
 
-// entryCSV is the CSV destination of ExportPriorityList: the columns of
-// a full export, after an entry column.
-type entryCSV struct {
-	w      io.Writer
+// EntryColumn is the first column of a priority list's export: each
+// customer's entry (PriorityEntry.String).
+const EntryColumn = "entry"
+
+// entryDest is a destination that receives a full export with an entry
+// column first: it adds the column to the header's schema and to each
+// batch, and hands them to the destination it wraps, so that every file
+// format and the webhook carry it as they carry the other columns.
+type entryDest struct {
+	inner  export.Destination
 	labels []string
 	// entries are the disjoint customers of each entry: a row's entry is
 	// the one whose bitmap has it (a few Contains per row, where a map of
 	// every customer would cost tens of bytes each).
 	entries []*roaring.Bitmap
-	h       *export.Header
-	csv     *csv.Writer
-	stats   export.Stats
+}
+
+type entryWriter struct {
+	export.Writer
+	d      *entryDest
+	schema *arrow.Schema
 }
 
 var (
-	_ export.Destination = (*entryCSV)(nil)
-	_ export.Writer      = (*entryCSV)(nil)
+	_ export.Destination = (*entryDest)(nil)
+	_ export.Writer      = (*entryWriter)(nil)
 )
 
-func (e *entryCSV) String() string { return "csv:priority list" }
+func (e *entryDest) String() string { return e.inner.String() }
 
-func (e *entryCSV) Open(_ context.Context, h *export.Header) (export.Writer, error) {
-	e.h, e.csv = h, csv.NewWriter(e.w)
-	rec := []string{"entry"}
-	for _, f := range h.Schema.Fields() {
-		rec = append(rec, f.Name)
+func (e *entryDest) Open(ctx context.Context, h *export.Header) (export.Writer, error) {
+	fs := append([]arrow.Field{{Name: EntryColumn, Type: arrow.BinaryTypes.String}}, h.Schema.Fields()...)
+	h2 := *h
+	h2.Schema = arrow.NewSchema(fs, nil)
+	w, err := e.inner.Open(ctx, &h2)
+	if err != nil {
+		return nil, err
 	}
-	return e, e.csv.Write(rec)
+	return &entryWriter{Writer: w, d: e, schema: h2.Schema}, nil
 }
 
-func (e *entryCSV) Write(_ context.Context, b *export.Batch) error {
-	rec := make([]string, 1+int(b.Record.NumCols()))
-	for row := range int(b.Record.NumRows()) {
-		id := b.Rows[row].ID
-		rec[0] = ""
-		for i, m := range e.entries {
-			if m.Contains(id) {
-				rec[0] = e.labels[i]
+// Write adds the entry column to the batch and writes it.
+func (w *entryWriter) Write(ctx context.Context, b *export.Batch) error {
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	defer sb.Release()
+	for _, r := range b.Rows {
+		label := ""
+		for i, m := range w.d.entries {
+			if m.Contains(r.ID) {
+				label = w.d.labels[i]
 				break
 			}
 		}
-		for col := range int(b.Record.NumCols()) {
-			rec[1+col], _ = e.h.Text(b.Record, col, row)
-		}
-		if err := e.csv.Write(rec); err != nil {
-			return err
-		}
+		sb.Append(label)
 	}
-	e.csv.Flush()
-	e.stats.Rows += b.Record.NumRows()
-	e.stats.Batches++
-	e.stats.Tries++
-	return e.csv.Error()
+	col := sb.NewArray()
+	defer col.Release()
+	rec := array.NewRecordBatch(w.schema, append([]arrow.Array{col}, b.Record.Columns()...), b.Record.NumRows())
+	defer rec.Release()
+	b2 := *b
+	b2.Record = rec
+	return w.Writer.Write(ctx, &b2)
 }
-
-func (e *entryCSV) Commit(context.Context) error {
-	e.csv.Flush()
-	return e.csv.Error()
-}
-
-func (e *entryCSV) Abort() error { return nil }
-
-func (e *entryCSV) Stats() export.Stats { return e.stats }

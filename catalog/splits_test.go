@@ -6,16 +6,19 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/segmentkit/segmentkit/diag"
+	"github.com/segmentkit/segmentkit/export"
 )
 
 // docBucket is the bucket formula as docs/format.md writes it, computed
@@ -660,4 +663,64 @@ func TestSplitsAndListsVerifiedAndSalvaged(t *testing.T) {
 	require.ErrorIs(t, c.Verify(), ErrCorrupt)
 	_, err = c.Split("Everyone")
 	require.ErrorIs(t, err, ErrCorrupt)
+}
+
+func TestPriorityListExportsToTargets(t *testing.T) {
+	e := overlapEnv(t)
+	ctx := context.Background()
+	_, err := e.cat.CreatePriorityList(ctx, PriorityList{Name: "L", Entries: []PriorityEntry{{Segment: "Vips"}, {Segment: "Older"}}})
+	require.NoError(t, err)
+	counts, err := e.cat.PriorityCounts(ctx, "L")
+	require.NoError(t, err)
+	dir := t.TempDir()
+
+	// JSON Lines: one object a customer, its entry first.
+	st, err := e.cat.ExportPriorityListTo(ctx, "L", "jsonl:"+filepath.Join(dir, "l.jsonl"), []string{"Age"})
+	require.NoError(t, err)
+	require.EqualValues(t, counts.Customers, st.Rows)
+	b, err := os.ReadFile(filepath.Join(dir, "l.jsonl"))
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, int(counts.Customers))
+	seen := map[string]bool{}
+	for _, line := range lines {
+		var row struct {
+			Entry      string `json:"entry"`
+			CustomerID string `json:"CustomerId"`
+			Age        int    `json:"Age"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &row), line)
+		require.True(t, strings.HasPrefix(line, `{"entry":`), line)
+		require.False(t, seen[row.CustomerID], "customer %s sent twice", row.CustomerID)
+		seen[row.CustomerID] = true
+		require.Contains(t, []string{"Vips", "Older"}, row.Entry)
+	}
+
+	// Arrow IPC: the entry column first, typed utf8.
+	_, err = e.cat.ExportPriorityListTo(ctx, "L", "arrow:"+filepath.Join(dir, "l.arrow"), nil)
+	require.NoError(t, err)
+	f, err := os.Open(filepath.Join(dir, "l.arrow"))
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := ipc.NewFileReader(f)
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, "entry", r.Schema().Field(0).Name)
+	require.Equal(t, "CustomerId", r.Schema().Field(1).Name)
+	var rows int64
+	for i := range r.NumRecords() {
+		rec, err := r.RecordBatch(i)
+		require.NoError(t, err)
+		rows += rec.NumRows()
+	}
+	require.EqualValues(t, counts.Customers, rows)
+
+	for _, to := range []string{"roaring:" + filepath.Join(dir, "l.roaring"), "postgres:host=x#t"} {
+		_, err = e.cat.ExportPriorityListTo(ctx, "L", to, nil)
+		require.ErrorIs(t, err, export.ErrDestination, to)
+	}
+	_, err = e.cat.ExportPriorityListTo(ctx, "L", "nowhere:x", nil)
+	require.ErrorIs(t, err, export.ErrDestination)
+	_, err = e.cat.ExportPriorityListTo(ctx, "M", "csv:"+filepath.Join(dir, "m.csv"), nil)
+	require.ErrorIs(t, err, ErrNotFound)
 }

@@ -22,6 +22,7 @@ func splitRoutes() []route {
 		{method: "GET", path: "/api/priority-lists/{list}", id: "getPriorityList", summary: "A priority list", role: catalog.Viewer, ok: 200, resp: "PriorityList", errs: []int{404}, h: (*Server).getPriorityList},
 		{method: "DELETE", path: "/api/priority-lists/{list}", id: "deletePriorityList", summary: "Delete a priority list", role: catalog.Editor, ok: 204, errs: []int{404}, h: (*Server).deletePriorityList},
 		{method: "GET", path: "/api/priority-lists/{list}/counts", id: "priorityCounts", summary: "The customers assigned to each entry of a priority list", role: catalog.Viewer, ok: 200, resp: "PriorityCounts", errs: []int{404, 409}, h: (*Server).priorityCounts},
+		{method: "POST", path: "/api/priority-lists/{list}/exports", id: "exportPriorityListTo", summary: "Send each assigned customer once, with its entry, to a file or a webhook (a full export)", role: catalog.Admin, body: "PriorityExport", ok: 200, resp: "PriorityExported", errs: []int{404, 409, 422, 502}, h: (*Server).exportPriorityListTo},
 		{method: "GET", path: "/api/priority-lists/{list}/export", id: "exportPriorityList", summary: "Each assigned customer once as CSV, with its entry first, streamed", role: catalog.Viewer,
 			query: []param{qFields}, ok: 200, resp: "csv", errs: []int{404, 409, 422}, stream: true, h: (*Server).exportPriorityList},
 	}
@@ -49,9 +50,14 @@ func splitSchemas() schemaMap {
 		"Split": obj([]string{"segment", "salt", "groups", "created", "modified"}, schemaMap{
 			"segment": str(), "salt": str(), "groups": arrayOf(ref("SplitGroup")), "created": dateTime(), "modified": dateTime(),
 		}),
-		"SplitCounts":   obj([]string{"segment", "salt", "members", "groups"}, schemaMap{"segment": str(), "salt": str(), "members": integer(), "groups": arrayOf(counted)}),
-		"PriorityList":  list,
-		"PriorityLists": obj([]string{"lists"}, schemaMap{"lists": arrayOf(ref("PriorityList"))}),
+		"SplitCounts":  obj([]string{"segment", "salt", "members", "groups"}, schemaMap{"segment": str(), "salt": str(), "members": integer(), "groups": arrayOf(counted)}),
+		"PriorityList": list,
+		"PriorityExport": obj([]string{"to"}, schemaMap{
+			"to":     strDoc("csv:FILE, jsonl:FILE, parquet:FILE, arrow:FILE or webhook:URL"),
+			"fields": arrayOf(str()),
+		}),
+		"PriorityExported": obj([]string{"list", "to", "stats"}, schemaMap{"list": str(), "to": str(), "stats": obj(nil, schemaMap{})}),
+		"PriorityLists":    obj([]string{"lists"}, schemaMap{"lists": arrayOf(ref("PriorityList"))}),
 		"PriorityCounts": obj([]string{"list", "entries", "customers"}, schemaMap{
 			"list": str(), "customers": integer(),
 			"entries": arrayOf(obj([]string{"segment", "members"}, schemaMap{
@@ -164,4 +170,23 @@ func (s *Server) exportPriorityList(w http.ResponseWriter, r *http.Request) erro
 		out.Write(nil)
 	}
 	return nil
+}
+
+func (s *Server) exportPriorityListTo(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		To     string   `json:"to"`
+		Fields []string `json:"fields"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.To == "" {
+		return badRequest("the body has no \"to\": where to send the list's customers")
+	}
+	name := r.PathValue("list")
+	st, err := s.cat.ExportPriorityListTo(r.Context(), name, body.To, body.Fields)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"list": name, "to": body.To, "stats": st})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/csv"
+	"os"
 	"strings"
 	"testing"
 
@@ -74,6 +75,15 @@ func TestSplitsAndPriorityLists(t *testing.T) {
 	}
 	require.EqualValues(t, pc["customers"].(float64)-held, len(rows)-1)
 	e.problem(422, "export.unknown_field", "GET", "/api/priority-lists/Offers/export?fields=Customer.Countri", nil)
+	out := t.TempDir() + "/offers.jsonl"
+	ex := e.ok(200, "POST", "/api/priority-lists/Offers/exports", map[string]any{"to": "jsonl:" + out, "fields": []string{"Customer.Country"}})
+	require.EqualValues(t, len(rows)-1, ex["stats"].(map[string]any)["rows"])
+	lines, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Equal(t, len(rows)-1, strings.Count(string(lines), "\n"))
+	require.True(t, strings.HasPrefix(string(lines), `{"entry":`), "%s", lines)
+	e.problem(422, "export.destination", "POST", "/api/priority-lists/Offers/exports", map[string]any{"to": "roaring:" + out})
+	e.problem(400, "server.bad_request", "POST", "/api/priority-lists/Offers/exports", map[string]any{})
 	e.problem(409, "catalog.referenced", "DELETE", "/api/segments/Vips", nil)
 	e.ok(204, "DELETE", "/api/priority-lists/Offers", nil)
 	e.problem(404, "catalog.not_found", "DELETE", "/api/priority-lists/Offers", nil)

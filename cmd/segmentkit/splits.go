@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/segmentkit/segmentkit/catalog"
+	"github.com/segmentkit/segmentkit/export"
 	"github.com/segmentkit/segmentkit/internal/exact"
 )
 
@@ -65,12 +66,13 @@ var priorityCommand = &command{
 			flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 				return func(ctx context.Context, s *segSession) int { return s.deletePriority(ctx) }
 			}}),
-		segmentsVerb(&segVerb{name: "export", readOnly: true, args: "LIST [--fields A,B] [--out FILE] --data DIR", data: dataRequired, minArgs: 1, maxArgs: 1,
-			summary: "write each assigned customer once as CSV, with its entry first",
+		segmentsVerb(&segVerb{name: "export", readOnly: true, args: "LIST [--fields A,B] [--out FILE | --to DEST] --data DIR", data: dataRequired, json: true, minArgs: 1, maxArgs: 1,
+			summary: "write each assigned customer once as CSV (or to a file or webhook), with its entry first",
 			flags: func(fs *flag.FlagSet) func(context.Context, *segSession) int {
 				fields := fs.String("fields", "", "write the comma-separated `FIELDS`: customer attributes and Measures.X (default every customer attribute)")
-				out := fs.String("out", "", "write to `FILE` instead of standard output")
-				return func(ctx context.Context, s *segSession) int { return s.exportPriority(ctx, *fields, *out) }
+				out := fs.String("out", "", "write CSV to `FILE` instead of standard output")
+				to := fs.String("to", "", "send to `DEST` instead: csv:FILE, jsonl:FILE, parquet:FILE, arrow:FILE or webhook:URL (FILE - writes standard output for csv and jsonl)")
+				return func(ctx context.Context, s *segSession) int { return s.exportPriority(ctx, *fields, *out, *to) }
 			}}),
 	},
 }
@@ -266,8 +268,27 @@ func (s *segSession) deletePriority(ctx context.Context) int {
 	return exitOK
 }
 
-func (s *segSession) exportPriority(ctx context.Context, fields, out string) int {
+func (s *segSession) exportPriority(ctx context.Context, fields, out, to string) int {
 	list := splitList(fields)
+	if to != "" {
+		if out != "" {
+			return s.usage(errors.New("give --out FILE or --to DEST, not both"))
+		}
+		st, err := s.cat.ExportPriorityListTo(ctx, s.args[0], to, list)
+		if err != nil {
+			return s.fail(err)
+		}
+		w := s.humanOut(to)
+		if s.json {
+			return s.emitOn(w, map[string]any{"list": s.args[0], "to": to, "stats": st})
+		}
+		fmt.Fprintf(w, "exported priority list %s to %s: %s in %s, %s\n", s.args[0], to, counted(st.Rows, "row", "rows"),
+			counted(st.Batches, "batch", "batches"), formatBytes(st.Bytes))
+		return exitOK
+	}
+	if s.json {
+		return s.usage(errors.New("--json goes with --to DEST: the CSV is the output otherwise"))
+	}
 	if out == "" {
 		if err := s.cat.ExportPriorityList(ctx, s.args[0], s.out, list); err != nil {
 			return s.fail(err)
@@ -327,6 +348,10 @@ func (f fileStore) PriorityCounts(ctx context.Context, name string) (*catalog.Pr
 
 func (f fileStore) ExportPriorityList(ctx context.Context, name string, w io.Writer, fields []string) error {
 	return f.cat.ExportPriorityList(ctx, name, w, fields)
+}
+
+func (f fileStore) ExportPriorityListTo(ctx context.Context, name, to string, fields []string) (export.Stats, error) {
+	return f.cat.ExportPriorityListTo(ctx, name, to, fields)
 }
 
 // --- the server ---
@@ -396,6 +421,22 @@ func (c *client) PriorityCounts(ctx context.Context, name string) (*catalog.Prio
 		return nil, err
 	}
 	return &pc, nil
+}
+
+func (c *client) ExportPriorityListTo(ctx context.Context, name, to string, fields []string) (export.Stats, error) {
+	if stdoutKind(to) != "" {
+		return export.Stats{}, notThroughServer("--to %s would write the server's standard output, not this command's", to)
+	}
+	if fields == nil {
+		fields = []string{}
+	}
+	var out struct {
+		Stats export.Stats `json:"stats"`
+	}
+	if err := c.do(ctx, http.MethodPost, priorityPath(name, "exports"), nil, map[string]any{"to": to, "fields": fields}, &out); err != nil {
+		return export.Stats{}, err
+	}
+	return out.Stats, nil
 }
 
 func (c *client) ExportPriorityList(ctx context.Context, name string, w io.Writer, fields []string) error {

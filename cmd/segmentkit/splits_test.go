@@ -83,6 +83,16 @@ func TestClientSplitsSameAsFile(t *testing.T) {
 			require.Equal(t, "Germans", row[0], "the first entry that contains them")
 		}
 	}
+	lines := filepath.Join(t.TempDir(), "offers.jsonl")
+	r = w.same(exitOK, "priority", "export", "Offers", "--to", "jsonl:"+lines, "--fields", "Country")
+	require.Regexp(t, `^exported priority list Offers to jsonl:.*: 40 rows in 1 batch, `, r.stdout)
+	b, err = os.ReadFile(lines)
+	require.NoError(t, err)
+	require.Equal(t, 40, strings.Count(string(b), "\n"))
+	w.same(exitOK, "priority", "export", "Offers", "--to", "jsonl:"+lines, "--json")
+	w.same(exitUsage, "priority", "export", "Offers", "--to", "jsonl:"+lines, "--out", lines)
+	r = w.same(exitFailed, "priority", "export", "Offers", "--to", "roaring:"+lines)
+	require.Contains(t, r.stderr, "entry")
 	w.same(exitFailed, "priority", "show", "Ofers")
 	r = w.same(exitFailed, "delete", "Germans")
 	require.Contains(t, r.stderr, "priority list Offers")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
+	"github.com/segmentkit/segmentkit/export"
 )
 
 // store is what the segments verbs do with a catalog. The verbs are
@@ -59,6 +60,7 @@ type store interface {
 	DeletePriorityList(ctx context.Context, name string) error
 	PriorityCounts(ctx context.Context, name string) (*catalog.PriorityCounts, error)
 	ExportPriorityList(ctx context.Context, name string, w io.Writer, fields []string) error
+	ExportPriorityListTo(ctx context.Context, name, to string, fields []string) (export.Stats, error)
 
 	// Close ends the work with the catalog.
 	Close() error
