@@ -724,3 +724,49 @@ func TestPriorityListExportsToTargets(t *testing.T) {
 	_, err = e.cat.ExportPriorityListTo(ctx, "M", "csv:"+filepath.Join(dir, "m.csv"), nil)
 	require.ErrorIs(t, err, ErrNotFound)
 }
+
+// TestSplitChangeInDeltaExports: after a change of percentages, a delta
+// destination of the group that shrank sends exactly the customers that
+// moved as left, and one of the group that grew sends them as entered.
+func TestSplitChangeInDeltaExports(t *testing.T) {
+	e := splitEnv(t, 1000)
+	ctx := context.Background()
+	_, err := e.cat.SetSplit(ctx, "All", SplitOptions{Salt: "d", Groups: groups("A", 50.0, "B", 50.0)})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for _, g := range []string{"A", "B"} {
+		_, err = e.cat.AddDestination(ctx, "All", DestinationOptions{Name: g, To: "csv:" + filepath.Join(dir, g+".csv"), Mode: export.Delta, Group: g, OnDemand: true})
+		require.NoError(t, err)
+		j, err := e.cat.Export(ctx, "All", g)
+		require.NoError(t, err)
+		require.Equal(t, Successful, j.Status, "%v", j.Errors)
+	}
+	_, err = e.cat.SetSplit(ctx, "All", SplitOptions{Groups: groups("A", 40.0, "B", 60.0)})
+	require.NoError(t, err)
+	var moved []string
+	for _, c := range people(1000) {
+		if b := docBucket("d", c.id); b >= 4000 && b < 5000 {
+			moved = append(moved, c.id)
+		}
+	}
+	slices.Sort(moved)
+	rowsOf := func(g, change string) []string {
+		j, err := e.cat.Export(ctx, "All", g)
+		require.NoError(t, err)
+		require.Equal(t, Successful, j.Status, "%v", j.Errors)
+		f, err := os.Open(filepath.Join(dir, g+".csv"))
+		require.NoError(t, err)
+		defer f.Close()
+		rows, err := csv.NewReader(f).ReadAll()
+		require.NoError(t, err)
+		var out []string
+		for _, r := range rows[1:] {
+			require.Equal(t, change, r[0], "group %s: %v", g, r)
+			out = append(out, r[1])
+		}
+		slices.Sort(out)
+		return out
+	}
+	require.Equal(t, moved, rowsOf("A", "left"))
+	require.Equal(t, moved, rowsOf("B", "entered"))
+}
