@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +73,29 @@ func groups(spec ...any) []SplitGroup {
 		out = append(out, SplitGroup{Name: spec[i].(string), Percent: spec[i+1].(float64)})
 	}
 	return out
+}
+
+// TestSplitHashAsDocumented: docs/format.md gives the formula and worked
+// examples; the test's own computation (docBucket) and the catalog's
+// SplitBucket agree with both.
+func TestSplitHashAsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "format.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(doc), "bucket = uint64_big_endian(SHA-256(salt || 0x00 || key)[0:8]) mod 10000")
+	for _, ex := range []struct {
+		key, prefix string
+		bucket      int
+	}{{"C0001", "9ab7b14188d95e4e", 9614}, {"C0002", "c563e5c020c2a84c", 7852}, {"42", "a858f83c93343dbd", 1613}} {
+		row := fmt.Sprintf("| `%s` | `%s` | %d |", ex.key, ex.prefix, ex.bucket)
+		if ex.key == "42" {
+			row = fmt.Sprintf("| `%s` (an integer key) | `%s` | %d |", ex.key, ex.prefix, ex.bucket)
+		}
+		require.Contains(t, string(doc), "| `spring-2026` "+row)
+		sum := sha256.Sum256([]byte("spring-2026\x00" + ex.key))
+		require.Equal(t, ex.prefix, fmt.Sprintf("%x", sum[:8]))
+		require.Equal(t, ex.bucket, docBucket("spring-2026", ex.key))
+		require.Equal(t, ex.bucket, SplitBucket("spring-2026", ex.key))
+	}
 }
 
 func TestSplitReproducedFromDocumentedFormula(t *testing.T) {
