@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -615,6 +616,26 @@ func (c *Catalog) GroupMembers(ctx context.Context, segmentName, group string) (
 	}
 	defer d.release()
 	bm, _, err := c.groupMembers(ctx, segmentName, group, d)
+	return bm, err
+}
+
+// GroupMembersIn returns the members of the segment's split group as
+// customer ids of snap, a snapshot the caller holds (and keeps ownership
+// of), as MembersIn does for a segment. It needs no Source. The bitmap is
+// new and belongs to the caller.
+func (c *Catalog) GroupMembersIn(ctx context.Context, segmentName, group string, snap *storage.Snapshot) (*roaring.Bitmap, error) {
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer c.leave()
+	if snap == nil {
+		return nil, errors.New("GroupMembersIn: nil snapshot")
+	}
+	keys, err := c.fp.get(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	bm, _, err := c.groupMembers(ctx, segmentName, group, &loadedData{snap: snap, keys: keys, release: func() {}})
 	return bm, err
 }
 

@@ -617,6 +617,11 @@ func TestDefinitionsReferenceSplitGroups(t *testing.T) {
 	// Test kept its buckets and took Control's highest 2000 (Control
 	// kept its lowest 4000).
 	require.Equal(t, sortedKeys(append(want(0, 3000), want(7000, 9000)...), want(0, 10000)), sortedKeys(memberKeys(t, e, "TestVips"), want(0, 10000)))
+	// An edit's dry run resolves the group too.
+	pv, err := e.cat.PreviewEdit(ctx, "TestVips", []byte(`{"name": "TestVips", "groups": [{"condition": {"and": [{"segment": "All", "group": "Control"},
+		{"attribute": "Customer.IsVip", "operator": "isTrue"}]}}]}`), EditPreviewOptions{})
+	require.NoError(t, err)
+	require.EqualValues(t, len(want(3000, 7000)), pv.Members)
 	require.NoError(t, e.cat.Rename("All", "Everyone"))
 	got, err := e.cat.Get("TestVips")
 	require.NoError(t, err)

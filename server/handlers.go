@@ -856,6 +856,18 @@ func (s *Server) compile(r *http.Request, raw []byte) (*engine.Plan, *snapshotRe
 		}
 		refs[rf.Name] = bm
 	}
+	for _, rf := range def.Refs() {
+		if rf.Group == "" {
+			continue
+		}
+		// A split group is keyed NAME/GROUP (engine.Options.Segments).
+		bm, err := s.cat.GroupMembersIn(r.Context(), rf.Name, rf.Group, ref.snap)
+		if err != nil {
+			ref.done()
+			return nil, nil, err
+		}
+		refs[rf.Name+"/"+rf.Group] = bm
+	}
 	plan, err := engine.Compile(def, ref.snap, engine.Options{Segments: refs})
 	if err != nil {
 		ref.done()

@@ -36,6 +36,12 @@ func TestSplitsAndPriorityLists(t *testing.T) {
 	}
 	require.Equal(t, counts["members"], sum)
 	e.problem(404, "catalog.not_found", "GET", "/api/segments/Vips/groups", nil)
+	// The builder's live size of a definition that references a group.
+	ev := e.ok(200, "POST", "/api/evaluate", map[string]any{"definition": `{"name": "T", "groups": [{"condition": {"segment": "Adults", "group": "Test"}}]}`})
+	require.Equal(t, counts["groups"].([]any)[0].(map[string]any)["members"], ev["members"])
+	v := e.ok(200, "POST", "/api/validate", map[string]any{"definition": `{"name": "T", "groups": [{"condition": {"segment": "Adults", "group": "Tset"}}]}`})
+	require.Equal(t, false, v["valid"])
+	require.Contains(t, v["problems"].([]any)[0].(map[string]any)["message"], "has no group Tset")
 
 	// A destination of the holdout is refused; one of a group is kept.
 	e.problem(409, "catalog.holdout", "POST", "/api/segments/Adults/destinations", map[string]any{"name": "h", "to": "csv:" + t.TempDir() + "/h.csv", "group": "Holdout"})
