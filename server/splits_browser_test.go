@@ -61,6 +61,30 @@ func TestBrowserSplit(t *testing.T) {
 	require.Equal(t, 55.0, sp.Group("Test").Percent)
 	p.shot("22-split-problems")
 
+	// The builder references a group: a misspelt one is a problem at its
+	// row with the nearest name, and the estimate is the group's size.
+	p.click(`a[href="#/"]`)
+	p.waitFor("the list", `document.body.dataset.view === 'list'`)
+	p.click("#new-segment")
+	p.waitFor("the builder", `document.body.dataset.view === 'builder' && document.querySelector('#groups .cond.pred input.attr')`)
+	p.typeIn("#b-name", "TestVips")
+	cond := `#groups > .group > .block.top > .items > .cond`
+	p.choose(cond+` select.entity`, "#segment")
+	p.waitFor("the segment condition", fmt.Sprintf(`document.querySelector(%q)`, cond+`.segment input.segment-group`))
+	p.typeIn(cond+`.segment input.segment-name`, "VipCustomers")
+	p.typeIn(cond+`.segment input.segment-group`, "Tst")
+	p.waitFor("the group's problem", fmt.Sprintf(`document.getElementById('view-builder').dataset.pending === 'false' && document.querySelector(%q).textContent.includes('has no group Tst') && document.querySelector(%q).textContent === 'Use Test'`,
+		cond+` .row-problems`, cond+` .row-problems button.suggestion`))
+	p.shot("24-builder-group-problem")
+	p.click(cond + ` .row-problems button.suggestion`)
+	groupTest, err := cat.GroupMembers(t.Context(), "VipCustomers", "Test")
+	require.NoError(t, err)
+	p.waitFor("the group's estimate", fmt.Sprintf(`document.getElementById('view-builder').dataset.pending === 'false' && document.getElementById('view-builder').dataset.valid === 'true' && document.getElementById('estimate').dataset.members === '%d'`, groupTest.GetCardinality()))
+	p.click(`a[href="#/"]`)
+	p.waitFor("the list", `document.body.dataset.view === 'list'`)
+	p.click(`#segments-body tr[data-name="VipCustomers"] td.name a`)
+	p.waitFor("the details again", `document.body.dataset.view === 'details' && document.querySelectorAll('#split-table tbody tr[data-group]').length === 3`)
+
 	// A destination of one group is sent that group alone.
 	out := filepath.Join(t.TempDir(), "test.csv")
 	p.click("#dest-add summary")
@@ -81,6 +105,7 @@ func TestBrowserSplit(t *testing.T) {
 	require.Len(t, recs, int(test.GetCardinality())+1)
 
 	// The split cannot go while the destination sends a group.
+	p.click("#split-edit summary")
 	p.click("#split-remove")
 	p.waitFor("the confirmation", `document.getElementById('confirm-dialog').open`)
 	p.click("#confirm-ok")
