@@ -148,6 +148,28 @@ func (s *segSession) split(ctx context.Context, groupsFlag, holdoutFlag, salt st
 	return exitOK
 }
 
+// splitSummary describes the segment's split for show: "Test 45%,
+// Control 45%, Holdout 10% (holdout); salt \"s\"", or "" when it is not
+// split.
+func (s *segSession) splitSummary(ctx context.Context, name string) (string, error) {
+	sp, err := s.cat.Split(ctx, name)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, g := range sp.Groups {
+		p := g.Name + " " + formatPercent(g.Percent) + "%"
+		if g.Holdout {
+			p += " (holdout)"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ") + "; salt " + strconv.Quote(sp.Salt), nil
+}
+
 // formatPercent writes a percentage with at most two decimals.
 func formatPercent(p float64) string { return strconv.FormatFloat(p, 'f', -1, 64) }
 
@@ -326,6 +348,10 @@ func (f fileStore) SetSplit(ctx context.Context, name string, opts catalog.Split
 
 func (f fileStore) RemoveSplit(_ context.Context, name string) error { return f.cat.RemoveSplit(name) }
 
+func (f fileStore) Split(_ context.Context, name string) (*catalog.Split, error) {
+	return f.cat.Split(name)
+}
+
 func (f fileStore) GroupCounts(ctx context.Context, name string) (*catalog.SplitCounts, error) {
 	return f.cat.GroupCounts(ctx, name)
 }
@@ -371,6 +397,14 @@ func (c *client) SetSplit(ctx context.Context, name string, opts catalog.SplitOp
 	}
 	var sp catalog.Split
 	if err := c.do(ctx, http.MethodPut, segPath(name, "split"), nil, map[string]any{"salt": opts.Salt, "groups": groups}, &sp); err != nil {
+		return nil, err
+	}
+	return &sp, nil
+}
+
+func (c *client) Split(ctx context.Context, name string) (*catalog.Split, error) {
+	var sp catalog.Split
+	if err := c.do(ctx, http.MethodGet, segPath(name, "split"), nil, nil, &sp); err != nil {
 		return nil, err
 	}
 	return &sp, nil

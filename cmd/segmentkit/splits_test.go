@@ -35,6 +35,8 @@ func TestClientSplitsSameAsFile(t *testing.T) {
 	r = w.same(exitOK, "groups", "Everyone")
 	require.Regexp(t, `Everyone: 40 members, salt "spring"\nGROUP\s+PERCENT\s+MEMBERS\s+HOLDOUT\s+BUCKETS\nTest\s+40%\s+\d+\s+-\s+0-3999\nControl\s+50%\s+\d+\s+-\s+4000-8999\nHoldout\s+10%\s+\d+\s+yes\s+9000-9999\n`, r.stdout)
 	w.same(exitOK, "groups", "Everyone", "--json")
+	r = w.same(exitOK, "show", "Everyone")
+	require.Regexp(t, `split:\s+Test 40%, Control 50%, Holdout 10% \(holdout\); salt "spring"\n`, r.stdout)
 	r = w.same(exitFailed, "groups", "Germans")
 	require.Contains(t, r.stderr, "not split")
 

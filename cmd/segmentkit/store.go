@@ -53,6 +53,7 @@ type store interface {
 
 	// Splits and priority lists (splits.go).
 	SetSplit(ctx context.Context, name string, opts catalog.SplitOptions) (*catalog.Split, error)
+	Split(ctx context.Context, name string) (*catalog.Split, error)
 	RemoveSplit(ctx context.Context, name string) error
 	GroupCounts(ctx context.Context, name string) (*catalog.SplitCounts, error)
 	CreatePriorityList(ctx context.Context, list catalog.PriorityList) (*catalog.PriorityList, error)
