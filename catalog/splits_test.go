@@ -8,10 +8,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -798,4 +801,39 @@ func TestSplitChangeInDeltaExports(t *testing.T) {
 	}
 	require.Equal(t, moved, rowsOf("A", "left"))
 	require.Equal(t, moved, rowsOf("B", "entered"))
+}
+
+func TestPriorityListExportsToAWebhook(t *testing.T) {
+	e := overlapEnv(t)
+	ctx := context.Background()
+	_, err := e.cat.CreatePriorityList(ctx, PriorityList{Name: "L", Entries: []PriorityEntry{{Segment: "Vips"}, {Segment: "Everyone"}}})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var rows []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Segment string           `json:"segment"`
+			Rows    []map[string]any `json:"rows"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Segment != "L" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		rows = append(rows, body.Rows...)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	st, err := e.cat.ExportPriorityListTo(ctx, "L", "webhook:"+srv.URL, []string{"Age"})
+	require.NoError(t, err)
+	require.EqualValues(t, 30, st.Rows)
+	require.Len(t, rows, 30, "each customer once")
+	seen := map[string]bool{}
+	for _, r := range rows {
+		key := r["CustomerId"].(string)
+		require.False(t, seen[key])
+		seen[key] = true
+		vip := slices.ContainsFunc(people(30), func(c cust) bool { return c.id == key && c.vip })
+		require.Equal(t, map[bool]string{true: "Vips", false: "Everyone"}[vip], r["entry"], key)
+	}
 }
