@@ -73,6 +73,17 @@ var (
 	// ErrCorrupt: the catalog file holds a record that does not decode, or
 	// its records do not agree with each other (see Verify).
 	ErrCorrupt = diag.NewSentinel("catalog.corrupt", "catalog file is corrupt")
+	// ErrSplit: a split's groups are not valid (fewer than two, a bad or
+	// repeated name, percentages that are not multiples of 0.01 or do not
+	// add up to 100, two holdouts). Each problem wraps it.
+	ErrSplit = diag.NewSentinel("catalog.split", "invalid split")
+	// ErrHoldout: an export of a split's holdout group, which no export
+	// receives, or a change that would make an exported group the holdout.
+	ErrHoldout = diag.NewSentinel("catalog.holdout", "holdout group")
+	// ErrPriorityList: a priority list is not valid (a bad name, no
+	// entries, an entry given twice, a holdout as an entry). Each problem
+	// wraps it, or ErrNotFound for an entry naming no segment or group.
+	ErrPriorityList = diag.NewSentinel("catalog.priority_list", "invalid priority list")
 	// ErrReadOnly: a call that changes the catalog, on a catalog opened
 	// with Options.ReadOnly.
 	ErrReadOnly = diag.NewSentinel("catalog.read_only", "catalog is open read-only")

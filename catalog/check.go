@@ -89,6 +89,11 @@ func check(tx *bolt.Tx, raw []byte, sch *schema.Schema, self uint64) checked {
 		l.Merge("", err)
 		ck.problems = l
 	}
+	if l, err := checkGroupRefs(tx, def); err != nil {
+		ck.problems.Add("", err, "%v", err)
+	} else {
+		ck.problems = append(ck.problems, l...)
+	}
 	for _, ref := range refs {
 		if ref == def.Name {
 			continue // Validate reports self-references

@@ -52,6 +52,10 @@ type DestinationOptions struct {
 	// OnDemand leaves the destination out of the exports that follow each
 	// refresh: it is exported by Export alone.
 	OnDemand bool
+	// Group, when not empty, names a group of the segment's split: the
+	// destination is sent that group's members alone. It may not be the
+	// holdout (ErrHoldout). Empty sends every member but the holdout's.
+	Group string
 }
 
 // Destination is a destination attached to a segment, with the outcome of
@@ -70,6 +74,9 @@ type Destination struct {
 	Changes   bool        `json:"changes,omitempty"`
 	BatchSize int         `json:"batchSize,omitempty"`
 	OnDemand  bool        `json:"onDemand,omitempty"`
+	// Group is the split group the destination is sent; "" for the whole
+	// segment (but its holdout).
+	Group string `json:"group,omitempty"`
 	// Created is when the destination was attached.
 	Created time.Time `json:"created"`
 	// Sent is the number of customers the destination holds as the
@@ -98,6 +105,7 @@ type destRecord struct {
 	Changes   bool          `json:"changes,omitempty"`
 	BatchSize int           `json:"batchSize,omitempty"`
 	OnDemand  bool          `json:"onDemand,omitempty"`
+	Group     string        `json:"group,omitempty"`
 	Created   time.Time     `json:"created"`
 
 	LastExport  uint64    `json:"lastExport,omitempty"`
@@ -113,7 +121,7 @@ type destRecord struct {
 func (d *destRecord) public(tx *bolt.Tx) *Destination {
 	out := &Destination{Name: d.Name, Where: d.Where, Mode: d.Mode, Fields: slices.Clone(d.Fields.Names),
 		Hash: slices.Clone(d.Fields.Hash), Changes: d.Changes, BatchSize: d.BatchSize, OnDemand: d.OnDemand,
-		Created: d.Created, LastExport: d.LastExport, LastStatus: d.LastStatus, LastError: d.LastError,
+		Group: d.Group, Created: d.Created, LastExport: d.LastExport, LastStatus: d.LastStatus, LastError: d.LastError,
 		LastSuccess: d.LastSuccess}
 	if b := sentBucket(tx, d.UID); b != nil {
 		out.Sent = uint64(b.Stats().KeyN)
@@ -149,6 +157,9 @@ func (c *Catalog) AddDestination(ctx context.Context, segmentName string, opts D
 	err = c.update(func(tx *bolt.Tx) error {
 		r, err := getByName(tx, segmentName)
 		if err != nil {
+			return err
+		}
+		if err := checkExportGroup(tx, r, rec.Group); err != nil {
 			return err
 		}
 		if err := c.attach(tx, r, rec); err != nil {
@@ -199,7 +210,8 @@ func (c *Catalog) checkDestination(ctx context.Context, opts DestinationOptions)
 		return nil, err
 	}
 	return &destRecord{Name: opts.Name, Target: strings.TrimSpace(opts.To), Where: dest.String(), Mode: opts.Mode,
-		Fields: opts.Fields, Changes: opts.Changes, BatchSize: opts.BatchSize, OnDemand: opts.OnDemand, Created: c.now()}, nil
+		Fields: opts.Fields, Changes: opts.Changes, BatchSize: opts.BatchSize, OnDemand: opts.OnDemand, Group: opts.Group,
+		Created: c.now()}, nil
 }
 
 // attach stores d as a new destination of r, naming it when it has no

@@ -99,6 +99,9 @@ func (c *Catalog) PreviewEdit(ctx context.Context, name string, definition []byt
 		}
 		refs[r.Name] = bm
 	}
+	if err := c.addGroupMembers(ctx, def, d.snap, refs); err != nil {
+		return nil, err
+	}
 	plan, err := engine.Compile(def, d.snap, engine.Options{Segments: refs})
 	if err != nil {
 		return nil, fmt.Errorf("%w: the definition does not fit the data: %w", ErrInvalid, err)

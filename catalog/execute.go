@@ -600,6 +600,9 @@ func (ex *execution) computeMembers(ctx context.Context, i int, par int) (*compu
 	for _, d := range tr.deps {
 		segs[ex.tasks[d].rec.Name] = ex.tasks[d].members
 	}
+	if err := ex.c.addGroupMembers(ctx, def, ex.data.snap, segs); err != nil {
+		return m, err
+	}
 	plan, err := engine.Compile(def, ex.data.snap, engine.Options{Segments: segs, Parallelism: par})
 	if err != nil {
 		return m, fmt.Errorf("the definition does not fit the data: %s", oneLine(err.Error()))

@@ -39,6 +39,9 @@ type ExportJob struct {
 	Segment     string `json:"segment"`
 	Destination string `json:"destination"`
 	Where       string `json:"where"`
+	// Group is the split group exported ("" for the whole segment but its
+	// holdout).
+	Group string `json:"group,omitempty"`
 	// Mode is the destination's mode.
 	Mode export.Mode `json:"mode"`
 	// Trigger is TriggerManual for Export and ExportTo, TriggerRefresh for
@@ -57,7 +60,8 @@ type ExportJob struct {
 	// AsOf is the instant the exported measures were computed at: the
 	// as-of of the refresh that computed the members.
 	AsOf time.Time `json:"asOf,omitzero"`
-	// Members is the segment's member count when the export ran.
+	// Members is the number of members the export was of when it ran:
+	// the segment's, less its holdout, or its group's.
 	Members uint64 `json:"members"`
 	// Entered, Changed and Left count the rows of a delta by kind (the
 	// rows of a full export are all members).
@@ -127,6 +131,9 @@ func (c *Catalog) ExportTo(ctx context.Context, segmentName string, opts Destina
 			return err
 		}
 		segID = r.ID
+		if err := checkExportGroup(tx, r, rec.Group); err != nil {
+			return err
+		}
 		ds, err := segmentDests(tx, r.ID)
 		if err != nil {
 			return err
@@ -140,7 +147,12 @@ func (c *Catalog) ExportTo(ctx context.Context, segmentName string, opts Destina
 				if d.Mode != rec.Mode {
 					d.FullPass = 0
 				}
-				d.Mode, d.Fields, d.Changes, d.BatchSize = rec.Mode, rec.Fields, rec.Changes, rec.BatchSize
+				if d.Group != rec.Group {
+					// Another group's customers: what was sent says
+					// nothing of the next full pass.
+					d.FullPass = 0
+				}
+				d.Mode, d.Fields, d.Changes, d.BatchSize, d.Group = rec.Mode, rec.Fields, rec.Changes, rec.BatchSize, rec.Group
 				uid = d.UID
 				return putDest(tx, r.ID, d)
 			}
@@ -400,7 +412,7 @@ func (c *Catalog) export(ctx context.Context, segID, uid uint64, trigger Trigger
 		}
 		run.seg, run.dest = r, d
 		run.job = &storedExport{ExportJob: ExportJob{ID: id, Segment: r.Name, Destination: d.Name, Where: d.Where,
-			Mode: d.Mode, Trigger: trigger, RefreshJob: refreshJob, Status: Queued, Created: c.now()}, segID: segID, uid: uid}
+			Group: d.Group, Mode: d.Mode, Trigger: trigger, RefreshJob: refreshJob, Status: Queued, Created: c.now()}, segID: segID, uid: uid}
 		return putExportJob(tx, run.job)
 	})
 	if err != nil {
@@ -483,6 +495,15 @@ func (run *exportRun) execute(ctx context.Context) error {
 		return fmt.Errorf("segment %q has never been refreshed, so it has no members to export; refresh it first", st.rec.Name)
 	}
 	members := st.members
+	// A split segment's holdout is never sent; a destination of one group
+	// is sent that group alone.
+	if err := c.view(func(tx *bolt.Tx) error {
+		var err error
+		members, err = exportMembers(ctx, tx, st.rec, run.dest.Group, d.snap, members)
+		return err
+	}); err != nil {
+		return err
+	}
 	run.job.Members, run.job.AsOf = members.GetCardinality(), st.asOf
 	plan, err := export.NewPlan(ctx, d.snap, run.dest.Fields, st.asOf, members)
 	if err != nil {

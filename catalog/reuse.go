@@ -198,6 +198,9 @@ func (ex *execution) reusable(i int, def *segment.Definition, m *computedMembers
 			return "", false
 		}
 	}
+	if hasGroupRefs(def) {
+		return "", false
+	}
 	snap := ex.data.snap
 	// A refresh of the very snapshot evaluates again, as it always did:
 	// reuse is for the snapshots that appends made.

@@ -426,7 +426,7 @@ func (sv *salvaged) copyTo(tx *bolt.Tx, rep *SalvageReport) error {
 			return err
 		}
 	}
-	return nil
+	return salvageSplitsAndLists(sv, tx, segs, rep)
 }
 
 // keysMatch reports whether the stored key list v hashes to h, the key it

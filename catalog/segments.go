@@ -254,10 +254,10 @@ func (c *Catalog) Rename(oldName, newName string) error {
 	})
 }
 
-// Delete removes the segment with its members, history, change entries
-// and destinations. It refuses
-// (ErrReferenced) while other segments' definitions reference it, naming
-// them. Jobs keep their records of it.
+// Delete removes the segment with its members, history, change entries,
+// destinations and split. It refuses
+// (ErrReferenced) while other segments' definitions or priority lists
+// reference it, naming them. Jobs keep their records of it.
 func (c *Catalog) Delete(name string) error {
 	if err := c.enter(); err != nil {
 		return err
@@ -277,6 +277,16 @@ func (c *Catalog) Delete(name string) error {
 		if len(by) > 0 {
 			slices.Sort(by)
 			return fmt.Errorf("segment %q %w by %s; remove those references before deleting it", name, ErrReferenced, strings.Join(by, ", "))
+		}
+		lists, err := priorityListsOf(tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if len(lists) > 0 {
+			return fmt.Errorf("segment %q %w by priority list %s; remove it from those lists before deleting it", name, ErrReferenced, strings.Join(lists, ", "))
+		}
+		if err := deleteSplit(tx, r.ID); err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketSegments).Delete(u64(r.ID)); err != nil {
 			return err

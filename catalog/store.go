@@ -37,6 +37,11 @@ import (
 //	sent      destination uid -> bucket: customer key -> 8-byte hash of the fields sent
 //	pending   destination uid -> the batch in flight (export.EncodeBatch)
 //	exports   export job id -> export job JSON
+//	splits    segment id -> split JSON (splits.go)
+//	priority  priority list name -> priority list JSON (priority.go)
+//
+// The splits and priority buckets are created by the first split or
+// priority list, and a file without them reads as having none.
 //
 // A key list stays while a member blob or a change entry refers to it. A
 // file written before the changes bucket existed gets it at Open, empty.
@@ -62,9 +67,17 @@ var (
 	bucketExports      = []byte("exports")
 	// API tokens (tokens.go).
 	bucketTokens = []byte("tokens")
+	// Splits and priority lists (splits.go, priority.go).
+	bucketSplits   = []byte("splits")
+	bucketPriority = []byte("priority")
 
 	allBuckets = [][]byte{bucketMeta, bucketSegments, bucketNames, bucketMembers, bucketKeysets, bucketHistory, bucketJobs,
 		bucketChanges, bucketDestinations, bucketSent, bucketPending, bucketExports, bucketTokens}
+
+	// lazyBuckets are created by the first write that needs them (a
+	// split, a priority list), so that opening a file, even read-only,
+	// never has to add them; readers take a missing one as empty.
+	lazyBuckets = [][]byte{bucketSplits, bucketPriority}
 
 	// addedBuckets are the buckets added after format version 1 first
 	// shipped: a file without them gets them, empty, at Open.
@@ -77,6 +90,11 @@ var (
 
 func knownBucket(name []byte) bool {
 	for _, b := range allBuckets {
+		if bytes.Equal(b, name) {
+			return true
+		}
+	}
+	for _, b := range lazyBuckets {
 		if bytes.Equal(b, name) {
 			return true
 		}

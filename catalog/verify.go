@@ -179,6 +179,7 @@ func (c *Catalog) Verify() error {
 			return nil
 		})
 		verifyDestinations(tx, recs, broken, &l)
+		verifySplitsAndLists(tx, recs, broken, &l)
 		verifyTokens(tx, &l)
 		return nil
 	})

@@ -26,8 +26,10 @@ var ErrUnknownCustomer = diag.NewSentinel("engine.unknown_customer", "unknown cu
 // references can be resolved, evaluation uses every core.
 type Options struct {
 	// Segments holds the members of the segments that the definition may
-	// reference by name. The bitmaps are read, never modified; they must
-	// not change while plans compiled with them are evaluated.
+	// reference by name; a reference to a group of a split segment
+	// ({"segment": NAME, "group": GROUP}) is looked up as NAME + "/" +
+	// GROUP. The bitmaps are read, never modified; they must not change
+	// while plans compiled with them are evaluated.
 	Segments map[string]*roaring.Bitmap
 	// Cache, if not nil, keeps condition results across evaluations of
 	// plans over the same snapshot; it is ignored for other snapshots.
@@ -175,7 +177,14 @@ func (c *compiler) customer(path string, cond segment.Condition) node {
 	case *segment.Not:
 		return notNode{c.customer(path+".not", n.Condition)}
 	case *segment.SegmentRef:
-		bm, ok := c.opts.Segments[n.Name]
+		key := n.Name
+		if n.Group != "" {
+			key = n.Name + "/" + n.Group // a slash is in no name
+		}
+		bm, ok := c.opts.Segments[key]
+		if !ok && n.Group != "" {
+			return c.fail(path+".group", "unknown group %q of segment %q", n.Group, n.Name)
+		}
 		if !ok {
 			return c.fail(path+".segment", "unknown segment %q", n.Name)
 		}

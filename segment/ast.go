@@ -397,8 +397,15 @@ func (p Period) String() string {
 	return fmt.Sprintf("Period(%d)", uint8(p))
 }
 
-// SegmentRef holds for the members of another segment.
-type SegmentRef struct{ Name string }
+// SegmentRef holds for the members of another segment, or with Group for
+// the members of one group of that segment's split (a catalog extension,
+// docs/format.md section 14).
+type SegmentRef struct {
+	Name string
+	// Group names a group of the segment's split; "" for the whole
+	// segment.
+	Group string
+}
 
 // Measure is a customer attribute measure (FORMAT.md section 3): a named
 // per-customer value computed from related rows. It is the attribute Name

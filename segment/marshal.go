@@ -212,6 +212,9 @@ func (e *encoder) condition(c Condition) {
 		}
 		e.open('{')
 		e.strMember("segment", n.Name)
+		if n.Group != "" {
+			e.strMember("group", n.Group)
+		}
 		e.close('}')
 		return
 	}

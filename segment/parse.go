@@ -132,7 +132,7 @@ var (
 	formKeys = []string{"and", "or", "not", "attribute", "related", "segment"}
 	// conditionKeys are the keys of every condition form.
 	conditionKeys = []string{"and", "or", "not", "attribute", "operator", "value", "ignoreCase",
-		"related", "path", "where", "match", "aggregate", "sequence", "stopped", "started", "segment"}
+		"related", "path", "where", "match", "aggregate", "sequence", "stopped", "started", "segment", "group"}
 )
 
 // formOf describes each condition form for messages, with its keys.
@@ -145,7 +145,7 @@ var formOf = map[string]struct {
 	"not":       {"a not condition", []string{"not"}},
 	"attribute": {"a predicate", predicateKeys},
 	"related":   {"a related condition", relatedKeys},
-	"segment":   {"a segment reference", []string{"segment"}},
+	"segment":   {"a segment reference", []string{"segment", "group"}},
 }
 
 // parser turns a JSON tree into definition nodes, collecting problems.
@@ -370,7 +370,14 @@ func (p *parser) condition(path string, v *jval) Condition {
 		return p.related(path, m)
 	default:
 		name, _ := p.str(at(path, "segment"), "segment", m["segment"])
-		return &SegmentRef{Name: name}
+		ref := &SegmentRef{Name: name}
+		if g := m["group"]; g != nil {
+			var ok bool
+			if ref.Group, ok = p.str(at(path, "group"), "group", g); ok && ref.Group == "" {
+				p.l.Add(at(path, "group"), ErrName, "group: a group name cannot be empty; leave \"group\" out to reference the whole segment")
+			}
+		}
+		return ref
 	}
 }
 

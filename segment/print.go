@@ -185,6 +185,14 @@ func writeCond(b *strings.Builder, c Condition) {
 		} else {
 			b.WriteString(quoteJSON(n.Name))
 		}
+		if n.Group != "" {
+			b.WriteString(" group ")
+			if nameProblem(n.Group) == "" {
+				b.WriteString(n.Group)
+			} else {
+				b.WriteString(quoteJSON(n.Group))
+			}
+		}
 	}
 }
 

@@ -13,6 +13,10 @@ type Ref struct {
 	// Path is the definition path of the name, as problems write it:
 	// "groups[0].condition.and[1].segment".
 	Path string
+	// Group is the split group the reference names ({"segment": NAME,
+	// "group": GROUP}); "" for the whole segment. ReadRefs leaves it
+	// empty.
+	Group string
 }
 
 // Refs returns every segment reference of the definition, in the order
@@ -42,7 +46,7 @@ func (d *Definition) Refs() []Ref {
 		case *Related:
 			walk(at(path, "where"), n.Where)
 		case *SegmentRef:
-			out = append(out, Ref{Name: n.Name, Path: at(path, "segment")})
+			out = append(out, Ref{Name: n.Name, Path: at(path, "segment"), Group: n.Group})
 		}
 	}
 	for i, g := range d.Groups {

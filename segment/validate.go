@@ -332,6 +332,13 @@ func (c *checker) segmentRef(path string, n *SegmentRef) {
 	case c.opts.Segments == nil || !c.opts.Segments(n.Name):
 		c.l.Add(sp, ErrUnknownSegment, "unknown segment %q", n.Name)
 	}
+	// Whether the segment has the group is the catalog's to say: splits
+	// live there.
+	if n.Group != "" {
+		if msg := nameProblem(n.Group); msg != "" {
+			c.l.Add(at(path, "group"), ErrName, "group: %s", msg)
+		}
+	}
 }
 
 func (c *checker) predicate(path string, n *Predicate, sc scope) {

@@ -634,11 +634,12 @@ type destinationBody struct {
 	Changes   bool        `json:"changes"`
 	BatchSize int         `json:"batchSize"`
 	OnDemand  bool        `json:"onDemand"`
+	Group     string      `json:"group"`
 }
 
 func (b destinationBody) options() catalog.DestinationOptions {
 	return catalog.DestinationOptions{Name: b.Name, To: b.To, Mode: b.Mode, Fields: export.Fields{Names: b.Fields, Hash: b.Hash},
-		Changes: b.Changes, BatchSize: b.BatchSize, OnDemand: b.OnDemand}
+		Changes: b.Changes, BatchSize: b.BatchSize, OnDemand: b.OnDemand, Group: b.Group}
 }
 
 func (s *Server) addDestination(w http.ResponseWriter, r *http.Request) error {
@@ -877,6 +878,18 @@ func (s *Server) compile(r *http.Request, raw []byte) (*engine.Plan, *snapshotRe
 			return nil, nil, err
 		}
 		refs[rf.Name] = bm
+	}
+	for _, rf := range def.Refs() {
+		if rf.Group == "" {
+			continue
+		}
+		// A split group is keyed NAME/GROUP (engine.Options.Segments).
+		bm, err := s.cat.GroupMembersIn(r.Context(), rf.Name, rf.Group, ref.snap)
+		if err != nil {
+			ref.done()
+			return nil, nil, err
+		}
+		refs[rf.Name+"/"+rf.Group] = bm
 	}
 	plan, err := engine.Compile(def, ref.snap, engine.Options{Segments: refs})
 	if err != nil {

@@ -55,6 +55,15 @@ func jobStatus() schemaMap {
 
 // components are the document's schemas.
 func components() schemaMap {
+	m := baseComponents()
+	for k, v := range splitSchemas() {
+		m[k] = v
+	}
+	return m
+}
+
+// baseComponents are the schemas of the operations of routes.go.
+func baseComponents() schemaMap {
 	problem := obj([]string{"type", "title", "status", "code"}, schemaMap{
 		"type": str(), "title": str(), "status": integer(), "detail": str(), "instance": str(),
 		"code":     strDoc("the stable code of the problem's kind, such as catalog.not_found"),
@@ -76,12 +85,13 @@ func components() schemaMap {
 	exportJob := obj([]string{"id", "segment", "destination", "status", "members"}, schemaMap{
 		"id": integer(), "segment": str(), "destination": str(), "where": str(), "mode": enum("full", "delta"), "trigger": str(),
 		"status": str(), "created": dateTime(), "members": integer(), "entered": integer(), "changed": integer(), "left": integer(),
-		"stats": obj(nil, schemaMap{}), "errors": arrayOf(str()),
+		"stats": obj(nil, schemaMap{}), "errors": arrayOf(str()), "group": str(),
 	})
 	destination := obj([]string{"name", "where", "mode", "created"}, schemaMap{
 		"name": str(), "where": str(), "mode": enum("full", "delta"), "fields": arrayOf(str()), "hash": arrayOf(str()),
 		"changes": boolean(), "batchSize": integer(), "onDemand": boolean(), "created": dateTime(), "sent": integer(),
 		"lastExport": integer(), "lastStatus": str(), "lastError": str(), "lastSuccess": dateTime(), "pending": boolean(),
+		"group": str(),
 	})
 	quickField := obj([]string{"name", "source", "type", "kind"}, schemaMap{
 		"name": str(), "source": enum("profiles", "measures", "intelligence"), "type": str(), "kind": enum("categorical", "numerical"), "displayName": str(),
@@ -157,6 +167,7 @@ func components() schemaMap {
 		"AddDestination": obj([]string{"to"}, schemaMap{
 			"name": str(), "to": strDoc("csv:FILE, jsonl:FILE, parquet:FILE, arrow:FILE, roaring:FILE, webhook:URL or postgres:CONNSTRING#TABLE"),
 			"mode": enum("full", "delta"), "fields": arrayOf(str()), "hash": arrayOf(str()), "changes": boolean(), "batchSize": integer(), "onDemand": boolean(),
+			"group": strDoc("send only this group of the segment's split (never its holdout)"),
 		}),
 		"Export":           obj([]string{"destination"}, schemaMap{"destination": str()}),
 		"ExportJob":        exportJob,

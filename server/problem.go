@@ -77,6 +77,11 @@ var statuses = []struct {
 	{ErrCSRF, http.StatusForbidden},
 	{ErrNoRoute, http.StatusNotFound},
 	{ErrTimeout, http.StatusGatewayTimeout},
+	// A split or priority list that is not valid is 422 even when one of
+	// its problems names an unknown segment or group.
+	{catalog.ErrSplit, http.StatusUnprocessableEntity},
+	{catalog.ErrPriorityList, http.StatusUnprocessableEntity},
+	{catalog.ErrHoldout, http.StatusConflict},
 	{catalog.ErrNotFound, http.StatusNotFound},
 	{engine.ErrUnknownCustomer, http.StatusNotFound},
 	{catalog.ErrExists, http.StatusConflict},

@@ -62,7 +62,7 @@ var (
 
 // apiRoutes is the API.
 func apiRoutes() []route {
-	return []route{
+	return append([]route{
 		{method: "GET", path: "/api/session", id: "getSession", summary: "Who the caller is, and the session's CSRF token", ok: 200, resp: "Session", h: (*Server).getSession},
 		{method: "POST", path: "/api/session", id: "createSession", summary: "Start a page session from a token (or, on loopback, without one)", body: "Login", ok: 200, resp: "Session", h: (*Server).createSession},
 		{method: "DELETE", path: "/api/session", id: "deleteSession", summary: "End the page session", ok: 204, h: (*Server).deleteSession},
@@ -124,7 +124,7 @@ func apiRoutes() []route {
 		{method: "GET", path: "/api/tokens", id: "listTokens", summary: "The API tokens (never their secrets)", role: catalog.Admin, ok: 200, resp: "Tokens", h: (*Server).listTokens},
 		{method: "POST", path: "/api/tokens", id: "createToken", summary: "Create a token; its secret is in this answer only", role: catalog.Admin, body: "CreateToken", ok: 201, resp: "NewToken", errs: []int{422}, h: (*Server).createToken},
 		{method: "DELETE", path: "/api/tokens/{id}", id: "revokeToken", summary: "Revoke a token", role: catalog.Admin, ok: 204, errs: []int{404}, h: (*Server).revokeToken},
-	}
+	}, splitRoutes()...)
 }
 
 func sortNames() string {

@@ -112,6 +112,20 @@ func newCompiler(sch *schema.Schema, opts Options) (*compiler, error) {
 	return c, nil
 }
 
+// hasSegment reports whether opts.Segments resolves the segment name,
+// whole or one of its split groups (keyed name + "/" + group).
+func (c *compiler) hasSegment(name string) bool {
+	if _, ok := c.opts.Segments[name]; ok {
+		return true
+	}
+	for k := range c.opts.Segments {
+		if strings.HasPrefix(k, name+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 func validTableName(s string) bool {
 	for _, p := range strings.Split(s, ".") {
 		if p == "" {
@@ -165,7 +179,7 @@ func (c *compiler) asOf() string {
 // resolve.
 func (c *compiler) validate(def *segment.Definition) error {
 	return def.ValidateWith(c.sch, segment.ValidateOptions{
-		Segments: func(name string) bool { _, ok := c.opts.Segments[name]; return ok },
+		Segments: c.hasSegment,
 		Measures: c.ms,
 	})
 }

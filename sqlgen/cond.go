@@ -200,6 +200,16 @@ func (c *compiler) predicate(path string, x col, p *segment.Predicate, guard boo
 // segmentRef compiles {"segment": name}.
 func (c *compiler) segmentRef(path string, n *segment.SegmentRef) expr {
 	ref := c.opts.Segments[n.Name]
+	if n.Group != "" {
+		// A split's groups are a catalog's hash of customer keys: SQL
+		// reads them from a table of their members, never from the
+		// segment's definition.
+		ref = c.opts.Segments[n.Name+"/"+n.Group]
+		if ref.Table == "" {
+			c.unsupported(path+".group", "group %s of segment %s needs a table of its members: give Segments[%q] a Table", n.Group, n.Name, n.Name+"/"+n.Group)
+			return c.constant(false)
+		}
+	}
 	key := c.keyCol(c.ident("c"))
 	if ref.Table != "" {
 		column := ref.Column

@@ -39,7 +39,10 @@ type Options struct {
 	// ("sales.orders" is "sales"."orders").
 	Tables map[string]string
 	// Segments resolves segment references ({"segment": name}). A name
-	// not in Segments is an unknown segment, a validation problem.
+	// not in Segments is an unknown segment, a validation problem. A
+	// reference to a group of a split ({"segment": name, "group": g}) is
+	// resolved by the Table of name + "/" + g; without one it is
+	// unsupported.
 	Segments map[string]Reference
 	// Inline writes every value into the SQL text, escaped by the
 	// dialect's Literal, so that the query runs as printed and

@@ -740,7 +740,7 @@ func (c *client) ExportTo(ctx context.Context, name string, opts catalog.Destina
 		if d.Where != where || opts.Name != "" && d.Name != opts.Name {
 			continue
 		}
-		if d.Mode != opts.Mode || d.Changes != opts.Changes || d.BatchSize != opts.BatchSize ||
+		if d.Mode != opts.Mode || d.Changes != opts.Changes || d.BatchSize != opts.BatchSize || d.Group != opts.Group ||
 			!slices.Equal(d.Fields, opts.Fields.Names) || !slices.Equal(d.Hash, opts.Fields.Hash) {
 			return nil, notThroughServer("destination %q of %s, which exports to %s, cannot be given other settings: the API cannot change them; "+
 				"export with its settings, or name another destination with --name", d.Name, name, d.Where)
@@ -797,7 +797,7 @@ func (c *client) AddDestination(ctx context.Context, name string, opts catalog.D
 		mode = export.Full
 	}
 	body := map[string]any{"name": opts.Name, "to": opts.To, "mode": mode, "fields": opts.Fields.Names, "hash": opts.Fields.Hash,
-		"changes": opts.Changes, "batchSize": opts.BatchSize, "onDemand": opts.OnDemand}
+		"changes": opts.Changes, "batchSize": opts.BatchSize, "onDemand": opts.OnDemand, "group": opts.Group}
 	var d catalog.Destination
 	if err := c.do(ctx, http.MethodPost, segPath(name, "destinations"), nil, body, &d); err != nil {
 		return nil, err

@@ -95,7 +95,8 @@ func newTwoWays(t *testing.T, data string) *twoWays {
 }
 
 // dataVerbs are the verbs that take --data.
-var dataVerbs = []string{"create", "edit", "activate", "refresh", "preview", "download", "export", "add", "overlap", "differentiators"}
+var dataVerbs = []string{"create", "edit", "activate", "refresh", "preview", "download", "export", "add", "overlap", "differentiators",
+	"groups", "priority show", "priority export"}
 
 // args returns the command lines of the verb for the file and for the
 // server: the file's with --catalog (and --data, when the verb takes it),
@@ -104,8 +105,11 @@ func (w *twoWays) args(args ...string) (file, srv []string) {
 	file = append([]string{"segments"}, args...)
 	file = append(file, "--catalog", w.file)
 	verb := args[0]
-	if verb == "destinations" {
+	switch verb {
+	case "destinations":
 		verb = args[1]
+	case "priority":
+		verb = "priority " + args[1]
 	}
 	if slices.Contains(dataVerbs, verb) {
 		file = append(file, "--data", w.data)

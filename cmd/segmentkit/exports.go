@@ -22,6 +22,7 @@ import (
 // and destinations add.
 type destFlags struct {
 	to, fields, hash, name *string
+	group                  *string
 	delta, changes         *bool
 	batch                  *int
 }
@@ -36,13 +37,14 @@ func declareDestFlags(fs *flag.FlagSet) *destFlags {
 		changes: fs.Bool("changes", false, "with --delta, also send the members whose exported fields changed"),
 		batch:   fs.Int("batch-size", 0, "send `N` rows per batch (default "+strconv.Itoa(export.DefaultBatchSize)+")"),
 		name:    fs.String("name", "", "name the destination `NAME` among the segment's (default the kind of DEST: csv, webhook, ...)"),
+		group:   fs.String("group", "", "send only the members of `GROUP` of the segment's split (never its holdout)"),
 	}
 }
 
 // options returns the destination the flags describe.
 func (f *destFlags) options() (catalog.DestinationOptions, error) {
 	o := catalog.DestinationOptions{Name: *f.name, To: strings.TrimSpace(*f.to), Mode: export.Full, Changes: *f.changes, BatchSize: *f.batch,
-		Fields: export.Fields{Names: splitList(*f.fields), Hash: splitList(*f.hash)}}
+		Fields: export.Fields{Names: splitList(*f.fields), Hash: splitList(*f.hash)}, Group: strings.TrimSpace(*f.group)}
 	switch {
 	case o.To == "":
 		return o, errors.New("missing --to DEST: where to export (csv:members.csv, webhook:https://..., postgres:CONNSTRING#TABLE)")
@@ -60,7 +62,7 @@ func (f *destFlags) options() (catalog.DestinationOptions, error) {
 // nameOnly reports whether none of the flags that set a destination's
 // fields, mode and batch size is given.
 func (f *destFlags) nameOnly() bool {
-	return *f.fields == "" && *f.hash == "" && !*f.delta && !*f.changes && *f.batch == 0
+	return *f.fields == "" && *f.hash == "" && !*f.delta && !*f.changes && *f.batch == 0 && *f.group == ""
 }
 
 // openDestination opens the destination a target names, with "-" as the
@@ -144,7 +146,7 @@ func (s *segSession) export(ctx context.Context, df *destFlags) int {
 	case s.remote && opts.To == "" && *df.name == "":
 		return s.usage(errors.New("missing --to DEST or --name DESTINATION: where to export ('segments destinations list NAME' lists the segment's destinations)"))
 	case s.remote && opts.To == "" && !df.nameOnly():
-		return s.usage(errors.New("--fields, --hash, --delta, --changes and --batch-size need --to DEST: --name alone exports to that destination with its settings"))
+		return s.usage(errors.New("--fields, --hash, --delta, --changes, --batch-size and --group need --to DEST: --name alone exports to that destination with its settings"))
 	case s.remote && opts.To == "":
 		// Through the server, --name alone exports to that destination.
 		opts = catalog.DestinationOptions{Name: *df.name}
@@ -218,7 +220,11 @@ func (s *segSession) addDestination(ctx context.Context, df *destFlags, onDemand
 	if d.OnDemand {
 		when = "on demand ('segments export " + s.args[0] + " --to ...')"
 	}
-	fmt.Fprintf(s.out, "%s exports to %s as %q (%s), %s\n", s.args[0], d.Where, d.Name, d.Mode, when)
+	what := s.args[0]
+	if d.Group != "" {
+		what += " group " + d.Group
+	}
+	fmt.Fprintf(s.out, "%s exports to %s as %q (%s), %s\n", what, d.Where, d.Name, d.Mode, when)
 	return exitOK
 }
 
@@ -259,7 +265,11 @@ func (s *segSession) listDestinations(ctx context.Context) int {
 		if d.LastExport != 0 {
 			last, status = strconv.FormatUint(d.LastExport, 10), d.LastStatus.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(d.Name), cell(d.Where), mode, when, cell(fields), exact.FormatCount(d.Sent), last, status)
+		where := d.Where
+		if d.Group != "" {
+			where += " (group " + d.Group + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(d.Name), cell(where), mode, when, cell(fields), exact.FormatCount(d.Sent), last, status)
 	}
 	tw.Flush()
 	for _, d := range ds {
@@ -348,6 +358,9 @@ func exportStatus(st catalog.Status) string {
 func writeExportJob(w io.Writer, j *catalog.ExportJob) {
 	fmt.Fprintf(w, "export %d %s: %s to %s (%s, %s, %s), processing time %s\n", j.ID, exportStatus(j.Status), j.Segment, j.Where,
 		j.Destination, j.Mode, j.Trigger, round(j.Duration))
+	if j.Group != "" {
+		fmt.Fprintf(w, "group: %s\n", j.Group)
+	}
 	if j.Mode == export.Delta {
 		fmt.Fprintf(w, "members: %s; sent %s entered, %s changed, %s left\n", exact.FormatCount(j.Members), exact.FormatCount(j.Entered),
 			exact.FormatCount(j.Changed), exact.FormatCount(j.Left))

@@ -99,7 +99,8 @@ func segmentsVerbs() []*command {
 		verbs[i] = segmentsVerb(v)
 	}
 	// "Add to" (exports.go): after download, where the product page has it.
-	return append(verbs, segmentsVerb(exportVerb), destinationsCommand, segmentsVerb(exportsVerb))
+	return append(verbs, segmentsVerb(exportVerb), destinationsCommand, segmentsVerb(exportsVerb),
+		segmentsVerb(splitVerb), segmentsVerb(groupsVerb), priorityCommand)
 }
 
 // segmentsVerb makes v a command: its flags, and those every segments verb

@@ -222,6 +222,11 @@ func (s *segSession) show(ctx context.Context, definition bool) int {
 	row("schedule", seg.Schedule)
 	row("schedule error", seg.ScheduleError)
 	row("references", strings.Join(seg.References, ", "))
+	split, err := s.splitSummary(ctx, seg.Name)
+	if err != nil {
+		return s.fail(err)
+	}
+	row("split", split)
 	tw.Flush()
 	if len(seg.Problems) > 0 {
 		fmt.Fprintf(s.out, "problems:\n")

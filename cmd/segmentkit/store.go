@@ -7,6 +7,7 @@ import (
 
 	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
+	"github.com/segmentkit/segmentkit/export"
 )
 
 // store is what the segments verbs do with a catalog. The verbs are
@@ -50,6 +51,18 @@ type store interface {
 	AddDestination(ctx context.Context, name string, opts catalog.DestinationOptions) (*catalog.Destination, error)
 	Destinations(ctx context.Context, name string) ([]*catalog.Destination, error)
 	RemoveDestination(ctx context.Context, name, destination string) error
+
+	// Splits and priority lists (splits.go).
+	SetSplit(ctx context.Context, name string, opts catalog.SplitOptions) (*catalog.Split, error)
+	Split(ctx context.Context, name string) (*catalog.Split, error)
+	RemoveSplit(ctx context.Context, name string) error
+	GroupCounts(ctx context.Context, name string) (*catalog.SplitCounts, error)
+	CreatePriorityList(ctx context.Context, list catalog.PriorityList) (*catalog.PriorityList, error)
+	PriorityLists(ctx context.Context) ([]*catalog.PriorityList, error)
+	DeletePriorityList(ctx context.Context, name string) error
+	PriorityCounts(ctx context.Context, name string) (*catalog.PriorityCounts, error)
+	ExportPriorityList(ctx context.Context, name string, w io.Writer, fields []string) error
+	ExportPriorityListTo(ctx context.Context, name, to string, fields []string) (export.Stats, error)
 
 	// Close ends the work with the catalog.
 	Close() error

@@ -124,6 +124,9 @@ func (ev *evaluator) customer(cond map[string]any, c int) (bool, error) {
 	switch {
 	case cond["segment"] != nil:
 		name := cond["segment"].(string)
+		if g, ok := cond["group"].(string); ok {
+			name += "/" + g // as engine.Options.Segments keys a group
+		}
 		ids, found := ev.segments[name]
 		if !found {
 			return false, fmt.Errorf("unknown segment %q", name)

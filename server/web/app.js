@@ -7,6 +7,7 @@ import { renderTrend, destroyTrend } from './trend.js';
 import { openBuilder, leaveBuilder } from './builder.js';
 import { openQuick } from './quick.js';
 import { loadInspection, setExplained, openOverlap, setApart } from './analyses.js';
+import { loadSplit, loadPriorityLists } from './splits.js';
 
 const roles = { viewer: 0, editor: 1, admin: 2 };
 
@@ -162,6 +163,7 @@ async function loadList() {
     const [res] = await Promise.all([
       get(`/api/segments${query({ sort: list.sort, desc: list.desc, search: list.search, offset: list.offset, limit: list.limit })}`),
       loadDataInfo(),
+      loadPriorityLists(),
     ]);
     list.rows = res.segments || [];
     list.total = res.total ?? list.rows.length;
@@ -373,7 +375,8 @@ async function loadDetails(name) {
   details.segment = s;
   $('dest-add').open = false;
   renderDetails(s);
-  await Promise.all([loadTrend(), loadPreview(), loadDestinations(), loadExports(), loadJobs()]);
+  $('split-edit').open = false;
+  await Promise.all([loadTrend(), loadPreview(), loadSplit(name), loadDestinations(), loadExports(), loadJobs()]);
   // Inspected and explained as of the members shown (the preview's).
   setExplained(s, details.asOf);
   setApart(s);
@@ -478,7 +481,7 @@ async function loadDestinations() {
           'tr',
           { dataset: { name: d.name } },
           h('td', null, d.name),
-          h('td', null, h('code', null, d.where)),
+          h('td', null, h('code', null, d.where), d.group ? ` (group ${d.group})` : ''),
           h('td', null, d.mode, d.onDemand ? ' (on demand)' : ''),
           h('td', { class: 'num' }, num(d.sent)),
           h('td', null, d.lastExport ? [badge(d.lastStatus, 'status'), ' ', time(d.lastSuccess)] : '—', d.lastError ? h('div', { class: 'small error-text' }, d.lastError) : null),
@@ -531,6 +534,7 @@ $('dest-form').addEventListener('submit', async (ev) => {
     .filter(Boolean);
   const body = { name: $('dest-name').value.trim(), to: $('dest-to').value.trim(), mode: $('dest-mode').value, changes: $('dest-changes').checked, onDemand: $('dest-ondemand').checked };
   if (fields.length) body.fields = fields;
+  if ($('dest-group').value.trim()) body.group = $('dest-group').value.trim();
   try {
     const d = await post(seg(details.name, '/destinations'), body);
     say(`Added destination ${d.name}.`);

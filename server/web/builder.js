@@ -241,7 +241,7 @@ function condJSON(item, path, index, inWhere) {
     }
     case 'segment': {
       reg();
-      return wrapNot(item, path, index, () => ({ segment: item.name }));
+      return wrapNot(item, path, index, () => (item.group ? { segment: item.name, group: item.group } : { segment: item.name }));
     }
     default: {
       reg();
@@ -331,8 +331,9 @@ function parseCond(c, whereEntity) {
     } else r.match = c.match || 'any';
     return r;
   }
-  if (typeof c.segment === 'string' && keys.length === 1 && !whereEntity) {
-    return { kind: 'segment', uid: uid(), negate: false, name: c.segment };
+  const groupRef = keys.length === 2 && typeof c.group === 'string' && c.group !== '';
+  if (typeof c.segment === 'string' && (keys.length === 1 || groupRef) && !whereEntity) {
+    return { kind: 'segment', uid: uid(), negate: false, name: c.segment, group: groupRef ? c.group : '' };
   }
   return raw(c);
 }
@@ -536,7 +537,7 @@ function entitySelect(item) {
 function convertItem(item, entity) {
   const json = item.kind === 'raw' ? null : condJSON(item, '', null, false);
   let next;
-  if (entity === '#segment') next = { kind: 'segment', uid: uid(), negate: item.negate, name: '' };
+  if (entity === '#segment') next = { kind: 'segment', uid: uid(), negate: item.negate, name: '', group: '' };
   else if (entity === '#json') next = { kind: 'raw', uid: uid(), negate: false, text: JSON.stringify(json || {}, null, 2) };
   else if (entity === customerEntity() || entity === 'Measures') next = newPred(entity);
   else next = newRelated(entity);
@@ -711,7 +712,19 @@ function renderItem(item, whereEntity, remove) {
       item.name = inp.value.trim();
       changed();
     });
-    return h('div', { class: 'cond segment', id, dataset: { uid: item.uid, kind: 'segment' } }, h('div', { class: 'inline' }, notBox(item), entitySelect(item), field(sid, 'Member of segment', inp), removeButton(remove, 'condition')), problems);
+    // A group of the segment's split (docs/format.md section 14).
+    const gid = `${id}-group`;
+    const ginp = h('input', { id: gid, class: 'segment-group', value: item.group || '', autocomplete: 'off', placeholder: 'all of it' });
+    ginp.addEventListener('input', () => {
+      item.group = ginp.value.trim();
+      changed();
+    });
+    return h(
+      'div',
+      { class: 'cond segment', id, dataset: { uid: item.uid, kind: 'segment' } },
+      h('div', { class: 'inline' }, notBox(item), entitySelect(item), field(sid, 'Member of segment', inp), field(gid, 'Group of its split (optional)', ginp), removeButton(remove, 'condition')),
+      problems,
+    );
   }
   const tid = `${id}-json`;
   const ta = h('textarea', { id: tid, class: 'code raw', rows: Math.min(12, item.text.split('\n').length + 1), spellcheck: 'false' });
@@ -944,7 +957,10 @@ function applySuggestion(p) {
         item.attr = sug.slice(dot + 1);
       } else item.attr = sug;
     } else item.attr = sug;
-  } else if (item.kind === 'segment') item.name = sug;
+  } else if (item.kind === 'segment') {
+    if (/\.group$/.test(p.path)) item.group = sug;
+    else item.name = sug;
+  }
   else if (item.kind === 'related' && /related$/.test(p.path)) item.entity = sug;
   rerender();
 }
