@@ -253,11 +253,11 @@ func (c *compiler) sequence(path string, n *segment.Related, t *storage.Table, l
 }
 
 func (s *sequenceNode) eval(ec *evalCtx) (column.Bitset, error) {
-	first, err := s.first.eval(ec, s.rows)
+	firstRows, err := s.first.eval(ec, s.rows)
 	if err != nil {
 		return nil, err
 	}
-	then, err := s.then.eval(ec, s.rows)
+	thenRows, err := s.then.eval(ec, s.rows)
 	if err != nil {
 		return nil, err
 	}
@@ -266,42 +266,55 @@ func (s *sequenceNode) eval(ec *evalCtx) (column.Bitset, error) {
 		if err != nil {
 			return nil, err
 		}
-		first.And(w)
-		then.And(w)
+		firstRows.And(w)
+		thenRows.And(w)
 	}
-	either := first.Clone()
-	either.Or(then)
+	either := firstRows.Clone()
+	either.Or(thenRows)
 	out := column.NewBitset(ec.n)
 	var events []event
 	if starts := s.links.Starts(); starts != nil {
 		// Rows clustered by customer: each customer's events sorted
-		// alone, in a reused buffer.
-		for c := 0; c < ec.n; c++ {
-			lo, hi := int(starts[c]), int(starts[c+1])
-			if lo == hi || !either.AnyIn(lo, hi) {
-				continue
-			}
-			events = events[:0]
-			for r := lo; r < hi; r++ {
-				if either.Has(r) && s.at.IsValid(r) {
-					events = append(events, event{int32(c), s.time(r), first.Has(r), then.Has(r)})
-				}
-			}
-			if s.pairs(events) {
-				out.Set(c)
-			}
-			if c&4095 == 4095 {
-				if err := ec.err(); err != nil {
-					return nil, err
-				}
-			}
+		// alone, in a reused buffer, customers split across the cores
+		// at word boundaries of out.
+		parts := 1
+		if ec.par > 1 && s.rows >= parallelRows {
+			parts = ec.par
 		}
-		return out, ec.err()
+		err := runParts(parts, func(k int) error {
+			lo, hi := ec.n*k/parts&^63, ec.n*(k+1)/parts&^63
+			if k == parts-1 {
+				hi = ec.n
+			}
+			var events []event
+			for c := lo; c < hi; c++ {
+				first, last := int(starts[c]), int(starts[c+1])
+				if first == last || !either.AnyIn(first, last) {
+					continue
+				}
+				events = events[:0]
+				for r := first; r < last; r++ {
+					if either.Has(r) && s.at.IsValid(r) {
+						events = append(events, event{int32(c), s.time(r), firstRows.Has(r), thenRows.Has(r)})
+					}
+				}
+				if s.pairs(events) {
+					out.Set(c)
+				}
+				if c&4095 == 4095 {
+					if err := ec.err(); err != nil {
+						return err
+					}
+				}
+			}
+			return ec.err()
+		})
+		return out, err
 	}
 	cust := s.links.Customer
 	either.ForEach(func(r int) {
 		if r < s.rows && s.at.IsValid(r) && cust[r] >= 0 {
-			events = append(events, event{cust[r], s.time(r), first.Has(r), then.Has(r)})
+			events = append(events, event{cust[r], s.time(r), firstRows.Has(r), thenRows.Has(r)})
 		}
 	})
 	if err := ec.err(); err != nil {
@@ -338,7 +351,10 @@ func (s *sequenceNode) time(r int) int64 {
 // pairs reports whether one customer's events hold a first row and a then
 // row strictly later, at most within after it. It sorts events by time.
 func (s *sequenceNode) pairs(events []event) bool {
-	slices.SortFunc(events, func(a, b event) int { return cmp.Compare(a.t, b.t) })
+	byTime := func(a, b event) int { return cmp.Compare(a.t, b.t) }
+	if !slices.IsSortedFunc(events, byTime) {
+		slices.SortFunc(events, byTime)
+	}
 	seen, latest := false, int64(0) // the latest time of a first row so far
 	for i := 0; i < len(events); {
 		// The rows at one time: a then row pairs with a first row

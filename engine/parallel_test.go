@@ -65,6 +65,9 @@ func TestParallelMatchesSequential(t *testing.T) {
 		rel("", `, "aggregate": {"function": "countDistinct", "attribute": "Order.Channel"}, "operator": "equals", "value": 3`),
 		`{"attribute": "Measures.LastChannel", "operator": "equals", "value": "app"}`,
 		`{"attribute": "Measures.FirstQty", "operator": "greaterThan", "value": 0}`,
+		`{"related": "Order", "sequence": {"attribute": "Order.Day", "first": ` + web + `, "then": {"attribute": "Order.Channel", "operator": "equals", "value": "store"}, "withinDays": 3}}`,
+		`{"related": "Order", "where": ` + web + `, "stopped": {"attribute": "Order.Day", "lastDays": 30, "priorDays": 60}}`,
+		rel("", `, "aggregate": {"function": "countDistinct", "attribute": "Order.Day", "period": "week"}, "operator": "greaterThan", "value": 12`),
 	}
 	for i, c := range conds {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
