@@ -39,7 +39,8 @@ func TestBehaviourRoundTrip(t *testing.T) {
 	require.Equal(t, orig, back)
 	require.Contains(t, def.String(), "sequence of Order where")
 	require.Contains(t, def.String(), "countDistinct(Order.OrderDate by month)")
-	require.Contains(t, def.String(), "stopped Order: 90 days, then the last 30 by Order.OrderDate")
+	require.Contains(t, def.String(), "stopped Order by Order.OrderDate: some in the 90 days before the last 30, none in the last 30")
+	require.Contains(t, def.String(), "started Order by Order.OrderDate: none in the 60 days before the last 7, some in the last 7")
 
 	// Walk and Inspect reach a sequence's first and then.
 	var preds int

@@ -270,17 +270,24 @@ func writeRelated(b *strings.Builder, n *Related) {
 		writeName(b, s.Attribute)
 		return
 	case n.Change != nil:
-		// "stopped Order where c: in 90 days before the last 30 by Order.OrderDate"
+		// "stopped Order where c by Order.OrderDate: some in the 90 days
+		// before the last 30, none in the last 30"
 		c := n.Change
 		b.WriteString(c.Trend.String())
 		b.WriteByte(' ')
 		writeSource(b, n.Entity, n.Path, n.Where)
-		b.WriteString(": ")
-		writeValue(b, c.PriorDays)
-		b.WriteString(" days, then the last ")
-		writeValue(b, c.LastDays)
 		b.WriteString(" by ")
 		writeName(b, c.Attribute)
+		before, last := "some", "none"
+		if c.Trend == Started {
+			before, last = "none", "some"
+		}
+		b.WriteString(": " + before + " in the ")
+		writeValue(b, c.PriorDays)
+		b.WriteString(" days before the last ")
+		writeValue(b, c.LastDays)
+		b.WriteString(", " + last + " in the last ")
+		writeValue(b, c.LastDays)
 		return
 	}
 	if n.Aggregate == nil {

@@ -96,7 +96,12 @@ func (cmd *command) run(ctx context.Context, c *cli, args []string) int {
 	}
 	switch {
 	case len(pos) > 0 && cmd.maxArgs == 0:
-		return c.usage(fmt.Errorf("unexpected argument %q; %s takes only flags", pos[0], c.name))
+		msg := fmt.Sprintf("unexpected argument %q; %s takes only flags", pos[0], c.name)
+		// A definition file given without its flag.
+		if strings.HasSuffix(pos[0], ".json") && fs.Lookup("segment") != nil && fs.Lookup("segment").Value.String() == "" {
+			msg += fmt.Sprintf(" (did you mean --segment %s?)", pos[0])
+		}
+		return c.usage(errors.New(msg))
 	case len(pos) < cmd.minArgs:
 		return c.usage(fmt.Errorf("missing arguments: usage is segmentkit %s %s", c.name, cmd.args))
 	case cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs:

@@ -159,6 +159,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad format far", []string{"eval", "--data", data, "--segment", seg, "--format", "xml"}, `--format "xml" is not one of ids, count, csv, json` + "\n"},
 		{"flag without value", []string{"eval", "--data"}, "flag needs an argument: -data"},
 		{"extra argument", []string{"eval", "--data", data, "--segment", seg, "extra"}, `unexpected argument "extra"`},
+		{"definition without its flag", []string{"eval", "--data", data, "my-segment.json"}, `unexpected argument "my-segment.json"; eval takes only flags (did you mean --segment my-segment.json?)`},
 		{"validate missing data", []string{"validate", "--segment", seg}, "segmentkit validate: missing --data DIR"},
 		{"validate missing segment", []string{"validate", "--data", data}, "segmentkit validate: missing --segment FILE"},
 		{"customers zero", []string{"demo", "--customers", "0"}, "segmentkit demo: --customers must be between 1 and 10,000,000, not 0"},
