@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -663,6 +664,15 @@ func numeric[T int64 | int32 | float64](ctx context.Context, s sets, v *values, 
 		format = func(x T) string { return exact.FormatMicros(int64(x)) }
 	}
 	w := walk[T]{toF: toF}
+	if v.typ == schema.Number {
+		// Numbers near the float range are scaled down for the moments.
+		for _, x := range xs {
+			if f := math.Abs(float64(x)); f > 0x1p500 {
+				w.scale = 0x1p-600
+				break
+			}
+		}
+	}
 	if err := numericWalk(ctx, s, v, xs, d, &w); err != nil {
 		return err
 	}
@@ -674,7 +684,8 @@ func numeric[T int64 | int32 | float64](ctx context.Context, s sets, v *values, 
 		d.SegmentBelow, d.BaseBelow = w.ksS, w.ksB
 		if w.ns+w.nb > 2 {
 			pooled := math.Sqrt((w.s.m2 + w.b.m2) / float64(w.ns+w.nb-2))
-			if smd := (w.s.mean - w.b.mean) / pooled; pooled > 0 && !math.IsNaN(smd) && !math.IsInf(smd, 0) {
+			finite := !math.IsInf(pooled, 0) && !math.IsNaN(pooled)
+			if smd := (w.s.mean - w.b.mean) / pooled; finite && pooled > 0 && !math.IsNaN(smd) && !math.IsInf(smd, 0) {
 				d.SMD = &smd
 			}
 		}
@@ -890,12 +901,34 @@ func span[T int64 | int32 | float64](v *values, xs []T) (lo, hi T, ok bool) {
 // squared deviations (weighted Welford updates, stable where a sum of
 // squares is not) and the medians.
 type walk[T int64 | int32 | float64] struct {
-	ns, nb       uint64
-	toF          func(T) float64
+	ns, nb uint64
+	toF    func(T) float64
+	// scale multiplies the values before the moments add them (a power
+	// of two, exact), so that numbers near the float range do not
+	// overflow their differences; side divides it out.
+	scale        float64
 	s, b         moments[T]
 	ks, ksS, ksB float64
 	ksAt         T
 	seenS, seenB uint64
+	// ksHi, ksLo are the largest |seenS*nb - seenB*ns| so far, 128 bits:
+	// the statistic times ns*nb, compared exactly, so that the first of
+	// equal distances is kept.
+	ksHi, ksLo uint64
+	ksSeen     bool
+}
+
+// mul128 returns a*b as 128 bits.
+func mul128(a, b uint64) (hi, lo uint64) { return bits.Mul64(a, b) }
+
+// sub128 returns |a - b| of two 128-bit numbers.
+func sub128(ah, al, bh, bl uint64) (hi, lo uint64) {
+	if ah < bh || ah == bh && al < bl {
+		ah, al, bh, bl = bh, bl, ah, al
+	}
+	lo, borrow := bits.Sub64(al, bl, 0)
+	hi, _ = bits.Sub64(ah, bh, borrow)
+	return hi, lo
 }
 
 type moments[T int64 | int32 | float64] struct {
@@ -922,6 +955,9 @@ func (m *moments[T]) add(x T, xf float64, c, total uint64) {
 
 func (w *walk[T]) visit(x T, cs, cb uint64) {
 	xf := w.toF(x)
+	if w.scale != 0 {
+		xf *= w.scale
+	}
 	w.s.add(x, xf, cs, w.ns)
 	w.b.add(x, xf, cb, w.nb)
 	w.seenS += cs
@@ -929,9 +965,18 @@ func (w *walk[T]) visit(x T, cs, cb uint64) {
 	if w.ns == 0 || w.nb == 0 {
 		return
 	}
-	fs, fb := float64(w.seenS)/float64(w.ns), float64(w.seenB)/float64(w.nb)
-	if diff := math.Abs(fs - fb); diff > w.ks {
-		w.ks, w.ksAt, w.ksS, w.ksB = diff, x, fs, fb
+	ah, al := mul128(w.seenS, w.nb)
+	bh, bl := mul128(w.seenB, w.ns)
+	hi, lo := sub128(ah, al, bh, bl)
+	if hi > w.ksHi || hi == w.ksHi && lo > w.ksLo {
+		w.ksHi, w.ksLo, w.ksSeen = hi, lo, true
+		w.ksAt = x
+		w.ksS, w.ksB = float64(w.seenS)/float64(w.ns), float64(w.seenB)/float64(w.nb)
+		// The statistic, rounded once from its exact value.
+		num := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
+		num.Or(num, new(big.Int).SetUint64(lo))
+		den := new(big.Int).Mul(new(big.Int).SetUint64(w.ns), new(big.Int).SetUint64(w.nb))
+		w.ks, _ = new(big.Rat).SetFrac(num, den).Float64()
 	}
 }
 
@@ -939,11 +984,20 @@ func (w *walk[T]) side(out *Side, m *moments[T], format func(T) string) {
 	if m.n == 0 {
 		return
 	}
-	mean := m.mean
-	out.Mean = &mean
 	out.Median = format(m.median)
+	scale := 1.0
+	if w.scale != 0 {
+		scale = w.scale
+	}
+	// A mean or deviation beyond the float range (values of a measure
+	// that overflowed, or deviations of numbers near its ends) is left
+	// out: no JSON number writes it.
+	if mean := m.mean / scale; !math.IsInf(mean, 0) && !math.IsNaN(mean) {
+		out.Mean = &mean
+	}
 	if m.n > 1 {
-		sd := math.Sqrt(m.m2 / float64(m.n-1))
-		out.SD = &sd
+		if sd := math.Sqrt(m.m2/float64(m.n-1)) / scale; !math.IsInf(sd, 0) && !math.IsNaN(sd) {
+			out.SD = &sd
+		}
 	}
 }

@@ -2,6 +2,7 @@ package analysis_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -135,16 +136,22 @@ func naiveNumeric(seg, base []uint32, value func(uint32) (float64, *big.Rat, str
 	if len(s) == 0 || len(b) == 0 {
 		return d
 	}
-	below := func(ps []point, x *big.Rat) float64 {
-		return float64(sort.Search(len(ps), func(i int) bool { return ps[i].exact.Cmp(x) > 0 })) / float64(len(ps))
+	below := func(ps []point, x *big.Rat) *big.Rat {
+		n := sort.Search(len(ps), func(i int) bool { return ps[i].exact.Cmp(x) > 0 })
+		return big.NewRat(int64(n), int64(len(ps)))
 	}
-	// Every value in ascending order: the first where the CDFs differ most.
+	// Every value in ascending order: the first where the CDFs differ
+	// most, the distances compared exactly.
 	union := append(slices.Clone(s), b...)
 	sort.SliceStable(union, func(i, j int) bool { return union[i].exact.Cmp(union[j].exact) < 0 })
+	best := new(big.Rat)
 	for _, p := range union {
 		fs, fb := below(s, p.exact), below(b, p.exact)
-		if diff := math.Abs(fs - fb); diff > d.Score {
-			d.Score, d.KSSegBelow, d.KSBaseBelow = diff, fs, fb
+		if diff := new(big.Rat).Abs(new(big.Rat).Sub(fs, fb)); diff.Cmp(best) > 0 {
+			best = diff
+			d.Score, _ = diff.Float64()
+			d.KSSegBelow, _ = fs.Float64()
+			d.KSBaseBelow, _ = fb.Float64()
 		}
 	}
 	if n := len(s) + len(b); n > 2 {
@@ -502,4 +509,52 @@ func BenchmarkDifferentiators(b *testing.B) {
 		}
 		snap.Release()
 	}
+}
+
+// TestDifferentiatorsEdges: the first of equal distances is the KS point
+// and the score is the exact distance rounded once; numbers near the
+// float range give a mean and no deviation beyond it, and the result
+// still writes as JSON.
+func TestDifferentiatorsEdges(t *testing.T) {
+	sch, err := schema.Parse([]byte(`{"customerEntity": "Customer", "entities": [{"name": "Customer", "key": "CustomerId",
+		"attributes": [{"name": "CustomerId", "type": "integer"}, {"name": "Small", "type": "integer"}, {"name": "Huge", "type": "number"}]}]}`))
+	require.NoError(t, err)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := array.NewRecordBuilder(mem, arrow.NewSchema([]arrow.Field{
+		{Name: "CustomerId", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "Small", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "Huge", Type: arrow.PrimitiveTypes.Float64},
+	}, nil))
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2, 3, 4}, nil)
+	b.Field(1).(*array.Int64Builder).AppendValues([]int64{1, 2, 3, 0}, []bool{true, true, true, false})
+	b.Field(2).(*array.Float64Builder).AppendValues([]float64{1.7e308, -1.7e308, 1.7e308, -1.7e308}, nil)
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	snap, err := storage.FromRecords(context.Background(), sch, map[string]arrow.RecordBatch{"Customer": rec}, storage.Options{Allocator: mem})
+	require.NoError(t, err)
+	defer snap.Release()
+
+	// The segment is the customer of Small 2, the base the values 1, 2
+	// and 3: the CDFs differ by exactly 1/3 at 1 (0 against 1/3) and at
+	// 2 (1 against 2/3), which floats round apart; the first is kept.
+	got, err := analysis.Differentiators(context.Background(), snap, analysis.Set{Name: "S", Members: roaring.BitmapOf(1)},
+		analysis.DifferentiatorsOptions{Attributes: []string{"Customer.Small"}})
+	require.NoError(t, err)
+	d := got.Attributes[0]
+	require.Equal(t, "1", d.KSAt)
+	require.Equal(t, 1.0/3, d.Score)
+	require.Equal(t, 0.0, d.SegmentBelow)
+
+	got, err = analysis.Differentiators(context.Background(), snap, analysis.Set{Name: "S", Members: roaring.BitmapOf(0, 1)},
+		analysis.DifferentiatorsOptions{Attributes: []string{"Customer.Huge"}})
+	require.NoError(t, err)
+	d = got.Attributes[0]
+	require.NotNil(t, d.Segment.Mean)
+	require.InDelta(t, 0, *d.Segment.Mean, 1e300)
+	require.NotNil(t, d.Base.Mean)
+	require.Nil(t, d.Segment.SD, "a deviation past the float range is left out")
+	_, err = json.Marshal(got)
+	require.NoError(t, err)
 }

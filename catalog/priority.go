@@ -402,6 +402,12 @@ func (c *Catalog) assign(ctx context.Context, name string, d *loadedData) (*assi
 				switch {
 				case p.group != "" && g.Name == p.group:
 					m = groups[gi]
+					if g.Holdout {
+						// A list never names a holdout (SetSplit and
+						// the list's checks refuse it); were one named,
+						// its customers would still be held back.
+						held = groups[gi]
+					}
 				case p.group == "" && g.Holdout:
 					held = groups[gi]
 				}

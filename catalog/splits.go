@@ -290,6 +290,9 @@ func checkSplit(opts SplitOptions) ([]int, error) {
 		case math.Abs(p-r) > 1e-6:
 			l.Add(path+".percent", ErrSplit, "percent %v is not a multiple of 0.01", g.Percent)
 			badPercent = true
+		case r == 0:
+			l.Add(path+".percent", ErrSplit, "percent %v is less than 0.01, the smallest share of a group", g.Percent)
+			badPercent = true
 		default:
 			shares[i] = int(r)
 			sum += int(r)
@@ -489,9 +492,17 @@ func checkGroupUses(tx *bolt.Tx, r *record, groups []SplitGroup) error {
 	}
 	for _, pl := range lists {
 		for _, e := range pl.Entries {
-			if e.SegID == r.ID && e.Group != "" && !slices.ContainsFunc(groups, func(g SplitGroup) bool { return g.Name == e.Group }) {
+			if e.SegID != r.ID || e.Group == "" {
+				continue
+			}
+			i := slices.IndexFunc(groups, func(g SplitGroup) bool { return g.Name == e.Group })
+			switch {
+			case i < 0:
 				return fmt.Errorf("group %q of segment %q %w by priority list %q; change the list before removing the group",
 					e.Group, r.Name, ErrReferenced, pl.Name)
+			case groups[i].Holdout:
+				return fmt.Errorf("group %q of segment %q is an entry of priority list %q and cannot be the %w; change the list first",
+					e.Group, r.Name, pl.Name, ErrHoldout)
 			}
 		}
 	}

@@ -270,6 +270,7 @@ func TestSplitProblems(t *testing.T) {
 		{"fine percent", groups("A", 50.005, "B", 49.995), []string{"groups[0].percent: percent 50.005 is not a multiple of 0.01",
 			"groups[1].percent: percent 49.995 is not a multiple of 0.01"}},
 		{"zero", groups("A", 0.0, "B", 100.0), []string{"groups[0].percent: percent 0 is not more than 0 and at most 100"}},
+		{"below a bucket", groups("A", 50.0, "B", 50.0, "C", 1e-9), []string{"groups[2].percent: percent 1e-09 is less than 0.01, the smallest share of a group"}},
 		{"bad name", groups("A B", 50.0, "B", 50.0), []string{"groups[0].name: group name: "}},
 		{"two holdouts", []SplitGroup{{Name: "A", Percent: 50, Holdout: true}, {Name: "B", Percent: 50, Holdout: true}},
 			[]string{"groups[1].holdout: a split has at most one holdout group"}},
@@ -514,6 +515,16 @@ func TestPriorityListOfGroupsAndHoldout(t *testing.T) {
 	require.EqualValues(t, 30-held, counts.Entries[0].Members)
 	_, err = e.cat.SetSplit(ctx, "Everyone", SplitOptions{Groups: groups("Other", 50.0, "Holdout", 50.0)})
 	require.ErrorIs(t, err, ErrReferenced, "a listed group cannot go")
+	// Nor become the holdout: the list would then export held-out
+	// customers.
+	swapped := groups("Test", 50.0, "Holdout", 50.0)
+	swapped[0].Holdout = true
+	_, err = e.cat.SetSplit(ctx, "Everyone", SplitOptions{Groups: swapped})
+	require.ErrorIs(t, err, ErrHoldout, "a listed group cannot become the holdout")
+	require.ErrorContains(t, err, `priority list "G"`)
+	sp, err := e.cat.Split("Everyone")
+	require.NoError(t, err)
+	require.False(t, sp.Groups[0].Holdout, "nothing is stored")
 }
 
 func TestPriorityListProblems(t *testing.T) {
