@@ -88,18 +88,8 @@ func (c *Catalog) PreviewEdit(ctx context.Context, name string, definition []byt
 	if err != nil {
 		return nil, err
 	}
-	refs := map[string]*roaring.Bitmap{}
-	for _, r := range def.Refs() {
-		if _, ok := refs[r.Name]; ok {
-			continue
-		}
-		bm, _, err := c.members(r.Name, d)
-		if err != nil {
-			return nil, err
-		}
-		refs[r.Name] = bm
-	}
-	if err := c.addGroupMembers(ctx, def, d.snap, refs); err != nil {
+	refs, err := c.references(ctx, def, d)
+	if err != nil {
 		return nil, err
 	}
 	plan, err := engine.Compile(def, d.snap, engine.Options{Segments: refs})

@@ -8,6 +8,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
 )
 
@@ -47,6 +48,46 @@ func (c *Catalog) MembersIn(ctx context.Context, name string, snap *storage.Snap
 	}
 	bm, _, err := c.members(name, &loadedData{snap: snap, keys: keys, release: func() {}})
 	return bm, err
+}
+
+// ReferencesIn returns the current members of every segment and split
+// group def references, as customer ids of snap (a snapshot the caller
+// holds), keyed as engine.Options.Segments wants them: "Name" for a
+// segment, "Name/Group" for a group. It needs no Source. The bitmaps are
+// new and belong to the caller; an unknown segment or group is an error
+// wrapping ErrNotFound.
+func (c *Catalog) ReferencesIn(ctx context.Context, def *segment.Definition, snap *storage.Snapshot) (map[string]*roaring.Bitmap, error) {
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer c.leave()
+	if snap == nil || def == nil {
+		return nil, errors.New("ReferencesIn: nil definition or snapshot")
+	}
+	keys, err := c.fp.get(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	return c.references(ctx, def, &loadedData{snap: snap, keys: keys, release: func() {}})
+}
+
+// references is ReferencesIn over loaded data.
+func (c *Catalog) references(ctx context.Context, def *segment.Definition, d *loadedData) (map[string]*roaring.Bitmap, error) {
+	refs := map[string]*roaring.Bitmap{}
+	for _, r := range def.Refs() {
+		if _, ok := refs[r.Name]; ok {
+			continue
+		}
+		bm, _, err := c.members(r.Name, d)
+		if err != nil {
+			return nil, err
+		}
+		refs[r.Name] = bm
+	}
+	if err := c.addGroupMembers(ctx, def, d.snap, refs); err != nil {
+		return nil, err
+	}
+	return refs, nil
 }
 
 // members reads the named segment's record and members mapped to d.

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
 	"github.com/segmentkit/segmentkit/analysis"
 	"github.com/segmentkit/segmentkit/catalog"
 	"github.com/segmentkit/segmentkit/diag"
@@ -867,29 +865,10 @@ func (s *Server) compile(r *http.Request, raw []byte) (*engine.Plan, *snapshotRe
 	if err != nil {
 		return nil, nil, err
 	}
-	refs := map[string]*roaring.Bitmap{}
-	for _, rf := range def.Refs() {
-		if _, ok := refs[rf.Name]; ok {
-			continue
-		}
-		bm, err := s.cat.MembersIn(r.Context(), rf.Name, ref.snap)
-		if err != nil {
-			ref.done()
-			return nil, nil, err
-		}
-		refs[rf.Name] = bm
-	}
-	for _, rf := range def.Refs() {
-		if rf.Group == "" {
-			continue
-		}
-		// A split group is keyed NAME/GROUP (engine.Options.Segments).
-		bm, err := s.cat.GroupMembersIn(r.Context(), rf.Name, rf.Group, ref.snap)
-		if err != nil {
-			ref.done()
-			return nil, nil, err
-		}
-		refs[rf.Name+"/"+rf.Group] = bm
+	refs, err := s.cat.ReferencesIn(r.Context(), def, ref.snap)
+	if err != nil {
+		ref.done()
+		return nil, nil, err
 	}
 	plan, err := engine.Compile(def, ref.snap, engine.Options{Segments: refs})
 	if err != nil {

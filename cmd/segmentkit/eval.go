@@ -144,7 +144,7 @@ func (c *cli) withPlan(ctx context.Context, data, segFile, catalogFile string, r
 		code := func() int {
 			opts := engine.Options{}
 			if len(refs) > 0 {
-				if opts.Segments, err = catalogMembers(ctx, catalogFile, snap, refs); err != nil {
+				if opts.Segments, err = catalogMembers(ctx, catalogFile, snap, def, refs); err != nil {
 					return c.fail(err)
 				}
 			}
@@ -189,9 +189,9 @@ func definitionRefs(def *segment.Definition) []string {
 }
 
 // catalogMembers reads the members the catalog file stores for each
-// segment of names (those of its last successful refresh), as customer
-// ids of snap.
-func catalogMembers(ctx context.Context, file string, snap *storage.Snapshot, names []string) (map[string]*roaring.Bitmap, error) {
+// segment and split group def references (names lists the segments), as
+// customer ids of snap.
+func catalogMembers(ctx context.Context, file string, snap *storage.Snapshot, def *segment.Definition, names []string) (map[string]*roaring.Bitmap, error) {
 	if _, err := os.Stat(file); errors.Is(err, iofs.ErrNotExist) {
 		return nil, fmt.Errorf("the definition references segments (%s), and catalog %s does not exist; give --catalog FILE", strings.Join(names, ", "), file)
 	}
@@ -200,13 +200,9 @@ func catalogMembers(ctx context.Context, file string, snap *storage.Snapshot, na
 		return nil, err
 	}
 	defer cat.Close()
-	out := make(map[string]*roaring.Bitmap, len(names))
-	for _, n := range names {
-		bm, err := cat.MembersIn(ctx, n, snap)
-		if err != nil {
-			return nil, fmt.Errorf("catalog %s: %w", file, err)
-		}
-		out[n] = bm
+	out, err := cat.ReferencesIn(ctx, def, snap)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", file, err)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,12 @@ func TestClientSplitsSameAsFile(t *testing.T) {
 	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
 	require.NoError(t, err)
 	require.Less(t, len(rows)-1, 40, "the group alone")
+	// A definition referencing the group evaluates with the catalog
+	// file's members of it.
+	inTest := writeFile(t, "in-test.json", `{"name": "InTest", "groups": [{"condition": {"segment": "Everyone", "group": "Test"}}]}`)
+	r = runCLI(t, "eval", "--data", data, "--segment", inTest, "--catalog", w.file, "--format", "count")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	require.Equal(t, fmt.Sprint(len(rows)-1), strings.TrimSpace(r.stdout))
 	r = w.same(exitFailed, "split", "Everyone", "--remove")
 	require.Contains(t, r.stderr, "referenced")
 	w.same(exitOK, "destinations", "remove", "Everyone", "csv")
