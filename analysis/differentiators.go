@@ -679,7 +679,7 @@ func numeric[T int64 | int32 | float64](ctx context.Context, s sets, v *values, 
 	w.side(&d.Segment, &w.s, format)
 	w.side(&d.Base, &w.b, format)
 	if w.ns > 0 && w.nb > 0 {
-		d.Score = w.ks
+		d.Score = w.score()
 		d.KSAt = format(w.ksAt)
 		d.SegmentBelow, d.BaseBelow = w.ksS, w.ksB
 		if w.ns+w.nb > 2 {
@@ -908,7 +908,7 @@ type walk[T int64 | int32 | float64] struct {
 	// overflow their differences; side divides it out.
 	scale        float64
 	s, b         moments[T]
-	ks, ksS, ksB float64
+	ksS, ksB     float64
 	ksAt         T
 	seenS, seenB uint64
 	// ksHi, ksLo are the largest |seenS*nb - seenB*ns| so far, 128 bits:
@@ -972,12 +972,19 @@ func (w *walk[T]) visit(x T, cs, cb uint64) {
 		w.ksHi, w.ksLo, w.ksSeen = hi, lo, true
 		w.ksAt = x
 		w.ksS, w.ksB = float64(w.seenS)/float64(w.ns), float64(w.seenB)/float64(w.nb)
-		// The statistic, rounded once from its exact value.
-		num := new(big.Int).Lsh(new(big.Int).SetUint64(hi), 64)
-		num.Or(num, new(big.Int).SetUint64(lo))
-		den := new(big.Int).Mul(new(big.Int).SetUint64(w.ns), new(big.Int).SetUint64(w.nb))
-		w.ks, _ = new(big.Rat).SetFrac(num, den).Float64()
 	}
+}
+
+// score returns the statistic, rounded once from its exact value.
+func (w *walk[T]) score() float64 {
+	if !w.ksSeen {
+		return 0
+	}
+	num := new(big.Int).Lsh(new(big.Int).SetUint64(w.ksHi), 64)
+	num.Or(num, new(big.Int).SetUint64(w.ksLo))
+	den := new(big.Int).Mul(new(big.Int).SetUint64(w.ns), new(big.Int).SetUint64(w.nb))
+	ks, _ := new(big.Rat).SetFrac(num, den).Float64()
+	return ks
 }
 
 func (w *walk[T]) side(out *Side, m *moments[T], format func(T) string) {

@@ -393,7 +393,9 @@ func (c *Catalog) assign(ctx context.Context, name string, d *loadedData) (*assi
 	for _, p := range parts {
 		m := p.members
 		held := roaring.New()
-		if p.split != nil {
+		// The groups are hashed for a group entry, or to hold back a
+		// whole segment's holdout; a split without one changes nothing.
+		if p.split != nil && (p.group != "" || slices.ContainsFunc(p.split.Groups, func(g splitGroupR) bool { return g.Holdout })) {
 			groups, err := splitMembers(ctx, d.snap, p.split, m)
 			if err != nil {
 				return nil, err

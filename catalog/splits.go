@@ -65,6 +65,23 @@ func SplitBucket(salt, key string) int {
 	return int(binary.BigEndian.Uint64(h.Sum(sum[:0])[:8]) % SplitBuckets)
 }
 
+// bucketer computes SplitBucket for one salt, key after key, in one
+// reused buffer: no hasher or copy of the salt per key.
+type bucketer struct{ buf []byte }
+
+func newBucketer(salt string) *bucketer {
+	return &bucketer{buf: append([]byte(salt), 0)}
+}
+
+// bucket returns SplitBucket(salt, key).
+func (b *bucketer) bucket(key string) int {
+	n := len(b.buf)
+	b.buf = append(b.buf, key...)
+	sum := sha256.Sum256(b.buf)
+	b.buf = b.buf[:n]
+	return int(binary.BigEndian.Uint64(sum[:8]) % SplitBuckets)
+}
+
 // BucketRange is the buckets From to To-1 of a split. JSON writes it as
 // [From, To].
 type BucketRange [2]int
@@ -590,6 +607,7 @@ func splitMembers(ctx context.Context, snap *storage.Snapshot, sr *splitRecord, 
 		bufs[i] = bufs[i][:0]
 	}
 	n := 0
+	bk := newBucketer(sr.Salt)
 	it := members.Iterator()
 	for it.HasNext() {
 		if n&0xffff == 0 {
@@ -599,7 +617,7 @@ func splitMembers(ctx context.Context, snap *storage.Snapshot, sr *splitRecord, 
 		}
 		n++
 		id := it.Next()
-		g := owner[SplitBucket(sr.Salt, snap.CustomerKey(id))]
+		g := owner[bk.bucket(snap.CustomerKey(id))]
 		bufs[g] = append(bufs[g], id)
 		if len(bufs[g]) == 4096 {
 			flush(int(g))

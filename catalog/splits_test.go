@@ -848,3 +848,13 @@ func TestPriorityListExportsToAWebhook(t *testing.T) {
 		require.Equal(t, map[bool]string{true: "Vips", false: "Everyone"}[vip], r["entry"], key)
 	}
 }
+
+// TestBucketerIsSplitBucket: the reused-buffer hashing of splitMembers
+// gives SplitBucket's bucket, key after key, keys of every length.
+func TestBucketerIsSplitBucket(t *testing.T) {
+	b := newBucketer("spring-2026")
+	for i := range 2000 {
+		key := strings.Repeat("k", i%97) + fmt.Sprint(i)
+		require.Equal(t, SplitBucket("spring-2026", key), b.bucket(key), key)
+	}
+}

@@ -26,7 +26,7 @@ const maxAnniversaryDays = 366
 // leapDays are the days before each month (1 to 12) of a leap year.
 var leapDays = [13]int{0, 0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335}
 
-func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+func isLeap(y int) bool { return exact.DaysIn(y, 2) == 29 }
 
 // anniversaryRanges returns the dates (days) or datetimes (microseconds)
 // whose anniversary falls in the n days up to today (last) or from today:
@@ -123,9 +123,10 @@ func dayStart(d int64, loc *time.Location) int64 {
 	return lo
 }
 
-// windowKernel returns the kernel of a stopped or started window at asOf.
-func (p *predicate) windowKernel(asOf time.Time) (*column.Kernel, error) {
-	w := p.win
+// windowKernel returns the kernel of the window w at asOf: of inLastDays
+// and inNextDays, and of stopped and started (days before the as-of
+// instant, negative for days after it).
+func (p *predicate) windowKernel(asOf time.Time, w window) (*column.Kernel, error) {
 	var now, unit *big.Rat
 	switch p.typ {
 	case schema.Date:

@@ -146,32 +146,23 @@ func (cn cachedNode) eval(ec *evalCtx) (column.Bitset, error) {
 	return b, nil
 }
 
-// usesPeriod reports whether c counts calendar periods.
-func usesPeriod(c segment.Condition) bool {
-	found := false
-	segment.Inspect(c, func(n segment.Condition) bool {
-		if r, ok := n.(*segment.Related); ok && r.Aggregate != nil && r.Aggregate.Period != segment.NoPeriod {
-			found = true
-		}
-		return !found
-	})
-	return found
-}
-
 // conditionKey returns a key for a condition that is equal for conditions
-// with equal meaning as written (their JSON), and whether the condition
-// depends on the as-of instant: it uses a relative operator (inLastDays,
-// inNextDays, an anniversary), stopped or started, or a measure, whose
-// where may.
+// with equal meaning as written (their JSON) in the definition's time zone
+// tz ("" for UTC), and whether the condition depends on the as-of instant:
+// it uses a relative operator (inLastDays, inNextDays, an anniversary),
+// stopped or started, or a measure, whose where may. The key of a
+// condition that depends on the calendar (those, and calendar periods)
+// holds tz.
 //
 // Conditions that reference other segments are not cached (ok false): the
 // referenced members are an input that may change between evaluations.
-func conditionKey(c segment.Condition) (key string, relative, ok bool) {
+func conditionKey(c segment.Condition, tz string) (key string, relative, ok bool) {
 	b, err := segment.MarshalCondition(c)
 	if err != nil {
 		return "", false, false
 	}
 	relative, ok = false, true
+	period := false
 	segment.Inspect(c, func(n segment.Condition) bool {
 		switch n := n.(type) {
 		case *segment.Predicate:
@@ -185,22 +176,24 @@ func conditionKey(c segment.Condition) (key string, relative, ok bool) {
 			if n.Op.Relative() || n.Change != nil {
 				relative = true
 			}
+			if n.Aggregate != nil && n.Aggregate.Period != segment.NoPeriod {
+				period = true
+			}
 		}
 		return true
 	})
-	return string(b), relative, ok
+	key = string(b)
+	if tz != "" && (relative || period) {
+		key = "timeZone " + tz + "\x00" + key
+	}
+	return key, relative, ok
 }
 
 // cached wraps n so that its results go through the evaluation's cache.
-// The key of a condition whose result depends on the calendar (a relative
-// operator, a calendar period) holds the definition's time zone.
 func (cc *compiler) cached(n node, c segment.Condition) node {
-	key, relative, ok := conditionKey(c)
+	key, relative, ok := conditionKey(c, cc.tz)
 	if !ok {
 		return n
-	}
-	if cc.tz != "" && (relative || usesPeriod(c)) {
-		key = "timeZone " + cc.tz + "\x00" + key
 	}
 	return cachedNode{node: n, key: key, relative: relative}
 }

@@ -114,7 +114,6 @@ func Compile(def *segment.Definition, snap *storage.Snapshot, opts Options) (*Pl
 		return nil, err
 	}
 	c := newCompiler(def, snap, opts)
-	c.mdef = ms.Lookup
 	p := &Plan{def: def, snap: snap, opts: opts, n: snap.NumCustomers()}
 	for i, g := range def.Groups {
 		n := c.customer(fmt.Sprintf("groups[%d].condition", i), g.Condition)

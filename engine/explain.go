@@ -230,26 +230,7 @@ func (s *subEvaluator) relatedRows(path string, n *segment.Related, c int) (*Rel
 			out.Listed = "failing"
 		}
 	}
-	rows := customerRows(r.links, c)
-	out.Total = len(rows)
-	cols := make([]*storage.Column, len(out.Attributes))
-	for i, a := range out.Attributes {
-		cols[i] = t.Column(a)
-	}
-	for _, row := range rows {
-		pass := mask == nil || mask.Has(int(row))
-		if pass {
-			out.Matched++
-		}
-		if pass != (out.Listed == "matching") || len(out.Rows) == MaxExplainRows {
-			continue
-		}
-		vals := make([]string, len(cols))
-		for i, col := range cols {
-			vals[i] = col.Format(int(row))
-		}
-		out.Rows = append(out.Rows, vals)
-	}
+	out.list(t, customerRows(r.links, c), mask)
 	if r.agg != nil {
 		var v *column.Vec
 		var err error
@@ -298,23 +279,33 @@ func (s *subEvaluator) behaviourRows(path string, n *segment.Related, c int) (*R
 	} else {
 		out.Match = n.Change.Trend.String()
 	}
-	rows := customerRows(l, c)
+	out.list(t, customerRows(l, c), mask)
+	return out, nil
+}
+
+// list counts a customer's rows of t and those of mask (nil: every row),
+// and lists up to MaxExplainRows of the rows out.Listed names, with the
+// values of out.Attributes.
+func (out *RelatedRows) list(t *storage.Table, rows []uint32, mask column.Bitset) {
 	out.Total = len(rows)
+	cols := make([]*storage.Column, len(out.Attributes))
+	for i, a := range out.Attributes {
+		cols[i] = t.Column(a)
+	}
 	for _, row := range rows {
-		if mask != nil && !mask.Has(int(row)) {
+		pass := mask == nil || mask.Has(int(row))
+		if pass {
+			out.Matched++
+		}
+		if pass != (out.Listed == "matching") || len(out.Rows) == MaxExplainRows {
 			continue
 		}
-		out.Matched++
-		if len(out.Rows) == MaxExplainRows {
-			continue
-		}
-		vals := make([]string, len(out.Attributes))
-		for i, a := range out.Attributes {
-			vals[i] = t.Column(a).Format(int(row))
+		vals := make([]string, len(cols))
+		for i, col := range cols {
+			vals[i] = col.Format(int(row))
 		}
 		out.Rows = append(out.Rows, vals)
 	}
-	return out, nil
 }
 
 // customerRows returns customer c's rows along links, in the order of the

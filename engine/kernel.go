@@ -26,9 +26,10 @@ type predicate struct {
 	fixed      *column.Kernel // nil when the kernel depends on the as-of instant
 }
 
-// window is the rows of a stopped or started condition's window, by a
-// date or datetime: from far days before the as-of instant to near days
-// before it, without the near end itself when nearOpen.
+// window is a span of a date or datetime relative to the as-of instant:
+// from far days before it to near days before it (negative: after it),
+// without the near end itself when nearOpen. inLastDays, inNextDays and
+// the windows of stopped and started are windows.
 type window struct {
 	far, near int64
 	nearOpen  bool
@@ -70,7 +71,7 @@ func (p *predicate) bind(asOf time.Time) *column.Kernel {
 
 func (p *predicate) kernel(asOf time.Time) (*column.Kernel, error) {
 	if p.win != nil {
-		return p.windowKernel(asOf)
+		return p.windowKernel(asOf, *p.win)
 	}
 	switch p.op {
 	case segment.IsNull:
@@ -199,28 +200,13 @@ func (p *predicate) intKernel(asOf time.Time) (*column.Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		var lo, hi *big.Rat
-		switch p.typ {
-		case schema.Date:
-			d := exact.LocalDay(asOf, p.loc)
-			lo, hi = big.NewRat(d, 1), big.NewRat(d, 1)
-			if p.op == segment.InLastDays {
-				lo = addRat(lo, -n)
-			} else {
-				hi = addRat(hi, n)
-			}
-		case schema.Datetime:
-			t := exact.Micros(asOf)
-			lo, hi = t, t
-			if p.op == segment.InLastDays {
-				lo = addRat(t, -n*exact.DayMicros)
-			} else {
-				hi = addRat(t, n*exact.DayMicros)
-			}
-		default:
-			return nil, p.errType()
+		// The last n days are a window from n days before the as-of
+		// instant to it; the next n from it to n days after.
+		w := window{far: n}
+		if p.op == segment.InNextDays {
+			w = window{near: -n}
 		}
-		add(lo, false, hi, false)
+		return p.windowKernel(asOf, w)
 	default:
 		return nil, p.errType()
 	}

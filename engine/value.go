@@ -67,5 +67,3 @@ func datetimeOperand(s string) (operand, error) {
 	}
 	return ratOperand(exact.Micros(t)), nil
 }
-
-func addRat(r *big.Rat, d int64) *big.Rat { return new(big.Rat).Add(r, new(big.Rat).SetInt64(d)) }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // IANA time zones on every machine, whatever it has installed
 
@@ -560,12 +561,21 @@ func Location(name string) (*time.Location, error) {
 	case "Local":
 		return nil, fmt.Errorf("timeZone Local depends on the machine; name an IANA time zone such as Europe/Paris, or UTC")
 	}
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
 		return nil, fmt.Errorf("timeZone %s is not an IANA time zone name such as Europe/Paris, America/New_York or UTC", clip(quoteJSON(name)))
 	}
+	locations.Store(name, loc)
 	return loc, nil
 }
+
+// locations keeps the zones Location loaded: a zone is read from the
+// time zone database once per process, not at every validation and
+// compile.
+var locations sync.Map
 
 // aggregate checks an aggregate over the rows of ent (known when it
 // exists) and returns its result type, or Invalid when unknown.
