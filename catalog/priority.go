@@ -493,15 +493,13 @@ func (c *Catalog) ExportPriorityList(ctx context.Context, name string, w io.Writ
 // target is not kept and no delta state is: each export sends every
 // customer. It returns what the writer delivered.
 func (c *Catalog) ExportPriorityListTo(ctx context.Context, name, to string, fields []string) (export.Stats, error) {
-	kind, _, _ := strings.Cut(strings.TrimSpace(to), ":")
-	switch strings.ToLower(strings.TrimSpace(kind)) {
-	case "roaring", "postgres":
-		return export.Stats{}, fmt.Errorf("%w: a priority list's export needs a column for each customer's entry, which %s: does not keep; export to csv:, jsonl:, parquet:, arrow: or webhook:",
-			export.ErrDestination, strings.ToLower(strings.TrimSpace(kind)))
-	}
 	dest, err := c.openDestination(strings.TrimSpace(to))
 	if err != nil {
 		return export.Stats{}, err
+	}
+	if !export.KeepsColumns(dest) {
+		return export.Stats{}, fmt.Errorf("%w: a priority list's export needs a column for each customer's entry, which %s does not keep; export to csv:, jsonl:, parquet:, arrow: or webhook:",
+			export.ErrDestination, dest)
 	}
 	return c.exportPriority(ctx, name, dest, fields)
 }

@@ -758,7 +758,7 @@ func TestPriorityListExportsToTargets(t *testing.T) {
 	}
 	require.EqualValues(t, counts.Customers, rows)
 
-	for _, to := range []string{"roaring:" + filepath.Join(dir, "l.roaring"), "postgres:host=x#t"} {
+	for _, to := range []string{"roaring:" + filepath.Join(dir, "l.roaring"), "postgres:host=x#t", "postgresql://u@x/db#t", "ROARING:" + filepath.Join(dir, "l.roaring")} {
 		_, err = e.cat.ExportPriorityListTo(ctx, "L", to, nil)
 		require.ErrorIs(t, err, export.ErrDestination, to)
 	}

@@ -162,3 +162,19 @@ func redactTarget(target string) string {
 	}
 	return kind + ":" + rest
 }
+
+// KeepsColumns reports whether d writes every column of the batches it
+// is given, as the files of csv:, jsonl:, parquet: and arrow: and the
+// rows of webhook: do. A roaring: file keeps customer ids and keys only,
+// and a postgres: table mirrors the columns its header names; a column
+// added to a batch (a priority list's entry) would be lost in either.
+// Destinations of other packages' making are taken to keep them.
+func KeepsColumns(d Destination) bool {
+	switch d := d.(type) {
+	case *fileDest:
+		return d.format != roaringFormat
+	case *postgresDest:
+		return false
+	}
+	return true
+}
