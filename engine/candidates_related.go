@@ -194,8 +194,15 @@ func (ec *evalCtx) aggregateByCandidate(a *aggSpec, ids []uint32, starts []uint3
 			switch {
 			case a.fn == segment.Count:
 				cnts[i] = countRows(where, lo, hi)
+			case a.fn == segment.Sum && a.scaled != nil:
+				out.F64[i], _ = sumRowsScaled(where, attr, a.scaled, lo, hi)
 			case a.fn == segment.Sum:
 				out.F64[i], _ = sumRows(where, attr, lo, hi)
+			case a.fn == segment.Avg && a.scaled != nil:
+				var sum float64
+				if sum, cnts[i] = sumRowsScaled(where, attr, a.scaled, lo, hi); cnts[i] > 0 {
+					out.F64[i] = sum / float64(cnts[i]) // an exact sum: never an infinity
+				}
 			case a.fn == segment.Avg:
 				var sum float64
 				sum, cnts[i] = sumRows(where, attr, lo, hi)
@@ -264,6 +271,27 @@ func sumRows(where wordTest, attr *column.Vec, lo, hi int) (float64, int64) {
 		}
 	}
 	return sum, cnt
+}
+
+// sumRowsScaled is sumRows over the scaled view s of attr's values (read
+// from two or four bytes a row, not eight), added as integers: the same
+// sum, exact.
+func sumRowsScaled(where wordTest, attr *column.Vec, s *column.Scaled, lo, hi int) (float64, int64) {
+	var q, cnt int64
+	for p := lo; p < hi; p += 64 {
+		w := selected(where, attr, p, min(64, hi-p))
+		cnt += int64(bits.OnesCount64(w))
+		if s.U16 != nil {
+			for ; w != 0; w &= w - 1 {
+				q += int64(s.U16[p+bits.TrailingZeros64(w)])
+			}
+		} else {
+			for ; w != 0; w &= w - 1 {
+				q += int64(s.U32[p+bits.TrailingZeros64(w)])
+			}
+		}
+	}
+	return s.Float(q + cnt*s.Off), cnt
 }
 
 // exactMeanRows returns the exact mean, rounded once, of the values of the

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/segmentkit/segmentkit/engine"
+	"github.com/segmentkit/segmentkit/internal/column"
 	"github.com/segmentkit/segmentkit/internal/refeval"
 	"github.com/segmentkit/segmentkit/segment"
 	"github.com/segmentkit/segmentkit/storage"
@@ -29,7 +30,20 @@ type refData struct {
 	channels  int     // distinct channels, at most 64 stay in a small dictionary
 	idle      float64 // share of customers who never order
 	plainS    bool    // Customer.S nearly unique: a plain string column
+	// dyadic amounts are multiples of 1/8, whose sums are exact in any
+	// order: the engine adds them as integers (column.Scaled), of two
+	// bytes (narrow) or four (wide, with amounts of 70000).
+	dyadic dyadic
 }
+
+// dyadic says whether and how writeRefDir's amounts are multiples of 1/8.
+type dyadic uint8
+
+const (
+	anyAmounts dyadic = iota
+	narrowEighths
+	wideEighths
+)
 
 // writeRefDir writes a data directory of testSchema whose orders are
 // drawn as d says: nulls in every order column, dangling and missing
@@ -71,6 +85,12 @@ func writeRefDir(t *testing.T, r *rand.Rand, d refData) string {
 		amount := []string{"0.1", "0.2", "0.3", "-0", "1e16", "-1e16", "1", "2.5", "-7.25", "100"}[r.IntN(10)]
 		if r.IntN(3) == 0 {
 			amount = fmt.Sprintf("%.2f", r.Float64()*200-50)
+		}
+		if d.dyadic != anyAmounts {
+			amount = []string{"-0", "0", "1", "2.5", "-7.25", "100", "0.125", "-3", "70000"}[r.IntN(8+int(d.dyadic-narrowEighths))]
+			if r.IntN(2) == 0 {
+				amount = fmt.Sprint(float64(r.IntN(2000)-500) / 8)
+			}
 		}
 		qty := fmt.Sprint(r.IntN(12) - 2)
 		if r.IntN(50) == 0 {
@@ -180,6 +200,13 @@ var referenceShapes = []refData{
 	{customers: 777, orders: 5000, nulls: 0.02, channels: 90, idle: 0.1},
 	{customers: 2000, orders: 9000, dangling: 0.02, nulls: 0.05, channels: 6, idle: 0.3, plainS: true},
 	{customers: 130, orders: 1300, nulls: 0.3, channels: 3, plainS: true},
+	// Amounts summed as integers: a block of 64 customers, parts split at
+	// customers between words, idle customers, nulls and dangling rows.
+	{customers: 65, orders: 700, dangling: 0.05, noKey: 0.05, nulls: 0.1, channels: 5, dyadic: wideEighths},
+	{customers: 1500, orders: 15000, dangling: 0.02, nulls: 0.2, channels: 4, idle: 0.3, dyadic: wideEighths},
+	{customers: 129, orders: 3000, dangling: 0.02, noKey: 0.02, nulls: 0.2, channels: 3, idle: 0.1, dyadic: narrowEighths},
+	{customers: 1500, orders: 15000, nulls: 0.05, channels: 4, idle: 0.3, dyadic: narrowEighths},
+	{customers: 3, orders: 2, channels: 2, idle: 0.5, dyadic: narrowEighths},
 }
 
 // referenceConds exercise every kernel of related conditions: matches,
@@ -262,7 +289,27 @@ func TestKernelsAgreeWithReference(t *testing.T) {
 		}
 		t.Run(fmt.Sprintf("%d_customers_%d_orders", d.customers, d.orders), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(i), 13))
-			requireReferenceMembers(t, writeRefDir(t, r, d), referenceConds)
+			dir := writeRefDir(t, r, d)
+			if d.dyadic != anyAmounts {
+				requireScaled(t, dir, "Order", "Amount", d.dyadic == narrowEighths)
+			}
+			requireReferenceMembers(t, dir, referenceConds)
 		})
 	}
+}
+
+// requireScaled requires the number column of the directory's entity to
+// have a scaled view (its sums added as integers), of two-byte integers if
+// narrow, so that a test of that path cannot pass without taking it.
+func requireScaled(t *testing.T, dir, entity, attr string, narrow bool) {
+	t.Helper()
+	snap, err := storage.Load(context.Background(), dir, storage.Options{})
+	require.NoError(t, err)
+	defer snap.Release()
+	col := snap.Table(entity).Column(attr)
+	v, err := column.View(col)
+	require.NoError(t, err)
+	s := column.ScaledOf(col, v)
+	require.NotNil(t, s, "%s.%s has no scaled view", entity, attr)
+	require.Equal(t, narrow, s.U16 != nil, "%s.%s: two-byte integers", entity, attr)
 }
