@@ -664,18 +664,30 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 		}
 		return exitOK
 	}
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return s.fail(fmt.Errorf("--out %s: is a directory", out))
+	err = writeOut(out, func(w io.Writer) error {
+		return s.cat.DownloadWith(ctx, s.args[0], w, list, catalog.PreviewOptions{AsOf: s.asOf})
+	})
+	if err != nil {
+		return s.fail(err)
 	}
-	// Write next to the target and rename, so that a failed download
-	// leaves no partial file behind.
+	fmt.Fprintf(s.stderr, "%swrote %s\n", s.prefix(), out)
+	return exitOK
+}
+
+// writeOut writes the file --out names with write: into a temporary file
+// next to it, renamed into place once write succeeds, so that a failed
+// write leaves no partial file behind (nor changes a file there before).
+func writeOut(out string, write func(w io.Writer) error) error {
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("--out %s: is a directory", out)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
 	if err != nil {
-		return s.fail(fmt.Errorf("--out %s: %w", out, unwrapPath(err)))
+		return fmt.Errorf("--out %s: %w", out, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 256<<10)
-	err = s.cat.DownloadWith(ctx, s.args[0], w, list, catalog.PreviewOptions{AsOf: s.asOf})
+	err = write(w)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -687,11 +699,7 @@ func (s *segSession) download(ctx context.Context, fields, out string) int {
 			err = fmt.Errorf("--out %s: %w", out, unwrapPath(rerr))
 		}
 	}
-	if err != nil {
-		return s.fail(err)
-	}
-	fmt.Fprintf(s.stderr, "%swrote %s\n", s.prefix(), out)
-	return exitOK
+	return err
 }
 
 // refreshHint is the command line that refreshes the segment, for

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -9,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -317,23 +314,7 @@ func (s *segSession) exportPriority(ctx context.Context, fields, out, to string)
 		}
 		return exitOK
 	}
-	// Write next to the target and rename, as download does.
-	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
-	if err != nil {
-		return s.fail(fmt.Errorf("--out %s: %w", out, unwrapPath(err)))
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 256<<10)
-	err = s.cat.ExportPriorityList(ctx, s.args[0], w, list)
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), out)
-	}
+	err := writeOut(out, func(w io.Writer) error { return s.cat.ExportPriorityList(ctx, s.args[0], w, list) })
 	if err != nil {
 		return s.fail(err)
 	}
