@@ -2,6 +2,7 @@ package column
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -60,8 +61,9 @@ func TestNarrowIntsAgree(t *testing.T) {
 			}
 		}
 		narrow := NarrowOf(wide)
-		// Dates are narrowed to one byte only (NarrowOf).
-		if spanBits <= 8 || (spanBits <= 16 && !date) {
+		// Dates are narrowed to two bytes only where those are tested
+		// with SIMD (twoOfFour).
+		if spanBits <= 8 || (spanBits <= 16 && (!date || twoOfFour)) {
 			require.True(t, narrow.narrowInts(), "span %d bits not narrowed", spanBits)
 		}
 		point := func(label string) int64 {
@@ -154,6 +156,40 @@ func TestRangeBytes(t *testing.T) {
 					if x-uint8(lo) <= uint8(width) != out.Has(i) {
 						require.Failf(t, "rangeBytes", "value %d, lo %d, width %d", x, lo, width)
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestRangeUint16s checks the two-byte range test (rangeUint16Blocks:
+// AVX2 where the machine has it, and the Go loop) against the comparison
+// value by value, at lengths around the blocks of 64, for lower ends and
+// widths across the range (lo+width at most 2^16-1, as narrow ranges are).
+func TestRangeUint16s(t *testing.T) {
+	native := rangeUint16Blocks
+	defer func() { rangeUint16Blocks = native }()
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, impl := range []func([]uint16, uint16, uint16, []uint64){native, rangeUint16sGo} {
+		rangeUint16Blocks = impl
+		for range 400 {
+			vals := make([]uint16, r.IntN(300))
+			for i := range vals {
+				vals[i] = uint16(r.Uint32())
+				if r.IntN(3) == 0 {
+					vals[i] = uint16(r.IntN(8)) // near the ends
+				}
+			}
+			lo := uint16(r.Uint32())
+			if r.IntN(4) == 0 {
+				lo = uint16(r.IntN(3))
+			}
+			width := uint16(r.IntN(int(math.MaxUint16-lo) + 1))
+			out := NewBitset(len(vals))
+			rangeUint16s(vals, lo, width, out)
+			for i, x := range vals {
+				if (x >= lo && x-lo <= width) != out.Has(i) {
+					require.Failf(t, "rangeUint16s", "value %d, lo %d, width %d", x, lo, width)
 				}
 			}
 		}

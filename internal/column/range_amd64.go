@@ -8,6 +8,8 @@ func init() {
 	if cpu.X86.HasAVX2 {
 		rangeInt32Blocks = rangeInt32sAVX2
 		rangeByteBlocks = rangeBytesAVX2
+		rangeUint16Blocks = rangeUint16sAVX2
+		twoOfFour = true
 		codeBlocks16 = codeBytes16AVX2
 	}
 }
@@ -28,3 +30,9 @@ func rangeBytesAVX2(vals []uint8, lo, width uint8, out []uint64)
 //
 //go:noescape
 func codeBytes16AVX2(codes []uint8, table *[16]uint8, out []uint64)
+
+// rangeUint16sAVX2 is rangeUint16Blocks with AVX2, 16 values to a
+// register.
+//
+//go:noescape
+func rangeUint16sAVX2(vals []uint16, lo, width uint16, out []uint64)

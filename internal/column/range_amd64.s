@@ -160,3 +160,59 @@ cbloop:
 cbdone:
 	VZEROUPPER
 	RET
+
+// func rangeUint16sAVX2(vals []uint16, lo, width uint16, out []uint64)
+//
+// For each block of 64 values, out's word has bit j set when
+// vals[j]-lo (modulo 2^16) <= width: min(d, width) == d, as
+// rangeBytesAVX2 does for bytes. The compares' words are packed to bytes
+// (a pack works within each 128-bit lane: a permutation of the quarters
+// puts them back in order) and their high bits read off. len(vals) is a
+// multiple of 64 and out has len(vals)/64 words.
+TEXT ·rangeUint16sAVX2(SB), NOSPLIT, $0-56
+	MOVQ    vals_base+0(FP), SI
+	MOVQ    vals_len+8(FP), CX
+	MOVQ    out_base+32(FP), DI
+	MOVWLZX lo+24(FP), AX
+	MOVL    AX, X0
+	VPBROADCASTW X0, Y0
+	MOVWLZX width+26(FP), AX
+	MOVL    AX, X1
+	VPBROADCASTW X1, Y1
+	SHRQ    $6, CX
+	JZ      r16done
+
+r16loop:
+	VMOVDQU   0(SI), Y3
+	VMOVDQU   32(SI), Y4
+	VMOVDQU   64(SI), Y5
+	VMOVDQU   96(SI), Y6
+	VPSUBW    Y0, Y3, Y3
+	VPSUBW    Y0, Y4, Y4
+	VPSUBW    Y0, Y5, Y5
+	VPSUBW    Y0, Y6, Y6
+	VPMINUW   Y1, Y3, Y7
+	VPMINUW   Y1, Y4, Y8
+	VPMINUW   Y1, Y5, Y9
+	VPMINUW   Y1, Y6, Y10
+	VPCMPEQW  Y7, Y3, Y3
+	VPCMPEQW  Y8, Y4, Y4
+	VPCMPEQW  Y9, Y5, Y5
+	VPCMPEQW  Y10, Y6, Y6
+	VPACKSSWB Y4, Y3, Y3
+	VPACKSSWB Y6, Y5, Y5
+	VPERMQ    $0xD8, Y3, Y3
+	VPERMQ    $0xD8, Y5, Y5
+	VPMOVMSKB Y3, R8
+	VPMOVMSKB Y5, R9
+	SHLQ      $32, R9
+	ORQ       R9, R8
+	MOVQ      R8, (DI)
+	ADDQ      $128, SI
+	ADDQ      $8, DI
+	DECQ      CX
+	JNZ       r16loop
+
+r16done:
+	VZEROUPPER
+	RET
