@@ -59,44 +59,57 @@ func (r *relatedNode) evalByCandidate(ec *evalCtx, cand column.Bitset, starts []
 			if err != nil {
 				return nil, err
 			}
+			if a := r.agg; a != nil && a.scaled != nil && a.scaled.U16 != nil && (a.fn == segment.Sum || a.fn == segment.Avg) {
+				return r.byCandidateHits(ec, ids, func() (*column.Vec, error) { return ec.sumScaledByCandidate(a, ids, starts, mask) })
+			}
 			where = func(lo, n int) uint64 { return mask.BitsAt(lo, n) }
 		}
 	}
-	// Results by candidate index; parts split the indexes at multiples of
-	// 64, so that parts write to different words.
-	var hits column.Bitset
 	if r.agg != nil {
-		v, err := ec.aggregateByCandidate(r.agg, ids, starts, where)
-		if err != nil {
-			return nil, err
-		}
-		hits = column.NewBitset(len(ids))
-		if err := ec.run(r.cmp.bind(ec.asOf), v, hits); err != nil {
-			return nil, err
-		}
-	} else {
-		hits = column.NewBitset(len(ids))
-		err := ec.eachIndexPart(len(ids), func(from, to int) error {
-			for i := from; i < to; i++ {
-				if i&1023 == 1023 {
-					if err := ec.err(); err != nil {
-						return err
-					}
-				}
-				c := ids[i]
-				if r.matchAt(where, int(starts[c]), int(starts[c+1])) {
-					hits.Set(i)
+		return r.byCandidateHits(ec, ids, func() (*column.Vec, error) { return ec.aggregateByCandidate(r.agg, ids, starts, where) })
+	}
+	// Matches by candidate index; parts split the indexes at multiples of
+	// 64, so that parts write to different words.
+	hits := column.NewBitset(len(ids))
+	err := ec.eachIndexPart(len(ids), func(from, to int) error {
+		for i := from; i < to; i++ {
+			if i&1023 == 1023 {
+				if err := ec.err(); err != nil {
+					return err
 				}
 			}
-			return ec.err()
-		})
-		if err != nil {
-			return nil, err
+			c := ids[i]
+			if r.matchAt(where, int(starts[c]), int(starts[c+1])) {
+				hits.Set(i)
+			}
 		}
+		return ec.err()
+	})
+	if err != nil {
+		return nil, err
 	}
-	out := column.NewBitset(ec.n)
+	return candidateSet(ec.n, ids, hits), nil
+}
+
+// byCandidateHits compares the aggregate that agg computes, by candidate
+// index, and returns the candidates ids whose values pass.
+func (r *relatedNode) byCandidateHits(ec *evalCtx, ids []uint32, agg func() (*column.Vec, error)) (column.Bitset, error) {
+	v, err := agg()
+	if err != nil {
+		return nil, err
+	}
+	hits := column.NewBitset(len(ids))
+	if err := ec.run(r.cmp.bind(ec.asOf), v, hits); err != nil {
+		return nil, err
+	}
+	return candidateSet(ec.n, ids, hits), nil
+}
+
+// candidateSet returns the customers ids[i] of the indexes i of hits.
+func candidateSet(n int, ids []uint32, hits column.Bitset) column.Bitset {
+	out := column.NewBitset(n)
 	hits.ForEach(func(i int) { out.Set(int(ids[i])) })
-	return out, nil
+	return out
 }
 
 // matchAt reports whether the customer whose rows are [lo, hi) matches the
@@ -292,6 +305,54 @@ func sumRowsScaled(where wordTest, attr *column.Vec, s *column.Scaled, lo, hi in
 		}
 	}
 	return s.Float(q + cnt*s.Off), cnt
+}
+
+// sumScaledByCandidate is aggregateByCandidate for a sum or an average of
+// a number attribute with a scaled view of two-byte integers, whose where
+// condition is a mask over every row: each candidate's rows are read off
+// the mask (with the attribute's validity) and the integers directly,
+// without a call per word.
+func (ec *evalCtx) sumScaledByCandidate(a *aggSpec, ids, starts []uint32, mask column.Bitset) (*column.Vec, error) {
+	s, sel := a.scaled, mask
+	if valid := a.attr.Valid; valid != nil {
+		sel = mask.Clone() // the mask may be a cached result
+		sel.And(valid)
+	}
+	n := len(ids)
+	out := &column.Vec{N: n, Type: a.storageType, F64: make([]float64, n)}
+	avg := a.fn == segment.Avg
+	if avg {
+		out.Valid = column.NewBitset(n)
+	}
+	err := ec.eachIndexPart(n, func(from, to int) error {
+		for i := from; i < to; i++ {
+			if i&1023 == 1023 {
+				if err := ec.err(); err != nil {
+					return err
+				}
+			}
+			c := ids[i]
+			lo, hi := int(starts[c]), int(starts[c+1])
+			var q, k int64
+			for p := lo; p < hi; p += 64 {
+				w := sel.BitsAt(p, min(64, hi-p))
+				k += int64(bits.OnesCount64(w))
+				for ; w != 0; w &= w - 1 {
+					q += int64(s.U16[p+bits.TrailingZeros64(w)])
+				}
+			}
+			switch {
+			case k == 0: // a sum of 0, no average
+			case avg:
+				out.F64[i] = s.Float(q+k*s.Off) / float64(k) // an exact sum: never an infinity
+				out.Valid.Set(i)
+			default:
+				out.F64[i] = s.Float(q + k*s.Off)
+			}
+		}
+		return ec.err()
+	})
+	return out, err
 }
 
 // exactMeanRows returns the exact mean, rounded once, of the values of the
