@@ -280,6 +280,11 @@ var kernelSegments = []struct{ name, cond string }{
 	   "aggregate": {"function": "avg", "attribute": "Order.Total"}, "operator": "greaterThanOrEqual", "value": 250}`},
 	{"sum_where_exact", `{"related": "Order", "where": {"attribute": "Order.OrderDate", "operator": "inLastDays", "value": 90},
 	   "aggregate": {"function": "sum", "attribute": "Order.Total"}, "operator": "greaterThanOrEqual", "value": 500}`},
+	// The suite's HighValueEscalated: the sum by candidate (customers with
+	// an escalated case).
+	{"sum_where_exact_escalated", `{"and": [{"related": "Order", "where": {"attribute": "Order.OrderDate", "operator": "inLastDays", "value": 90},
+	   "aggregate": {"function": "sum", "attribute": "Order.Total"}, "operator": "greaterThanOrEqual", "value": 500},
+	   {"related": "SupportCase", "where": {"attribute": "SupportCase.Escalated", "operator": "isTrue"}}]}`},
 	{"max_in_last_days", `{"related": "Order", "aggregate": {"function": "max", "attribute": "Order.OrderDate"}, "operator": "inLastDays", "value": 30}`},
 	{"max_less_than", `{"related": "Order", "aggregate": {"function": "max", "attribute": "Order.OrderDate"}, "operator": "lessThan", "value": "2025-01-01"}`},
 	{"min_less_than", `{"related": "Order", "aggregate": {"function": "min", "attribute": "Order.OrderDate"}, "operator": "lessThan", "value": "2023-07-01"}`},
