@@ -183,22 +183,20 @@ func subBytes(x, y uint64) uint64 { return ((x | highs) - (y &^ highs)) ^ ((x ^ 
 // rangeBytes marks the bytes b with b-lo (modulo 256) <= width: the
 // blocks of 64 through rangeByteBlocks, the rest one by one.
 func rangeBytes(vals []uint8, lo, width uint8, out Bitset) {
-	full := len(vals) / 64
-	rangeByteBlocks(vals[:full*64], lo, width, out[:full])
-	if full*64 < len(vals) {
-		var word uint64
-		for j, x := range vals[full*64:] {
-			word |= Bit(x-lo <= width) << uint(j)
-		}
-		out[full] = word
-	}
+	rangeNarrow(vals, lo, width, rangeByteBlocks, out)
 }
 
 // rangeUint16s marks the values x with x-lo (modulo 2^16) <= width: the
 // blocks of 64 through rangeUint16Blocks, the rest one by one.
 func rangeUint16s(vals []uint16, lo, width uint16, out Bitset) {
+	rangeNarrow(vals, lo, width, rangeUint16Blocks, out)
+}
+
+// rangeNarrow marks the values x of vals with x-lo (modulo the type's
+// range) <= width: the blocks of 64 through blocks, the rest one by one.
+func rangeNarrow[T uint8 | uint16](vals []T, lo, width T, blocks func([]T, T, T, []uint64), out Bitset) {
 	full := len(vals) / 64
-	rangeUint16Blocks(vals[:full*64], lo, width, out[:full])
+	blocks(vals[:full*64], lo, width, out[:full])
 	if full*64 < len(vals) {
 		var word uint64
 		for j, x := range vals[full*64:] {
