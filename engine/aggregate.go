@@ -24,15 +24,23 @@ type aggSpec struct {
 	attr     *column.Vec // nil for count
 	attrType schema.Type
 	col      *storage.Column // attr's column
-	// scaled is attr's scaled view, for a sum or an average of a number
-	// attribute whose sums are exact (column.Scaled), or nil.
-	scaled  *column.Scaled
-	orderBy *column.Vec // first, last
-	key     *column.Vec // first, last: the entity's key breaks ties
+	orderBy  *column.Vec     // first, last
+	key      *column.Vec     // first, last: the entity's key breaks ties
 	// storageType is the type of the per-customer result vector: integer
 	// for counts, number for sum and avg, the attribute's type for min,
 	// max, first and last (FORMAT.md section 3).
 	storageType schema.Type
+}
+
+// scaled returns the scaled view of a sum's or an average's number
+// attribute, whose sums are exact (column.Scaled), or nil. The view is
+// built on first use, by the kernels that read it, so that a column whose
+// sums never take those paths holds no copy.
+func (a *aggSpec) scaled() *column.Scaled {
+	if (a.fn != segment.Sum && a.fn != segment.Avg) || a.attrType != schema.Number || a.col == nil {
+		return nil
+	}
+	return column.ScaledOf(a.col, a.attr)
 }
 
 // measureNode is a compiled customer attribute measure.
@@ -221,11 +229,16 @@ func (ec *evalCtx) sumAvg(l *storage.Links, rows int, mask column.Bitset, a *agg
 	var err error
 	if a.attrType == schema.Number {
 		sum := make([]float64, n)
-		if starts := l.Starts(); a.scaled != nil && l.Sorted && starts != nil && denseRows(mask, rows) {
+		var s *column.Scaled
+		starts := l.Starts()
+		if l.Sorted && starts != nil && denseRows(mask, rows) {
+			s = a.scaled()
+		}
+		if s != nil {
 			if cnt == nil {
 				cnt = make([]int64, n)
 			}
-			err = ec.sumScaled(l, starts, rows, mask, v.Valid, a.scaled, sum, cnt)
+			err = ec.sumScaled(l, starts, rows, mask, v.Valid, s, sum, cnt)
 		} else {
 			err = ec.sumFloats(l, rows, mask, v, sum, cnt)
 		}

@@ -62,8 +62,10 @@ func (r *relatedNode) evalByCandidate(ec *evalCtx, cand column.Bitset, starts []
 			if err != nil {
 				return nil, err
 			}
-			if a := r.agg; a != nil && a.scaled != nil && a.scaled.U16 != nil && (a.fn == segment.Sum || a.fn == segment.Avg) {
-				return r.byCandidateHits(ec, ids, func() (*column.Vec, error) { return ec.sumScaledByCandidate(a, ids, starts, mask) })
+			if a := r.agg; a != nil {
+				if s := a.scaled(); s != nil && s.U16 != nil {
+					return r.byCandidateHits(ec, ids, func() (*column.Vec, error) { return ec.sumScaledByCandidate(a, s, ids, starts, mask) })
+				}
 			}
 			where = func(lo, n int) uint64 { return mask.BitsAt(lo, n) }
 		}
@@ -183,7 +185,7 @@ func (ec *evalCtx) aggregateByCandidate(a *aggSpec, ids []uint32, starts []uint3
 	if a.fn != segment.Sum {
 		cnts = make([]int64, n)
 	}
-	attr := a.attr
+	attr, scaled := a.attr, a.scaled()
 	isMax := a.fn == segment.Max
 	switch {
 	case a.fn == segment.Count:
@@ -210,13 +212,13 @@ func (ec *evalCtx) aggregateByCandidate(a *aggSpec, ids []uint32, starts []uint3
 			switch {
 			case a.fn == segment.Count:
 				cnts[i] = countRows(where, lo, hi)
-			case a.fn == segment.Sum && a.scaled != nil:
-				out.F64[i], _ = sumRowsScaled(where, attr, a.scaled, lo, hi)
+			case a.fn == segment.Sum && scaled != nil:
+				out.F64[i], _ = sumRowsScaled(where, attr, scaled, lo, hi)
 			case a.fn == segment.Sum:
 				out.F64[i], _ = sumRows(where, attr, lo, hi)
-			case a.fn == segment.Avg && a.scaled != nil:
+			case a.fn == segment.Avg && scaled != nil:
 				var sum float64
-				if sum, cnts[i] = sumRowsScaled(where, attr, a.scaled, lo, hi); cnts[i] > 0 {
+				if sum, cnts[i] = sumRowsScaled(where, attr, scaled, lo, hi); cnts[i] > 0 {
 					out.F64[i] = sum / float64(cnts[i]) // an exact sum: never an infinity
 				}
 			case a.fn == segment.Avg:
@@ -315,8 +317,8 @@ func sumRowsScaled(where wordTest, attr *column.Vec, s *column.Scaled, lo, hi in
 // condition is a mask over every row: each candidate's rows are read off
 // the mask (with the attribute's validity) and the integers directly,
 // without a call per word.
-func (ec *evalCtx) sumScaledByCandidate(a *aggSpec, ids, starts []uint32, mask column.Bitset) (*column.Vec, error) {
-	s, sel := a.scaled, mask
+func (ec *evalCtx) sumScaledByCandidate(a *aggSpec, s *column.Scaled, ids, starts []uint32, mask column.Bitset) (*column.Vec, error) {
+	sel := mask
 	if valid := a.attr.Valid; valid != nil {
 		sel = mask.Clone() // the mask may be a cached result
 		sel.And(valid)

@@ -378,9 +378,6 @@ func (c *compiler) aggregate(path string, t *storage.Table, entity string, a seg
 			c.fail(path+".attribute", "%s needs a numeric attribute", a.Func)
 			return nil, false
 		}
-		if spec.attrType == schema.Number {
-			spec.scaled = column.ScaledOf(spec.col, spec.attr)
-		}
 	}
 	return spec, true
 }

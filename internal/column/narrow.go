@@ -215,9 +215,15 @@ var rangeUint16Blocks = rangeUint16sGo
 // view of two: where rangeUint16Blocks tests 16 values to a register.
 var twoOfFour = false
 
+// rangeUint16sGo tests the values one by one, modulo 2^16 as
+// rangeUint16sAVX2 does.
 func rangeUint16sGo(vals []uint16, lo, width uint16, out []uint64) {
 	for w := range len(vals) / 64 {
-		out[w] = rangeWord((*[64]uint16)(vals[w*64:]), uint64(lo), uint64(width))
+		var word uint64
+		for j, x := range (*[64]uint16)(vals[w*64:]) {
+			word |= Bit(x-lo <= width) << uint(j)
+		}
+		out[w] = word
 	}
 }
 

@@ -164,8 +164,9 @@ func TestRangeBytes(t *testing.T) {
 
 // TestRangeUint16s checks the two-byte range test (rangeUint16Blocks:
 // AVX2 where the machine has it, and the Go loop) against the comparison
-// value by value, at lengths around the blocks of 64, for lower ends and
-// widths across the range (lo+width at most 2^16-1, as narrow ranges are).
+// value by value, modulo 2^16, at lengths around the blocks of 64, for
+// lower ends and widths across the range (narrow ranges keep lo+width
+// below 2^16, where modulo 2^16 is the plain range; wider ones wrap).
 func TestRangeUint16s(t *testing.T) {
 	native := rangeUint16Blocks
 	defer func() { rangeUint16Blocks = native }()
@@ -185,10 +186,16 @@ func TestRangeUint16s(t *testing.T) {
 				lo = uint16(r.IntN(3))
 			}
 			width := uint16(r.IntN(int(math.MaxUint16-lo) + 1))
+			if r.IntN(4) == 0 {
+				width = uint16(r.Uint32()) // lo+width may wrap
+			}
 			out := NewBitset(len(vals))
 			rangeUint16s(vals, lo, width, out)
 			for i, x := range vals {
-				if (x >= lo && x-lo <= width) != out.Has(i) {
+				if int(lo)+int(width) <= math.MaxUint16 && (x >= lo && x-lo <= width) != (x-lo <= width) {
+					require.Failf(t, "modulo 2^16", "value %d, lo %d, width %d", x, lo, width)
+				}
+				if x-lo <= width != out.Has(i) {
 					require.Failf(t, "rangeUint16s", "value %d, lo %d, width %d", x, lo, width)
 				}
 			}
