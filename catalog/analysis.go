@@ -28,12 +28,9 @@ func (c *Catalog) Overlap(ctx context.Context, names []string, opts analysis.Ove
 	defer d.release()
 	sets := make([]analysis.Set, len(names))
 	for i, name := range names {
-		st, err := c.stored(name, d, false)
+		st, err := c.comparable(name, d, false)
 		if err != nil {
 			return nil, err
-		}
-		if st.rec.LastRefreshed.IsZero() {
-			return nil, fmt.Errorf("%w: segment %q has never been refreshed, so it has no members to compare; refresh it first", ErrNoMembers, st.rec.Name)
 		}
 		sets[i] = analysis.Set{Name: st.rec.Name, Members: st.members}
 	}
@@ -69,17 +66,7 @@ func (c *Catalog) Differentiators(ctx context.Context, name string, opts Differe
 		return nil, err
 	}
 	defer d.release()
-	set := func(name string) (*storedSegment, error) {
-		st, err := c.stored(name, d, true)
-		if err != nil {
-			return nil, err
-		}
-		if st.rec.LastRefreshed.IsZero() {
-			return nil, fmt.Errorf("%w: segment %q has never been refreshed, so it has no members to compare; refresh it first", ErrNoMembers, st.rec.Name)
-		}
-		return st, nil
-	}
-	st, err := set(name)
+	st, err := c.comparable(name, d, true)
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +75,24 @@ func (c *Catalog) Differentiators(ctx context.Context, name string, opts Differe
 		aopts.AsOf = c.now()
 	}
 	if opts.Against != "" {
-		base, err := set(opts.Against)
+		base, err := c.comparable(opts.Against, d, true)
 		if err != nil {
 			return nil, err
 		}
 		aopts.Against = &analysis.Set{Name: base.rec.Name, Members: base.members}
 	}
 	return analysis.Differentiators(ctx, d.snap, analysis.Set{Name: st.rec.Name, Members: st.members}, aopts)
+}
+
+// comparable returns the stored segment an analysis compares (Catalog.stored,
+// withAsOf as it says), or ErrNoMembers for one never refreshed.
+func (c *Catalog) comparable(name string, d *loadedData, withAsOf bool) (*storedSegment, error) {
+	st, err := c.stored(name, d, withAsOf)
+	if err != nil {
+		return nil, err
+	}
+	if st.rec.LastRefreshed.IsZero() {
+		return nil, fmt.Errorf("%w: segment %q has never been refreshed, so it has no members to compare; refresh it first", ErrNoMembers, st.rec.Name)
+	}
+	return st, nil
 }
