@@ -28,6 +28,21 @@ const (
 	maxFirst         = 1000
 )
 
+// queryList reads a comma-separated query parameter, each item's spaces
+// trimmed, nil when absent. An empty item is kept, for the catalog to name
+// as what it is not.
+func queryList(r *http.Request, name string) []string {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for f := range strings.SplitSeq(v, ",") {
+		out = append(out, strings.TrimSpace(f))
+	}
+	return out
+}
+
 // queryInt reads an integer query parameter in [lo, hi], def when absent.
 func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
 	v := r.URL.Query().Get(name)
@@ -513,13 +528,9 @@ func (s *Server) previewEdit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) segmentOverlap(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query().Get("segments")
-	if q == "" {
+	names := queryList(r, "segments")
+	if names == nil {
 		return badRequest("query parameter segments is required: the names of 2 to 8 segments, comma-separated")
-	}
-	names := strings.Split(q, ",")
-	for i := range names {
-		names[i] = strings.TrimSpace(names[i])
 	}
 	ov, err := s.cat.Overlap(r.Context(), names, analysis.OverlapOptions{By: r.URL.Query().Get("by")})
 	if err != nil {
@@ -538,12 +549,7 @@ func (s *Server) segmentDifferentiators(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	opts := catalog.DifferentiatorsOptions{Against: q.Get("against"), Top: top}
-	if a := q.Get("attributes"); a != "" {
-		for _, name := range strings.Split(a, ",") {
-			opts.Attributes = append(opts.Attributes, strings.TrimSpace(name))
-		}
-	}
+	opts := catalog.DifferentiatorsOptions{Against: q.Get("against"), Top: top, Attributes: queryList(r, "attributes")}
 	d, err := s.cat.Differentiators(r.Context(), name, opts)
 	if err != nil {
 		return err
@@ -573,12 +579,7 @@ func (l *lazyCSV) Write(b []byte) (int, error) {
 }
 
 func (s *Server) downloadSegment(w http.ResponseWriter, r *http.Request) error {
-	var fields []string
-	if v := r.URL.Query().Get("fields"); v != "" {
-		for f := range strings.SplitSeq(v, ",") {
-			fields = append(fields, strings.TrimSpace(f))
-		}
-	}
+	fields := queryList(r, "fields")
 	asOf, err := queryTime(r, "asOf")
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/segmentkit/segmentkit/catalog"
 )
@@ -155,12 +154,7 @@ func (s *Server) priorityCounts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) exportPriorityList(w http.ResponseWriter, r *http.Request) error {
-	var fields []string
-	if v := r.URL.Query().Get("fields"); v != "" {
-		for f := range strings.SplitSeq(v, ",") {
-			fields = append(fields, strings.TrimSpace(f))
-		}
-	}
+	fields := queryList(r, "fields")
 	name := r.PathValue("list")
 	out := &lazyCSV{w: w, name: name}
 	if err := s.cat.ExportPriorityList(r.Context(), name, out, fields); err != nil {

@@ -643,14 +643,7 @@ func (s *segSession) preview(ctx context.Context, rows int) int {
 }
 
 func (s *segSession) download(ctx context.Context, fields, out string) int {
-	var list []string
-	if fields != "" {
-		for _, f := range strings.Split(fields, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				list = append(list, f)
-			}
-		}
-	}
+	list := splitList(fields)
 	seg, err := s.cat.Get(ctx, s.args[0])
 	if err != nil {
 		return s.fail(err)
