@@ -119,8 +119,12 @@ func newClient(base, token string, warn func(string)) *client {
 }
 
 // segPath is the API path of a segment, or of one of its operations.
-func segPath(name string, rest ...string) string {
-	p := "/api/segments/" + url.PathEscape(name)
+func segPath(name string, rest ...string) string { return itemPath("/api/segments/", name, rest) }
+
+// itemPath is the API path of the named item of a collection (with its
+// trailing slash), then the parts of rest.
+func itemPath(collection, name string, rest []string) string {
+	p := collection + url.PathEscape(name)
 	for _, r := range rest {
 		p += "/" + r
 	}

@@ -364,11 +364,7 @@ func (f fileStore) ExportPriorityListTo(ctx context.Context, name, to string, fi
 // --- the server ---
 
 func priorityPath(name string, rest ...string) string {
-	p := "/api/priority-lists/" + url.PathEscape(name)
-	for _, r := range rest {
-		p += "/" + r
-	}
-	return p
+	return itemPath("/api/priority-lists/", name, rest)
 }
 
 func (c *client) SetSplit(ctx context.Context, name string, opts catalog.SplitOptions) (*catalog.Split, error) {
