@@ -237,12 +237,9 @@ func (c *Catalog) CreatePriorityList(ctx context.Context, list PriorityList) (*P
 					l.Add(path+".group", ErrNotFound, "segment %s is not split, so it has no group %s", e.Segment, diag.QuoteName(e.Group))
 					continue
 				}
-				gi := slices.IndexFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == e.Group })
+				gi := sr.index(e.Group)
 				if gi < 0 {
-					var gs []string
-					for _, g := range sr.Groups {
-						gs = append(gs, g.Name)
-					}
+					gs := sr.names()
 					l.AddSuggest(path+".group", ErrNotFound, e.Group, gs, "segment %s has no group %s; its groups are %s",
 						e.Segment, diag.QuoteName(e.Group), strings.Join(gs, ", "))
 					continue

@@ -43,12 +43,9 @@ func checkGroupRefs(tx *bolt.Tx, def *segment.Definition) (diag.List, error) {
 			l.Add(path, segment.ErrUnknownSegment, "segment %s is not split, so it has no group %s", ref.Name, diag.QuoteName(ref.Group))
 			continue
 		}
-		i := slices.IndexFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == ref.Group })
+		i := sr.index(ref.Group)
 		if i < 0 {
-			var names []string
-			for _, g := range sr.Groups {
-				names = append(names, g.Name)
-			}
+			names := sr.names()
 			l.AddSuggest(path, segment.ErrUnknownSegment, ref.Group, names, "segment %s has no group %s; its groups are %s",
 				ref.Name, diag.QuoteName(ref.Group), strings.Join(names, ", "))
 			continue
@@ -95,7 +92,7 @@ func (c *Catalog) addGroupMembers(ctx context.Context, def *segment.Definition, 
 		}
 		i := -1
 		if sr != nil {
-			i = slices.IndexFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == ref.Group })
+			i = sr.index(ref.Group)
 		}
 		switch {
 		case i < 0:

@@ -192,6 +192,20 @@ type splitRecord struct {
 	Modified time.Time     `json:"modified"`
 }
 
+// names returns the names of the split's groups, in order.
+func (sr *splitRecord) names() []string {
+	names := make([]string, len(sr.Groups))
+	for i, g := range sr.Groups {
+		names[i] = g.Name
+	}
+	return names
+}
+
+// index returns the index of the named group in sr.Groups, or -1.
+func (sr *splitRecord) index(group string) int {
+	return slices.IndexFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == group })
+}
+
 type splitGroupR struct {
 	Name    string        `json:"name"`
 	Share   int           `json:"share"`
@@ -581,10 +595,7 @@ func (c *Catalog) RemoveSplit(segmentName string) error {
 // groupNotFound returns the error for a group the split does not have,
 // suggesting the nearest name.
 func groupNotFound(segName string, sr *splitRecord, group string) error {
-	var names []string
-	for _, g := range sr.Groups {
-		names = append(names, g.Name)
-	}
+	names := sr.names()
 	if s := diag.Nearest(group, names); s != "" {
 		return fmt.Errorf("group %s of segment %q %w%s", diag.QuoteName(group), segName, ErrNotFound, diag.DidYouMean(s))
 	}
@@ -694,7 +705,7 @@ func (c *Catalog) groupMembers(ctx context.Context, segmentName, group string, d
 	if err != nil {
 		return nil, nil, err
 	}
-	i := slices.IndexFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == group })
+	i := sr.index(group)
 	return groups[i], sr, nil
 }
 
@@ -769,7 +780,7 @@ func checkExportGroup(tx *bolt.Tx, r *record, group string) error {
 	if sr == nil {
 		return fmt.Errorf("group %s of segment %q %w: the segment is not split", diag.QuoteName(group), r.Name, ErrNotFound)
 	}
-	i := slices.IndexFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == group })
+	i := sr.index(group)
 	if i < 0 {
 		return groupNotFound(r.Name, sr, group)
 	}
@@ -798,5 +809,5 @@ func exportMembers(ctx context.Context, tx *bolt.Tx, r *record, group string, sn
 	if err != nil {
 		return nil, err
 	}
-	return groups[slices.IndexFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == group })], nil
+	return groups[sr.index(group)], nil
 }
