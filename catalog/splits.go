@@ -486,6 +486,18 @@ func (c *Catalog) SetSplit(ctx context.Context, segmentName string, opts SplitOp
 // destination of r exports or a priority list names, or that makes such
 // a group the holdout.
 func checkGroupUses(tx *bolt.Tx, r *record, groups []SplitGroup) error {
+	// use checks one use of a group, by a user (`its destination "D"`)
+	// that fix would free of it.
+	use := func(group, user, fix string) error {
+		i := slices.IndexFunc(groups, func(g SplitGroup) bool { return g.Name == group })
+		switch {
+		case i < 0:
+			return fmt.Errorf("group %q of segment %q %w by %s; %s before removing the group", group, r.Name, ErrReferenced, user, fix)
+		case groups[i].Holdout:
+			return fmt.Errorf("group %q of segment %q is used by %s and cannot be the %w; %s first", group, r.Name, user, ErrHoldout, fix)
+		}
+		return nil
+	}
 	ds, err := segmentDests(tx, r.ID)
 	if err != nil {
 		return err
@@ -494,14 +506,8 @@ func checkGroupUses(tx *bolt.Tx, r *record, groups []SplitGroup) error {
 		if d.Group == "" {
 			continue
 		}
-		i := slices.IndexFunc(groups, func(g SplitGroup) bool { return g.Name == d.Group })
-		switch {
-		case i < 0:
-			return fmt.Errorf("group %q of segment %q %w by its destination %q; remove the destination before removing the group",
-				d.Group, r.Name, ErrReferenced, d.Name)
-		case groups[i].Holdout:
-			return fmt.Errorf("group %q of segment %q is exported by its destination %q and cannot be the %w; remove the destination first",
-				d.Group, r.Name, d.Name, ErrHoldout)
+		if err := use(d.Group, fmt.Sprintf("its destination %q", d.Name), "remove the destination"); err != nil {
+			return err
 		}
 	}
 	refs, err := groupRefsTo(tx, r.Name)
@@ -509,12 +515,8 @@ func checkGroupUses(tx *bolt.Tx, r *record, groups []SplitGroup) error {
 		return err
 	}
 	for _, g := range slices.Sorted(maps.Keys(refs)) {
-		i := slices.IndexFunc(groups, func(sg SplitGroup) bool { return sg.Name == g })
-		switch {
-		case i < 0:
-			return fmt.Errorf("group %q of segment %q %w by segment %q; change its definition before removing the group", g, r.Name, ErrReferenced, refs[g])
-		case groups[i].Holdout:
-			return fmt.Errorf("group %q of segment %q is referenced by segment %q and cannot be the %w", g, r.Name, refs[g], ErrHoldout)
+		if err := use(g, fmt.Sprintf("segment %q", refs[g]), "change its definition"); err != nil {
+			return err
 		}
 	}
 	lists, err := allPriorityLists(tx)
@@ -526,14 +528,8 @@ func checkGroupUses(tx *bolt.Tx, r *record, groups []SplitGroup) error {
 			if e.SegID != r.ID || e.Group == "" {
 				continue
 			}
-			i := slices.IndexFunc(groups, func(g SplitGroup) bool { return g.Name == e.Group })
-			switch {
-			case i < 0:
-				return fmt.Errorf("group %q of segment %q %w by priority list %q; change the list before removing the group",
-					e.Group, r.Name, ErrReferenced, pl.Name)
-			case groups[i].Holdout:
-				return fmt.Errorf("group %q of segment %q is an entry of priority list %q and cannot be the %w; change the list first",
-					e.Group, r.Name, pl.Name, ErrHoldout)
+			if err := use(e.Group, fmt.Sprintf("priority list %q", pl.Name), "change the list"); err != nil {
+				return err
 			}
 		}
 	}
