@@ -345,6 +345,7 @@ type assignment struct {
 func (c *Catalog) assign(ctx context.Context, name string, d *loadedData) (*assignment, error) {
 	a := &assignment{}
 	type part struct {
+		segID   uint64
 		members *roaring.Bitmap
 		split   *splitRecord
 		group   string
@@ -376,10 +377,10 @@ func (c *Catalog) assign(ctx context.Context, name string, d *loadedData) (*assi
 			if err != nil {
 				return err
 			}
-			if e.Group != "" && (sr == nil || !slices.ContainsFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == e.Group })) {
+			if e.Group != "" && (sr == nil || sr.index(e.Group) < 0) {
 				return fmt.Errorf("priority list %q: entries[%d]: group %q of segment %q %w", name, i, e.Group, r.Name, ErrNotFound)
 			}
-			parts = append(parts, part{members: m, split: sr, group: e.Group, segName: r.Name})
+			parts = append(parts, part{segID: r.ID, members: m, split: sr, group: e.Group, segName: r.Name})
 		}
 		return nil
 	})
@@ -387,15 +388,20 @@ func (c *Catalog) assign(ctx context.Context, name string, d *loadedData) (*assi
 		return nil, err
 	}
 	taken := roaring.New()
+	hashed := map[uint64][]*roaring.Bitmap{} // a segment's groups, hashed once for all its entries
 	for _, p := range parts {
 		m := p.members
 		held := roaring.New()
 		// The groups are hashed for a group entry, or to hold back a
 		// whole segment's holdout; a split without one changes nothing.
 		if p.split != nil && (p.group != "" || slices.ContainsFunc(p.split.Groups, func(g splitGroupR) bool { return g.Holdout })) {
-			groups, err := splitMembers(ctx, d.snap, p.split, m)
-			if err != nil {
-				return nil, err
+			groups, ok := hashed[p.segID]
+			if !ok {
+				var err error
+				if groups, err = splitMembers(ctx, d.snap, p.split, m); err != nil {
+					return nil, err
+				}
+				hashed[p.segID] = groups
 			}
 			for gi, g := range p.split.Groups {
 				switch {
@@ -405,10 +411,10 @@ func (c *Catalog) assign(ctx context.Context, name string, d *loadedData) (*assi
 						// A list never names a holdout (SetSplit and
 						// the list's checks refuse it); were one named,
 						// its customers would still be held back.
-						held = groups[gi]
+						held = groups[gi].Clone() // the groups serve later entries
 					}
 				case p.group == "" && g.Holdout:
-					held = groups[gi]
+					held = groups[gi].Clone()
 				}
 			}
 		}

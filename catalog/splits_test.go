@@ -527,6 +527,55 @@ func TestPriorityListOfGroupsAndHoldout(t *testing.T) {
 	require.False(t, sp.Groups[0].Holdout, "nothing is stored")
 }
 
+// TestPriorityListEntriesOfOneSplit lists two groups of one split segment
+// and then the whole segment, whose groups assign hashes once for all
+// three: each entry gets its group's customers not taken before, the
+// whole segment what is left, and only the holdout's customers among
+// those are held back, as documented bucket by bucket (docBucket).
+func TestPriorityListEntriesOfOneSplit(t *testing.T) {
+	e := overlapEnv(t)
+	ctx := context.Background()
+	gs := groups("A", 30.0, "B", 30.0, "Holdout", 40.0)
+	gs[2].Holdout = true
+	_, err := e.cat.SetSplit(ctx, "Everyone", SplitOptions{Salt: "q", Groups: gs})
+	require.NoError(t, err)
+	_, err = e.cat.CreatePriorityList(ctx, PriorityList{Name: "L", Entries: []PriorityEntry{
+		{Segment: "Everyone", Group: "B"}, {Segment: "Vips"}, {Segment: "Everyone", Group: "A"}, {Segment: "Everyone"}}})
+	require.NoError(t, err)
+	vips, err := e.cat.Members(ctx, "Vips")
+	require.NoError(t, err)
+	got, err := e.cat.PriorityMembers(ctx, "L")
+	require.NoError(t, err)
+	counts, err := e.cat.PriorityCounts(ctx, "L")
+	require.NoError(t, err)
+	d, err := e.cat.loadData(ctx)
+	require.NoError(t, err)
+	defer d.release()
+	want := make([][]uint32, 4)
+	var held uint64
+	for _, c := range people(30) {
+		id, ok := d.snap.CustomerID(c.id)
+		require.True(t, ok)
+		switch b := docBucket("q", c.id); {
+		case b >= 3000 && b < 6000:
+			want[0] = append(want[0], id)
+		case vips.Contains(id):
+			want[1] = append(want[1], id)
+		case b < 3000:
+			want[2] = append(want[2], id)
+		default:
+			want[3] = append(want[3], id)
+			held++
+		}
+	}
+	for i := range want {
+		slices.Sort(want[i])
+		require.Equal(t, want[i], append([]uint32{}, got[i].ToArray()...), "entry %d", i)
+	}
+	require.Equal(t, held, counts.Entries[3].Held, "the holdout's customers left to the whole segment")
+	require.Zero(t, counts.Entries[0].Held+counts.Entries[2].Held)
+}
+
 func TestPriorityListProblems(t *testing.T) {
 	e := overlapEnv(t)
 	ctx := context.Background()
