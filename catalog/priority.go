@@ -205,14 +205,7 @@ func (c *Catalog) CreatePriorityList(ctx context.Context, list PriorityList) (*P
 		if len(list.Entries) == 0 {
 			l.Add("entries", ErrPriorityList, "a priority list needs at least one entry")
 		}
-		segs, err := allRecords(tx)
-		if err != nil {
-			return err
-		}
-		var names []string
-		for _, r := range segs {
-			names = append(names, r.Name)
-		}
+		segNames := names(tx) // for suggestions
 		now := c.now()
 		pr := &priorityRecord{Name: list.Name, Description: list.Description, Created: now, Modified: now}
 		seen := map[PriorityEntry]int{}
@@ -225,7 +218,7 @@ func (c *Catalog) CreatePriorityList(ctx context.Context, list PriorityList) (*P
 			seen[e] = i
 			id, ok := lookup(tx, e.Segment)
 			if !ok {
-				l.AddSuggest(path+".segment", ErrNotFound, e.Segment, names, "no segment is named %s", diag.QuoteName(e.Segment))
+				l.AddSuggest(path+".segment", ErrNotFound, e.Segment, segNames, "no segment is named %s", diag.QuoteName(e.Segment))
 				continue
 			}
 			if e.Group != "" {
@@ -260,6 +253,7 @@ func (c *Catalog) CreatePriorityList(ctx context.Context, list PriorityList) (*P
 		if err := putPriorityList(tx, pr); err != nil {
 			return err
 		}
+		var err error
 		out, err = pr.public(tx)
 		return err
 	})
