@@ -676,24 +676,9 @@ func (c *Catalog) GroupMembersIn(ctx context.Context, segmentName, group string,
 }
 
 // groupMembers returns the group's members mapped to d, with the
-// segment's record and split.
+// segment's split.
 func (c *Catalog) groupMembers(ctx context.Context, segmentName, group string, d *loadedData) (*roaring.Bitmap, *splitRecord, error) {
-	var sr *splitRecord
-	err := c.view(func(tx *bolt.Tx) error {
-		r, s, err := splitOf(tx, segmentName)
-		if err != nil {
-			return err
-		}
-		sr = s
-		if !slices.ContainsFunc(sr.Groups, func(g splitGroupR) bool { return g.Name == group }) {
-			return groupNotFound(r.Name, sr, group)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	members, _, err := c.members(segmentName, d)
+	sr, _, members, err := c.splitAndMembers(segmentName, d, group)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -701,8 +686,29 @@ func (c *Catalog) groupMembers(ctx context.Context, segmentName, group string, d
 	if err != nil {
 		return nil, nil, err
 	}
-	i := sr.index(group)
-	return groups[i], sr, nil
+	return groups[sr.index(group)], sr, nil
+}
+
+// splitAndMembers reads the segment's split, name and members mapped to d
+// in one transaction, so that they belong together; a group not empty
+// must be one of the split's (groupNotFound).
+func (c *Catalog) splitAndMembers(segmentName string, d *loadedData, group string) (*splitRecord, string, *roaring.Bitmap, error) {
+	var sr *splitRecord
+	var name string
+	var members *roaring.Bitmap
+	err := c.view(func(tx *bolt.Tx) error {
+		r, s, err := splitOf(tx, segmentName)
+		if err != nil {
+			return err
+		}
+		if group != "" && s.index(group) < 0 {
+			return groupNotFound(r.Name, s, group)
+		}
+		sr, name = s, r.Name
+		members, err = c.storedMembers(tx, r.ID, d)
+		return err
+	})
+	return sr, name, members, err
 }
 
 // GroupCounts returns the segment's split with the number of its current
@@ -712,23 +718,12 @@ func (c *Catalog) GroupCounts(ctx context.Context, segmentName string) (*SplitCo
 		return nil, err
 	}
 	defer c.leave()
-	var sr *splitRecord
-	var name string
-	if err := c.view(func(tx *bolt.Tx) error {
-		r, s, err := splitOf(tx, segmentName)
-		if err == nil {
-			sr, name = s, r.Name
-		}
-		return err
-	}); err != nil {
-		return nil, err
-	}
 	d, err := c.loadData(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer d.release()
-	members, _, err := c.members(segmentName, d)
+	sr, name, members, err := c.splitAndMembers(segmentName, d, "")
 	if err != nil {
 		return nil, err
 	}
