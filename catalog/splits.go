@@ -761,24 +761,31 @@ func withoutHoldout(ctx context.Context, tx *bolt.Tx, segID uint64, snap *storag
 // checkExportGroup checks the group a destination of r is to be sent:
 // none, or a group of r's split that is not the holdout.
 func checkExportGroup(tx *bolt.Tx, r *record, group string) error {
+	_, err := exportSplit(tx, r, group)
+	return err
+}
+
+// exportSplit returns r's split, having checked that group is one of its
+// groups and not the holdout; nil for no group.
+func exportSplit(tx *bolt.Tx, r *record, group string) (*splitRecord, error) {
 	if group == "" {
-		return nil
+		return nil, nil
 	}
 	sr, err := getSplit(tx, r.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if sr == nil {
-		return fmt.Errorf("group %s of segment %q %w: the segment is not split", diag.QuoteName(group), r.Name, ErrNotFound)
+		return nil, fmt.Errorf("group %s of segment %q %w: the segment is not split", diag.QuoteName(group), r.Name, ErrNotFound)
 	}
 	i := sr.index(group)
 	if i < 0 {
-		return groupNotFound(r.Name, sr, group)
+		return nil, groupNotFound(r.Name, sr, group)
 	}
 	if sr.Groups[i].Holdout {
-		return fmt.Errorf("group %q of segment %q is its %w: no export receives it", group, r.Name, ErrHoldout)
+		return nil, fmt.Errorf("group %q of segment %q is its %w: no export receives it", group, r.Name, ErrHoldout)
 	}
-	return nil
+	return sr, nil
 }
 
 // exportMembers returns the members an export of r sends: those of group
@@ -789,10 +796,7 @@ func exportMembers(ctx context.Context, tx *bolt.Tx, r *record, group string, sn
 		out := members.Clone()
 		return out, withoutHoldout(ctx, tx, r.ID, snap, out)
 	}
-	if err := checkExportGroup(tx, r, group); err != nil {
-		return nil, err
-	}
-	sr, err := getSplit(tx, r.ID)
+	sr, err := exportSplit(tx, r, group)
 	if err != nil {
 		return nil, err
 	}
