@@ -364,19 +364,30 @@ func (f field) values(ctx context.Context, snap *storage.Snapshot, asOf time.Tim
 	}
 	out := &values{typ: f.col.Attr.Type, col: f.col, valid: v.Valid, i64: v.I64, i32: v.I32, f64: v.F64}
 	if out.typ == schema.String || out.typ == schema.Boolean {
-		d, err := f.col.Derived(codesKey, func() (any, error) { return stringCodes(v, n), nil })
+		c, err := valueCodes(f.col, v, n)
 		if err != nil {
 			return nil, err
 		}
-		c := d.(*codes)
 		out.codes, out.text, out.valid = c.codes, c.text, nil
 	}
 	return out, nil
 }
 
-// stringCodes numbers a string or boolean column's values: equal strings
-// (a dictionary need not be unique) have one code.
-func stringCodes(v *column.Vec, n int) *codes {
+// valueCodes returns the codes of a customer column's values (n
+// customers, v its typed view), built once per snapshot (codesKey).
+func valueCodes(col *storage.Column, v *column.Vec, n int) (*codes, error) {
+	d, err := col.Derived(codesKey, func() (any, error) { return numberValues(col, v, n), nil })
+	if err != nil {
+		return nil, err
+	}
+	return d.(*codes), nil
+}
+
+// numberValues numbers a customer column's values by their text, as the
+// data files write them (Column.Format): equal values have one code (a
+// dictionary need not be unique, and its codes are read as its entries'),
+// -1 marks a customer without a value.
+func numberValues(col *storage.Column, v *column.Vec, n int) *codes {
 	c := &codes{codes: make([]int32, n)}
 	index := map[string]int32{}
 	code := func(s string) int32 {
@@ -389,22 +400,22 @@ func stringCodes(v *column.Vec, n int) *codes {
 		return k
 	}
 	var same []int32 // a dictionary entry's code
-	if v.Dict != nil {
+	if v.Codes != nil && v.Dict != nil {
 		same = make([]int32, v.Dict.Len())
 		for i := range same {
 			same[i] = code(v.Dict.Value(i))
 		}
 	}
 	for i := range n {
+		c.codes[i] = -1
 		switch {
 		case !v.IsValid(i):
-			c.codes[i] = -1
-		case v.B != nil:
-			c.codes[i] = code(strconv.FormatBool(v.B.Has(i)))
 		case same != nil:
-			c.codes[i] = same[v.Codes[i]]
+			if k := v.Codes[i]; k >= 0 && int(k) < len(same) {
+				c.codes[i] = same[k]
+			}
 		default:
-			c.codes[i] = code(v.StringAt(i))
+			c.codes[i] = code(col.Format(i))
 		}
 	}
 	return c

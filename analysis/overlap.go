@@ -226,55 +226,15 @@ func byValues(snap *storage.Snapshot, field string) (*byCodes, error) {
 		return nil, l.Err()
 	}
 	n := snap.NumCustomers()
-	// A dictionary column is counted by its codes; any other by its
-	// values' text, as the data files write them.
-	var text []string
-	var of []int32 // a customer's index in text, -1 without a value
 	v, err := column.View(col)
 	if err != nil {
 		return nil, err
 	}
-	if v.Codes != nil && v.Dict != nil {
-		// Codes of equal entries (a dictionary need not be unique) count as
-		// one value.
-		index := map[string]int32{}
-		same := make([]int32, v.Dict.Len())
-		for i := range same {
-			e := v.Dict.Value(i)
-			c, ok := index[e]
-			if !ok {
-				c = int32(len(text))
-				index[e] = c
-				text = append(text, e)
-			}
-			same[i] = c
-		}
-		of = make([]int32, n)
-		for i, c := range v.Codes[:n] {
-			of[i] = -1
-			if c >= 0 && int(c) < len(same) && v.IsValid(i) {
-				of[i] = same[c]
-			}
-		}
+	vc, err := valueCodes(col, v, n)
+	if err != nil {
+		return nil, err
 	}
-	if of == nil {
-		index := map[string]int32{}
-		of = make([]int32, n)
-		for i := range n {
-			of[i] = -1
-			if col.Data.IsNull(i) {
-				continue
-			}
-			v := col.Format(i)
-			c, ok := index[v]
-			if !ok {
-				c = int32(len(text))
-				index[v] = c
-				text = append(text, v)
-			}
-			of[i] = c
-		}
-	}
+	text, of := vc.text, vc.codes
 	counts := make([]uint64, len(text))
 	for _, c := range of {
 		if c >= 0 {
