@@ -104,7 +104,13 @@ func (c *Catalog) addGroupMembers(ctx context.Context, def *segment.Definition, 
 		if err != nil {
 			return err
 		}
-		segs[key] = groups[i]
+		// Every group but the holdout, so that the segment is hashed once
+		// for all the references to its groups.
+		for gi, g := range sr.Groups {
+			if k := ref.Name + "/" + g.Name; !g.Holdout && segs[k] == nil {
+				segs[k] = groups[gi]
+			}
+		}
 	}
 	return nil
 }

@@ -646,6 +646,18 @@ func TestDefinitionsReferenceSplitGroups(t *testing.T) {
 		return out
 	}
 	require.Equal(t, want(0, 3000), memberKeys(t, e, "TestVips"))
+	// Two groups of one split in one definition (the split hashed once
+	// for both): every customer but the holdout's.
+	both := []byte(`{"name": "Both", "groups": [{"condition": {"or": [{"segment": "All", "group": "Control"}, {"segment": "All", "group": "Test"}]}}]}`)
+	_, err = e.cat.Create(ctx, both, CreateOptions{Active: true})
+	require.NoError(t, err)
+	var notHeld []string
+	for _, c := range people(600) {
+		if docBucket("g", c.id) < 9000 {
+			notHeld = append(notHeld, c.id)
+		}
+	}
+	require.Equal(t, notHeld, memberKeys(t, e, "Both"))
 
 	// Unknown groups, a group of a segment not split, the holdout: drafts
 	// with their problems.
