@@ -822,8 +822,9 @@ func (ec *evalCtx) sumScaled(l *storage.Links, starts []uint32, rows int, mask, 
 		}
 		first, last := int(cust[lo]), int(cust[hi-1])
 		// One total holds the sum in its high bits and the count in its
-		// low countBits when every customer's differences fit: a count
-		// below 2^countBits and a sum of offsets below 2^(64-countBits).
+		// low column.TotalCountBits when every customer's differences fit:
+		// a count below 2^TotalCountBits, and two-byte offsets whose sum
+		// then stays below 2^(64-TotalCountBits).
 		most := uint32(0)
 		for c := first; c <= last; c++ {
 			most = max(most, starts[c+1]-starts[c])

@@ -19,14 +19,13 @@ import (
 // from two or four bytes a value instead of eight.
 
 // Scaled is the scaled view of a number column: valid value i is exactly
-// (Off + U16[i]) · 2^-Shift (or U32[i]), and any sum of at most N of the
-// column's values is an integer multiple of 2^-Shift of magnitude below
-// 2^53 of them, so that adding the values in any order, in float64 or as
-// integers, gives the same, exact, result. Sums of at most N offsets
-// (U16[i] or U32[i]) are below 2^53 too. Null slots hold 0. One of U16
-// and U32 is set.
+// (Off + U16[i]) · 2^-Shift (or U32[i]), and any sum of the column's
+// values is an integer multiple of 2^-Shift of magnitude below 2^53 of
+// them, so that adding the values in any order, in float64 or as
+// integers, gives the same, exact, result. Sums of the offsets (U16[i] or
+// U32[i]) are below 2^53 too. Null slots hold 0. One of U16 and U32 is
+// set.
 type Scaled struct {
-	N     int
 	Off   int64
 	Shift int
 	U16   []uint16
@@ -99,7 +98,7 @@ func NewScaled(v *Vec) *Scaled {
 	if hi, lo := bits.Mul64(big, uint64(v.N)); hi != 0 || lo >= 1<<53 {
 		return nil
 	}
-	s := &Scaled{N: v.N, Off: lo, Shift: shift, unit: math.Ldexp(1, -shift)}
+	s := &Scaled{Off: lo, Shift: shift, unit: math.Ldexp(1, -shift)}
 	switch {
 	case span <= math.MaxUint16:
 		s.U16 = scaledOffsets[uint16](v, scale, lo)
